@@ -1,0 +1,45 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= .demo/iom-audit-demo.db
+# Reinstall when the project's metadata changes.
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint demo clean help
+
+help:
+	@echo "make run    - install (first time), build the demo database, open the app"
+	@echo "make test   - install with test extras, run the whole test suite"
+	@echo "make bench  - measure every speed target, write BENCHMARKS.md"
+	@echo "make lint   - ruff and mypy"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@touch $(STAMP)
+
+$(DEMO_DB): | $(STAMP)
+	@mkdir -p $(dir $(DEMO_DB))
+	$(BIN)/iom-audit --db $(DEMO_DB) demo
+
+demo: $(DEMO_DB)
+
+run: $(STAMP) $(DEMO_DB)
+	$(BIN)/iom-audit --db $(DEMO_DB)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy audit stats question_sets tui
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache

@@ -1,0 +1,409 @@
+"""Editing one case: its profile, its answers, its notes and its status.
+
+Every edit runs in one write transaction that also writes its audit events. Each edit
+says which case version the editor last saw and what it believed the edited items held:
+if someone else changed the case meanwhile, an edit touching what they changed raises
+`ConflictError` (nothing is overwritten); an edit of something else is applied on top
+of theirs. Answers whose `applies_when` rule stops holding after an edit are removed
+(and the removal is in the trail), so no stored answer ever contradicts the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from audit import trail
+from audit.db import Database
+from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
+from audit.inspections import question_set_of
+from audit.models import Answer, Case, Inspection, Inspector, NoteDraft, Site, utcnow
+from question_sets import QuestionSet
+from question_sets.profile import CASE_STATUS, PROFILE
+
+UNSEEN: Any = object()
+"""Marks 'the caller does not say what it saw': any concurrent change is then a conflict."""
+
+LEAD_STATUSES = {"qa_checked", "locked"}
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """A stored answer as the app shows it."""
+
+    value: str | None
+    note: str | None
+    inspector: str | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A plain snapshot of one case (no ORM object reaches a widget)."""
+
+    id: int
+    case_ref: str
+    inspection_id: int
+    inspection: str
+    site: str | None
+    status: str
+    version: int
+    profile: dict[str, Any]
+    answers: dict[str, dict[str, AnswerView]] = field(default_factory=dict)
+
+    def values(self, rater: str = "primary") -> dict[str, str | None]:
+        """Question id -> answer code for one rater."""
+        return {q: a.value for q, a in self.answers.get(rater, {}).items()}
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an edit did: the case's new version and the answers it removed by rule."""
+
+    version: int
+    cleared: tuple[str, ...] = ()
+    rebased: bool = False
+
+
+def profile_of(case: Case) -> dict[str, Any]:
+    """The profile fields of a case as a plain dict (what rules are evaluated on)."""
+    return {code: getattr(case, code) for code in PROFILE}
+
+
+def load_case(db: Database, case_id: int) -> CaseView:
+    """A snapshot of a case with all its answers."""
+    with db.session() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFoundError(f"no case with id {case_id}")
+        return _view(session, case)
+
+
+def find_case(db: Database, inspection: str, case_ref: str) -> CaseView:
+    """A snapshot of the case with this reference in the named inspection."""
+    with db.session() as session:
+        case = session.exec(select(Case).join(Inspection).where(
+            Inspection.name == inspection, Case.case_ref == case_ref)).first()
+        if case is None:
+            raise NotFoundError(f"no case {case_ref!r} in inspection {inspection!r}")
+        return _view(session, case)
+
+
+def _view(session: Session, case: Case) -> CaseView:
+    inspection = session.get(Inspection, case.inspection_id)
+    site = session.get(Site, case.site_id) if case.site_id else None
+    rows = session.execute(
+        sa.select(Answer.rater, Answer.question_id, Answer.value, Answer.note, Inspector.name,
+                  Answer.updated_at)
+        .outerjoin(Inspector, Answer.inspector_id == Inspector.id)
+        .where(Answer.case_id == case.id)).all()
+    answers: dict[str, dict[str, AnswerView]] = {}
+    for rater, qid, value, note, who, at in rows:
+        answers.setdefault(rater, {})[qid] = AnswerView(value, note, who, at)
+    assert case.id is not None and inspection is not None
+    return CaseView(case.id, case.case_ref, case.inspection_id, inspection.name,
+                    site.name if site else None, case.status, case.version, profile_of(case),
+                    answers)
+
+
+def inspector_id(session: Session, name: str, role: str = "inspector") -> int:
+    """The id of the inspector with this name, created (as `role`) on first use."""
+    found = session.exec(select(Inspector.id).where(Inspector.name == name)).first()
+    if found is not None:
+        return found
+    initials = "".join(p[0] for p in name.split() if p)[:10].upper() or None
+    inspector = Inspector(name=name, initials=initials, role=role)
+    session.add(inspector)
+    session.flush()
+    assert inspector.id is not None
+    return inspector.id
+
+
+@dataclass
+class _Edit:
+    session: Session
+    case: Case
+    qs: QuestionSet
+    who: str
+    stale: bool
+    cleared: list[str] = field(default_factory=list)
+    unchanged: bool = False  # a no-op edit must not bump the version
+
+    def answers(self, rater: str) -> dict[str, Answer]:
+        return {a.question_id: a for a in self.session.exec(
+            select(Answer).where(Answer.case_id == self.case.id, Answer.rater == rater))}
+
+    def check_seen(self, item: str, current: Any, seen: Any) -> None:
+        # A stale edit is fine unless the very item it edits moved under it.
+        if self.stale and (seen is UNSEEN or current != seen):
+            raise ConflictError(self.case.case_ref, -1, self.case.version,
+                                {item: trail.as_text(current)})
+
+
+@contextmanager
+def _editing(db: Database, case_id: int, expected_version: int, who: str,
+             *, allow_locked: bool = False) -> Iterator[_Edit]:
+    with db.write_session() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFoundError(f"no case with id {case_id}")
+        if case.status == "locked" and not allow_locked:
+            raise PermissionDenied(f"case {case.case_ref} is locked: it can no longer be changed")
+        inspection = session.get(Inspection, case.inspection_id)
+        assert inspection is not None
+        edit = _Edit(session, case, question_set_of(inspection), who,
+                     stale=case.version != expected_version)
+        try:
+            yield edit
+        except ConflictError as exc:
+            exc.expected_version = expected_version
+            raise
+        if not edit.unchanged:
+            case.updated_at = utcnow()  # marks the row dirty, so the ORM bumps `version`
+            session.add(case)
+            session.flush()
+
+
+def _enforce_rules(edit: _Edit) -> None:
+    """Remove every answer whose question no longer applies, for every rater."""
+    profile = profile_of(edit.case)
+    for rater in ("primary", "qa", "moderated"):
+        answers = edit.answers(rater)
+        if not answers:
+            continue
+        applicable = edit.qs.applicable(profile, {q: a.value for q, a in answers.items()})
+        for qid, answer in answers.items():
+            if applicable.get(qid, True):
+                continue
+            trail.record(edit.session, who=edit.who, entity="answer", case_id=edit.case.id,
+                         key=f"{edit.case.case_ref}/{qid}/{rater}", field=qid,
+                         old=answer.value, new=None)
+            edit.session.delete(answer)
+            edit.cleared.append(qid)
+    edit.session.flush()
+
+
+def record_answer(db: Database, case_id: int, question_id: str, value: str | None, *,
+                  who: str, expected_version: int, rater: str = "primary",
+                  seen: Any = UNSEEN) -> Change:
+    """Store (or, with None, clear) one answer the moment it is given.
+
+    `seen` is the value the editor believed was stored; a concurrent change of this same
+    answer raises ConflictError.
+    """
+    with _editing(db, case_id, expected_version, who) as edit:
+        try:
+            question = edit.qs.question(question_id)
+        except KeyError as exc:
+            raise NotFoundError(f"no question {question_id!r} in {edit.qs.id}") from exc
+        answers = edit.answers(rater)
+        existing = answers.get(question_id)
+        current = existing.value if existing else None
+        edit.check_seen(question_id, current, seen)
+        if value is not None:
+            reason = edit.qs.check_answer(question_id, value)
+            if reason:
+                raise UsageError(f"{question_id}: {reason}")
+            values = {q: a.value for q, a in answers.items()}
+            if not edit.qs.applies(question_id, profile_of(edit.case), values):
+                raise UsageError(f"{question_id} does not apply to case {edit.case.case_ref} "
+                                 f"({question.applies_when})")
+        if value == current:
+            edit.unchanged = True
+            return Change(edit.case.version, rebased=edit.stale)
+        trail.record(edit.session, who=who, entity="answer", case_id=edit.case.id,
+                     key=f"{edit.case.case_ref}/{question_id}/{rater}", field=question_id,
+                     old=current, new=value)
+        if existing is None:
+            edit.session.add(Answer(case_id=case_id, question_id=question_id, value=value,
+                                    question_set_version=edit.qs.version, rater=rater,
+                                    inspector_id=inspector_id(edit.session, who)))
+        elif value is None and not existing.note:
+            edit.session.delete(existing)
+        else:
+            existing.value = value
+            existing.updated_at = utcnow()
+            existing.inspector_id = inspector_id(edit.session, who)
+            existing.question_set_version = edit.qs.version
+            edit.session.add(existing)
+        edit.session.flush()
+        if edit.case.status == "not_started" and value is not None:
+            trail.record(edit.session, who=who, entity="case", case_id=edit.case.id,
+                         key=edit.case.case_ref, field="status", old="not_started",
+                         new="in_progress")
+            edit.case.status = "in_progress"
+        _enforce_rules(edit)
+    return Change(edit.case.version, tuple(edit.cleared), edit.stale)
+
+
+def save_note(db: Database, case_id: int, question_id: str, note: str | None, *, who: str,
+              expected_version: int, rater: str = "primary", seen: Any = UNSEEN) -> Change:
+    """Store the note on one answer (an answer row without a value is kept for it)."""
+    note = note or None
+    with _editing(db, case_id, expected_version, who) as edit:
+        edit.qs.question(question_id)
+        existing = edit.answers(rater).get(question_id)
+        current = existing.note if existing else None
+        edit.check_seen(f"{question_id} note", current, seen)
+        _discard_draft(edit.session, case_id, question_id, rater, who)
+        if note == current:
+            edit.unchanged = True
+            return Change(edit.case.version, rebased=edit.stale)
+        trail.record(edit.session, who=who, entity="note", case_id=edit.case.id,
+                     key=f"{edit.case.case_ref}/{question_id}/{rater}", field=question_id,
+                     old=current, new=note)
+        if existing is None:
+            edit.session.add(Answer(case_id=case_id, question_id=question_id, value=None,
+                                    note=note, question_set_version=edit.qs.version,
+                                    rater=rater, inspector_id=inspector_id(edit.session, who)))
+        elif note is None and existing.value is None:
+            edit.session.delete(existing)
+        else:
+            existing.note = note
+            existing.updated_at = utcnow()
+            edit.session.add(existing)
+    return Change(edit.case.version, rebased=edit.stale)
+
+
+def parse_profile_value(code: str, value: Any) -> Any:
+    """Check and convert one profile value (code, bool or date); UsageError if invalid."""
+    spec = PROFILE.get(code)
+    if spec is None:
+        raise UsageError(f"unknown profile field {code!r}")
+    if value is None or value == "":
+        return None
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"yes", "true", "1", "y"}:
+            return True
+        if text in {"no", "false", "0", "n"}:
+            return False
+        raise UsageError(f"{code}: {value!r} is not yes or no")
+    if spec.kind == "date":
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError as exc:
+            raise UsageError(f"{code}: {value!r} is not a date (YYYY-MM-DD)") from exc
+    if spec.kind == "code":
+        text = str(value).strip()
+        if text in spec.codes:
+            return text
+        by_label = {label.lower(): c for c, label in spec.codes.items()}
+        if text.lower() in by_label:
+            return by_label[text.lower()]
+        raise UsageError(f"{code}: {value!r} is not one of {', '.join(spec.codes)}")
+    return value
+
+
+def update_profile(db: Database, case_id: int, changes: Mapping[str, Any], *, who: str,
+                   expected_version: int, seen: Mapping[str, Any] | None = None) -> Change:
+    """Change profile fields; rules are re-evaluated and answers that no longer apply go."""
+    parsed = {code: parse_profile_value(code, value) for code, value in changes.items()}
+    with _editing(db, case_id, expected_version, who) as edit:
+        for code, value in parsed.items():
+            current = getattr(edit.case, code)
+            edit.check_seen(code, current, (seen or {}).get(code, UNSEEN))
+            if current == value:
+                continue
+            trail.record(edit.session, who=who, entity="case", case_id=edit.case.id,
+                         key=edit.case.case_ref, field=code, old=current, new=value)
+            setattr(edit.case, code, value)
+        edit.session.add(edit.case)
+        edit.session.flush()
+        _enforce_rules(edit)
+    return Change(edit.case.version, tuple(edit.cleared), edit.stale)
+
+
+def missing_required(qs: QuestionSet, profile: Mapping[str, Any],
+                     answers: Mapping[str, str | None]) -> list[str]:
+    """Required questions that apply to the case and have no answer, in set order."""
+    applicable = qs.applicable(profile, answers)
+    return [q.id for q in qs.questions
+            if q.required and applicable.get(q.id, True) and answers.get(q.id) is None]
+
+
+class IncompleteError(UsageError):
+    """A case cannot be completed: required applicable questions are unanswered."""
+
+    def __init__(self, case_ref: str, missing: list[str]) -> None:
+        self.missing = missing
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more"
+                                           if len(missing) > 10 else "")
+        super().__init__(f"case {case_ref} cannot be completed: {len(missing)} required "
+                         f"question(s) unanswered ({shown})")
+
+
+def set_status(db: Database, case_id: int, status: str, *, who: str, role: str,
+               expected_version: int) -> Change:
+    """Move a case through its work-flow; QA-checking and locking are for leads."""
+    if status not in CASE_STATUS:
+        raise UsageError(f"status must be one of {', '.join(CASE_STATUS)}")
+    with _editing(db, case_id, expected_version, who, allow_locked=True) as edit:
+        current = edit.case.status
+        if (status in LEAD_STATUSES or current == "locked") and role != "lead":
+            raise PermissionDenied(f"only a lead can set a case to {CASE_STATUS[status]!r} "
+                                   f"or unlock it (you are {role})")
+        edit.check_seen("status", current, current)
+        if status in {"complete", "qa_checked", "locked"}:
+            answers = {q: a.value for q, a in edit.answers("primary").items()}
+            missing = missing_required(edit.qs, profile_of(edit.case), answers)
+            if missing:
+                raise IncompleteError(edit.case.case_ref, missing)
+        if status != current:
+            trail.record(edit.session, who=who, entity="case", case_id=edit.case.id,
+                         key=edit.case.case_ref, field="status", old=current, new=status)
+            edit.case.status = status
+    return Change(edit.case.version, rebased=edit.stale)
+
+
+def save_draft(db: Database, case_id: int, question_id: str, text: str, *, who: str,
+               rater: str = "primary") -> None:
+    """Keep a note being typed, so a crash or a killed terminal never loses it."""
+    with db.write_session() as session:
+        inspector = inspector_id(session, who)
+        draft = session.exec(select(NoteDraft).where(
+            NoteDraft.case_id == case_id, NoteDraft.question_id == question_id,
+            NoteDraft.rater == rater, NoteDraft.inspector_id == inspector)).first()
+        if draft is None:
+            draft = NoteDraft(case_id=case_id, question_id=question_id, rater=rater,
+                              inspector_id=inspector)
+        draft.text = text
+        draft.updated_at = utcnow()
+        session.add(draft)
+
+
+def drafts(db: Database, case_id: int, *, who: str, rater: str = "primary") -> dict[str, str]:
+    """Unsaved note drafts of this person on this case: question id -> text."""
+    with db.session() as session:
+        rows = session.execute(
+            sa.select(NoteDraft.question_id, NoteDraft.text)
+            .join(Inspector, NoteDraft.inspector_id == Inspector.id)
+            .where(NoteDraft.case_id == case_id, NoteDraft.rater == rater,
+                   Inspector.name == who)).all()
+    return {qid: text for qid, text in rows}
+
+
+def _discard_draft(session: Session, case_id: int, question_id: str, rater: str,
+                   who: str) -> None:
+    session.execute(sa.delete(NoteDraft).where(
+        NoteDraft.case_id == case_id, NoteDraft.question_id == question_id,
+        NoteDraft.rater == rater,
+        NoteDraft.inspector_id.in_(  # type: ignore[union-attr]
+            sa.select(Inspector.id).where(Inspector.name == who))))
+
+
+def discard_draft(db: Database, case_id: int, question_id: str, *, who: str,
+                  rater: str = "primary") -> None:
+    """Drop a draft the person chose not to keep."""
+    with db.write_session() as session:
+        _discard_draft(session, case_id, question_id, rater, who)

@@ -1,0 +1,70 @@
+"""The audit trail: who changed what, when; written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from audit.models import AuditEvent, Case, Inspection, utcnow
+
+
+def as_text(value: Any) -> str | None:
+    """The stored text form of a value in the trail (bools as yes/no, dates ISO)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def record(session: Session, *, who: str, entity: str, key: str, field: str | None = None,
+           old: Any = None, new: Any = None, case_id: int | None = None,
+           at: datetime | None = None) -> None:
+    """Add one event to the session's transaction."""
+    session.add(AuditEvent(at=at or utcnow(), who=who, entity=entity, key=key, field=field,
+                           old_value=as_text(old), new_value=as_text(new), case_id=case_id))
+
+
+def record_many(conn: sa.Connection, events: Iterable[dict[str, Any]]) -> int:
+    """Insert many events at once (bulk paths); each dict holds AuditEvent columns."""
+    rows = list(events)
+    if rows:
+        conn.execute(sa.insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a case's history."""
+
+    at: datetime
+    who: str
+    entity: str
+    key: str
+    field: str | None
+    old: str | None
+    new: str | None
+
+
+def case_history(session: Session, case_ref: str,
+                 inspections: Sequence[str] | None = None) -> dict[str, list[HistoryEntry]]:
+    """Every event of the cases with this reference, per inspection name, oldest first."""
+    cases = sa.select(Case.id, Inspection.name).join(
+        Inspection, Case.inspection_id == Inspection.id).where(Case.case_ref == case_ref)
+    if inspections:
+        cases = cases.where(Inspection.name.in_(inspections))  # type: ignore[attr-defined]
+    out: dict[str, list[HistoryEntry]] = {}
+    for case_id, inspection in session.execute(cases).all():
+        table = AuditEvent.__table__  # type: ignore[attr-defined]
+        rows = session.execute(sa.select(table).where(table.c.case_id == case_id)
+                               .order_by(table.c.at, table.c.id)).mappings()
+        out[inspection] = [HistoryEntry(r["at"], r["who"], r["entity"], r["key"], r["field"],
+                                        r["old_value"], r["new_value"]) for r in rows]
+    return out
