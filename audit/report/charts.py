@@ -1,0 +1,173 @@
+"""Horizontal bar charts as reportlab ``Drawing``s, readable in greyscale.
+
+Bars are drawn with plain shapes rather than reportlab's chart widgets, which
+cannot wrap long category labels (the questions of Figure 5.2 run to 150
+characters). Series fills differ in lightness, not only hue, and every bar carries
+its value, so a greyscale print loses nothing.
+"""
+
+from collections.abc import Sequence
+
+from reportlab.graphics.shapes import Drawing, Line, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from audit.report.format import MISSING, format_pct, is_missing, winansi
+from audit.report.model import ReportTable
+
+# Dark navy, light blue, mid blue, pale grey: far apart in luminance, in that order.
+SERIES_FILLS = (
+    colors.HexColor("#1F3864"),
+    colors.HexColor("#9DC3E6"),
+    colors.HexColor("#4A78B5"),
+    colors.HexColor("#E7E6E6"),
+)
+_INK = colors.HexColor("#262626")
+_GRID = colors.HexColor("#BFBFBF")
+_FONT = "Helvetica"
+_BOLD = "Helvetica-Bold"
+_LABEL_SIZE = 7.5
+_VALUE_SIZE = 7
+_BAR_H = 9.0
+_GAP = 7.0  # between categories
+_MAX_LABEL_LINES = 4
+
+BarValue = float | int | str | None
+
+
+def _wrap(text: str, width: float) -> list[str]:
+    """Wrap a category label to the label column, at most four lines."""
+    lines = simpleSplit(winansi(text), _FONT, _LABEL_SIZE, width) or [""]
+    if len(lines) > _MAX_LABEL_LINES:
+        lines = lines[:_MAX_LABEL_LINES]
+        last = lines[-1]
+        while last and stringWidth(last + "…", _FONT, _LABEL_SIZE) > width:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + "…"
+    return lines
+
+
+def _legend(series: Sequence[str], width: float) -> list[list[tuple[float, str, int]]]:
+    """Lay out legend entries in rows: [(x, label, series index)]."""
+    rows: list[list[tuple[float, str, int]]] = [[]]
+    x = 0.0
+    for index, label in enumerate(series):
+        text = winansi(label)
+        item_w = 14 + stringWidth(text, _FONT, _LABEL_SIZE) + 14
+        if rows[-1] and x + item_w > width:
+            rows.append([])
+            x = 0.0
+        rows[-1].append((x, text, index))
+        x += item_w
+    return rows
+
+
+def hbar_chart(
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[BarValue]]],
+    *,
+    width: float,
+    title: str = "",
+    value_max: float = 100.0,
+) -> Drawing:
+    """Horizontal bars of percentages, one group of bars per category.
+
+    ``series`` is ``[(legend label, values)]`` with one value per category; a
+    legend is drawn when there is more than one series. A value that is not a
+    number (the suppression marker "*", or None) draws no bar, only its marker.
+    """
+    label_w = min(170.0, width * 0.36)
+    value_room = 26.0  # for the "100%" label past the longest bar
+    plot_x = label_w + 8
+    plot_w = max(width - plot_x - value_room, 40.0)
+    n_series = max(len(series), 1)
+    group_h = n_series * _BAR_H + (n_series - 1) * 1.5
+
+    wrapped = [_wrap(c, label_w) for c in categories]
+    line_h = _LABEL_SIZE + 1.5
+    slot_hs = [max(group_h, len(lines) * line_h) + _GAP for lines in wrapped]
+
+    legend_rows = _legend([s[0] for s in series], plot_w) if n_series > 1 else []
+    title_h = 16.0 if title else 0.0
+    legend_h = 13.0 * len(legend_rows)
+    axis_h = 16.0
+    height = title_h + legend_h + sum(slot_hs) + axis_h + 4
+    drawing = Drawing(width, height)
+
+    y = height
+    if title:
+        y -= 11
+        drawing.add(String(0, y, winansi(title), fontName=_BOLD, fontSize=9, fillColor=_INK))
+        y -= 5
+    for row in legend_rows:
+        y -= 11
+        for x, text, index in row:
+            fill = SERIES_FILLS[index % len(SERIES_FILLS)]
+            drawing.add(Rect(plot_x + x, y, 10, 8, fillColor=fill, strokeColor=_INK,
+                             strokeWidth=0.4))
+            drawing.add(String(plot_x + x + 14, y + 1, text, fontName=_FONT,
+                               fontSize=_LABEL_SIZE, fillColor=_INK))
+        y -= 2
+
+    plot_top = y - 2
+    plot_bottom = axis_h
+    # Gridlines and the percentage axis first, so bars are drawn over them.
+    steps = 4 if value_max % 4 == 0 else 5
+    for i in range(steps + 1):
+        tick = value_max * i / steps
+        x = plot_x + plot_w * i / steps
+        drawing.add(Line(x, plot_bottom, x, plot_top, strokeColor=_GRID, strokeWidth=0.4))
+        drawing.add(String(x, plot_bottom - 10, format_pct(tick), fontName=_FONT,
+                           fontSize=_VALUE_SIZE, fillColor=_INK, textAnchor="middle"))
+    drawing.add(Line(plot_x, plot_bottom, plot_x, plot_top, strokeColor=_INK, strokeWidth=0.6))
+
+    y = plot_top
+    for index, lines in enumerate(wrapped):
+        slot_h = slot_hs[index]
+        centre = y - slot_h / 2
+        text_top = centre + (len(lines) * line_h) / 2 - _LABEL_SIZE
+        for k, line in enumerate(lines):
+            drawing.add(String(label_w, text_top - k * line_h, line, fontName=_FONT,
+                               fontSize=_LABEL_SIZE, fillColor=_INK, textAnchor="end"))
+        bar_y = centre + group_h / 2 - _BAR_H
+        for s_index, (_label, values) in enumerate(series):
+            value = values[index] if index < len(values) else None
+            fill = SERIES_FILLS[s_index % len(SERIES_FILLS)]
+            if isinstance(value, int | float) and not is_missing(value):
+                share = max(0.0, min(float(value), value_max)) / value_max
+                bar_w = plot_w * share
+                drawing.add(Rect(plot_x, bar_y, bar_w, _BAR_H, fillColor=fill,
+                                 strokeColor=_INK, strokeWidth=0.3))
+                text = format_pct(value)
+                end = plot_x + bar_w + 2
+            else:
+                text = value if isinstance(value, str) and value else MISSING
+                end = plot_x + 2
+            drawing.add(String(end, bar_y + 2, winansi(text), fontName=_FONT,
+                               fontSize=_VALUE_SIZE, fillColor=_INK))
+            bar_y -= _BAR_H + 1.5
+        y -= slot_h
+    return drawing
+
+
+def table_chart(table: ReportTable, width: float) -> Drawing | None:
+    """The chart a table asks for (``table.chart``), drawn from its rows.
+
+    Sub-heading rows and rows with no value in any series are left out; an
+    ``hbar`` chart uses only the first series. Returns None when nothing is left.
+    """
+    chart = table.chart
+    if chart is None:
+        return None
+    specs = chart.series[:1] if chart.kind == "hbar" else chart.series
+    keep = [
+        i for i, row in enumerate(table.rows)
+        if not table.is_heading_row(i) and any(not is_missing(row.get(c)) for c, _ in specs)
+    ]
+    if not keep or not specs:
+        return None
+    categories = [str(table.rows[i].get(chart.category) or "") for i in keep]
+    series = [(label, [table.rows[i].get(column) for i in keep]) for column, label in specs]
+    return hbar_chart(categories, series, width=width, title=chart.title,
+                      value_max=chart.value_max)

@@ -1,0 +1,127 @@
+"""The report's objects: tables, their columns and charts, and the report around them.
+
+These are plain frozen dataclasses with no behaviour beyond look-ups, so that the
+code which builds tables (database, statistics) and the code which renders them
+(PDF, XLSX, Markdown, JSON) meet at one small, stable type. Row values are raw
+numbers (or text); every renderer formats them through ``audit.report.format``.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+ColumnKind = Literal["text", "count", "pct", "pp", "p", "ratio", "rating"]
+ChartKind = Literal["hbar", "grouped_hbar"]
+
+#: Cell styles a row may ask for (``ReportTable.row_styles``).
+SHADE = "shade"  # highlighted cell, e.g. an independent IOM effect in Figure 5.2
+BOLD = "bold"  # e.g. a total row
+HEADING = "heading"  # a sub-heading row such as "a) Attitudes to offending"
+#: ``row_styles`` key that applies a style to every cell of the row.
+WHOLE_ROW = "*"
+
+NUMERIC_KINDS: frozenset[str] = frozenset({"count", "pct", "pp", "p", "ratio"})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table; ``id`` keys the row dicts."""
+
+    id: str
+    label: str
+    kind: ColumnKind = "text"
+    group: str | None = None  # spanning header shared by neighbouring columns
+    suppressible: bool = False  # subject to small-number suppression
+    count_of: str | None = None  # for a pct column: the count column that suppresses it
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the column holds numbers (right-aligned, formatted by kind)."""
+        return self.kind in NUMERIC_KINDS
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart drawn under its table from the table's own rows."""
+
+    kind: ChartKind
+    category: str  # column id giving bar labels
+    series: tuple[tuple[str, str], ...]  # (column id of a pct value, legend label)
+    title: str = ""
+    value_max: float = 100.0
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """One numbered, captioned figure of the report."""
+
+    id: str
+    figure: str
+    caption: str
+    columns: tuple[Column, ...]
+    rows: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...] = ()
+    base: dict[str, int] = field(default_factory=dict)
+    tests: tuple[str, ...] = ()
+    section: str = ""
+    chart: Chart | None = None
+    row_styles: tuple[dict[str, str], ...] = ()
+
+    @property
+    def title(self) -> str:
+        """The numbered caption, e.g. "Figure 4.3: The factors most linked ..."."""
+        return f"Figure {self.figure}: {self.caption}" if self.figure else self.caption
+
+    def column(self, column_id: str) -> Column:
+        """The column with this id (KeyError when there is none)."""
+        for column in self.columns:
+            if column.id == column_id:
+                return column
+        raise KeyError(column_id)
+
+    def style_of(self, row_index: int, column_id: str) -> str | None:
+        """The style of one cell: its own entry, else the whole-row entry, else None."""
+        if row_index >= len(self.row_styles):
+            return None
+        styles = self.row_styles[row_index]
+        return styles.get(column_id) or styles.get(WHOLE_ROW)
+
+    def is_heading_row(self, row_index: int) -> bool:
+        """Whether a row is a sub-heading (any cell styled ``heading``)."""
+        if row_index >= len(self.row_styles):
+            return False
+        return HEADING in self.row_styles[row_index].values()
+
+    def has_shading(self) -> bool:
+        """Whether any cell is shaded (the renderers then add a legend)."""
+        return any(SHADE in styles.values() for styles in self.row_styles)
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    """What the title and methods pages say about the report."""
+
+    title: str
+    subtitle: str
+    generated_at: datetime
+    software_version: str
+    command: str  # the exact command that regenerates the report
+    question_sets: tuple[str, ...]  # e.g. "iom-thematic-2019 v1.0"
+    samples: tuple[tuple[str, int], ...]  # (sample label, number of cases)
+    methods: tuple[str, ...]  # paragraphs: tests, correction, alpha, covariates ...
+    suppress_below: int = 5
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole report: its metadata and its tables in order."""
+
+    meta: ReportMeta
+    tables: tuple[ReportTable, ...]
+
+    def table(self, table_id: str) -> ReportTable:
+        """The table with this id (KeyError when there is none)."""
+        for table in self.tables:
+            if table.id == table_id:
+                return table
+        raise KeyError(table_id)

@@ -1,0 +1,84 @@
+"""Safe publication: small-number suppression and spreadsheet-injection defence.
+
+``suppress`` hides counts small enough to identify people (published outputs only;
+the JSON export keeps raw counts for analysts). ``neutralise`` stops a text cell
+from being read as a formula by Excel or LibreOffice (OWASP "CSV injection").
+"""
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from audit.report.model import Report, ReportTable
+
+if TYPE_CHECKING:  # pandas is only needed by neutralise_frame; keep imports light
+    import pandas as pd
+
+SUPPRESSED = "*"
+
+# A spreadsheet treats a cell starting with any of these as a formula (or DDE call).
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def suppression_note(threshold: int) -> str:
+    """The footnote added to a table in which cells were suppressed."""
+    return f"* fewer than {threshold} cases: figures suppressed to protect individuals"
+
+
+def _is_small(value: Any, threshold: int) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 < value < threshold
+
+
+def suppress(table: ReportTable, threshold: int | None) -> ReportTable:
+    """A copy of ``table`` with small counts (0 < n < threshold) shown as "*".
+
+    Counts in ``suppressible`` columns are suppressed, and so is every percentage
+    whose ``count_of`` names a suppressed count (a percentage of a small number
+    reveals it). Zero is kept: it identifies nobody. A threshold of None or below
+    2 disables suppression. The note is added once, and only if a cell changed.
+    """
+    if threshold is None or threshold < 2:
+        return table
+    counted = [c for c in table.columns if c.suppressible and not c.count_of]
+    dependants = [c for c in table.columns if c.count_of]
+    changed = False
+    rows: list[dict[str, Any]] = []
+    for row in table.rows:
+        new = dict(row)
+        for column in counted:
+            if _is_small(row.get(column.id), threshold):
+                new[column.id] = SUPPRESSED
+        for column in dependants:
+            if new.get(column.count_of) == SUPPRESSED and row.get(column.id) is not None:
+                new[column.id] = SUPPRESSED
+        changed = changed or new != row
+        rows.append(new)
+    if not changed:
+        return table
+    note = suppression_note(threshold)
+    notes = table.notes if note in table.notes else (*table.notes, note)
+    return replace(table, rows=tuple(rows), notes=notes)
+
+
+def suppress_report(report: Report, threshold: int | None) -> Report:
+    """The report with ``suppress`` applied to every table."""
+    return replace(report, tables=tuple(suppress(t, threshold) for t in report.tables))
+
+
+def neutralise(text: str) -> str:
+    """Prefix "'" to text a spreadsheet would run as a formula ("=cmd|..." etc.)."""
+    if text and text.startswith(_FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def neutralise_frame(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """A copy of a DataFrame whose text cells and column names are neutralised.
+
+    Use before ``to_csv``/``to_excel`` of anything holding user-typed text; numbers
+    are left alone, so a negative count stays a number.
+    """
+    out = frame.map(lambda v: neutralise(v) if isinstance(v, str) else v)
+    out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
+    return out
