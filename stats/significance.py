@@ -1,0 +1,144 @@
+"""Tests on group x (yes, no) tables, effect sizes, and multiple-testing correction.
+
+Tables have one row per group (in level order) and two columns: yes, no.  All the
+statistics come from scipy/statsmodels; this module only chooses between them and says
+which one was used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+from scipy.stats.contingency import expected_freq
+from scipy.stats.contingency import odds_ratio as _scipy_odds_ratio
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
+
+Interval = tuple[float, float]
+
+TESTS = ("auto", "chi2", "fisher")
+CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "none": None}
+MIN_EXPECTED = 5.0
+MONTE_CARLO_RESAMPLES = 9999
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """Which test ran and what it gave; ``test`` is None when no test is possible."""
+
+    test: str | None
+    statistic: float | None
+    p_value: float | None
+    small_expected: bool
+    status: str
+    note: str = ""
+
+
+def untestable_reason(table: np.ndarray) -> tuple[str, str] | None:
+    """(status, note) when the table cannot be tested, else None."""
+    if table.shape[0] < 2:
+        return "single_group", "fewer than two groups"
+    if (table.sum(axis=1) == 0).any():
+        return "empty_group", "a group has no applicable answers"
+    yes, no = table.sum(axis=0)
+    if no == 0:
+        return "no_variation", "every applicable answer is yes"
+    if yes == 0:
+        return "no_variation", "every applicable answer is no"
+    return None
+
+
+def choose_test(table: np.ndarray, test: str = "auto", yates: bool = False) -> str:
+    """Name the test for a testable table.
+
+    2 x 2: Pearson chi-square ("chi2", or "chi2_yates" with ``yates``) when every expected
+    count is at least 5, else Fisher's exact.  r x 2: "chi2", or "chi2_monte_carlo" when an
+    expected count is below 5.  ``test="chi2"``/``"fisher"`` forces the family.
+    """
+    if test not in TESTS:
+        raise ValueError(f"test must be one of {TESTS}, not {test!r}")
+    two_by_two = table.shape[0] == 2
+    small = bool(expected_freq(table).min() < MIN_EXPECTED)
+    if test == "fisher" or (test == "auto" and two_by_two and small):
+        return "fisher"
+    if not two_by_two:
+        return "chi2_monte_carlo" if (test == "auto" and small) else "chi2"
+    return "chi2_yates" if yates else "chi2"
+
+
+def test_table(table: np.ndarray, *, test: str = "auto", yates: bool = False,
+               seed: int = 0) -> TestResult:
+    """Test independence of group and answer on a groups x (yes, no) table.
+
+    For Fisher's exact test ``statistic`` is None (scipy's statistic is the sample odds
+    ratio for 2 x 2, reported separately).  For r x 2 Fisher (forced only) scipy's exact
+    Freeman-Halton test is used; it can be slow on large tables.  The Monte Carlo p-value
+    uses 9,999 tables with the observed margins and a fixed ``seed`` so results repeat.
+    """
+    table = np.asarray(table, dtype=np.int64)
+    reason = untestable_reason(table)
+    if reason is not None:
+        return TestResult(None, None, None, False, *reason)
+    small = bool(expected_freq(table).min() < MIN_EXPECTED)
+    name = choose_test(table, test, yates)
+    note = "an expected count is below 5" if small else ""
+    if name == "fisher":
+        p = float(sps.fisher_exact(table).pvalue)
+        return TestResult(name, None, min(p, 1.0), small, "ok", note)
+    if name == "chi2_monte_carlo":
+        method = sps.MonteCarloMethod(n_resamples=MONTE_CARLO_RESAMPLES,
+                                      rng=np.random.default_rng(seed))
+        res = sps.chi2_contingency(table, correction=False, method=method)
+    else:
+        res = sps.chi2_contingency(table, correction=name == "chi2_yates")
+    return TestResult(name, float(res.statistic), float(res.pvalue), small, "ok", note)
+
+
+def sample_odds_ratio(table: np.ndarray,
+                      confidence: float = 0.95) -> tuple[float | None, Interval | None, str]:
+    """Sample odds ratio of a 2 x 2 table (row 0 vs row 1, odds of yes) with Woolf CI.
+
+    With a zero cell the estimate is 0.0 or inf (None when 0/0) and the interval is None,
+    because the log-scale standard error is infinite; the note says so.
+    """
+    table = np.asarray(table, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = float(_scipy_odds_ratio(table, kind="sample").statistic)
+    if math.isnan(estimate):
+        return None, None, "odds ratio undefined (0/0)"
+    if (table == 0).any():
+        return estimate, None, "zero cell: no confidence interval for the odds ratio"
+    ci = _scipy_odds_ratio(table, kind="sample").confidence_interval(confidence)
+    return estimate, (float(ci.low), float(ci.high)), ""
+
+
+def newcombe_diff(yes1: int, n1: int, yes2: int, n2: int,
+                  alpha: float = 0.05) -> tuple[float, Interval]:
+    """Difference p1 - p2 in percentage points with Newcombe's hybrid score interval.
+
+    Newcombe (1998) method 10: the two Wilson score intervals (statsmodels) combined by
+    the square-and-add rule.  Equals statsmodels ``confint_proportions_2indep(count1,
+    nobs1, count2, nobs2, method="newcomb")``, whose difference is also p1 - p2.
+    """
+    low, high = proportion_confint([yes1, yes2], [n1, n2], alpha=alpha, method="wilson")
+    p1, p2 = yes1 / n1, yes2 / n2
+    diff = p1 - p2
+    lower = diff - math.sqrt((p1 - low[0]) ** 2 + (high[1] - p2) ** 2)
+    upper = diff + math.sqrt((high[0] - p1) ** 2 + (p2 - low[1]) ** 2)
+    return 100.0 * diff, (100.0 * lower, 100.0 * upper)
+
+
+def adjust_pvalues(pvalues: Sequence[float], correction: str = "holm",
+                   alpha: float = 0.05) -> np.ndarray:
+    """Adjusted p-values: "holm", "bh" (Benjamini-Hochberg) or "none" (raw)."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {tuple(CORRECTIONS)}, not {correction!r}")
+    raw = np.asarray(pvalues, dtype=float)
+    method = CORRECTIONS[correction]
+    if method is None or raw.size == 0:
+        return raw.copy()
+    return multipletests(raw, alpha=alpha, method=method)[1]
