@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from stats.counting import MISSING, NA, NO, OTHER, YES, count_answers, group_index
+from stats.counting import NO, YES, count_answers, group_counts, group_index
 from stats.regression import DEFAULT_COVARIATES, independent_effects
-from stats.results import Comparison, ComparisonRow, GroupCounts, QuestionInfo, Summary
+from stats.results import Comparison, ComparisonRow, QuestionInfo, Summary
 from stats.significance import (
     CORRECTIONS,
     TESTS,
@@ -21,15 +21,10 @@ from stats.significance import (
 )
 
 
-def _group_counts(counts: np.ndarray) -> GroupCounts:
-    return GroupCounts(yes=int(counts[YES]), no=int(counts[NO]), na=int(counts[NA]),
-                       other=int(counts[OTHER]), missing=int(counts[MISSING]))
-
-
 def _compare_one(question: str, info: QuestionInfo, levels: tuple[str, ...],
                  counts: np.ndarray, test: str, yates: bool) -> ComparisonRow:
     """Everything for one question except the adjusted p-value and the regression."""
-    groups = {level: _group_counts(counts[i]) for i, level in enumerate(levels)}
+    groups = {level: group_counts(counts[i]) for i, level in enumerate(levels)}
     table = np.column_stack([counts[:, YES], counts[:, NO]])
     result = test_table(table, test=test, yates=yates)
     notes = [result.note] if result.note else []

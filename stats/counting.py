@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from stats.results import GroupCounts
+
 # Answer classes, in the order of the last axis of ``count_answers``.
 YES, NO, NA, OTHER, MISSING = range(5)
 N_CLASSES = 5
@@ -86,3 +88,9 @@ def count_answers(df: pd.DataFrame, questions: Sequence[str], groups: GroupIndex
         out[i] = np.bincount(base + classes, minlength=n_levels * N_CLASSES).reshape(
             n_levels, N_CLASSES)
     return out
+
+
+def group_counts(counts: np.ndarray) -> GroupCounts:
+    """One (N_CLASSES,) slice of ``count_answers`` as a ``GroupCounts``."""
+    return GroupCounts(yes=int(counts[YES]), no=int(counts[NO]), na=int(counts[NA]),
+                       other=int(counts[OTHER]), missing=int(counts[MISSING]))
