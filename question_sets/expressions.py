@@ -180,12 +180,12 @@ def _equal(left: Any, right: Any) -> bool:
 
 
 def _member(item: Any, container: Any) -> bool:
-    if container is None:
-        return False
     if isinstance(container, str):
         # A multi_choice answer is ';'-separated codes: 'police' in answers['iom.partners'].
         return isinstance(item, str) and item in container.split(";")
-    return any(_equal(item, c) for c in container)
+    if isinstance(container, tuple | list):
+        return any(_equal(item, c) for c in container)
+    return False  # None, or a case value that is not a collection
 
 
 def _ordering(op: str) -> Callable[[Any, Any], bool]:
@@ -405,6 +405,9 @@ class _Parser:
         if op in ("in", "not in"):
             if left.is_list:
                 raise ExpressionError("a list can only follow 'in'", left.position)
+            if right.is_literal:
+                raise ExpressionError("'in' needs a list or an answer on its right",
+                                      right.position)
         elif left.is_list or right.is_list:
             raise ExpressionError(f"a list cannot be compared with {op!r}",
                                   (left if left.is_list else right).position)
