@@ -48,6 +48,31 @@ def _wrap(text: str, width: float) -> list[str]:
     return lines
 
 
+def _label_width(width: float) -> float:
+    return min(170.0, width * 0.36)
+
+
+def _slot_heights(categories: Sequence[str], width: float, n_series: int) -> list[float]:
+    """The height each category's group of bars needs (labels may wrap)."""
+    group_h = n_series * _BAR_H + (n_series - 1) * 1.5
+    line_h = _LABEL_SIZE + 1.5
+    return [max(group_h, len(_wrap(c, _label_width(width))) * line_h) + _GAP
+            for c in categories]
+
+
+def _chunks(slots: list[float], room: float) -> list[range]:
+    """Split categories into runs whose bars fit in ``room`` points."""
+    runs: list[range] = []
+    start, used = 0, 0.0
+    for index, slot in enumerate(slots):
+        if index > start and used + slot > room:
+            runs.append(range(start, index))
+            start, used = index, 0.0
+        used += slot
+    runs.append(range(start, len(slots)))
+    return runs
+
+
 def _legend(series: Sequence[str], width: float) -> list[list[tuple[float, str, int]]]:
     """Lay out legend entries in rows: [(x, label, series index)]."""
     rows: list[list[tuple[float, str, int]]] = [[]]
@@ -77,7 +102,7 @@ def hbar_chart(
     legend is drawn when there is more than one series. A value that is not a
     number (the suppression marker "*", or None) draws no bar, only its marker.
     """
-    label_w = min(170.0, width * 0.36)
+    label_w = _label_width(width)
     value_room = 26.0  # for the "100%" label past the longest bar
     plot_x = label_w + 8
     plot_w = max(width - plot_x - value_room, 40.0)
@@ -151,23 +176,34 @@ def hbar_chart(
     return drawing
 
 
-def table_chart(table: ReportTable, width: float) -> Drawing | None:
+def table_chart(table: ReportTable, width: float,
+                max_height: float | None = None) -> list[Drawing]:
     """The chart a table asks for (``table.chart``), drawn from its rows.
 
     Sub-heading rows and rows with no value in any series are left out; an
-    ``hbar`` chart uses only the first series. Returns None when nothing is left.
+    ``hbar`` chart uses only the first series. A chart taller than ``max_height``
+    is split into several drawings, each with its own legend and axis, rather
+    than shrunk until it cannot be read. Returns [] when there is nothing to draw.
     """
     chart = table.chart
     if chart is None:
-        return None
+        return []
     specs = chart.series[:1] if chart.kind == "hbar" else chart.series
     keep = [
         i for i, row in enumerate(table.rows)
         if not table.is_heading_row(i) and any(not is_missing(row.get(c)) for c, _ in specs)
     ]
     if not keep or not specs:
-        return None
+        return []
     categories = [str(table.rows[i].get(chart.category) or "") for i in keep]
     series = [(label, [table.rows[i].get(column) for i in keep]) for column, label in specs]
-    return hbar_chart(categories, series, width=width, title=chart.title,
-                      value_max=chart.value_max)
+    runs = [range(len(categories))]
+    if max_height is not None:
+        overhead = 16.0 + 13.0 * len(specs) + 20.0 + 4  # title, legend rows, axis
+        runs = _chunks(_slot_heights(categories, width, len(specs)), max_height - overhead)
+    return [
+        hbar_chart([categories[i] for i in run],
+                   [(label, [values[i] for i in run]) for label, values in series],
+                   width=width, title=chart.title, value_max=chart.value_max)
+        for run in runs
+    ]

@@ -21,6 +21,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     KeepTogether,
@@ -59,6 +60,7 @@ def _styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("body", fontName="Helvetica", fontSize=10, leading=13.5)
     return {
         "body": base,
+        "text": ParagraphStyle("text", base, spaceAfter=5),
         "title": ParagraphStyle("title", base, fontName="Helvetica-Bold", fontSize=24,
                                 leading=30, textColor=NAVY, spaceAfter=10),
         "subtitle": ParagraphStyle("subtitle", base, fontSize=14, leading=18, spaceAfter=24),
@@ -99,54 +101,71 @@ def _para(text: Any, style: ParagraphStyle) -> Paragraph:
 # ---------------------------------------------------------------- document and footer
 
 
-def _footer_canvas(title: str) -> type[rl_canvas.Canvas]:
-    """A canvas class that holds pages back until it knows how many there are."""
-    label = winansi(f"IOM audit — {title}")
+class _PageCount(Flowable):
+    """An invisible last flowable that learns the page count for the footers.
 
-    class NumberedCanvas(rl_canvas.Canvas):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict[str, Any]] = []
+    reportlab's usual "page N of M" recipe defers every page until the end, which
+    breaks bookmarks (they all point at page 1). Instead this takes part in
+    ``multiBuild`` as an indexing flowable: it records the last page of one pass,
+    and asks for another pass until two passes agree.
+    """
 
-        def showPage(self) -> None:  # noqa: N802 - reportlab's name
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
+    def __init__(self) -> None:
+        super().__init__()
+        self.total: int | None = None
+        self._seen: int | None = None
+        self._previous: int | None = None
 
-        def save(self) -> None:
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self._footer(total)
-                super().showPage()
-            super().save()
+    def isIndexing(self) -> int:  # noqa: N802 - reportlab's name
+        return 1
 
-        def _footer(self, total: int) -> None:
-            suffix = f" · page {self._pageNumber} of {total}"
-            text = label
-            # Shorten a long title rather than run the footer off the page.
-            while text and stringWidth(text + suffix, "Helvetica", 7.5) > FRAME_W:
-                text = text[:-2] + "…"
-            self.saveState()
-            self.setStrokeColor(RULE)
-            self.setLineWidth(0.4)
-            self.line(MARGIN, MARGIN - 2 * mm, PAGE_W - MARGIN, MARGIN - 2 * mm)
-            self.setFont("Helvetica", 7.5)
-            self.setFillColor(colors.HexColor("#404040"))
-            self.drawRightString(PAGE_W - MARGIN, MARGIN - 6 * mm, text + suffix)
-            self.restoreState()
+    def isSatisfied(self) -> bool:  # noqa: N802 - reportlab's name
+        return self.total is not None and self.total == self._previous
 
-    return NumberedCanvas
+    def beforeBuild(self) -> None:  # noqa: N802 - reportlab's name
+        self._previous = self.total
+
+    def notify(self, kind: str, stuff: Any) -> None:
+        """Indexing flowables hear every contents entry; this one needs none."""
+
+    def afterBuild(self) -> None:  # noqa: N802 - reportlab's name
+        self.total = self._seen
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        return 0.0, 0.0
+
+    def draw(self) -> None:
+        self._seen = self.canv.getPageNumber()
 
 
 class _ReportDoc(BaseDocTemplate):
-    """Registers contents entries and PDF bookmarks for marked paragraphs."""
+    """A4 pages with a footer; registers contents entries and PDF bookmarks."""
 
-    def __init__(self, filename: str, **kwargs: Any) -> None:
+    def __init__(self, filename: str, footer_title: str, **kwargs: Any) -> None:
         super().__init__(filename, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
                          topMargin=MARGIN, bottomMargin=MARGIN + 8 * mm, **kwargs)
+        self.page_count = _PageCount()
+        self._footer_label = winansi(f"IOM audit — {footer_title}")
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-        self.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+        self.addPageTemplates([PageTemplate(id="page", frames=[frame],
+                                            onPageEnd=self._footer)])
+
+    def _footer(self, canv: rl_canvas.Canvas, doc: BaseDocTemplate) -> None:
+        total = self.page_count.total or "?"  # known from the second pass on
+        suffix = f" · page {canv.getPageNumber()} of {total}"
+        text = self._footer_label
+        # Shorten a long title rather than run the footer off the page.
+        while text and stringWidth(text + suffix, "Helvetica", 7.5) > FRAME_W:
+            text = text[:-2] + "…"
+        canv.saveState()
+        canv.setStrokeColor(RULE)
+        canv.setLineWidth(0.4)
+        canv.line(MARGIN, MARGIN - 2 * mm, PAGE_W - MARGIN, MARGIN - 2 * mm)
+        canv.setFont("Helvetica", 7.5)
+        canv.setFillColor(colors.HexColor("#404040"))
+        canv.drawRightString(PAGE_W - MARGIN, MARGIN - 6 * mm, text + suffix)
+        canv.restoreState()
 
     def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 - reportlab's name
         key = getattr(flowable, "toc_key", None)
@@ -329,19 +348,20 @@ def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
         notes.append(SHADING_LEGEND)
     parts: list[Flowable] = [_marked(_para(table.title, styles["caption"]), key, level),
                              _table_flowable(table, styles, notes)]
-    chart = table_chart(table, FRAME_W)
-    if chart is not None and chart.height > FRAME_H * 0.9:  # a chart must fit on a page
-        factor = FRAME_H * 0.9 / chart.height
-        chart.scale(factor, factor)
-        chart.width, chart.height = chart.width * factor, chart.height * factor
-    tail: list[Flowable] = [Spacer(1, 8), chart] if chart is not None else []
+    charts = table_chart(table, FRAME_W, max_height=FRAME_H * 0.92)
+    tail: list[Flowable] = []
+    for chart in charts:
+        tail += [Spacer(1, 8), chart]
     table_h = sum(part.wrap(FRAME_W, FRAME_H)[1] for part in parts) + 20
-    if table_h + (chart.height + 8 if chart is not None else 0) <= FRAME_H:
+    tail_h = sum(chart.height + 8 for chart in charts)
+    if table_h + tail_h <= FRAME_H:
         return [KeepTogether(parts + tail), Spacer(1, 14)]
-    if chart is not None:
-        # The chart will start a page of its own: say which figure it belongs to.
-        label = _para(f"Figure {table.figure} (continued): chart", styles["chart_label"])
-        tail = [Spacer(1, 8), label, chart]
+    if charts:
+        # The chart starts a page of its own: say which figure it belongs to.
+        tail = []
+        for chart in charts:
+            label = _para(f"Figure {table.figure} (continued): chart", styles["chart_label"])
+            tail += [CondPageBreak(chart.height + 20), label, chart, Spacer(1, 8)]
     if table_h <= FRAME_H:
         # Table and chart do not fit on one page: keep the table whole, chart after.
         return [KeepTogether(parts), *tail, Spacer(1, 14)]
@@ -394,7 +414,7 @@ def _methods_page(meta: ReportMeta, threshold: int | None,
                              _para("Samples", styles["h2"]), _samples_table(meta, styles)]
     if meta.methods:
         story.append(_para("Analysis", styles["h2"]))
-        story += [_para(text, styles["body"]) for text in meta.methods]
+        story += [_para(text, styles["text"]) for text in meta.methods]
     rule = (suppression_note(threshold).lstrip("* ") if threshold and threshold > 1
             else "no suppression was applied")
     story += [
@@ -444,13 +464,12 @@ def write_pdf(report: Report, path: Path | str, *, suppress_below: int | None = 
     """
     threshold = report.meta.suppress_below if suppress_below is None else suppress_below
     published = suppress_report(report, threshold)
-    styles = _styles()
-    story = _story(published, threshold, styles, progress)
     out = Path(path)
     meta = report.meta
-    doc = _ReportDoc(str(out), title=winansi(meta.title), author="iom-audit",
+    doc = _ReportDoc(str(out), meta.title, title=winansi(meta.title), author="iom-audit",
                      subject=winansi(meta.subtitle), creator=f"iom-audit {meta.software_version}")
-    doc.multiBuild(story, canvasmaker=_footer_canvas(meta.title))
+    story = _story(published, threshold, _styles(), progress)
+    doc.multiBuild([*story, doc.page_count])
     if progress is not None:
         total = len(report.tables) + 1
         progress(total, total, "Pages laid out")
