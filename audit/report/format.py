@@ -116,6 +116,11 @@ def format_cell(value: Any, kind: str, *, pct_sign: bool = True) -> str:
             return format_count(value) if float(value).is_integer() else str(value)
 
 
+def software_label(version: str) -> str:
+    """"iom-audit 0.1.0" from "0.1.0" (or from "iom-audit 0.1.0": never doubled)."""
+    return version if version.startswith("iom-audit") else f"iom-audit {version}"
+
+
 def describe_test(code: str) -> str:
     """A readable name for a test code such as "chi2" (unknown codes pass through)."""
     return _TEST_NAMES.get(code, code)

@@ -9,7 +9,7 @@ HTML or emphasis characters show as typed.
 import re
 from pathlib import Path
 
-from audit.report.format import SHADING_LEGEND, format_cell, table_footnotes
+from audit.report.format import SHADING_LEGEND, format_cell, software_label, table_footnotes
 from audit.report.model import BOLD, SHADE, Report, ReportTable
 from audit.report.safety import suppress_report, suppression_note
 
@@ -78,8 +78,8 @@ def _index(report: Report, names: list[str], threshold: int | None) -> str:
     lines = [f"# {escape_md(meta.title)}", ""]
     if meta.subtitle:
         lines += [escape_md(meta.subtitle), ""]
-    lines += [f"Generated {meta.generated_at.isoformat(timespec='seconds')} by iom-audit "
-              f"{escape_md(meta.software_version)}.", "", "## Contents", ""]
+    lines += [f"Generated {meta.generated_at.isoformat(timespec='seconds')} by "
+              f"{escape_md(software_label(meta.software_version))}.", "", "## Contents", ""]
     lines += [f"- [{escape_md(t.title)}]({name})"
               for t, name in zip(report.tables, names, strict=True)]
     lines += ["", "## Methods", "", "| Sample | Cases |", "| :--- | ---: |"]

@@ -35,7 +35,13 @@ from reportlab.platypus import (
 from reportlab.platypus.tableofcontents import TableOfContents
 
 from audit.report.charts import table_chart
-from audit.report.format import SHADING_LEGEND, format_cell, table_footnotes, winansi
+from audit.report.format import (
+    SHADING_LEGEND,
+    format_cell,
+    software_label,
+    table_footnotes,
+    winansi,
+)
 from audit.report.model import BOLD, SHADE, Report, ReportMeta, ReportTable
 from audit.report.safety import suppress_report, suppression_note
 
@@ -383,7 +389,7 @@ def _title_page(meta: ReportMeta, styles: dict[str, ParagraphStyle]) -> list[Flo
     if meta.question_sets:
         story += [_para("Question sets", styles["h2"]),
                   _para(", ".join(meta.question_sets), styles["body"])]
-    story += [Spacer(1, 6), _para(f"iom-audit {meta.software_version}", styles["note"]),
+    story += [Spacer(1, 6), _para(software_label(meta.software_version), styles["note"]),
               PageBreak()]
     return story
 
@@ -426,7 +432,7 @@ def _methods_page(meta: ReportMeta, threshold: int | None,
         _para("Question sets", styles["h2"]),
         _para(", ".join(meta.question_sets) or "–", styles["body"]),
         _para("Software and date", styles["h2"]),
-        _para(f"iom-audit {meta.software_version}; generated "
+        _para(f"{software_label(meta.software_version)}; generated "
               f"{meta.generated_at.isoformat(timespec='seconds')}.", styles["body"]),
         _para("To regenerate this report", styles["h2"]),
         _para(meta.command, styles["mono"]),
@@ -467,7 +473,7 @@ def write_pdf(report: Report, path: Path | str, *, suppress_below: int | None = 
     out = Path(path)
     meta = report.meta
     doc = _ReportDoc(str(out), meta.title, title=winansi(meta.title), author="iom-audit",
-                     subject=winansi(meta.subtitle), creator=f"iom-audit {meta.software_version}")
+                     subject=winansi(meta.subtitle), creator=software_label(meta.software_version))
     story = _story(published, threshold, _styles(), progress)
     doc.multiBuild([*story, doc.page_count])
     if progress is not None:

@@ -20,7 +20,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from audit.report.format import MISSING, SHADING_LEGEND, format_cell, is_missing, table_footnotes
+from audit.report.format import (
+    MISSING,
+    SHADING_LEGEND,
+    format_cell,
+    is_missing,
+    software_label,
+    table_footnotes,
+)
 from audit.report.model import BOLD, SHADE, Column, Report, ReportTable
 from audit.report.safety import neutralise, suppress_report, suppression_note
 
@@ -173,7 +180,7 @@ def _write_contents(ws: Worksheet, report: Report, names: list[str]) -> None:
     put(ws, 1, 1, meta.title).font = _CAPTION
     put(ws, 2, 1, meta.subtitle)
     put(ws, 3, 1, f"Generated {meta.generated_at.isoformat(timespec='seconds')} by "
-                  f"iom-audit {meta.software_version}")
+                  f"{software_label(meta.software_version)}")
     for c, label in enumerate(("Figure", "Caption", "Sheet"), start=1):
         cell = put(ws, 5, c, label)
         cell.font, cell.fill = _HEADER, _HEADER_FILL
@@ -203,7 +210,7 @@ def _write_methods(ws: Worksheet, report: Report, threshold: int | None) -> None
     rows += [("", ""), ("Small numbers", rule),
              ("Percentages", "Stored as fractions formatted 0% (0.44 shows as 44%)."),
              ("Question sets", ", ".join(meta.question_sets)),
-             ("Software version", meta.software_version),
+             ("Software version", software_label(meta.software_version)),
              ("Generated", meta.generated_at.isoformat(timespec="seconds")),
              ("Command", meta.command)]
     for r, (label, value) in enumerate(rows, start=3):

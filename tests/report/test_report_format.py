@@ -72,3 +72,10 @@ def test_winansi_keeps_what_helvetica_draws_and_spells_out_the_rest() -> None:
     assert winansi("χ² ≥ 5 − 1") == "chi² >= 5 - 1"
     assert winansi("Ynys Môn, Llanfairpwll ŵ") == "Ynys Môn, Llanfairpwll w"
     assert winansi("漢") == "?"
+
+
+def test_software_label_is_never_doubled() -> None:
+    from audit.report.format import software_label
+
+    assert software_label("0.1.0") == "iom-audit 0.1.0"
+    assert software_label("iom-audit 0.1.0") == "iom-audit 0.1.0"
