@@ -40,7 +40,9 @@ def suppress(table: ReportTable, threshold: int | None) -> ReportTable:
     """
     if threshold is None or threshold < 2:
         return table
-    counted = [c for c in table.columns if c.suppressible and not c.count_of]
+    # Only counts are judged by size: a percentage of 3 says nothing about who is counted.
+    counted = [c for c in table.columns
+               if c.suppressible and not c.count_of and c.kind in ("count", "text")]
     dependants = [c for c in table.columns if c.count_of]
     changed = False
     rows: list[dict[str, Any]] = []
@@ -50,7 +52,8 @@ def suppress(table: ReportTable, threshold: int | None) -> ReportTable:
             if _is_small(row.get(column.id), threshold):
                 new[column.id] = SUPPRESSED
         for column in dependants:
-            if new.get(column.count_of) == SUPPRESSED and row.get(column.id) is not None:
+            count_id = column.count_of or ""
+            if new.get(count_id) == SUPPRESSED and row.get(column.id) is not None:
                 new[column.id] = SUPPRESSED
         changed = changed or new != row
         rows.append(new)

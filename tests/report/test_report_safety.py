@@ -72,3 +72,11 @@ def test_neutralise_frame_touches_text_not_numbers() -> None:
     assert list(out.columns) == ["site", "n", "'=bad"]
     assert out["'=bad"].tolist() == ["ok", "'@x"]
     assert frame["site"][0].startswith("=")  # the input is untouched
+
+
+def test_a_percentage_is_never_suppressed_for_its_own_size() -> None:
+    table = ReportTable("t", "1", "c",
+                        (Column("pct", "%", "pct", suppressible=True),
+                         Column("pp", "pp", "pp", suppressible=True)),
+                        ({"pct": 3.0, "pp": 2.0},))
+    assert suppress(table, 5) is table
