@@ -352,6 +352,7 @@ class _Parser:
         raise ExpressionError(f"expected a value, found {self._describe()}", t.position)
 
     def _list(self) -> _Operand:
+        self._nest()
         start = self._take("punct", "[").position
         items: list[_Operand] = []
         while not self._is("punct", "]"):
@@ -363,6 +364,7 @@ class _Parser:
                 break
             self.i += 1
         self._take("punct", "]", "']'")
+        self.depth -= 1
         values = tuple(i.literal for i in items)
         op = _Operand(lambda c, a: values, start, literal=items, is_list=True)
         return op

@@ -81,7 +81,7 @@ class _Catalog:
             if known and version is not None:
                 raise UnknownSetError(f"no version {version} of question set '{set_id}' "
                                       f"(known: {', '.join(known)})")
-            raise UnknownSetError(f"no question set '{set_id}'")
+            raise UnknownSetError(f"no question set '{set_id}'{self._unreadable_note()}")
         if version is None:
             version = max((self.headers[p][1] for p in paths), key=version_key)  # type: ignore[index]
             paths = self.paths(set_id, version)
@@ -104,6 +104,12 @@ class _Catalog:
             raise QuestionSetError(clash)
         return sets[0][1]
 
+    def _unreadable_note(self) -> str:
+        unreadable = [str(f) for f, h in self.headers.items() if h is None]
+        if not unreadable:
+            return ""
+        return f" (could not read the id and version of {', '.join(unreadable)}: validate it)"
+
     def conflict(self, qs: QuestionSet, path: Path) -> str | None:
         """Why ``qs`` (read from ``path``) clashes with a known set of its id and version."""
         others = [p for p in self.paths(qs.id, qs.version) if p != path.resolve()]
@@ -115,6 +121,11 @@ class _Catalog:
         return None
 
     def all(self) -> list[QuestionSet]:
+        for f, h in self.headers.items():
+            if h is None:
+                problems = self.check(f)[1] or [Problem(str(f), 1, 1, "no id and version")]
+                raise QuestionSetError(f"{f} is not a valid question set: {problems[0]}",
+                                       problems)
         keys = sorted({h for h in self.headers.values() if h is not None},
                       key=lambda h: (h[0], version_key(h[1])))
         return [self.load(set_id, version) for set_id, version in keys]

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from rich.tree import Tree
 
 app = typer.Typer(
     help="List, show and validate question sets (the standards inspectors rate against).",
@@ -55,19 +55,18 @@ def show_command(
         qs = load_set(set_id, version, dirs or ())
     except QuestionSetError as e:
         raise _fail(str(e)) from None
-    tree = Tree(f"[bold]{escape(qs.id)}[/] {escape(qs.version)} — {escape(qs.title)}")
+    table = Table("", "id", "type", "question", "applies when", box=box.SIMPLE_HEAD,
+                  title=f"[bold]{escape(qs.id)}[/] {escape(qs.version)} — {escape(qs.title)}",
+                  caption=f"{len(qs.questions)} questions, {len(qs.key_questions)} key (★); "
+                          f"digest {qs.digest[:12]}")
     for section in qs.sections:
-        branch = tree.add(f"[bold]{escape(section.id)} {escape(section.title)}[/]")
+        table.add_row("", f"[bold]{escape(section.id)}[/]", "", f"[bold]{escape(section.title)}[/]",
+                      "")
         for q in section.questions:
-            key = "★ " if q.key else "  "
-            line = f"{key}[cyan]{escape(q.id)}[/] [dim]{q.type}[/]  {escape(q.label)}"
-            if q.applies_when:
-                line += f"  [yellow]when {escape(q.applies_when)}[/]"
-            branch.add(line)
-    console = Console()
-    console.print(tree)
-    console.print(f"{len(qs.questions)} questions, {len(qs.key_questions)} key (★); "
-                  f"digest {qs.digest[:12]}")
+            table.add_row("★" if q.key else "", escape(q.id), q.type, escape(q.label),
+                          escape(q.applies_when or ""))
+        table.add_section()
+    Console().print(table)
 
 
 @app.command("validate")
