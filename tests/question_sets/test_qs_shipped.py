@@ -174,3 +174,12 @@ def test_digest_changes_with_content() -> None:
     assert changed.digest != adult.digest
     same, _ = build_set(spec)
     assert same is not None and same.digest == adult.digest
+
+
+def test_readme_documents_every_stable_question_id() -> None:
+    readme = (PACKAGE_DIR / "README.md").read_text(encoding="utf-8")
+    for q in load_set("iom-thematic-2019").questions:
+        qid = q.id.replace(f".{q.factor}.", ".<code>.") if q.factor else q.id
+        assert f"`{qid}`" in readme, qid
+    for code, label in FACTORS:
+        assert f"`{code}` ({label})" in readme.replace("\n", " ")
