@@ -1,0 +1,186 @@
+"""Bulk reads for analytics: answers and profiles from SQL into pandas, never via the ORM.
+
+Two shapes serve everything downstream:
+- `case_frame`: one row per case, profile columns then one column per question
+  (answer codes as strings, missing when unanswered); for regressions, distributions,
+  reliability and exports of the wide form.
+- `answer_counts`: answers counted per question, group and code by SQL `GROUP BY`; the
+  fast path for tests of proportions, which need nothing but counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from audit.db import Database
+from audit.models import Answer, Case, Inspection, Site
+from question_sets.profile import PROFILE
+
+GROUP_FIELDS_EXTRA = ("inspection", "site", "status")
+IOM_LEVELS = ("iom", "non_iom")
+
+
+def fetch_frame(conn: sa.Connection, stmt: sa.Executable, columns: Sequence[str]) -> pd.DataFrame:
+    """Run a query and build a DataFrame straight from the DBAPI cursor.
+
+    Building SQLAlchemy Row objects costs about ten times the fetch itself on large reads;
+    the raw tuples are all a DataFrame needs. Values arrive as the driver returns them
+    (SQLite booleans as 0/1), so callers convert the few typed columns they use.
+    """
+    result = conn.execute(stmt)
+    try:
+        raw = result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+    if not raw:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    return pd.DataFrame(dict(zip(columns, zip(*raw, strict=True), strict=True)))
+
+
+def group_expression(by: str) -> sa.ColumnElement[Any]:
+    """The SQL expression giving a case's group level for `--by FIELD`.
+
+    `iom` maps to the levels `iom` / `non_iom` (unknown stays NULL and is left out);
+    booleans to yes/no; `inspection` and `site` to their names; coded fields to codes.
+    """
+    if by == "iom":
+        return sa.case((Case.iom.is_(True), "iom"), (Case.iom.is_(False), "non_iom"),  # type: ignore[union-attr]
+                       else_=None)
+    if by == "inspection":
+        return Inspection.name  # type: ignore[return-value]
+    if by == "site":
+        return Site.name  # type: ignore[return-value]
+    if by == "status":
+        return Case.status  # type: ignore[return-value]
+    spec = PROFILE.get(by)
+    if spec is None:
+        raise KeyError(by)
+    column = getattr(Case, by)
+    if spec.kind == "bool":
+        return sa.case((column.is_(True), "yes"), (column.is_(False), "no"), else_=None)
+    if spec.kind != "code":
+        raise KeyError(by)
+    return column  # type: ignore[no-any-return]
+
+
+def groupable_fields() -> list[str]:
+    """Fields a comparison may group by: coded and yes/no profile fields, inspection, site."""
+    return [c for c, f in PROFILE.items() if f.kind in {"code", "bool"}] + ["inspection", "site"]
+
+
+def _cases_of(inspection_ids: Sequence[int]) -> sa.Select[Any]:
+    return (sa.select(Case.id).where(Case.inspection_id.in_(inspection_ids)))  # type: ignore[attr-defined]
+
+
+def answer_counts(db: Database, inspection_ids: Sequence[int], *, by: str,
+                  questions: Sequence[str], rater: str = "primary") -> pd.DataFrame:
+    """Answers counted per question, group level and answer code (SQL GROUP BY).
+
+    Columns: question_id, level, value, count. Cases whose group is unknown are left out;
+    unanswered questions do not appear (see `group_sizes` for the denominators).
+    """
+    level = group_expression(by).label("level")
+    stmt = (sa.select(Answer.question_id, level, Answer.value, sa.func.count().label("count"))
+            .select_from(Answer)
+            .join(Case, Answer.case_id == Case.id)
+            .join(Inspection, Case.inspection_id == Inspection.id)
+            .outerjoin(Site, Case.site_id == Site.id)
+            .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
+                   Answer.rater == rater,
+                   Answer.question_id.in_(questions),  # type: ignore[attr-defined]
+                   Answer.value.is_not(None))  # type: ignore[union-attr]
+            .group_by(Answer.question_id, level, Answer.value))
+    with db.engine.connect() as conn:
+        frame = fetch_frame(conn, stmt, ["question_id", "level", "value", "count"])
+    return frame[frame["level"].notna()].reset_index(drop=True)
+
+
+def group_sizes(db: Database, inspection_ids: Sequence[int], *, by: str) -> pd.Series:
+    """Number of cases per group level (the base for 'missing' answers)."""
+    level = group_expression(by).label("level")
+    stmt = (sa.select(level, sa.func.count()).select_from(Case)
+            .join(Inspection, Case.inspection_id == Inspection.id)
+            .outerjoin(Site, Case.site_id == Site.id)
+            .where(Case.inspection_id.in_(inspection_ids))  # type: ignore[attr-defined]
+            .group_by(level))
+    with db.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.Series({lvl: n for lvl, n in rows if lvl is not None}, dtype="int64")
+
+
+def case_frame(db: Database, inspection_ids: Sequence[int], *,
+               questions: Sequence[str] | None = None, rater: str = "primary",
+               fields: Sequence[str] | None = None, only_answered: bool = False) -> pd.DataFrame:
+    """One row per case (index: case id) with its profile and answers as columns.
+
+    Columns: inspection, case_ref, site, status, the profile fields (or `fields`), then one
+    column per question (answer codes; missing when unanswered). Booleans stay booleans
+    (nullable); use `group_expression` semantics via `add_group` for levels.
+    """
+    profile = list(fields) if fields is not None else list(PROFILE)
+    case_cols = [Case.id, Inspection.name.label("inspection"), Case.case_ref,  # type: ignore[attr-defined]
+                 Site.name.label("site"), Case.status,  # type: ignore[attr-defined]
+                 *(getattr(Case, f) for f in profile)]
+    case_stmt = (sa.select(*case_cols).select_from(Case)
+                 .join(Inspection, Case.inspection_id == Inspection.id)
+                 .outerjoin(Site, Case.site_id == Site.id)
+                 .where(Case.inspection_id.in_(inspection_ids))  # type: ignore[attr-defined]
+                 .order_by(Case.id))
+    answer_stmt = (sa.select(Answer.case_id, Answer.question_id, Answer.value)
+                   .join(Case, Answer.case_id == Case.id)
+                   .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
+                          Answer.rater == rater, Answer.value.is_not(None)))  # type: ignore[union-attr]
+    if questions is not None:
+        answer_stmt = answer_stmt.where(Answer.question_id.in_(questions))  # type: ignore[attr-defined]
+    with db.engine.connect() as conn:
+        cases = fetch_frame(conn, case_stmt, ["case_id", "inspection", "case_ref", "site",
+                                              "status", *profile])
+        long = fetch_frame(conn, answer_stmt, ["case_id", "question_id", "value"])
+    cases = cases.set_index("case_id")
+    for f in profile:
+        if PROFILE[f].kind == "bool":
+            cases[f] = cases[f].astype("boolean")
+        elif PROFILE[f].kind == "date":
+            cases[f] = pd.to_datetime(cases[f], errors="coerce").dt.date
+    wide = _pivot(long, questions)
+    if only_answered:
+        cases = cases.loc[cases.index.isin(wide.index)]
+    out = cases.join(wide, how="left")
+    return out
+
+
+def _pivot(long: pd.DataFrame, questions: Sequence[str] | None) -> pd.DataFrame:
+    """Long (case_id, question_id, value) to wide, without pandas' slow generic pivot."""
+    qids = list(questions) if questions is not None else sorted(long["question_id"].unique())
+    if long.empty:
+        return pd.DataFrame(columns=qids, dtype="object")
+    case_codes, case_index = pd.factorize(long["case_id"], sort=True)
+    q_cat = pd.Categorical(long["question_id"], categories=qids)
+    keep = q_cat.codes >= 0
+    values = np.full((len(case_index), len(qids)), None, dtype=object)
+    values[case_codes[keep], q_cat.codes[keep]] = long["value"].to_numpy()[keep]
+    return pd.DataFrame(values, index=pd.Index(case_index, name="case_id"), columns=qids)
+
+
+def add_group(frame: pd.DataFrame, by: str, column: str = "group") -> pd.DataFrame:
+    """Add the group level column for `--by FIELD` to a case frame (same rules as SQL)."""
+    if by == "iom":
+        iom = frame["iom"]
+        level = pd.Series(np.where(iom.fillna(False), "iom", "non_iom"), index=frame.index,
+                          dtype="object")
+        level[iom.isna()] = None
+    elif by in {"inspection", "site", "status"}:
+        level = frame[by].astype("object")
+    elif PROFILE.get(by) is not None and PROFILE[by].kind == "bool":
+        values = frame[by]
+        level = pd.Series(np.where(values.fillna(False), "yes", "no"), index=frame.index,
+                          dtype="object")
+        level[values.isna()] = None
+    else:
+        level = frame[by].astype("object")
+    return frame.assign(**{column: level})

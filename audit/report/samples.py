@@ -1,0 +1,69 @@
+"""The samples a report describes, and their answers counted in SQL.
+
+A thematic report shows the thematic fieldwork sample and, side by side where the
+figure does (Figures 4.3, 4.6), the IOM cases of the core programme. Each sample is a set
+of inspections, optionally narrowed to its IOM cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from audit.db import Database
+from audit.models import Answer, Case
+
+# Rater whose answers the published tables count.
+REPORT_RATER = "primary"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A group of cases reported together."""
+
+    id: str  # column-id prefix: "thematic", "core_iom"
+    label: str  # "Thematic IOM sample"
+    inspection_ids: tuple[int, ...]
+    iom_only: bool = False
+
+    def case_filter(self) -> sa.ColumnElement[bool]:
+        """SQL condition selecting the sample's cases."""
+        cond = Case.inspection_id.in_(self.inspection_ids)  # type: ignore[attr-defined]
+        if self.iom_only:
+            cond = sa.and_(cond, Case.iom.is_(True))  # type: ignore[union-attr]
+        return cond
+
+
+def answer_counts(db: Database, sample: Sample, questions: Sequence[str]) -> pd.DataFrame:
+    """Answers of the sample counted per question and code: question_id, value, count."""
+    stmt = (sa.select(Answer.question_id, Answer.value, sa.func.count())
+            .join(Case, Answer.case_id == Case.id)
+            .where(sample.case_filter(), Answer.rater == REPORT_RATER,
+                   Answer.question_id.in_(list(questions)),  # type: ignore[attr-defined]
+                   Answer.value.is_not(None))  # type: ignore[union-attr]
+            .group_by(Answer.question_id, Answer.value))
+    with db.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame(rows, columns=["question_id", "value", "count"])
+
+
+def case_count(db: Database, sample: Sample) -> int:
+    """Number of cases in the sample."""
+    with db.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(Case)
+                                .where(sample.case_filter())).scalar_one())
+
+
+def count_of(counts: pd.DataFrame, question_id: str, value: str) -> int:
+    """How many answers of `value` a question got (0 when none)."""
+    hit = counts[(counts["question_id"] == question_id) & (counts["value"] == value)]
+    return int(hit["count"].sum())
+
+
+def answered(counts: pd.DataFrame, question_id: str, values: Sequence[str]) -> int:
+    """How many answers among `values` a question got (the base of its percentages)."""
+    hit = counts[(counts["question_id"] == question_id) & counts["value"].isin(list(values))]
+    return int(hit["count"].sum())

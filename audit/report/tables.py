@@ -1,0 +1,439 @@
+"""Each numbered table of the thematic report, built from counts and statistics.
+
+Rows hold raw numbers (unrounded percentages, exact counts); the renderers format and
+suppress. Percentages are of the cases answering the question (the base), never of the
+whole sample, as in the published report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from audit.report.model import BOLD, HEADING, SHADE, WHOLE_ROW, Chart, Column, ReportTable
+from audit.report.samples import Sample, answered, count_of
+from question_sets import QuestionSet
+from question_sets.profile import PROFILE
+from stats import Comparison
+
+YES_NO = ("yes", "no")
+
+
+def pct(part: int, whole: int) -> float | None:
+    """Percentage, unrounded; None when there is no base."""
+    return 100.0 * part / whole if whole else None
+
+
+def _count_pct_columns(prefix: str, group: str | None = None, count_label: str = "Number",
+                       pct_label: str = "Percentage") -> tuple[Column, Column]:
+    return (Column(f"{prefix}n", count_label, "count", group=group, suppressible=True),
+            Column(f"{prefix}pct", pct_label, "pct", group=group, suppressible=True,
+                   count_of=f"{prefix}n"))
+
+
+# Profile variables of Annex 2 in the order the report lists them.
+PROFILE_ROWS = ("provider", "case_type", "rosh", "likelihood", "mappa_level", "domestic_abuse",
+                "child_safeguarding", "prev_convictions", "age_band", "gender", "ethnicity")
+
+
+def profile_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
+    """Annex 2 case profile, with Figures 4.1 (lead agency) and 4.8 (risk of serious harm)."""
+    rows: list[dict[str, Any]] = []
+    styles: list[dict[str, str]] = []
+    total = len(cases)
+    for code in PROFILE_ROWS:
+        spec = PROFILE[code]
+        values = cases[code]
+        if spec.kind == "bool":
+            values = values.map({True: "yes", False: "no"}, na_action="ignore")
+        known = int(values.notna().sum())
+        rows.append({"item": spec.label, "n": None, "pct": None})
+        styles.append({WHOLE_ROW: HEADING})
+        counts = values.value_counts()
+        for value, label in spec.codes.items():
+            n = int(counts.get(value, 0))
+            rows.append({"item": label, "n": n, "pct": pct(n, known)})
+            styles.append({})
+        if known < total:
+            rows.append({"item": "Not known", "n": total - known, "pct": None})
+            styles.append({})
+    return ReportTable(
+        id="profile", figure="A2",
+        caption="Inspection case profile: lead agency (Figure 4.1), case type, risk of "
+                "serious harm (Figure 4.8), demographics and previous convictions",
+        columns=(Column("item", "Characteristic"), *_count_pct_columns("")),
+        rows=tuple(rows), row_styles=tuple(styles), base={sample.label: total},
+        section="Profile of the case sample",
+        notes=(f"{sample.label}: {total} cases. Percentages are of the cases where the "
+               "characteristic was known.",))
+
+
+def index_offence_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
+    """Figure 4.7: index offences of the sample."""
+    spec = PROFILE["index_offence"]
+    values = cases["index_offence"]
+    known = int(values.notna().sum())
+    counts = values.value_counts()
+    rows = [{"offence": label, "n": int(counts.get(code, 0)),
+             "pct": pct(int(counts.get(code, 0)), known)}
+            for code, label in spec.codes.items() if int(counts.get(code, 0)) > 0]
+    rows.append({"offence": "Total", "n": known, "pct": pct(known, known)})
+    styles = [{} for _ in rows[:-1]] + [{WHOLE_ROW: BOLD}]
+    notes = [f"Percentages of the {known} cases whose index offence is known."]
+    if known < len(values):
+        notes.append(f"Index offence not known in {len(values) - known} case(s).")
+    return ReportTable(
+        id="index_offence", figure="4.7",
+        caption="Index offences committed by those in the case sample",
+        columns=(Column("offence", "Index offence"), *_count_pct_columns("")),
+        rows=tuple(rows), row_styles=tuple(styles), base={sample.label: known},
+        section="The quality of work to keep people safe", notes=tuple(notes),
+        chart=Chart("hbar", "offence", (("pct", sample.label),),
+                    title="Index offence (% of cases)"))
+
+
+def _factor_questions(qs: QuestionSet, suffix: str) -> list[tuple[str, str, str]]:
+    """(factor code, label, question id) for each offending-related factor."""
+    return [(code, label, f"factor.{code}.{suffix}") for code, label in qs.factors
+            if f"factor.{code}.{suffix}" in {q.id for q in qs.questions}]
+
+
+def factors_linked_table(qs: QuestionSet, samples: Sequence[Sample],
+                         counts: dict[str, pd.DataFrame]) -> ReportTable:
+    """Figure 4.3: factors linked to offending, one pair of columns per sample."""
+    factors = _factor_questions(qs, "linked")
+    columns: list[Column] = [Column("factor", "Factor")]
+    base: dict[str, int] = {}
+    for s in samples:
+        columns += _count_pct_columns(f"{s.id}_", group=s.label)
+        c = counts[s.id]
+        assessed = c[c["question_id"].isin([q for _, _, q in factors])]
+        base[s.label] = max((answered(c, q, YES_NO) for _, _, q in factors), default=0)
+        del assessed
+    rows = []
+    for _, label, qid in factors:
+        row: dict[str, Any] = {"factor": label}
+        for s in samples:
+            yes = count_of(counts[s.id], qid, "yes")
+            row[f"{s.id}_n"] = yes
+            row[f"{s.id}_pct"] = pct(yes, answered(counts[s.id], qid, YES_NO))
+        rows.append(row)
+    series = tuple((f"{s.id}_pct", s.label) for s in samples)
+    return ReportTable(
+        id="factors_linked", figure="4.3",
+        caption="The factors most linked to the service user's offending",
+        columns=tuple(columns), rows=tuple(rows), base=base,
+        section="The quality of case work to support desistance",
+        notes=tuple(f"{label}: percentages of the {n} cases assessed." for label, n in
+                    base.items()),
+        chart=Chart("grouped_hbar" if len(samples) > 1 else "hbar", "factor", series,
+                    title="Factors linked to offending (% of cases)"))
+
+
+def factors_delivered_table(qs: QuestionSet, samples: Sequence[Sample],
+                            counts: dict[str, pd.DataFrame]) -> ReportTable:
+    """Figure 4.6: sufficient services delivered, among cases where the factor is linked."""
+    factors = _factor_questions(qs, "delivered")
+    columns: list[Column] = [Column("answer", "Factor / answer")]
+    for s in samples:
+        columns += _count_pct_columns(f"{s.id}_", group=s.label)
+    rows: list[dict[str, Any]] = []
+    styles: list[dict[str, str]] = []
+    chart_rows = []
+    for i, (_, label, qid) in enumerate(factors):
+        rows.append({"answer": f"{chr(ord('a') + i)}) {label}"})
+        styles.append({WHOLE_ROW: HEADING})
+        for value, text in (("yes", "Yes"), ("no", "No")):
+            row: dict[str, Any] = {"answer": text, "factor": label}
+            for s in samples:
+                n = count_of(counts[s.id], qid, value)
+                row[f"{s.id}_n"] = n
+                row[f"{s.id}_pct"] = pct(n, answered(counts[s.id], qid, YES_NO))
+            rows.append(row)
+            styles.append({})
+        chart_rows.append(label)
+    return ReportTable(
+        id="factors_delivered", figure="4.6",
+        caption="Were sufficient services delivered to address relevant offending-related "
+                "factors?",
+        columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
+        base={s.label: max((answered(counts[s.id], q, YES_NO) for _, _, q in factors),
+                           default=0) for s in samples},
+        section="The quality of case work to support desistance",
+        notes=("Asked only where the factor was linked to offending; percentages are of "
+               "those cases.",))
+
+
+def yes_no_table(table_id: str, figure: str, caption: str, qs: QuestionSet,
+                 question_id: str, sample: Sample, counts: pd.DataFrame,
+                 section: str) -> ReportTable:
+    """A single yes/no question as a small table with its bar (Figures 4.2, 4.4, 4.5)."""
+    q = qs.question(question_id)
+    base = answered(counts, question_id, YES_NO)
+    rows = [{"answer": label, "n": count_of(counts, question_id, code),
+             "pct": pct(count_of(counts, question_id, code), base)}
+            for code, label in (("yes", "Yes"), ("no", "No"))]
+    na = count_of(counts, question_id, "na")
+    notes = [f"{q.text} Base: {base} cases answering yes or no."]
+    if na:
+        notes.append(f"Not applicable in {na} case(s), excluded from the base.")
+    return ReportTable(
+        id=table_id, figure=figure, caption=caption,
+        columns=(Column("answer", "Answer"), *_count_pct_columns("")),
+        rows=tuple(rows), base={sample.label: base}, section=section, notes=tuple(notes),
+        chart=Chart("hbar", "answer", (("pct", sample.label),), title=q.label))
+
+
+def question_counts_table(table_id: str, figure: str, caption: str, qs: QuestionSet,
+                          question_ids: Sequence[str], sample: Sample, counts: pd.DataFrame,
+                          section: str) -> ReportTable:
+    """Yes out of applicable answers for a list of questions ("21 of 59 cases")."""
+    rows = []
+    for qid in question_ids:
+        q = qs.question(qid)
+        base = answered(counts, qid, YES_NO)
+        yes = count_of(counts, qid, "yes")
+        rows.append({"question": q.label, "question_id": qid, "yes": yes, "n": base,
+                     "pct": pct(yes, base), "na": count_of(counts, qid, "na")})
+    return ReportTable(
+        id=table_id, figure=figure, caption=caption,
+        columns=(Column("question", "Question"),
+                 Column("yes", "Yes", "count", suppressible=True),
+                 Column("n", "Of (applicable)", "count"),
+                 Column("pct", "Percentage", "pct", suppressible=True, count_of="yes"),
+                 Column("na", "Not applicable", "count")),
+        rows=tuple(rows), base={sample.label: max((r["n"] for r in rows), default=0)},
+        section=section,
+        notes=("Of: cases where the question applied and was answered yes or no.",),
+        chart=Chart("hbar", "question", (("pct", sample.label),), title="% yes"))
+
+
+def choice_table(table_id: str, figure: str, caption: str, qs: QuestionSet,
+                 question_ids: Sequence[str], sample: Sample, counts: pd.DataFrame,
+                 section: str) -> ReportTable:
+    """Answers to choice and yes/no questions, a block per question (Figure 5.1)."""
+    rows: list[dict[str, Any]] = []
+    styles: list[dict[str, str]] = []
+    for qid in question_ids:
+        q = qs.question(qid)
+        codes = [c for c in q.codes if c != "na"]
+        base = answered(counts, qid, codes)
+        rows.append({"answer": q.text})
+        styles.append({WHOLE_ROW: HEADING})
+        for code in codes:
+            n = count_of(counts, qid, code)
+            rows.append({"answer": q.codes[code], "n": n, "pct": pct(n, base),
+                         "question_id": qid, "code": code})
+            styles.append({})
+    return ReportTable(
+        id=table_id, figure=figure, caption=caption,
+        columns=(Column("answer", "Answer"), *_count_pct_columns("")),
+        rows=tuple(rows), row_styles=tuple(styles),
+        base={sample.label: answered(counts, question_ids[0],
+                                     [c for c in qs.question(question_ids[0]).codes if c != "na"])},
+        section=section,
+        notes=("Frequency and seriousness were asked only of those who reoffended.",))
+
+
+# Figure 4.9 pairs each standard's desistance question with its keeping-safe question.
+KEEPING_SAFE_PAIRS = (("2.1", "2.1.2", "2.1.3"), ("2.2", "2.2.2", "2.2.3"),
+                      ("2.3", "2.3.2", "2.3.3"), ("2.4", "2.4.2", "2.4.3"))
+
+
+def keeping_safe_table(qs: QuestionSet, sample: Sample, counts: pd.DataFrame) -> ReportTable:
+    """Figure 4.9: practice to keep people safe against practice to reduce reoffending."""
+    titles = {s.id: s.title for s in qs.sections}
+    rows = []
+    for section, desist, safe in KEEPING_SAFE_PAIRS:
+        d_base, s_base = answered(counts, desist, YES_NO), answered(counts, safe, YES_NO)
+        d_yes, s_yes = count_of(counts, desist, "yes"), count_of(counts, safe, "yes")
+        rows.append({"standard": titles.get(section, section),
+                     "desist_n": d_yes, "desist_base": d_base, "desist_pct": pct(d_yes, d_base),
+                     "safe_n": s_yes, "safe_base": s_base, "safe_pct": pct(s_yes, s_base)})
+    return ReportTable(
+        id="keeping_safe", figure="4.9",
+        caption="The quality of practice to keep victims and other people safe",
+        columns=(Column("standard", "Standard"),
+                 Column("desist_n", "Yes", "count", "Reducing reoffending", True),
+                 Column("desist_base", "Of", "count", "Reducing reoffending"),
+                 Column("desist_pct", "%", "pct", "Reducing reoffending", True, "desist_n"),
+                 Column("safe_n", "Yes", "count", "Keeping people safe", True),
+                 Column("safe_base", "Of", "count", "Keeping people safe"),
+                 Column("safe_pct", "%", "pct", "Keeping people safe", True, "safe_n")),
+        rows=tuple(rows), base={sample.label: max(r["desist_base"] for r in rows)},
+        section="The quality of work to keep people safe",
+        notes=("Reducing reoffending: questions 2.1.2, 2.2.2, 2.3.2 and 2.4.2; keeping people "
+               "safe: 2.1.3, 2.2.3, 2.3.3 and 2.4.3 (in relevant cases).",),
+        chart=Chart("grouped_hbar", "standard", (("desist_pct", "Reducing reoffending"),
+                                                 ("safe_pct", "Keeping people safe")),
+                    title="Sufficient (% of relevant cases)"))
+
+
+def iom_comparison_table(result: Comparison, qs: QuestionSet) -> ReportTable:
+    """Figure 5.2: IOM against non-IOM cases, with tests and independent effects."""
+    rows: list[dict[str, Any]] = []
+    styles: list[dict[str, str]] = []
+    for r in result.rows:
+        non, iom = r.groups.get("non_iom"), r.groups.get("iom")
+        effect = r.independent_effect
+        independent = bool(effect is not None and effect.status == "ok"
+                           and effect.p is not None and effect.p < result.alpha
+                           and effect.odds_ratio is not None and effect.odds_ratio > 1)
+        rows.append({
+            "standard": qs.question(r.question_id).section_title
+            if r.question_id in {q.id for q in qs.questions} else r.section,
+            "question_id": r.question_id, "question": _without_prefix(r.label),
+            "non_iom_pct": non.pct if non else None, "non_iom_n": non.n if non else None,
+            "iom_pct": iom.pct if iom else None, "iom_n": iom.n if iom else None,
+            "diff_pp": r.diff_pp, "test": r.test, "p": r.p_value, "p_adjusted": r.p_adjusted,
+            "significant": r.significant,
+            "effect_or": effect.odds_ratio if effect else None,
+            "effect_p": effect.p if effect else None,
+            "effect_status": effect.status if effect else None,
+            "independent_effect": independent,
+        })
+        styles.append({"iom_pct": SHADE, "iom_n": SHADE} if independent else {})
+    s = result.summary
+    names = {"iom": "IOM", "non_iom": "non-IOM"}
+    mean_pct = getattr(s, "mean_pct", {}) or {}
+    average = ", ".join(f"{names.get(lv, lv)} {p:.0f}%" for lv, p in mean_pct.items()
+                        if p is not None)
+    pooled = ", ".join(f"{names.get(lv, lv)} {p:.0f}%"
+                       for lv, p in s.pooled.items() if p is not None)
+    tests = sorted({r.test for r in result.rows if r.test})
+    notes = [
+        f"Percentages of the cases where the question applied (n). Mean difference over the "
+        f"{s.basis} questions: {s.mean_diff_pp:+.1f} percentage points; judged positively on "
+        f"average over those questions: {average} (all their judgements pooled: {pooled})."
+        if s.mean_diff_pp is not None else
+        "No difference could be computed.",
+        f"Chi-square test without continuity correction, or Fisher's exact test where an "
+        f"expected count is below 5; p adjusted with {_correction_words(result.correction)}; "
+        f"significance at alpha = {result.alpha:g}.",
+        "Shaded (†): IOM status had an independent positive effect in a logistic regression "
+        f"controlling for {_covariate_words(result.covariates)}.",
+    ]
+    return ReportTable(
+        id="iom_comparison", figure="5.2",
+        caption="Summary of inspection findings: IOM and non-IOM cases",
+        columns=(Column("standard", "Standard"), Column("question", "Question"),
+                 Column("non_iom_pct", "%", "pct", "Non-IOM cases"),
+                 Column("non_iom_n", "Number", "count", "Non-IOM cases"),
+                 Column("iom_pct", "%", "pct", "IOM cases"),
+                 Column("iom_n", "Number", "count", "IOM cases"),
+                 Column("diff_pp", "Difference (pp)", "pp"),
+                 Column("p", "p", "p"), Column("p_adjusted", "p (adjusted)", "p")),
+        rows=tuple(rows), row_styles=tuple(styles),
+        base={lv: max((r.groups[lv].n for r in result.rows), default=0)
+              for lv in result.levels},
+        tests=tuple(tests), section="Understanding the impact of IOM", notes=tuple(notes),
+        chart=Chart("grouped_hbar", "question_id", (("non_iom_pct", "Non-IOM cases"),
+                                                    ("iom_pct", "IOM cases")),
+                    title="Judged sufficient (% of relevant cases)"))
+
+
+def _without_prefix(label: str) -> str:
+    """'Assessment: engaging the service user' -> 'Engaging the service user'."""
+    head, sep, tail = label.partition(": ")
+    return tail[:1].upper() + tail[1:] if sep and len(head) < 30 else label
+
+
+def _correction_words(correction: str) -> str:
+    return {"holm": "Holm's method", "bh": "the Benjamini-Hochberg procedure"}.get(
+        correction, "no correction")
+
+
+def _covariate_words(covariates: Sequence[str]) -> str:
+    words = [PROFILE[c].label.lower() if c in PROFILE else c for c in covariates]
+    if not words:
+        return "no other case characteristic"
+    return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
+
+
+def rating_for(pct_value: float | None, bands: Sequence[float]) -> str | None:
+    """HM Inspectorate of Probation's rating of a percentage of sufficient cases."""
+    if pct_value is None:
+        return None
+    outstanding, good, requires = bands
+    if pct_value >= outstanding:
+        return "Outstanding"
+    if pct_value >= good:
+        return "Good"
+    if pct_value >= requires:
+        return "Requires improvement"
+    return "Inadequate"
+
+
+def standard_ratings_table(qs: QuestionSet, counts: pd.DataFrame,
+                           bands: Sequence[float]) -> ReportTable:
+    """Each standard rated per site and per provider: the lowest-scoring key question rules.
+
+    `counts` has columns unit_type, unit, question_id, value, count.
+    """
+    standards = [s for s in qs.sections if any(q.key for q in s.questions)]
+    rows: list[dict[str, Any]] = []
+    styles: list[dict[str, str]] = []
+    for unit_type, title in (("site", "By site"), ("provider", "By lead agency")):
+        part = counts[counts["unit_type"] == unit_type]
+        if part.empty:
+            continue
+        rows.append({"unit": title})
+        styles.append({WHOLE_ROW: HEADING})
+        for unit in sorted(part["unit"].dropna().unique()):
+            mine = part[part["unit"] == unit]
+            label = (PROFILE["provider"].label_of(unit) if unit_type == "provider" else unit)
+            row: dict[str, Any] = {"unit": label}
+            for s in standards:
+                lowest: tuple[float, str] | None = None
+                for q in s.questions:
+                    if not q.key:
+                        continue
+                    base = answered(mine, q.id, YES_NO)
+                    p = pct(count_of(mine, q.id, "yes"), base)
+                    if p is not None and (lowest is None or p < lowest[0]):
+                        lowest = (p, q.id)
+                row[f"{s.id}_rating"] = rating_for(lowest[0] if lowest else None, bands)
+                row[f"{s.id}_pct"] = lowest[0] if lowest else None
+                row[f"{s.id}_question"] = lowest[1] if lowest else None
+            rows.append(row)
+            styles.append({})
+    columns = [Column("unit", "Site / lead agency")]
+    for s in standards:
+        columns += [Column(f"{s.id}_rating", "Rating", "rating", s.title),
+                    Column(f"{s.id}_pct", "Lowest %", "pct", s.title)]
+    outstanding, good, requires = bands
+    return ReportTable(
+        id="standard_ratings", figure="A3",
+        caption="Case supervision standards rated per site and per lead agency",
+        columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
+        section="Ratings",
+        notes=(f"Each standard takes the rating of its lowest-scoring key question: at least "
+               f"{outstanding:g}% of relevant cases sufficient = Outstanding, {good:g}% = Good, "
+               f"{requires:g}% = Requires improvement, below that Inadequate.",))
+
+
+def reliability_table(result: Any) -> ReportTable:
+    """Inter-rater agreement between primary and QA ratings, per question and overall."""
+    rows = []
+    styles = []
+    for r in result.rows:
+        d = r.to_dict() if hasattr(r, "to_dict") else dict(r)
+        rows.append({"question": d.get("label") or d.get("question_id"),
+                     "pairs": d.get("n"), "agreement": d.get("agreement_pct"),
+                     "kappa": d.get("kappa"),
+                     "kappa_low": (d.get("kappa_ci") or [None, None])[0],
+                     "kappa_high": (d.get("kappa_ci") or [None, None])[1]})
+        styles.append({WHOLE_ROW: BOLD} if d.get("question_id") in {None, "overall"} else {})
+    return ReportTable(
+        id="reliability", figure="A4",
+        caption="Inter-rater reliability: primary and quality-assurance ratings",
+        columns=(Column("question", "Question"), Column("pairs", "Cases rated twice", "count"),
+                 Column("agreement", "Agreement %", "pct"), Column("kappa", "Cohen's kappa",
+                                                                   "ratio"),
+                 Column("kappa_low", "95% CI low", "ratio"),
+                 Column("kappa_high", "95% CI high", "ratio")),
+        rows=tuple(rows), row_styles=tuple(styles), section="Quality assurance",
+        notes=("Cases rated blind by a second inspector (QA). Kappa 0.61-0.80 is usually read "
+               "as substantial agreement, above 0.80 as almost perfect.",))
