@@ -32,6 +32,7 @@ def _plain(value: Any) -> Any:
 
 def table_to_json(table: ReportTable) -> dict[str, Any]:
     """One table as a JSON-ready dict with raw row values."""
+    ids = {c.id for c in table.columns}
     return {
         "id": table.id,
         "figure": table.figure,
@@ -41,7 +42,11 @@ def table_to_json(table: ReportTable) -> dict[str, Any]:
             {"id": c.id, "label": c.label, "kind": c.kind, "group": c.group}
             for c in table.columns
         ],
-        "rows": [{c.id: _plain(row.get(c.id)) for c in table.columns} for row in table.rows],
+        # Displayed columns first, then the raw keys a script may want (question id, the
+        # regression result, ...): JSON is the machine-readable form, so nothing is dropped.
+        "rows": [{**{c.id: _plain(row.get(c.id)) for c in table.columns},
+                  **{k: _plain(v) for k, v in row.items() if k not in ids}}
+                 for row in table.rows],
         "notes": list(table.notes),
         "base": _plain(table.base),
         "tests": list(table.tests),
