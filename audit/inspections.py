@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from audit.errors import NotFoundError, UsageError
 from audit.models import INSPECTION_KINDS, Case, Inspection, QuestionSetRecord, Site
-from question_sets import QuestionSet, load_set
+from question_sets import QuestionSet, UnknownSetError, load_set
 
 DEFAULT_INSPECTION = "default"
 DEFAULT_QUESTION_SET = "iom-thematic-2019"
@@ -39,7 +39,7 @@ def create_inspection(session: Session, name: str, *, kind: str = "thematic",
         raise UsageError(f"inspection {name!r} already exists")
     try:
         qs = load_set(question_set, question_set_version)
-    except KeyError as exc:
+    except UnknownSetError as exc:
         raise NotFoundError(f"unknown question set {question_set!r}") from exc
     register_question_set(session, qs)
     inspection = Inspection(name=name, kind=kind, question_set_id=qs.id,

@@ -19,6 +19,7 @@ from audit.cli import core
 from audit.cli.state import CliState
 from audit.db import DatabaseError
 from audit.errors import AuditError
+from question_sets import QuestionSetError
 
 TuiLauncher = Callable[[CliState], None]
 
@@ -103,7 +104,7 @@ def run(argv: Sequence[str] | None = None, launch_tui: TuiLauncher | None = None
     except click.ClickException as exc:
         exc.show()
         return 1
-    except (AuditError, DatabaseError) as exc:
+    except (AuditError, DatabaseError, QuestionSetError) as exc:
         if debug:
             traceback.print_exc()
         typer.echo(f"Error: {exc}", err=True)
