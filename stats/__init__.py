@@ -26,7 +26,7 @@ from stats.results import (
     YesNoRow,
     YesNoTable,
 )
-from stats.significance import adjust_pvalues, newcombe_diff, sample_odds_ratio, test_table
+from stats.significance import adjust_pvalues, newcombe_diff, sample_odds_ratio, significance_test
 
 __all__ = [
     "DEFAULT_COVARIATES",
@@ -56,6 +56,6 @@ __all__ = [
     "newcombe_diff",
     "reliability",
     "sample_odds_ratio",
-    "test_table",
+    "significance_test",
     "yes_no_by_factor",
 ]

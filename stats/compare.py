@@ -17,7 +17,7 @@ from stats.significance import (
     adjust_pvalues,
     newcombe_diff,
     sample_odds_ratio,
-    test_table,
+    significance_test,
 )
 
 
@@ -26,7 +26,7 @@ def _compare_one(question: str, info: QuestionInfo, levels: tuple[str, ...],
     """Everything for one question except the adjusted p-value and the regression."""
     groups = {level: group_counts(counts[i]) for i, level in enumerate(levels)}
     table = np.column_stack([counts[:, YES], counts[:, NO]])
-    result = test_table(table, test=test, yates=yates)
+    result = significance_test(table, test=test, yates=yates)
     notes = [result.note] if result.note else []
     if result.status == "empty_group":
         notes = ["no applicable answers in " + ", ".join(lv for lv, c in groups.items()

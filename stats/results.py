@@ -117,7 +117,8 @@ class EffectResult:
 class ComparisonRow:
     """One question compared across groups.
 
-    ``test`` names the test used ("chi2", "chi2_yates", "fisher", "chi2_monte_carlo") or is
+    ``test`` names the test used ("chi2", "chi2_yates", "fisher", "chi2_monte_carlo",
+    "fisher_monte_carlo") or is
     None when no test is possible; then ``status`` says why ("empty_group", "no_variation",
     "single_group") and the row is left out of the multiple-testing correction.
     ``statistic`` is the chi-square statistic; it is None for Fisher's exact test (whose

@@ -27,7 +27,7 @@ MONTE_CARLO_RESAMPLES = 9999
 
 
 @dataclass(frozen=True)
-class TestResult:
+class SignificanceResult:
     """Which test ran and what it gave; ``test`` is None when no test is possible."""
 
     test: str | None
@@ -57,12 +57,15 @@ def choose_test(table: np.ndarray, test: str = "auto", yates: bool = False) -> s
 
     2 x 2: Pearson chi-square ("chi2", or "chi2_yates" with ``yates``) when every expected
     count is at least 5, else Fisher's exact.  r x 2: "chi2", or "chi2_monte_carlo" when an
-    expected count is below 5.  ``test="chi2"``/``"fisher"`` forces the family.
+    expected count is below 5.  ``test="chi2"``/``"fisher"`` forces the family (r x 2
+    Fisher is "fisher_monte_carlo": scipy has no exact r x c Fisher p-value).
     """
     if test not in TESTS:
         raise ValueError(f"test must be one of {TESTS}, not {test!r}")
     two_by_two = table.shape[0] == 2
     small = bool(expected_freq(table).min() < MIN_EXPECTED)
+    if test == "fisher" and not two_by_two:
+        return "fisher_monte_carlo"
     if test == "fisher" or (test == "auto" and two_by_two and small):
         return "fisher"
     if not two_by_two:
@@ -70,32 +73,34 @@ def choose_test(table: np.ndarray, test: str = "auto", yates: bool = False) -> s
     return "chi2_yates" if yates else "chi2"
 
 
-def test_table(table: np.ndarray, *, test: str = "auto", yates: bool = False,
-               seed: int = 0) -> TestResult:
+def significance_test(table: np.ndarray, *, test: str = "auto", yates: bool = False,
+               seed: int = 0) -> SignificanceResult:
     """Test independence of group and answer on a groups x (yes, no) table.
 
     For Fisher's exact test ``statistic`` is None (scipy's statistic is the sample odds
-    ratio for 2 x 2, reported separately).  For r x 2 Fisher (forced only) scipy's exact
-    Freeman-Halton test is used; it can be slow on large tables.  The Monte Carlo p-value
-    uses 9,999 tables with the observed margins and a fixed ``seed`` so results repeat.
+    ratio for 2 x 2, reported separately).  Monte Carlo p-values (r x 2 only) use 9,999
+    random tables with the observed margins and a fixed ``seed`` so that results repeat.
     """
     table = np.asarray(table, dtype=np.int64)
     reason = untestable_reason(table)
     if reason is not None:
-        return TestResult(None, None, None, False, *reason)
+        return SignificanceResult(None, None, None, False, *reason)
     small = bool(expected_freq(table).min() < MIN_EXPECTED)
     name = choose_test(table, test, yates)
     note = "an expected count is below 5" if small else ""
+    monte_carlo = sps.MonteCarloMethod(n_resamples=MONTE_CARLO_RESAMPLES,
+                                       rng=np.random.default_rng(seed))
     if name == "fisher":
         p = float(sps.fisher_exact(table).pvalue)
-        return TestResult(name, None, min(p, 1.0), small, "ok", note)
+        return SignificanceResult(name, None, p, small, "ok", note)
+    if name == "fisher_monte_carlo":
+        p = float(sps.fisher_exact(table, method=monte_carlo).pvalue)
+        return SignificanceResult(name, None, p, small, "ok", note)
     if name == "chi2_monte_carlo":
-        method = sps.MonteCarloMethod(n_resamples=MONTE_CARLO_RESAMPLES,
-                                      rng=np.random.default_rng(seed))
-        res = sps.chi2_contingency(table, correction=False, method=method)
+        res = sps.chi2_contingency(table, correction=False, method=monte_carlo)
     else:
         res = sps.chi2_contingency(table, correction=name == "chi2_yates")
-    return TestResult(name, float(res.statistic), float(res.pvalue), small, "ok", note)
+    return SignificanceResult(name, float(res.statistic), float(res.pvalue), small, "ok", note)
 
 
 def sample_odds_ratio(table: np.ndarray,
