@@ -1,0 +1,51 @@
+"""Fixtures: a small inspection database, and an app already past the start screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from audit.db import Database, open_database
+from audit.inspections import create_inspection, get_or_create_site
+from audit.models import Case, Inspection
+
+INSPECTOR = "Ann Inspector"
+
+
+def build_db(path: Path, cases: int = 12) -> Database:
+    """An inspection 't' rated on iom-thematic-2019 with `cases` cases at three sites."""
+    db = open_database(str(path))
+    with db.write_session() as session:
+        inspection = create_inspection(session, "t", question_set="iom-thematic-2019")
+        sites = [get_or_create_site(session, inspection, name)[0]
+                 for name in ("Leeds", "Sheffield", "York")]
+        for i in range(cases):
+            session.add(Case(inspection_id=inspection.id, case_ref=f"C{i:04d}",
+                             site_id=sites[i % 3].id, iom=(i % 2 == 0),
+                             case_type="community", rosh="medium"))
+    return db
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Settings in a temporary file; the rater named by IOM_AUDIT_INSPECTOR."""
+    path = tmp_path / "settings.json"
+    monkeypatch.setenv("IOM_AUDIT_SETTINGS", str(path))
+    monkeypatch.setenv("IOM_AUDIT_INSPECTOR", INSPECTOR)
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = build_db(tmp_path / "t.db")
+    yield database
+    database.dispose()
+
+
+def case_id(db: Database, ref: str) -> int:
+    with db.session() as session:
+        found = session.exec(select(Case.id).join(Inspection).where(Case.case_ref == ref)).one()
+    return found

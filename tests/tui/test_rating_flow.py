@@ -1,0 +1,150 @@
+"""Pilot tests of the whole rating flow, checked against the database afterwards."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from audit.db import Database
+from audit.models import Answer, AuditEvent, Case, NoteDraft
+from tests.tui.conftest import INSPECTOR, case_id
+from tui.app import IomAuditApp
+from tui.screens.case import CaseScreen
+from tui.screens.case_list import CaseListScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.modals import MissingModal
+from tui.widgets.question_panel import NoteArea
+from tui.widgets.question_tree import QuestionTree
+
+SIZE = (120, 40)
+
+
+def rows(db: Database, model: type, **where: object) -> list:
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = sa.select(table).where(*(table.c[k] == v for k, v in where.items()))
+    with db.engine.connect() as conn:
+        return list(conn.execute(stmt).mappings())
+
+
+async def open_first_case(app: IomAuditApp, pilot) -> CaseScreen:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    assert isinstance(app.screen, DashboardScreen)
+    await pilot.press("l")
+    await pilot.pause()
+    assert isinstance(app.screen, CaseListScreen)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, CaseScreen)
+    return app.screen
+
+
+async def test_rate_a_case_end_to_end(db: Database) -> None:
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        qs = screen.ws.qs
+        assert screen.current == "2.1.1"
+
+        # Every key question, by keys: y for yes/no, a where "not applicable" is allowed.
+        for q in qs.key_questions:
+            while screen.current != q.id:
+                await pilot.press("j")
+            await pilot.press("a" if q.allows_na else "y")
+        cid = case_id(db, "C0000")
+        stored = {r["question_id"]: r["value"] for r in rows(db, Answer, case_id=cid)}
+        assert stored == {q.id: ("na" if q.allows_na else "yes") for q in qs.key_questions}
+
+        # Marking a factor linked reveals its "services delivered" follow-up at once.
+        assert screen.applicable["factor.drugs.delivered"] is False
+        await pilot.press("k")  # back through the standards to the factor
+        while screen.current != "factor.drugs.linked":
+            await pilot.press("k")
+        await pilot.press("y")
+        assert screen.applicable["factor.drugs.delivered"] is True
+        tree = screen.query_one(QuestionTree)
+        assert "n/a by rule" not in str(tree._question_nodes["factor.drugs.delivered"].label)
+        assert "n/a by rule" in str(tree._question_nodes["factor.ete.delivered"].label)
+
+        # Completing too early lists what is missing and jumps to the first of it.
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, MissingModal)
+        first_missing = app.screen.missing[0][0]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.current == first_missing
+
+        # Answer everything still open (1 = first choice; other factors not linked).
+        for _ in range(len(qs.questions) + 5):
+            if screen.values.get(screen.current) is None:
+                linked = screen.current.startswith("factor.") and \
+                    screen.current.endswith(".linked")
+                await pilot.press("n" if linked else "1")
+            await pilot.press("j")
+        # The follow-up is reachable by j (it applies) and was answered on the way.
+        assert screen.values.get("factor.drugs.delivered") == "yes"
+        await pilot.press("c")
+        await pilot.pause()
+        assert not isinstance(app.screen, MissingModal)
+
+    case = rows(db, Case, id=cid)[0]
+    assert case["status"] == "complete"
+    answers = rows(db, Answer, case_id=cid)
+    assert {a["rater"] for a in answers} == {"primary"}
+    assert any(a["question_id"] == "factor.drugs.delivered" for a in answers)
+    assert not any(a["question_id"] == "factor.ete.delivered" for a in answers)
+    events = rows(db, AuditEvent, case_id=cid)
+    assert all(e["who"] == INSPECTOR for e in events)
+    status_changes = [(e["old_value"], e["new_value"]) for e in events if e["field"] == "status"]
+    assert status_changes == [("not_started", "in_progress"), ("in_progress", "complete")]
+    answered = {e["field"] for e in events if e["entity"] == "answer"}
+    assert answered == {a["question_id"] for a in answers}
+
+
+async def test_rule_removal_is_announced(db: Database) -> None:
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        screen.goto("factor.drugs.linked")
+        await pilot.press("y")
+        screen.goto("factor.drugs.delivered")
+        await pilot.press("n")
+        screen.goto("factor.drugs.linked")
+        await pilot.press("n")  # the follow-up no longer applies: removed by rule
+        await pilot.pause()
+        assert "factor.drugs.delivered" not in screen.values
+        messages = [n.message for n in app._notifications]
+        assert any("Removed by rule" in m and "Drug misuse" in m for m in messages)
+    cid = case_id(db, "C0000")
+    assert not rows(db, Answer, case_id=cid, question_id="factor.drugs.delivered")
+
+
+async def test_letters_type_in_the_note_and_it_is_saved_on_leaving(db: Database) -> None:
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        await pilot.press("e")
+        assert isinstance(app.focused, NoteArea)
+        await pilot.press("y", "e", "s", "space", "n", "o")
+        assert screen.values.get("2.1.1") is None  # letters typed, did not answer
+        screen.keep_draft()  # what the timer does every few seconds
+        cid = case_id(db, "C0000")
+        assert [d["text"] for d in rows(db, NoteDraft, case_id=cid)] == ["yes no"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is None
+        await pilot.press("y")  # keys answer again
+    stored = rows(db, Answer, case_id=cid, question_id="2.1.1")
+    assert stored[0]["note"] == "yes no" and stored[0]["value"] == "yes"
+    assert not rows(db, NoteDraft, case_id=cid)  # the draft went once the note was saved
+
+
+async def test_quitting_saves_the_note_being_typed(db: Database) -> None:
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_case(app, pilot)
+        await pilot.press("e", "h", "i")
+        await pilot.press("ctrl+q")
+    cid = case_id(db, "C0000")
+    assert rows(db, Answer, case_id=cid, question_id="2.1.1")[0]["note"] == "hi"

@@ -1,0 +1,148 @@
+"""The iom-audit terminal app: the App, its navigation, and `run_app` for the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from audit.db import Database, open_database
+from audit.settings import Settings, load_settings, save_settings
+from tui.commands import NavigationCommands
+from tui.workspace import Workspace
+
+DARK, LIGHT = "textual-dark", "textual-light"
+
+
+class IomAuditApp(App[None]):
+    """Rate cases, follow progress, compare IOM with non-IOM cases, compile the report."""
+
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "iom-audit"
+    COMMANDS = App.COMMANDS | {NavigationCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # priority: ctrl+q must quit from anywhere, even from a text box.
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+t", "toggle_theme", "Light/dark", id="app.theme", show=False),
+    ]
+
+    def __init__(self, database: Database, *, settings_file: Path | None = None,
+                 theme: str | None = None) -> None:
+        super().__init__()
+        self.database = database
+        self.settings_file = settings_file
+        self.settings: Settings = load_settings(settings_file)
+        self.workspace: Workspace | None = None
+        self.theme = theme or self.settings.theme or DARK
+        self._signals: list[int] = []
+
+    # -- start-up and shutdown -------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from tui.screens.start import StartScreen
+
+        self._install_signal_handlers()
+        self.push_screen(StartScreen())
+
+    def start(self, workspace: Workspace) -> None:
+        """Identity and inspection confirmed: remember them and open the dashboard."""
+        from tui.screens.dashboard import DashboardScreen
+
+        self.workspace = workspace
+        self.remember(inspector=workspace.who, role=workspace.role,
+                      inspection=workspace.inspection)
+        self.switch_screen(DashboardScreen())
+
+    def remember(self, **changes: str | None) -> None:
+        """Update the remembered settings (a read-only config dir is not an error)."""
+        self.settings = self.settings.with_(**changes)
+        try:
+            save_settings(self.settings, self.settings_file)
+        except OSError as exc:
+            self.notify(f"Settings not saved: {exc}", severity="warning")
+
+    def _install_signal_handlers(self) -> None:
+        # asyncio's handlers run on the event loop, so flushing widgets from them is safe.
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, self.shutdown)
+                self._signals.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not on this platform / loop: the default handler stays
+
+    def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            loop.remove_signal_handler(sig)
+
+    def flush(self) -> None:
+        """Save whatever is being typed on every open screen."""
+        for screen in self.screen_stack:
+            flush = getattr(screen, "flush", None)
+            if callable(flush):
+                flush()
+
+    def shutdown(self) -> None:
+        """SIGTERM/SIGHUP: keep what is typed, restore the terminal, exit 0."""
+        self.flush()
+        self.exit(return_code=0)
+
+    async def action_quit(self) -> None:
+        self.flush()
+        self.exit()
+
+    # -- navigation ------------------------------------------------------------------
+
+    def goto(self, name: str) -> None:
+        """Open a main screen from anywhere (palette, dashboard keys)."""
+        from tui.screens import main_screen
+        from tui.screens.dashboard import DashboardScreen
+
+        if self.workspace is None:
+            self.notify("Confirm who is rating first.", severity="warning")
+            return
+        self.flush()
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, DashboardScreen):
+            self.pop_screen()
+        if name != "dashboard":
+            self.push_screen(main_screen(name)())
+
+    def open_case(self, case_id: int, *, rater: str = "primary") -> None:
+        """Open the rating screen of one case (rater 'qa' rates blind)."""
+        from tui.screens.case import CaseScreen
+
+        self.push_screen(CaseScreen(case_id, rater=rater))
+
+    def open_disagreements(self, case_id: int) -> None:
+        """Open the side-by-side QA view of one case."""
+        from tui.screens.disagreements import DisagreementsScreen
+
+        self.push_screen(DisagreementsScreen(case_id))
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+        self.remember(theme=self.theme)
+
+
+def run_app(db: str | None) -> None:
+    """Open the app on a database (the CLI's bare `iom-audit` and `iom-audit tui`)."""
+    database = open_database(db)
+    try:
+        IomAuditApp(database).run()
+    finally:
+        database.dispose()

@@ -1,0 +1,474 @@
+"""Rating one case: profile form at the top, question tree on the left, question on the right.
+
+Every answer goes to the database the moment its key is pressed (one small transaction
+through `audit.cases`); notes are saved when the box is left and kept as drafts every
+few seconds while typing. Edits carry the version and the value displayed, so another
+inspector's change is shown as a conflict instead of being overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Input, Select, Static, TextArea, Tree
+
+from audit import cases
+from audit.cases import CaseView, Change, IncompleteError
+from audit.errors import AuditError, ConflictError
+from question_sets import Question
+from question_sets.profile import CASE_STATUS, PROFILE
+from tui.screens.base import IomScreen
+from tui.screens.modals import ConflictModal, DraftsModal, MissingModal, Resolution
+from tui.widgets.profile_form import ProfileForm
+from tui.widgets.question_panel import NoteArea, PanelState, QuestionPanel
+from tui.widgets.question_tree import QuestionTree
+
+DRAFT_EVERY_S = 3.0
+DISPLAYED: Any = object()  # "what the screen shows" (None is a real value: empty)
+RATER_TITLES = {"primary": "Rating", "qa": "Blind QA rating (primary answers hidden)",
+                "moderated": "Moderation"}
+ANSWER_ACTIONS = {"answer", "choose", "clear", "next", "previous", "next_section",
+                  "previous_section", "complete", "qa_checked", "toggle_lock", "edit_note",
+                  "profile", "disagreements", "type_answer"}
+
+
+class CaseScreen(IomScreen):
+    """Rate one case with single keys; nothing typed is ever lost."""
+
+    PALETTE_GROUP = "Case"
+    AUTO_FOCUS = ""  # the screen itself takes the keys; the note box only when asked
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer('yes')", "Yes", id="case.yes"),
+        Binding("n", "answer('no')", "No", id="case.no"),
+        Binding("a", "answer('na')", "N/A", id="case.na"),
+        Binding("1", "choose(1)", "Choice", key_display="1-9", id="case.choice", show=False),
+        *[Binding(str(d), f"choose({d})", f"Choice {d}", show=False, id=f"case.choice{d}")
+          for d in range(2, 10)],
+        Binding("x,backspace", "clear", "Clear", id="case.clear"),
+        Binding("j,down", "next", "Next", key_display="j/↓", id="case.next"),
+        Binding("k,up", "previous", "Previous", key_display="k/↑", id="case.previous",
+                show=False),
+        Binding("right_square_bracket", "next_section", "Next standard", key_display="]",
+                id="case.next_standard"),
+        Binding("left_square_bracket", "previous_section", "Previous standard",
+                key_display="[", id="case.previous_standard", show=False),
+        Binding("e,tab", "edit_note", "Note", key_display="e", id="case.note"),
+        Binding("enter", "type_answer", "Type answer", id="case.type_answer", show=False),
+        Binding("p", "profile", "Profile", id="case.profile", show=False),
+        Binding("c", "complete", "Complete", id="case.complete"),
+        Binding("C", "qa_checked", "QA-checked", id="case.qa_checked"),
+        Binding("L", "toggle_lock", "Lock/unlock", id="case.lock"),
+        Binding("D", "disagreements", "Disagreements", id="case.disagreements", show=False),
+        Binding("escape", "back", "Back", id="case.back"),
+    ]
+
+    def __init__(self, case_id: int, *, rater: str = "primary") -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.rater = rater
+        self.view: CaseView | None = None
+        self.version = 0
+        self.values: dict[str, str | None] = {}
+        self.notes: dict[str, str | None] = {}
+        self.applicable: dict[str, bool] = {}
+        self.current = ""
+        self.note_qid: str | None = None  # the question whose note is in the box
+        self.draft_text: str | None = None  # last text kept as a draft
+        self.last_saved = ""
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ProfileForm(id="profile")
+        with Horizontal(id="case-body"):
+            yield QuestionTree(self.ws.qs, id="tree")
+            yield QuestionPanel(id="panel")
+        yield Static("", id="case-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.current = self.ws.qs.questions[0].id
+        self.reload()
+        first = self._step(self.current, 0)
+        self.goto(first or self.current)
+        self.set_interval(DRAFT_EVERY_S, self.keep_draft)
+        self.offer_drafts()
+
+    @property
+    def read_only(self) -> bool:
+        return self.view is not None and self.view.status == "locked"
+
+    # -- state -----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read the case again (after opening, a rebased edit, or taking theirs)."""
+        view = cases.load_case(self.ws.db, self.case_id)
+        self.view = view
+        self.version = view.version
+        mine = view.answers.get(self.rater, {})
+        self.values = {q: a.value for q, a in mine.items()}
+        self.notes = {q: a.note for q, a in mine.items()}
+        self.sub_title = f"{view.case_ref} · {RATER_TITLES.get(self.rater, self.rater)}"
+        form = self.query_one(ProfileForm)
+        form.show(view.profile)
+        form.set_read_only(self.rater != "primary" or self.read_only)
+        self.refresh_rules()
+        if self.current:
+            self.show_current(reset_note=not self.query_one(NoteArea).has_focus)
+
+    def refresh_rules(self) -> None:
+        """Re-evaluate every applies_when rule and relabel the tree."""
+        assert self.view is not None
+        self.applicable = self.ws.qs.applicable(self.view.profile, self.values)
+        self.query_one(QuestionTree).refresh_marks(self.values, self.applicable)
+        self.update_status()
+
+    def update_status(self) -> None:
+        view = self.view
+        assert view is not None
+        applicable = [q for q in self.ws.qs.questions if self.applicable.get(q.id, True)]
+        done = sum(self.values.get(q.id) is not None for q in applicable)
+        saved = f" · [green]saved ✓[/green] {escape(self.last_saved)}" if self.last_saved else ""
+        lock = " · [b]read-only (locked)[/b]" if self.read_only else ""
+        self.query_one("#case-status", Static).update(
+            f"[b]{escape(view.case_ref)}[/b] · {escape(view.site or 'no site')} · "
+            f"{CASE_STATUS.get(view.status, view.status)}{lock} · {done}/{len(applicable)} "
+            f"answered · {escape(self.ws.who)} ({self.rater}){saved}")
+
+    def question(self, qid: str | None = None) -> Question:
+        return self.ws.qs.question(qid or self.current)
+
+    def show_current(self, *, reset_note: bool = True) -> None:
+        q = self.question()
+        ordered = self.ws.qs.questions
+        answer = self.view.answers.get(self.rater, {}).get(q.id) if self.view else None
+        self.query_one(QuestionPanel).show(PanelState(
+            q, ordered.index(q) + 1, len(ordered), self.values.get(q.id),
+            self.applicable.get(q.id, True), answer, self.read_only, self.rater == "qa"))
+        if reset_note:
+            note = self.query_one(NoteArea)
+            note.load_text(self.notes.get(q.id) or "")
+            self.note_qid = q.id
+            self.draft_text = None
+        self.query_one(QuestionTree).show_question(q.id)
+
+    def goto(self, qid: str) -> None:
+        """Make a question current (saving the note being typed first)."""
+        self.commit_note()
+        self.current = qid
+        self.show_current()
+
+    def _step(self, qid: str, step: int) -> str | None:
+        """The next (step 1) / previous (-1) applicable question; step 0: this or next."""
+        ids = [q.id for q in self.ws.qs.questions]
+        i = ids.index(qid)
+        rng = range(i, len(ids)) if step == 0 else (
+            range(i + 1, len(ids)) if step > 0 else range(i - 1, -1, -1))
+        return next((ids[j] for j in rng if self.applicable.get(ids[j], True)), None)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ANSWER_ACTIONS and isinstance(self.focused, (Input, TextArea, Select)):
+            return False  # while typing, letters are text (and the footer says so)
+        if action in {"qa_checked", "toggle_lock"}:
+            return self.ws.is_lead and self.rater == "primary"
+        if action == "complete":
+            return self.rater == "primary"
+        if action == "answer" and parameters == ("na",):
+            return self.question().allows_na or None  # shown dimmed when not allowed
+        return True
+
+    def action_answer(self, value: str) -> None:
+        q = self.question()
+        if value not in q.codes:
+            self.notify(f"{value!r} is not an answer to {q.id}", severity="warning")
+            return
+        if q.type == "multi_choice":
+            self.toggle_choice(q, value)
+            return
+        self.write_answer(q.id, value)
+
+    def action_choose(self, number: int) -> None:
+        q = self.question()
+        codes = list(q.codes)
+        if not 1 <= number <= len(codes):
+            self.notify(f"{q.id} has {len(codes)} choice(s)", severity="warning")
+            return
+        self.action_answer(codes[number - 1])
+
+    def toggle_choice(self, q: Question, code: str) -> None:
+        chosen = [c for c in (self.values.get(q.id) or "").split(";") if c]
+        chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
+        ordered = [c for c in q.codes if c in chosen]  # stored in the set's order
+        self.write_answer(q.id, ";".join(ordered) or None)
+
+    def action_clear(self) -> None:
+        self.write_answer(self.current, None)
+
+    def action_next(self) -> None:
+        following = self._step(self.current, 1)
+        if following:
+            self.goto(following)
+
+    def action_previous(self) -> None:
+        preceding = self._step(self.current, -1)
+        if preceding:
+            self.goto(preceding)
+
+    def _section_step(self, step: int) -> None:
+        sections = self.ws.qs.sections
+        here = next(i for i, s in enumerate(sections) if s.id == self.question().section)
+        i = here + step
+        while 0 <= i < len(sections):
+            target = next((q.id for q in sections[i].questions
+                           if self.applicable.get(q.id, True)), None)
+            if target:
+                self.goto(target)
+                return
+            i += step
+
+    def action_next_section(self) -> None:
+        self._section_step(1)
+
+    def action_previous_section(self) -> None:
+        self._section_step(-1)
+
+    def action_edit_note(self) -> None:
+        note = self.query_one(NoteArea)
+        if note.disabled:
+            self.notify("No note on a question that does not apply.", severity="warning")
+            return
+        note.focus()
+
+    def action_type_answer(self) -> None:
+        answer_input = self.query_one("#q-input", Input)
+        if answer_input.display:
+            answer_input.focus()
+
+    def action_profile(self) -> None:
+        self.query_one(ProfileForm).query("Select").first().focus()
+
+    def action_back(self) -> None:
+        if self.focused is not None:
+            self.set_focus(None)  # escape leaves a field first
+            return
+        self.flush()
+        self.app.pop_screen()
+
+    def action_disagreements(self) -> None:
+        self.flush()
+        self.iom_app.open_disagreements(self.case_id)
+
+    @on(Tree.NodeSelected)
+    def node_selected(self, event: Tree.NodeSelected[str]) -> None:
+        qid = event.node.data
+        if qid and not qid.startswith("section:"):
+            self.goto(qid)
+
+    @on(Input.Submitted, "#q-input")
+    def typed_answer(self, event: Input.Submitted) -> None:
+        self.write_answer(self.current, event.value.strip() or None)
+        self.set_focus(None)
+
+    # -- writing answers -------------------------------------------------------------------
+
+    def write_answer(self, qid: str, value: str | None, *, seen: Any = DISPLAYED,
+                     version: int | None = None) -> None:
+        """Store one answer now; the value displayed is what we say we saw."""
+        shown = self.values.get(qid) if seen is DISPLAYED else seen
+        try:
+            change = cases.record_answer(
+                self.ws.db, self.case_id, qid, value, who=self.ws.who,
+                expected_version=version if version is not None else self.version,
+                rater=self.rater, seen=shown)
+        except ConflictError as exc:
+            theirs, current = exc.theirs.get(qid), exc.current_version
+            self.resolve_conflict(f"The answer to {qid}", value, theirs,
+                                  lambda: self.write_answer(qid, value, seen=theirs,
+                                                            version=current))
+            return
+        except AuditError as exc:
+            self.notify(str(exc), title="Not saved", severity="error")
+            return
+        self.values[qid] = value
+        if value is None and not self.notes.get(qid):
+            self.values.pop(qid, None)
+        if value is not None and self.view is not None and self.view.status == "not_started":
+            self.view = replace(self.view, status="in_progress")  # as record_answer did
+        self.after_change(change, f"{qid} = {value or 'cleared'}")
+
+    def after_change(self, change: Change, what: str) -> None:
+        """Bring the screen up to date after a stored edit."""
+        self.version = change.version
+        self.last_saved = what
+        if change.rebased or self.view is None:
+            self.reload()  # someone else changed other things: show them
+        else:
+            for qid in change.cleared:
+                self.values.pop(qid, None)
+            self.refresh_rules()
+            self.show_current(reset_note=False)
+        if change.cleared:
+            labels = ", ".join(self.question(q).label for q in change.cleared)
+            self.notify(f"Removed by rule (no longer applies): {labels}",
+                        title="Answers removed", severity="warning", timeout=8)
+
+    def resolve_conflict(self, what: str, mine: str | None, theirs: str | None,
+                         keep_mine: Any) -> None:
+        def decided(choice: Resolution | None) -> None:
+            if choice == "mine":
+                keep_mine()
+            else:
+                self.reload()
+                self.notify(f"Took theirs: {what} is {theirs or '(empty)'}")
+
+        self.app.push_screen(ConflictModal(what, mine, theirs), decided)
+
+    # -- notes -----------------------------------------------------------------------------
+
+    @on(NoteArea.Left)
+    def note_left(self) -> None:
+        self.commit_note()
+
+    def commit_note(self) -> None:
+        """Save the note in the box if it differs from what is stored (save_note)."""
+        qid = self.note_qid
+        if qid is None or not self.is_mounted:
+            return
+        text = self.query_one(NoteArea).text
+        stored = self.notes.get(qid)
+        if text.strip() == (stored or "").strip():
+            return
+        self.write_note(qid, text)
+
+    def write_note(self, qid: str, text: str, *, seen: Any = DISPLAYED,
+                   version: int | None = None) -> None:
+        stored = self.notes.get(qid) if seen is DISPLAYED else seen
+        try:
+            change = cases.save_note(self.ws.db, self.case_id, qid, text.strip() or None,
+                                     who=self.ws.who, rater=self.rater, seen=stored,
+                                     expected_version=version if version is not None
+                                     else self.version)
+        except ConflictError as exc:
+            theirs, current = exc.theirs.get(f"{qid} note"), exc.current_version
+            self.resolve_conflict(f"The note on {qid}", text, theirs,
+                                  lambda: self.write_note(qid, text, seen=theirs,
+                                                          version=current))
+            return
+        except AuditError as exc:
+            self.notify(str(exc), title="Note not saved", severity="error")
+            return
+        self.notes[qid] = text.strip() or None
+        self.draft_text = None
+        self.after_change(change, f"note on {qid}")
+
+    def keep_draft(self) -> None:
+        """Every few seconds while typing: keep the text as a draft (save_draft)."""
+        note = self.query_one(NoteArea)
+        qid = self.note_qid
+        if qid is None or not note.has_focus:
+            return
+        text = note.text
+        if text == self.draft_text or text.strip() == (self.notes.get(qid) or "").strip():
+            return
+        try:
+            cases.save_draft(self.ws.db, self.case_id, qid, text, who=self.ws.who,
+                             rater=self.rater)
+        except AuditError as exc:
+            self.notify(str(exc), title="Draft not kept", severity="error")
+            return
+        self.draft_text = text
+
+    def flush(self) -> None:
+        """Save what is typed (leaving the screen, quitting, SIGTERM/SIGHUP)."""
+        self.commit_note()
+
+    def offer_drafts(self) -> None:
+        found = cases.drafts(self.ws.db, self.case_id, who=self.ws.who, rater=self.rater)
+        if not found:
+            return
+
+        def decided(restore: bool | None) -> None:
+            for qid, text in found.items():
+                if restore and qid in self.ws.qs:
+                    self.write_note(qid, text)
+                else:
+                    cases.discard_draft(self.ws.db, self.case_id, qid, who=self.ws.who,
+                                        rater=self.rater)
+            self.show_current()
+
+        self.app.push_screen(DraftsModal(found), decided)
+
+    # -- profile ---------------------------------------------------------------------------
+
+    @on(ProfileForm.Edited)
+    def profile_edited(self, event: ProfileForm.Edited) -> None:
+        self.write_profile(event.code, event.value)
+
+    def write_profile(self, code: str, value: str | None, *, seen: Any = DISPLAYED,
+                      version: int | None = None) -> None:
+        assert self.view is not None
+        shown = self.view.profile.get(code) if seen is DISPLAYED else seen
+        try:
+            change = cases.update_profile(
+                self.ws.db, self.case_id, {code: value}, who=self.ws.who,
+                expected_version=version if version is not None else self.version,
+                seen={code: shown})
+        except ConflictError as exc:
+            theirs, current = exc.theirs.get(code), exc.current_version
+            self.resolve_conflict(PROFILE[code].label, value, theirs,
+                                  lambda: self.write_profile(
+                                      code, value, seen=cases.parse_profile_value(code, theirs),
+                                      version=current))
+            return
+        except AuditError as exc:
+            self.notify(str(exc), title="Not saved", severity="error")
+            self.query_one(ProfileForm).show(self.view.profile)
+            return
+        self.view.profile[code] = cases.parse_profile_value(code, value)
+        self.after_change(change, PROFILE[code].label)
+
+    # -- status ----------------------------------------------------------------------------
+
+    def set_status(self, status: str) -> None:
+        self.commit_note()
+        try:
+            change = cases.set_status(self.ws.db, self.case_id, status, who=self.ws.who,
+                                      role=self.ws.role, expected_version=self.version)
+        except IncompleteError as exc:
+            self.show_missing(exc.missing)
+            return
+        except AuditError as exc:
+            self.notify(str(exc), title="Not changed", severity="error")
+            return
+        self.version = change.version
+        self.reload()
+        self.notify(f"Case {self.view.case_ref if self.view else ''} is now "
+                    f"{CASE_STATUS[status]}.", title="Status")
+
+    def show_missing(self, missing: list[str]) -> None:
+        rows = [(qid, self.question(qid).label) for qid in missing]
+
+        def jump(qid: str | None) -> None:
+            if qid:
+                self.goto(qid)
+
+        self.app.push_screen(MissingModal(rows), jump)
+
+    def action_complete(self) -> None:
+        self.set_status("complete")
+
+    def action_qa_checked(self) -> None:
+        self.set_status("qa_checked")
+
+    def action_toggle_lock(self) -> None:
+        self.set_status("complete" if self.read_only else "locked")
+

@@ -1,0 +1,85 @@
+"""Dashboard: progress per site and per inspector, and the way to every other screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Header, LoadingIndicator, Static
+
+from audit.progress import Overview, overview
+from tui.screens.base import IomScreen
+from tui.widgets.progress_row import ProgressRow
+
+
+@dataclass
+class OverviewLoaded(Message):
+    overview: Overview
+
+
+class DashboardScreen(IomScreen):
+    """How far the inspection has got, per site and per inspector."""
+
+    PALETTE_GROUP = "Dashboard"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l,enter", "goto('case_list')", "Case list", id="dashboard.cases"),
+        Binding("m", "goto('comparison')", "Comparison", id="dashboard.comparison"),
+        Binding("r", "goto('report')", "Report", id="dashboard.report"),
+        Binding("f5,ctrl+r", "refresh", "Refresh", id="dashboard.refresh"),
+        Binding("i", "switch_user", "Change rater/inspection", id="dashboard.switch"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        ws = self.ws
+        yield Header()
+        yield Static(f"[b]{ws.inspection}[/b] · {ws.qs.title} (v{ws.qs.version}) · "
+                     f"rating as [b]{ws.who}[/b] ({ws.role})", id="dashboard-title")
+        yield LoadingIndicator(id="dashboard-loading")
+        yield VerticalScroll(id="dashboard-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Dashboard"
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
+    def load(self) -> None:
+        ws = self.ws
+        self.post_message(OverviewLoaded(overview(ws.db, ws.inspection_id)))
+
+    @on(OverviewLoaded)
+    async def show(self, message: OverviewLoaded) -> None:
+        o = message.overview
+        body = self.query_one("#dashboard-body", VerticalScroll)
+        self.query_one("#dashboard-loading").display = False
+        rows: list[Static | ProgressRow] = [
+            Static("Overall", classes="heading"), ProgressRow(o.total),
+            Static("Per site", classes="heading"), *[ProgressRow(p) for p in o.sites],
+            Static("Per inspector (cases they gave primary answers on)", classes="heading"),
+            *([ProgressRow(p) for p in o.inspectors]
+              or [Static("No answers yet.", classes="muted")]),
+            Static("l case list · m comparison · r report · ? help · ctrl+p every command",
+                   classes="muted hint"),
+        ]
+        with self.app.batch_update():
+            await body.remove_children()
+            await body.mount_all(rows)
+
+    def action_goto(self, name: str) -> None:
+        self.iom_app.goto(name)
+
+    def action_switch_user(self) -> None:
+        from tui.screens.start import StartScreen
+
+        self.app.switch_screen(StartScreen())

@@ -1,0 +1,135 @@
+"""Small dialogs that return typed values: conflicts, missing answers, drafts."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+Resolution = Literal["mine", "theirs"]
+
+
+class ConflictModal(ModalScreen[Resolution]):
+    """Someone else changed what I edited: keep mine or take theirs (never silent)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "choose('mine')", "Keep mine", id="conflict.mine"),
+        Binding("t,escape", "choose('theirs')", "Take theirs", id="conflict.theirs"),
+    ]
+
+    def __init__(self, what: str, mine: str | None, theirs: str | None) -> None:
+        super().__init__()
+        self.what, self.mine, self.theirs = what, mine, theirs
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("[b]Someone else changed this case[/b]", classes="heading")
+            yield Static(f"{self.what} was changed by another inspector since you opened the "
+                         "case. Nothing was overwritten.")
+            yield Static(f"Mine:   [b]{self.mine if self.mine is not None else '(empty)'}[/b]")
+            yield Static(f"Theirs: [b]{self.theirs if self.theirs is not None else '(empty)'}"
+                         "[/b]")
+            with Horizontal(classes="buttons"):
+                yield Button("Keep mine (m)", id="mine", variant="warning")
+                yield Button("Take theirs (t)", id="theirs", variant="primary")
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.action_choose("mine" if event.button.id == "mine" else "theirs")
+
+    def action_choose(self, choice: Resolution) -> None:
+        self.dismiss(choice)
+
+
+class MissingModal(ModalScreen[str | None]):
+    """Why a case cannot be completed: the required questions still unanswered.
+
+    Returns the question id to jump to (the highlighted one; the first by default).
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Go to first", id="missing.close"),
+    ]
+
+    def __init__(self, missing: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.missing = missing
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"[b]Not complete: {len(self.missing)} required question(s) "
+                         "unanswered[/b]", classes="heading")
+            yield OptionList(*[Option(f"{qid}  {label}", id=qid) for qid, label in self.missing],
+                             id="missing")
+            yield Static("enter: go to the question · escape: go to the first", classes="muted")
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_close(self) -> None:
+        self.dismiss(self.missing[0][0] if self.missing else None)
+
+
+class DraftsModal(ModalScreen[bool]):
+    """Notes typed earlier but never saved (a crash, a killed terminal): restore them?"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r,enter", "choose(True)", "Restore", id="drafts.restore"),
+        Binding("d,escape", "choose(False)", "Discard", id="drafts.discard"),
+    ]
+
+    def __init__(self, drafts: dict[str, str]) -> None:
+        super().__init__()
+        self.drafts = drafts
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("[b]Unsaved notes found[/b]", classes="heading")
+            yield Static("These notes were being typed when the app last closed:")
+            for qid, text in self.drafts.items():
+                short = text if len(text) <= 60 else text[:59] + "…"
+                yield Static(f"  {qid}: {short}")
+            with Horizontal(classes="buttons"):
+                yield Button("Restore (r)", id="restore", variant="primary")
+                yield Button("Discard (d)", id="discard")
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "restore")
+
+    def action_choose(self, restore: bool) -> None:
+        self.dismiss(restore)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A yes/no question."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "choose(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "choose(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question)
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", id="yes", variant="primary")
+                yield Button("No (n)", id="no")
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_choose(self, answer: bool) -> None:
+        self.dismiss(answer)

@@ -1,0 +1,133 @@
+"""Start: confirm who is rating and pick the inspection (each skipped when known)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from audit.cases import inspector_id
+from audit.errors import AuditError
+from audit.models import ROLES
+from audit.progress import InspectionInfo, inspections, inspector_role, question_set_for
+from audit.settings import scripted_inspector
+from tui.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tui.app import IomAuditApp
+
+
+@dataclass
+class InspectionsLoaded(Message):
+    """The inspections in the database, and the role known for the remembered name."""
+
+    inspections: list[InspectionInfo]
+    known_role: str | None
+
+
+class StartScreen(Screen[None]):
+    """Who is rating (remembered; IOM_AUDIT_INSPECTOR skips it) and on which inspection."""
+
+    PALETTE_GROUP = "Start"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Not a priority binding: typed text must reach the name box before enter is seen.
+        Binding("enter", "confirm", "Start", id="start.confirm"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._inspections: list[InspectionInfo] = []
+        self._scripted = scripted_inspector()
+
+    @property
+    def iom_app(self) -> IomAuditApp:
+        return cast("IomAuditApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        settings = self.iom_app.settings
+        yield Header()
+        with Vertical(id="start-box"):
+            yield Static("Who is rating?", classes="heading")
+            yield Input(self._scripted or settings.inspector or "", placeholder="Your full name",
+                        id="name", disabled=bool(self._scripted))
+            yield Label("Role (for a name new to this database)")
+            yield Select([(label, code) for code, label in ROLES.items()],
+                         value=settings.role if settings.role in ROLES else "inspector",
+                         allow_blank=False, id="role", compact=True)
+            yield Static("Inspection", classes="heading", id="inspection-heading")
+            yield OptionList(id="inspections")
+            yield Static("", id="start-message")
+            yield Button("Start", id="start", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+    def load(self) -> None:
+        db = self.iom_app.database
+        name = self._scripted or self.iom_app.settings.inspector
+        self.post_message(InspectionsLoaded(inspections(db),
+                                            inspector_role(db, name) if name else None))
+
+    @on(InspectionsLoaded)
+    def show_inspections(self, message: InspectionsLoaded) -> None:
+        self._inspections = message.inspections
+        if message.known_role:
+            self.query_one("#role", Select).value = message.known_role
+        options = self.query_one("#inspections", OptionList)
+        options.add_options([Option(f"{i.name}  ·  {i.question_set}  ·  {i.cases:,} cases",
+                                    id=str(i.id)) for i in self._inspections])
+        last = self.iom_app.settings.inspection
+        index = next((n for n, i in enumerate(self._inspections) if i.name == last), 0)
+        if self._inspections:
+            options.highlighted = index
+        if len(self._inspections) <= 1:
+            # Nothing to choose: hide the list (the only inspection is used).
+            options.display = False
+            self.query_one("#inspection-heading").display = False
+        if not self._inspections:
+            self.query_one("#start-message", Static).update(
+                "This database holds no inspection yet. Quit (ctrl+q) and run "
+                "`iom-audit init` (or `make run` for the demo).")
+            return
+        if self._scripted and len(self._inspections) == 1:
+            self.action_confirm()
+            return
+        focus = self.query_one("#name", Input) if not self._scripted else options
+        focus.focus()
+
+    @on(Button.Pressed, "#start")
+    @on(Input.Submitted, "#name")
+    @on(OptionList.OptionSelected, "#inspections")
+    def action_confirm(self) -> None:
+        name = self.query_one("#name", Input).value.strip()
+        if not name:
+            self.notify("Type your name first.", severity="warning")
+            self.query_one("#name", Input).focus()
+            return
+        if not self._inspections:
+            self.notify("No inspection to rate yet.", severity="warning")
+            return
+        highlighted = self.query_one("#inspections", OptionList).highlighted or 0
+        chosen = self._inspections[min(highlighted, len(self._inspections) - 1)]
+        role = cast(str, self.query_one("#role", Select).value)
+        db = self.iom_app.database
+        try:
+            # The database's record of the person wins over the role picked here.
+            role = inspector_role(db, name) or role
+            with db.write_session() as session:
+                inspector_id(session, name, role)
+            qs = question_set_for(db, chosen.id)
+        except AuditError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.iom_app.start(Workspace(db, name, role, chosen.id, chosen.name, qs))

@@ -1,0 +1,43 @@
+"""One line of the dashboard: a name, a progress bar, and the counts by status."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label, ProgressBar
+
+from audit.progress import Progress
+
+
+def counts_text(p: Progress) -> str:
+    """'3 not started · 2 in progress · 4 complete · 1 QA-checked' (locked only when any)."""
+    parts = [f"{p.get('not_started')} to start", f"{p.get('in_progress')} in progress",
+             f"{p.get('complete')} complete", f"{p.get('qa_checked')} QA-checked"]
+    if p.get("locked"):
+        parts.append(f"{p.get('locked')} locked")
+    return " · ".join(parts)
+
+
+class ProgressRow(Horizontal):
+    """Progress of one site or inspector: done (complete or beyond) out of all cases."""
+
+    DEFAULT_CSS = """
+    ProgressRow { height: 1; }
+    ProgressRow > .name { width: 22; }
+    ProgressRow > ProgressBar { width: 34; }
+    ProgressRow > ProgressBar > Bar { width: 24; }
+    ProgressRow > .counts { width: 1fr; color: $text-muted; }
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def compose(self) -> ComposeResult:
+        p = self.progress
+        yield Label(p.name[:21], classes="name")
+        yield ProgressBar(total=max(p.total, 1), show_eta=False)
+        yield Label(f"{p.done}/{p.total} · {counts_text(p)}", classes="counts")
+
+    def on_mount(self) -> None:
+        self.query_one(ProgressBar).progress = self.progress.done
