@@ -1,0 +1,82 @@
+"""Shared fixtures: the default demo, built once per test session, read back as frames."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from audit.db import Database, open_database
+from audit.demo import DemoSummary, build_demo
+from audit.models import Answer, Case, Inspection, Inspector, Site
+
+REFERENCE = Path(__file__).parents[2].parent / "shared" / "reference"
+
+
+@dataclass(frozen=True)
+class Built:
+    """A demo database, what build_demo reported, and its tables as frames."""
+
+    path: Path
+    summary: DemoSummary
+    cases: pd.DataFrame
+    answers: pd.DataFrame
+
+
+def read_tables(database: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cases (with inspection and site names) and answers (with case ref and inspector).
+
+    Read through the table definitions, so booleans and dates come back typed.
+    """
+    case, site, inspection = Case.__table__, Site.__table__, Inspection.__table__  # type: ignore[attr-defined]
+    answer, inspector = Answer.__table__, Inspector.__table__  # type: ignore[attr-defined]
+    cases_stmt = (sa.select(inspection.c.name.label("inspection"), site.c.name.label("site"),
+                            *(c for c in case.c if c.name != "site_id"))
+                  .join(inspection, inspection.c.id == case.c.inspection_id)
+                  .outerjoin(site, site.c.id == case.c.site_id).order_by(case.c.id))
+    answers_stmt = (sa.select(inspection.c.name.label("inspection"), case.c.case_ref,
+                              answer.c.case_id, answer.c.question_id, answer.c.value,
+                              answer.c.rater, answer.c.note, answer.c.question_set_version,
+                              inspector.c.name.label("inspector"), answer.c.id)
+                    .join(case, case.c.id == answer.c.case_id)
+                    .join(inspection, inspection.c.id == case.c.inspection_id)
+                    .outerjoin(inspector, inspector.c.id == answer.c.inspector_id)
+                    .order_by(answer.c.id))
+    with database.engine.connect() as conn:
+        cases = pd.DataFrame(conn.execute(cases_stmt).mappings().all(), dtype=object)
+        answers = pd.DataFrame(conn.execute(answers_stmt).mappings().all(), dtype=object)
+    return cases, answers
+
+
+def build(path: Path, **options: object) -> Built:
+    database = open_database(str(path))
+    try:
+        summary = build_demo(database, **options)  # type: ignore[arg-type]
+        cases, answers = read_tables(database)
+    finally:
+        database.dispose()
+    return Built(path, summary, cases, answers)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """The default demo (seed 2019, 3,247 core cases)."""
+    yield build(tmp_path_factory.mktemp("demo") / "demo.db")
+
+
+@pytest.fixture(scope="session")
+def thematic(demo: Built) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The thematic inspection's cases and primary answers (question columns, one row a case)."""
+    cases = demo.cases[demo.cases["inspection"] == "iom-thematic-2019"]
+    answers = demo.answers[(demo.answers["inspection"] == "iom-thematic-2019")
+                           & (demo.answers["rater"] == "primary")]
+    return cases, answers
+
+
+def reference(name: str) -> pd.DataFrame:
+    """A published figure typed out as CSV in the shared reference folder."""
+    return pd.read_csv(REFERENCE / name)
