@@ -39,6 +39,7 @@ class IomAuditApp(App[None]):
         self.settings_file = settings_file
         self.settings: Settings = load_settings(settings_file)
         self.workspace: Workspace | None = None
+        self.report_dir = Path.cwd()  # where the report screen proposes to write
         self.theme = theme or self.settings.theme or DARK
         self._signals: list[int] = []
 

@@ -59,7 +59,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         title = getattr(self.over, "PALETTE_GROUP", type(self.over).__name__)
         text = INTRO + "\n" + table(f"This screen: {title}", list(self.over.BINDINGS))
-        extra = getattr(self.over, "HELP", "")
+        extra = getattr(self.over, "HELP", None) or ""
         text += "\n" + extra + "\n" + table("Everywhere", list(self.app.BINDINGS)) + \
             "| `ctrl+p` | Command palette |\n"
         with VerticalScroll(classes="dialog help"):

@@ -1,0 +1,188 @@
+"""Comparison: IOM vs non-IOM per question, with bars; a cell lists the cases behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
+
+from tui.screens.base import IomScreen
+from tui.widgets.bar_chart import BarChart, BarGroup
+
+LEVELS = {"iom": "IOM", "non_iom": "Non-IOM"}
+
+
+@dataclass
+class ComparisonReady(Message):
+    comparison: Any  # stats.Comparison (imported lazily: pandas is slow to import)
+    scope: str
+
+
+@dataclass
+class CasesBehind(Message):
+    title: str
+    cases: list[Any]  # audit.analysis.CaseBehind
+
+
+def pct_cell(counts: Any) -> str:
+    if counts is None or counts.pct is None:
+        return "–"
+    return f"{counts.pct:.0f}% ({counts.yes}/{counts.n})"
+
+
+def p_cell(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+class ComparisonScreen(IomScreen):
+    """The IOM vs non-IOM table (computed in a worker) and its bar chart."""
+
+    PALETTE_GROUP = "Comparison"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "cases_behind", "Cases behind", id="comparison.behind", show=False),
+        Binding("i", "toggle_scope", "This inspection/all", id="comparison.scope"),
+        Binding("f5,ctrl+r", "refresh", "Recompute", id="comparison.refresh"),
+        Binding("o", "open_case", "Open case", id="comparison.open"),
+        Binding("escape", "back", "Back", id="comparison.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.comparison: Any = None
+        self.all_inspections = True
+        self.behind: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Computing the comparison…", id="comparison-title")
+        yield LoadingIndicator(id="comparison-loading")
+        with Horizontal(id="comparison-body"):
+            yield DataTable(id="comparison-table", cursor_type="cell", zebra_stripes=True)
+            with VerticalScroll(id="comparison-chart-box"):
+                yield BarChart(id="comparison-chart")
+        yield DataTable(id="behind", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "IOM vs non-IOM"
+        table = self.query_one("#comparison-table", DataTable)
+        for label, key, width in (("Question", "label", 30), ("IOM", "iom", 11),
+                                  ("Non-IOM", "non_iom", 11), ("Diff pp", "diff", 8),
+                                  ("p (adj.)", "p", 8)):
+            table.add_column(label, key=key, width=width)
+        behind = self.query_one("#behind", DataTable)
+        for label, width in (("Case ref", 16), ("Inspection", 20), ("Site", 20),
+                             ("Answer", 10)):
+            behind.add_column(label, width=width)
+        self.query_one("#comparison-body").display = False
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.query_one("#comparison-loading").display = True
+        self.compute(None if self.all_inspections else [self.ws.inspection])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="comparison",
+          description="Comparing IOM with non-IOM cases")
+    def compute(self, inspections: list[str] | None) -> None:
+        from audit.analysis import compare  # pandas and statsmodels load here, not at start
+
+        result = compare(self.ws.db, by="iom", inspections=inspections, questions="key",
+                         independent_effect=False)
+        scope = ", ".join(inspections) if inspections else "every inspection with both groups"
+        self.post_message(ComparisonReady(result, scope))
+
+    def worker_error(self, worker: Any, error: BaseException) -> None:
+        self.query_one("#comparison-loading").display = False
+        self.query_one("#comparison-title", Static).update(f"No comparison: {error}")
+
+    @on(ComparisonReady)
+    def show(self, message: ComparisonReady) -> None:
+        self.comparison = c = message.comparison
+        self.query_one("#comparison-loading").display = False
+        self.query_one("#comparison-body").display = True
+        table = self.query_one("#comparison-table", DataTable)
+        table.clear()
+        for row in c.rows:
+            sig = " *" if row.significant else ""
+            diff = "–" if row.diff_pp is None else f"{row.diff_pp:+.1f}{sig}"
+            table.add_row(row.label, pct_cell(row.groups.get("iom")),
+                          pct_cell(row.groups.get("non_iom")), diff, p_cell(row.p_adjusted),
+                          key=row.question_id)
+        mean = c.summary.mean_diff_pp
+        self.query_one("#comparison-title", Static).update(
+            f"IOM vs non-IOM · {message.scope} · {len(c.rows)} questions · "
+            f"{c.correction}, α={c.alpha}, * significant"
+            + ("" if mean is None else f" · mean diff. {mean:+.1f} pp"))
+        self.update_chart()
+        table.focus()
+
+    def update_chart(self) -> None:
+        if self.comparison is None:
+            return
+        groups = [BarGroup(r.label, [(LEVELS[level], r.groups[level].pct, r.groups[level].n)
+                                     for level in LEVELS if level in r.groups])
+                  for r in self.comparison.rows]
+        row = self.query_one("#comparison-table", DataTable).cursor_row
+        self.query_one(BarChart).show(groups, row)
+
+    @on(DataTable.CellHighlighted, "#comparison-table")
+    def highlighted(self) -> None:
+        self.update_chart()
+
+    @on(DataTable.CellSelected, "#comparison-table")
+    def action_cases_behind(self) -> None:
+        if self.comparison is None:
+            return
+        table = self.query_one("#comparison-table", DataTable)
+        row = self.comparison.rows[table.cursor_row]
+        column = table.cursor_column
+        level = "non_iom" if column == 2 else "iom"
+        self.load_behind(row.question_id, row.label, level)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="behind",
+          description="Finding the cases")
+    def load_behind(self, question_id: str, label: str, level: str) -> None:
+        from audit.analysis import cases_behind
+
+        found = cases_behind(self.ws.db, question_id=question_id, level=level,
+                             inspections=None if self.all_inspections
+                             else [self.ws.inspection])
+        self.post_message(CasesBehind(f"{LEVELS[level]} · {label}", found))
+
+    @on(CasesBehind)
+    def show_behind(self, message: CasesBehind) -> None:
+        self.behind = message.cases
+        table = self.query_one("#behind", DataTable)
+        table.clear()
+        for c in message.cases:
+            table.add_row(c.case_ref, c.inspection, c.site or "", c.value or "")
+        table.border_title = f"{message.title}: {len(message.cases)} case(s) · enter opens"
+        table.add_class("visible")
+        table.focus()
+
+    @on(DataTable.RowSelected, "#behind")
+    def action_open_case(self) -> None:
+        table = self.query_one("#behind", DataTable)
+        if self.behind and table.has_class("visible"):
+            self.iom_app.open_case(self.behind[min(table.cursor_row, len(self.behind) - 1)]
+                                   .case_id)
+
+    def action_toggle_scope(self) -> None:
+        self.all_inspections = not self.all_inspections
+        self.action_refresh()
+
+    def action_back(self) -> None:
+        behind = self.query_one("#behind", DataTable)
+        if behind.has_class("visible"):
+            behind.remove_class("visible")
+            self.query_one("#comparison-table", DataTable).focus()
+            return
+        self.app.pop_screen()

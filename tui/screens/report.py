@@ -1,0 +1,153 @@
+"""Report: compile the tables and write the PDF and spreadsheet, with progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Footer, Header, Input, Label, Log, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from tui.screens.base import IomScreen
+
+
+@dataclass
+class ReportProgress(Message):
+    """How far the build is; a newer one replaces an unprocessed older one."""
+
+    done: int
+    total: int
+    label: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ReportProgress)
+
+
+@dataclass
+class ReportStep(Message):
+    """A line for the log (a stage started or finished)."""
+
+    text: str
+
+
+@dataclass
+class ReportDone(Message):
+    paths: list[Path]
+
+
+class Cancelled(Exception):
+    """The person cancelled the build (raised from the progress callback)."""
+
+
+class ReportScreen(IomScreen):
+    """Pick where the PDF and the spreadsheet go, then build them in a worker."""
+
+    PALETTE_GROUP = "Report"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+b", "build", "Build report", id="report.build", priority=True),
+        Binding("ctrl+x", "cancel", "Cancel", id="report.cancel"),
+        Binding("escape", "back", "Back", id="report.back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        cwd = self.iom_app.report_dir
+        yield Header()
+        with Vertical(id="report-form"):
+            yield Static("Tables of every inspection, with small counts suppressed. "
+                         "[b]ctrl+b[/b] builds; the files are overwritten.", classes="muted")
+            yield Label("PDF file (empty: no PDF)")
+            yield Input(str(cwd / "iom-audit-report.pdf"), id="pdf", compact=True)
+            yield Label("Spreadsheet file (empty: no spreadsheet)")
+            yield Input(str(cwd / "iom-audit-report.xlsx"), id="xlsx", compact=True)
+            yield Label("Suppress counts below")
+            yield Input("5", id="suppress", type="integer", compact=True)
+        # A total from the start: an indeterminate bar animates, even when idle.
+        yield ProgressBar(total=1, id="report-progress", show_eta=False)
+        yield Log(id="report-log", auto_scroll=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Report"
+
+    def action_build(self) -> None:
+        pdf = self.query_one("#pdf", Input).value.strip()
+        xlsx = self.query_one("#xlsx", Input).value.strip()
+        try:
+            suppress = int(self.query_one("#suppress", Input).value or "5")
+        except ValueError:
+            self.notify("Suppression threshold must be a whole number.", severity="error")
+            return
+        if not pdf and not xlsx:
+            self.notify("Name a PDF or a spreadsheet file.", severity="warning")
+            return
+        self.query_one(Log).clear()
+        self.query_one(ProgressBar).update(total=100, progress=0)
+        self.build(Path(pdf) if pdf else None, Path(xlsx) if xlsx else None, suppress)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="report",
+          description="Building the report")
+    def build(self, pdf: Path | None, xlsx: Path | None, suppress: int) -> None:
+        from audit.report.build import compile_report  # slow imports, only when asked
+
+        worker = get_current_worker()
+
+        def progress(done: int, total: int, label: str) -> None:
+            if worker.is_cancelled:
+                raise Cancelled
+            self.post_message(ReportProgress(done, total, label))
+
+        self.post_message(ReportStep("Compiling the tables…"))
+        report = compile_report(self.ws.db, suppress_below=suppress, progress=progress,
+                                command="iom-audit (app report screen)")
+        self.post_message(ReportStep(f"{len(report.tables)} table(s) compiled."))
+        written: list[Path] = []
+        if pdf is not None:
+            from audit.report.pdf import write_pdf
+
+            self.post_message(ReportStep(f"Writing {pdf}…"))
+            written.append(write_pdf(report, pdf, suppress_below=suppress, progress=progress))
+        if xlsx is not None and not worker.is_cancelled:
+            from audit.report.xlsx import write_xlsx
+
+            self.post_message(ReportStep(f"Writing {xlsx}…"))
+            written.append(write_xlsx(report, xlsx, suppress_below=suppress))
+        self.post_message(ReportDone(written))
+
+    @on(ReportProgress)
+    def show_progress(self, message: ReportProgress) -> None:
+        self.query_one(ProgressBar).update(total=message.total, progress=message.done)
+        if message.label:
+            self.query_one(Log).write_line(f"  {message.label}")
+
+    @on(ReportStep)
+    def show_step(self, message: ReportStep) -> None:
+        self.query_one(Log).write_line(message.text)
+
+    @on(ReportDone)
+    def done(self, message: ReportDone) -> None:
+        bar = self.query_one(ProgressBar)
+        bar.update(total=bar.total or 1, progress=bar.total or 1)
+        for path in message.paths:
+            self.query_one(Log).write_line(f"Written: {path}")
+        self.notify("Report written: " + ", ".join(str(p) for p in message.paths),
+                    title="Report")
+
+    def worker_error(self, worker: Any, error: BaseException) -> None:
+        text = "Cancelled." if isinstance(error, Cancelled) else f"Failed: {error}"
+        self.query_one(Log).write_line(text)
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "report")
+        self.query_one(Log).write_line("Cancelling…")
+
+    def action_back(self) -> None:
+        if self.focused is not None and isinstance(self.focused, Input):
+            self.set_focus(None)
+            return
+        self.app.pop_screen()
