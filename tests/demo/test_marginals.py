@@ -210,3 +210,32 @@ def test_profile_confounds_the_comparison(demo: Built) -> None:
     merged = merged[~merged["iom"].astype(bool)]
     by_likelihood = merged.groupby("likelihood")["value"].apply(lambda v: (v == "yes").mean())
     assert by_likelihood["low"] - by_likelihood["high"] > 0.05
+
+
+def test_iom_keeps_an_independent_effect_on_eight_of_twelve(demo: Built) -> None:
+    """Chapter 5: adjusted for case type, RoSH, likelihood and provider, IOM status is an
+    independent factor in 8 of the 12 questions (and in the RO harm question)."""
+    import warnings
+
+    import numpy as np
+    import statsmodels.formula.api as smf
+
+    cases, answers = _core_groups(demo)
+    data = answers[answers["value"].isin(["yes", "no"])].merge(
+        cases[["id", "provider", "case_type", "rosh", "likelihood"]], left_on="case_id",
+        right_on="id")
+    data = data.assign(y=(data["value"] == "yes").astype(int),
+                       iom=data["iom"].astype(int)).astype({c: str for c in (
+                           "provider", "case_type", "rosh", "likelihood")})
+    independent = set()
+    for qid, group in data.groupby("question_id"):
+        if qid.startswith("factor."):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = smf.logit("y ~ iom + C(provider) + C(case_type) + C(rosh) + C(likelihood)",
+                            group).fit(disp=0)
+        if fit.pvalues["iom"] < 0.05 and np.exp(fit.params["iom"]) > 1:
+            independent.add(qid)
+    assert independent == {"2.1.2", "2.1.3", "2.2.2", "2.2.3", "2.3.3", "2.4.1", "2.4.2",
+                           "2.4.3", "ro.agencies_harm"}
