@@ -99,8 +99,9 @@ def _conditions(filt: CaseFilter) -> list[sa.ColumnElement[bool]]:
     if filt.inspector:
         answer = Answer.__table__.c  # type: ignore[attr-defined]
         inspector = Inspector.__table__.c  # type: ignore[attr-defined]
-        by = sa.select(answer.case_id).join(inspector, answer.inspector_id == inspector.id) \
-            .where(inspector.name == filt.inspector)
+        by = (sa.select(answer.case_id)
+              .join(Inspector.__table__, answer.inspector_id == inspector.id)
+              .where(inspector.name == filt.inspector))
         where.append(case.id.in_(by))
     return where
 

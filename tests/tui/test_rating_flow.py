@@ -35,8 +35,8 @@ async def open_first_case(app: IomAuditApp, pilot) -> CaseScreen:  # type: ignor
     await pilot.pause()
     await pilot.press("enter")
     await pilot.pause()
-    assert isinstance(app.screen, CaseScreen)
-    return app.screen
+    # The case screen, possibly under a dialog it opened (drafts to restore).
+    return next(s for s in app.screen_stack if isinstance(s, CaseScreen))
 
 
 async def test_rate_a_case_end_to_end(db: Database) -> None:

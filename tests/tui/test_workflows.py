@@ -1,0 +1,213 @@
+"""Conflicts, drafts, leads, blind QA, the palette and the report, driven by the pilot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.command import CommandPalette
+
+from audit import cases
+from audit.db import Database
+from audit.models import Answer, Case, Inspector
+from tests.tui.conftest import case_id
+from tests.tui.test_rating_flow import SIZE, open_first_case, rows
+from tui.app import IomAuditApp
+from tui.screens.case import CaseScreen
+from tui.screens.comparison import ComparisonScreen
+from tui.screens.disagreements import DisagreementsScreen
+from tui.screens.modals import ConflictModal, DraftsModal
+from tui.screens.report import ReportScreen
+
+
+async def test_conflict_keep_mine(db: Database) -> None:
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        cid = screen.case_id
+        # Someone else answers the same question after the case was opened.
+        cases.record_answer(db, cid, "2.1.1", "no", who="Other Person",
+                            expected_version=screen.version)
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, ConflictModal)
+        assert (app.screen.mine, app.screen.theirs) == ("yes", "no")
+        await pilot.press("m")
+        await pilot.pause()
+        assert screen.values["2.1.1"] == "yes"
+    assert rows(db, Answer, case_id=cid, question_id="2.1.1")[0]["value"] == "yes"
+
+
+async def test_conflict_take_theirs(db: Database) -> None:
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        cases.record_answer(db, screen.case_id, "2.1.1", "no", who="Other Person",
+                            expected_version=screen.version)
+        await pilot.press("y")
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert screen.values["2.1.1"] == "no"
+    assert rows(db, Answer, case_id=screen.case_id, question_id="2.1.1")[0]["value"] == "no"
+
+
+async def test_another_answer_elsewhere_is_no_conflict(db: Database) -> None:
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        cases.record_answer(db, screen.case_id, "2.1.2", "no", who="Other Person",
+                            expected_version=screen.version)
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, CaseScreen)
+        assert screen.values == {"2.1.1": "yes", "2.1.2": "no"}  # theirs shown too
+
+
+async def test_drafts_are_offered_back(db: Database) -> None:
+    cid = case_id(db, "C0000")
+    cases.save_draft(db, cid, "2.1.3", "typed before the crash", who="Ann Inspector")
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_case(app, pilot)
+        await pilot.pause()
+        assert isinstance(app.screen, DraftsModal)
+        await pilot.press("r")
+        await pilot.pause()
+    assert rows(db, Answer, case_id=cid)[0]["note"] == "typed before the crash"
+    assert not cases.drafts(db, cid, who="Ann Inspector")
+
+
+async def lead_app(db: Database) -> IomAuditApp:
+    with db.write_session() as session:
+        session.add(Inspector(name="Ann Inspector", role="lead"))
+    return IomAuditApp(db)
+
+
+async def fill_case(db: Database, ref: str) -> None:
+    """Answer every required applicable question of a case (factors not linked)."""
+    cid = case_id(db, ref)
+    view = cases.load_case(db, cid)
+    from audit.progress import question_set_for
+
+    qs = question_set_for(db, view.inspection_id)
+    version = view.version
+    for q in qs.questions:
+        answers = cases.load_case(db, cid).values()
+        if not q.required or not qs.applicable(view.profile, answers)[q.id]:
+            continue
+        value = "no" if q.id.endswith(".linked") else next(iter(q.codes))
+        version = cases.record_answer(db, cid, q.id, value, who="Bo Rater",
+                                      expected_version=version).version
+
+
+async def test_lead_locks_and_the_case_is_read_only(db: Database) -> None:
+    await fill_case(db, "C0000")
+    app = await lead_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        await pilot.press("C")  # QA-checked
+        await pilot.pause()
+        assert screen.view is not None and screen.view.status == "qa_checked"
+        await pilot.press("L")
+        await pilot.pause()
+        assert screen.read_only
+        await pilot.press("x")  # refused: a notification, nothing changes
+        await pilot.pause()
+        assert any("locked" in n.message for n in app._notifications)
+    assert rows(db, Case, id=screen.case_id)[0]["status"] == "locked"
+    assert rows(db, Answer, case_id=screen.case_id, question_id="2.1.1")
+
+
+async def test_inspector_cannot_lock(db: Database) -> None:
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        assert screen.check_action("toggle_lock", ()) is False
+        await pilot.press("L")
+        await pilot.pause()
+    assert rows(db, Case, id=screen.case_id)[0]["status"] == "not_started"
+
+
+async def test_blind_qa_then_moderation(db: Database) -> None:
+    cid = case_id(db, "C0000")
+    version = cases.record_answer(db, cid, "2.1.1", "yes", who="Bo Rater",
+                                  expected_version=cases.load_case(db, cid).version).version
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("l")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("Q")  # blind QA of the highlighted case
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CaseScreen) and screen.rater == "qa"
+        assert screen.values == {}  # the primary "yes" is hidden
+        await pilot.press("n")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, DisagreementsScreen)
+        assert [r.question_id for r in app.screen.rows] == ["2.1.1"]
+        await pilot.press("p")  # agree on the primary answer
+        await pilot.pause()
+    by_rater = {r["rater"]: r["value"] for r in rows(db, Answer, case_id=cid)}
+    assert by_rater == {"primary": "yes", "qa": "no", "moderated": "yes"}
+    assert version
+
+
+async def test_palette_reaches_screens(db: Database) -> None:
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        for key in "report":
+            await pilot.press(key)
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReportScreen)
+
+
+async def test_report_builds_files(db: Database, tmp_path: Path) -> None:
+    await fill_case(db, "C0000")
+    await fill_case(db, "C0001")
+    app = IomAuditApp(db)
+    app.report_dir = tmp_path
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        log = "\n".join(app.screen.query_one("#report-log").lines)  # type: ignore[attr-defined]
+    assert (tmp_path / "iom-audit-report.pdf").stat().st_size > 1000, log
+    assert (tmp_path / "iom-audit-report.xlsx").stat().st_size > 1000, log
+
+
+async def test_comparison_opens_a_case_behind_a_cell(db: Database) -> None:
+    for ref in ("C0000", "C0001"):
+        cid = case_id(db, ref)
+        cases.record_answer(db, cid, "2.1.1", "yes", who="Bo Rater",
+                            expected_version=cases.load_case(db, cid).version)
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ComparisonScreen)
+        await pilot.press("right", "enter")  # the IOM cell of the first question
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [c.case_ref for c in app.screen.behind] == ["C0000"]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CaseScreen)
+        assert app.screen.view is not None and app.screen.view.case_ref == "C0000"
