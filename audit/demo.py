@@ -145,9 +145,9 @@ CORE_NON_IOM_OFFENCES = {"violence": 30, "breach_order": 5, "sexual": 6, "burgla
 # Made-up-but-plausible areas of the 2018/19 programme: the seven NPS divisions and some CRCs.
 CORE_NPS_SITES = ("NPS London", "NPS Midlands", "NPS North East", "NPS North West",
                   "NPS South East and Eastern", "NPS South West and South Central", "NPS Wales")
-CORE_CRC_SITES = ("CRC Durham Tees Valley", "CRC Merseyside", "CRC Cheshire and Greater "
-                  "Manchester", "CRC Staffordshire and West Midlands", "CRC Bristol, "
-                  "Gloucestershire, Somerset and Wiltshire", "CRC Essex", "CRC Wales")
+CORE_CRC_SITES = ("CRC Durham Tees Valley", "CRC Merseyside", "CRC Greater Manchester",
+                  "CRC West Midlands", "CRC Bristol and Gloucestershire", "CRC Essex",
+                  "CRC Wales")
 
 # Obviously fictional people; (name, role).
 THEMATIC_INSPECTORS = ("Demo Inspector Ash", "Demo Inspector Birch", "Demo Inspector Hazel",

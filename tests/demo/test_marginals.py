@@ -153,6 +153,17 @@ def test_statuses_and_second_ratings(demo: Built) -> None:
 def test_people_and_refs_are_fictional(demo: Built) -> None:
     assert demo.cases["case_ref"].str.match(r"^DEMO-(T-\d{4}|C-\d{6})$").all()
     assert demo.answers["inspector"].str.startswith("Demo ").all()
+    import sqlalchemy as sa
+
+    from audit.db import open_database
+
+    database = open_database(str(demo.path))
+    with database.engine.connect() as conn:
+        roles = dict(conn.execute(sa.text("SELECT name, role FROM inspector")).all())
+    database.dispose()
+    assert roles["Demo Lead Cedar"] == "lead"
+    assert set(demo.answers["inspector"]) <= {n for n, r in roles.items() if r != "researcher"}
+    assert all(name.startswith("Demo ") for name in roles)
 
 
 def _core_groups(built: Built) -> tuple[pd.DataFrame, pd.DataFrame]:
