@@ -41,7 +41,8 @@ def agreement_row(question_id: str, label: str, first: np.ndarray, second: np.nd
         # Both raters used one and the same category: chance agreement is 1, kappa is 0/0.
         return ReliabilityRow(question_id, label, n, agreement, None, None, None, "undefined",
                               categories)
-    res = cohens_kappa(table, return_results=True)
+    with np.errstate(divide="ignore", invalid="ignore"):  # its z-test under H0 may be 0/0
+        res = cohens_kappa(table, return_results=True)
     se = float(np.sqrt(max(float(res.var_kappa), 0.0)))
     z = float(sps.norm.isf((1 - confidence) / 2))
     kappa = float(res.kappa)
