@@ -9,8 +9,8 @@ directory, so `iom-audit` works with no option at all.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,13 +85,27 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
 
 
 def make_engine(location: DatabaseLocation, *, echo: bool = False) -> Engine:
-    """Create an engine for a location, with the SQLite connection settings applied."""
+    """Create an engine for a location, with the SQLite connection settings applied.
+
+    With IOM_AUDIT_DB_KEY set, a SQLite file is opened through SQLCipher (encrypted).
+    """
     if location.is_sqlite:
+        from audit import encryption
+
         if location.path is not None:
             location.path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(location.url, echo=echo,
+        key = encryption.db_key()
+        try:
+            module = encryption.dbapi(key)
+        except encryption.EncryptionUnavailable as exc:
+            raise DatabaseError(str(exc)) from None
+        engine = sa.create_engine(location.url, echo=echo, module=module,
                                   connect_args={"check_same_thread": False,
                                                 "isolation_level": None})
+        if key:
+            # The key must be the first statement on every new connection.
+            sa.event.listen(engine, "connect",
+                            lambda conn, _record: encryption.apply_key(conn, key))
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -143,10 +157,13 @@ def open_database(db: str | None = None, *, migrate: bool = True, echo: bool = F
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:
         engine.dispose()
-        raise DatabaseError(f"cannot open database {location.display()}: "
-                            f"{str(exc.orig).strip().splitlines()[0]}") from exc
+        reason = str(exc.orig).strip().splitlines()[0]
+        if location.is_sqlite and "not a database" in reason:
+            # What SQLite says of an encrypted file opened without (or with a wrong) key.
+            reason += " (encrypted? set IOM_AUDIT_DB_KEY to its key)"
+        raise DatabaseError(f"cannot open database {location.display()}: {reason}") from exc
     database = Database(location, engine)
     if migrate:
         from audit.migrate import upgrade_to_head

@@ -1,9 +1,19 @@
-"""Who is acting: the name recorded in the audit trail and on answers."""
+"""Who is acting: the name recorded in the audit trail and on answers.
+
+On a SQLite file the name is given (IOM_AUDIT_INSPECTOR) or the OS login: whoever can
+open the file can claim any name, so roles there are a guard rail, not security. On a
+shared PostgreSQL server each person logs in as their own database role, and that
+login is the identity: it cannot be chosen by an environment variable.
+"""
 
 from __future__ import annotations
 
 import getpass
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audit.db import Database
 
 ENV_INSPECTOR = "IOM_AUDIT_INSPECTOR"
 
@@ -19,3 +29,25 @@ def current_user(explicit: str | None = None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def database_login(db: Database) -> str | None:
+    """The PostgreSQL login when it names a person, else None.
+
+    A superuser or the database's owner is an administrator's account (and the one tests
+    and set-up scripts use), not a person's: for them the given name still counts.
+    """
+    if db.location.is_sqlite:
+        return None
+    with db.engine.connect() as conn:
+        login, is_admin = conn.exec_driver_sql(
+            "SELECT current_user, "
+            "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR "
+            "pg_get_userbyid((SELECT datdba FROM pg_database "
+            "WHERE datname = current_database())) = current_user").one()
+    return None if is_admin else str(login)
+
+
+def acting_user(db: Database, explicit: str | None = None) -> str:
+    """The identity recorded for this database: its login on PostgreSQL, else current_user()."""
+    return database_login(db) or current_user(explicit)

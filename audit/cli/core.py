@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from audit.cli.state import CliState
+from audit.identity import acting_user
 from audit.inspections import (
     DEFAULT_INSPECTION,
     DEFAULT_QUESTION_SET,
@@ -16,6 +17,7 @@ from audit.inspections import (
     create_inspection,
     status_counts,
 )
+from audit.roles import ensure_first_lead
 from question_sets.profile import CASE_STATUS
 
 
@@ -38,6 +40,7 @@ def init(
     database = state.database()
     with database.write_session() as session:
         created = create_inspection(session, inspection, kind=kind, question_set=question_set)
+        ensure_first_lead(session, acting_user(database))  # whoever creates a database leads it
         summary = (f"Created {created.kind} inspection {created.name!r} rated on "
                    f"{created.question_set_id} v{created.question_set_version} "
                    f"in {database.location.display()}")

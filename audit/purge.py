@@ -1,0 +1,174 @@
+"""Retention: remove an inspection's case-level data once its report is final.
+
+What is removed: the inspection's cases (and their profiles), answers, notes, note
+drafts and sites. What is kept: the inspection itself, its aggregate report tables
+(stored, as JSON, in the 'purge' audit event, which the database keeps append-only),
+and the audit trail with its old and new values redacted. On SQLite the deletion runs
+with `secure_delete=ON`, then the WAL is checkpointed and truncated and the file is
+vacuumed, so no deleted text survives in the database files themselves (copies made
+earlier - backups, pre-migration .bak files - are the operator's to destroy).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from audit.db import Database
+from audit.errors import NotFoundError
+from audit.models import AuditEvent, Inspection, utcnow
+from audit.roles import require
+
+REDACTED = "[purged]"
+# SQLite trigger that refuses UPDATE on audit_event (created by migration 0001).
+NO_UPDATE_TRIGGER = "audit_event_no_update"
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """What a purge removed, what it kept and what the operator should know."""
+
+    inspection: str
+    removed: dict[str, int]
+    snapshot: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def aggregate_snapshot(db: Database, inspection: str) -> dict[str, Any]:
+    """The inspection's report tables as JSON (what survives a purge)."""
+    from audit.report.build import compile_report
+    from audit.report.jsonout import report_to_json
+
+    return report_to_json(compile_report(db, inspections=[inspection]))
+
+
+def stored_snapshot(db: Database, inspection: str) -> dict[str, Any] | None:
+    """The aggregate tables kept by the latest purge of an inspection, if any."""
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    with db.engine.connect() as conn:
+        text = conn.execute(sa.select(table.c.new_value).where(
+            table.c.entity == "purge", table.c.key == inspection)
+            .order_by(table.c.id.desc()).limit(1)).scalar()
+    return json.loads(text) if text else None
+
+
+def _count(conn: sa.Connection, sql: str, **params: Any) -> int:
+    return int(conn.execute(sa.text(sql), params).scalar_one())
+
+
+_CASES = 'SELECT id FROM "case" WHERE inspection_id = :i'
+_COUNTS = {
+    "cases": 'SELECT COUNT(*) FROM "case" WHERE inspection_id = :i',
+    "answers": f"SELECT COUNT(*) FROM answer WHERE case_id IN ({_CASES}) AND value IS NOT NULL",
+    "notes": f"SELECT COUNT(*) FROM answer WHERE case_id IN ({_CASES}) AND note IS NOT NULL",
+    "drafts": f"SELECT COUNT(*) FROM note_draft WHERE case_id IN ({_CASES})",
+    "sites": "SELECT COUNT(*) FROM site WHERE inspection_id = :i",
+    "events_redacted": f"SELECT COUNT(*) FROM audit_event WHERE case_id IN ({_CASES}) "
+                       "AND (old_value IS NOT NULL OR new_value IS NOT NULL)",
+}
+# Children first: foreign keys are enforced.
+_DELETES = (
+    f"DELETE FROM note_draft WHERE case_id IN ({_CASES})",
+    f"DELETE FROM answer WHERE case_id IN ({_CASES})",
+    'DELETE FROM "case" WHERE inspection_id = :i',
+    "DELETE FROM site WHERE inspection_id = :i",
+)
+_REDACT = (f"UPDATE audit_event SET old_value = CASE WHEN old_value IS NULL THEN NULL "
+           f"ELSE '{REDACTED}' END, new_value = CASE WHEN new_value IS NULL THEN NULL "
+           f"ELSE '{REDACTED}' END WHERE case_id IN ({_CASES})")
+
+
+def _redact(conn: sa.Connection, inspection_id: int) -> None:
+    if conn.dialect.name == "sqlite":
+        # DDL is transactional in SQLite, and this transaction holds the write lock: no
+        # other writer ever sees the trail without its trigger.
+        trigger = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+            (NO_UPDATE_TRIGGER,)).scalar()
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {NO_UPDATE_TRIGGER}")
+        conn.execute(sa.text(_REDACT), {"i": inspection_id})
+        if trigger:
+            conn.exec_driver_sql(trigger)
+    else:
+        # The trigger function lets an UPDATE through only with this setting, which
+        # SET LOCAL confines to this transaction.
+        conn.exec_driver_sql("SET LOCAL iom_audit.purge = 'on'")
+        conn.execute(sa.text(_REDACT), {"i": inspection_id})
+
+
+def purge_inspection(db: Database, inspection: str, *, who: str) -> PurgeResult:
+    """Remove an inspection's case-level data, keeping its aggregate tables (lead only)."""
+    require(db, who, "lead", action="purge an inspection")
+    with db.engine.connect() as conn:
+        found = conn.execute(sa.select(Inspection.id).where(
+            Inspection.name == inspection)).scalar()
+    if found is None:
+        raise NotFoundError(f"no inspection named {inspection!r}")
+    sqlite = db.location.is_sqlite
+    with db.engine.connect() as conn:
+        left = _count(conn, _COUNTS["cases"], i=found) + _count(conn, _COUNTS["sites"], i=found)
+    if not left:
+        # Already purged: only finish the compaction (e.g. the WAL was busy last time).
+        warnings = _compact(db) if sqlite else _vacuum_postgres(db)
+        return PurgeResult(inspection, dict.fromkeys(_COUNTS, 0),
+                           stored_snapshot(db, inspection) or {}, warnings + _older_copies(db))
+    snapshot = aggregate_snapshot(db, inspection)
+    with db.write() as conn:
+        if sqlite:
+            # Overwrite deleted content with zeros instead of leaving it in free pages.
+            conn.exec_driver_sql("PRAGMA secure_delete=ON")
+        removed = {k: _count(conn, sql, i=found) for k, sql in _COUNTS.items()}
+        _redact(conn, found)
+        for sql in _DELETES:
+            conn.execute(sa.text(sql), {"i": found})
+        conn.execute(sa.insert(AuditEvent.__table__).values(  # type: ignore[attr-defined]
+            at=utcnow(), who=who, entity="purge", key=inspection, field="aggregate_report",
+            old_value=json.dumps(removed), new_value=json.dumps(snapshot, sort_keys=True)))
+    warnings = _compact(db) if sqlite else _vacuum_postgres(db)
+    warnings += _older_copies(db)
+    return PurgeResult(inspection, removed, snapshot, warnings)
+
+
+def _compact(db: Database) -> list[str]:
+    """Checkpoint and truncate the WAL and vacuum, so deleted text leaves the files."""
+    warnings: list[str] = []
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
+        conn.commit()
+        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+        conn.exec_driver_sql("VACUUM")
+        busy = busy or conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+        conn.commit()
+    if busy:
+        warnings.append("another program had the database open, so its write-ahead log "
+                        "could not be emptied: close it and run `iom-audit purge` again "
+                        "with the same inspection (or VACUUM) to finish")
+    return warnings
+
+
+def _vacuum_postgres(db: Database) -> list[str]:
+    """Reclaim the deleted rows; PostgreSQL keeps them in data files until vacuumed."""
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("note_draft", "answer", '"case"', "site", "audit_event"):
+                conn.exec_driver_sql(f"VACUUM (FULL) {table}")
+    except sa.exc.DBAPIError as exc:
+        return [f"VACUUM FULL was refused ({str(exc.orig).strip().splitlines()[0]}): ask the "
+                "database owner to run it so that deleted rows leave the data files"]
+    return ["PostgreSQL's write-ahead log archives and earlier pg_dump files still hold the "
+            "purged data until they expire: apply the same retention to them"]
+
+
+def _older_copies(db: Database) -> list[str]:
+    path = db.location.path
+    if path is None:
+        return []
+    copies = sorted(p.name for p in Path(path).parent.glob(f"{path.name}.*bak"))
+    if not copies:
+        return []
+    return [f"older copies of this database still hold the purged data: {', '.join(copies)} "
+            f"(in {path.parent}); destroy them or apply the same purge to them"]

@@ -1,0 +1,73 @@
+"""Shared set-up for the safety tests: small inspections, answers and file scans."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from audit.db import Database
+from audit.inspections import create_inspection, get_or_create_site
+from audit.models import Answer, Case, Inspector
+
+# Questions of iom-thematic-2019 that apply to every case and gate no other question, so
+# random edits to them never trigger rule-based removals.
+FREE_QUESTIONS = ("2.1.1", "2.1.2", "2.1.3", "2.2.1", "2.2.2", "2.3.1", "2.3.2",
+                  "iom.reasons_known", "iom.explained", "safe.info_shared")
+
+
+def make_inspection(db: Database, name: str = "insp", cases: int = 3,
+                    site: str = "Sheffield", prefix: str = "C") -> list[int]:
+    """An inspection with `cases` post-release IOM cases at one site; their ids."""
+    with db.write_session() as session:
+        inspection = create_inspection(session, name)
+        found_site, _ = get_or_create_site(session, inspection, site)
+        made = [Case(inspection_id=inspection.id, case_ref=f"{prefix}-{i:04d}",
+                     site_id=found_site.id, iom=i % 2 == 0, case_type="post_release",
+                     provider="nps", rosh="high")
+                for i in range(1, cases + 1)]
+        session.add_all(made)
+        session.flush()
+        return [c.id for c in made if c.id is not None]
+
+
+def set_role(db: Database, name: str, role: str) -> None:
+    """Register a person with a role directly (tests of the checks, not of `inspectors`)."""
+    with db.write_session() as session:
+        person = session.exec(select(Inspector).where(Inspector.name == name)).first()
+        person = person or Inspector(name=name)
+        person.role = role
+        session.add(person)
+
+
+def answers(db: Database) -> dict[tuple[int, str, str], tuple[str | None, str | None]]:
+    """(case_id, question, rater) -> (value, note) of every stored answer."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(Answer.case_id, Answer.question_id, Answer.rater,
+                                      Answer.value, Answer.note)).all()
+    return {(c, q, r): (v, n) for c, q, r, v, n in rows}
+
+
+def case_count(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one())
+
+
+def integrity(path: Path) -> str:
+    """PRAGMA integrity_check of a SQLite file, read with a plain connection."""
+    conn = sqlite3.connect(path)
+    try:
+        return "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
+    finally:
+        conn.close()
+
+
+def files_containing(path: Path, marker: bytes) -> list[str]:
+    """The database file and its -wal/-shm companions that contain `marker`."""
+    found = []
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if candidate.exists() and marker in candidate.read_bytes():
+            found.append(candidate.name)
+    return found
