@@ -51,11 +51,13 @@ def agreement_row(question_id: str, label: str, first: np.ndarray, second: np.nd
 
 
 def reliability(primary: pd.DataFrame, qa: pd.DataFrame, questions: Sequence[str],
-                info: Mapping[str, QuestionInfo] | None = None) -> Reliability:
+                info: Mapping[str, QuestionInfo] | None = None, *,
+                labels: Mapping[str, str] | None = None) -> Reliability:
     """Agreement per question and overall for cases rated by both (aligned on the index).
 
     Every code counts as a category, including "na"; a pair is used when both raters gave
-    a code.  The overall row pools the pairs of all questions into one table.
+    a code.  The overall row pools the pairs of all questions into one table.  Labels
+    come from ``labels``, else ``info``, else the question id.
     """
     for name, frame in (("primary", primary), ("qa", qa)):
         if frame.index.has_duplicates:
@@ -65,7 +67,8 @@ def reliability(primary: pd.DataFrame, qa: pd.DataFrame, questions: Sequence[str
     rows, pooled_first, pooled_second = [], [], []
     for question in questions:
         first, second = _pairs(primary.loc[common, question], qa.loc[common, question])
-        label = info[question].label if question in info else str(question)
+        label = (labels or {}).get(question) or (
+            info[question].label if question in info else str(question))
         rows.append(agreement_row(question, label, first, second))
         pooled_first.append(first)
         pooled_second.append(second)

@@ -27,7 +27,8 @@ def test_cohen_worked_example() -> None:
     # 50 proposals (Cohen's kappa, standard worked example): both yes 20, A yes/B no 5,
     # A no/B yes 10, both no 15 -> agreement 70%, chance 50%, kappa 0.40.
     primary, qa = raters_from_table([[20, 5], [10, 15]], ["yes", "no"])
-    row = reliability(primary, qa, ["q"]).rows[0]
+    row = reliability(primary, qa, ["q"], labels={"q": "Proposal funded?"}).rows[0]
+    assert row.label == "Proposal funded?"
     assert row.n_pairs == 50
     assert row.agreement == pytest.approx(70.0)
     assert row.kappa == pytest.approx(0.40, abs=1e-12)
