@@ -34,7 +34,7 @@ DISPLAYED: Any = object()  # "what the screen shows" (None is a real value: empt
 RATER_TITLES = {"primary": "Rating", "qa": "Blind QA rating (primary answers hidden)",
                 "moderated": "Moderation"}
 ANSWER_ACTIONS = {"answer", "choose", "clear", "next", "previous", "next_section",
-                  "previous_section", "complete", "qa_checked", "toggle_lock", "edit_note",
+                  "previous_section", "complete", "qa_checked", "toggle_lock",
                   "profile", "disagreements", "type_answer"}
 
 
@@ -178,6 +178,8 @@ class CaseScreen(IomScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ANSWER_ACTIONS and isinstance(self.focused, (Input, TextArea, Select)):
             return False  # while typing, letters are text (and the footer says so)
+        if action == "edit_note":
+            return not isinstance(self.focused, TextArea)
         if action in {"qa_checked", "toggle_lock"}:
             return self.ws.is_lead and self.rater == "primary"
         if action == "complete":
@@ -242,6 +244,9 @@ class CaseScreen(IomScreen):
         self._section_step(-1)
 
     def action_edit_note(self) -> None:
+        if self.focused is not None and self.query_one(ProfileForm) in self.focused.ancestors:
+            self.focus_next()  # tab moves through the profile form as usual
+            return
         note = self.query_one(NoteArea)
         if note.disabled:
             self.notify("No note on a question that does not apply.", severity="warning")

@@ -74,8 +74,8 @@ class ComparisonScreen(IomScreen):
     def on_mount(self) -> None:
         self.sub_title = "IOM vs non-IOM"
         table = self.query_one("#comparison-table", DataTable)
-        for label, key, width in (("Question", "label", 30), ("IOM", "iom", 11),
-                                  ("Non-IOM", "non_iom", 11), ("Diff pp", "diff", 8),
+        for label, key, width in (("Question", "label", 26), ("IOM", "iom", 15),
+                                  ("Non-IOM", "non_iom", 15), ("Diff pp", "diff", 8),
                                   ("p (adj.)", "p", 8)):
             table.add_column(label, key=key, width=width)
         behind = self.query_one("#behind", DataTable)

@@ -21,7 +21,7 @@ class CaseTable(DataTable[str]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("pagedown,right_square_bracket", "page(1)", "Next page", id="cases.next_page"),
         Binding("pageup,left_square_bracket", "page(-1)", "Previous page",
-                id="cases.previous_page"),
+                id="cases.previous_page", show=False),
     ]
 
     @dataclass
@@ -38,7 +38,7 @@ class CaseTable(DataTable[str]):
         self.add_column("Site", width=22, key="site")
         self.add_column("IOM", width=8, key="iom")
         self.add_column("Status", width=12, key="status")
-        self.add_column("Last updated (UTC)", width=17, key="updated")
+        self.add_column("Updated (UTC)", width=16, key="updated")
         self.add_column("Inspection", width=18, key="inspection")
 
     def show_rows(self, rows: list[CaseRow], cursor: str = "top") -> None:

@@ -10,12 +10,12 @@ from audit.progress import Progress
 
 
 def counts_text(p: Progress) -> str:
-    """'3 not started · 2 in progress · 4 complete · 1 QA-checked' (locked only when any)."""
-    parts = [f"{p.get('not_started')} to start", f"{p.get('in_progress')} in progress",
+    """'3 to start, 2 rating, 4 complete, 1 QA-checked' (locked only when any)."""
+    parts = [f"{p.get('not_started')} to start", f"{p.get('in_progress')} rating",
              f"{p.get('complete')} complete", f"{p.get('qa_checked')} QA-checked"]
     if p.get("locked"):
         parts.append(f"{p.get('locked')} locked")
-    return " · ".join(parts)
+    return ", ".join(parts)
 
 
 class ProgressRow(Horizontal):
@@ -23,9 +23,9 @@ class ProgressRow(Horizontal):
 
     DEFAULT_CSS = """
     ProgressRow { height: 1; }
-    ProgressRow > .name { width: 22; }
-    ProgressRow > ProgressBar { width: 34; }
-    ProgressRow > ProgressBar > Bar { width: 24; }
+    ProgressRow > .name { width: 28; }
+    ProgressRow > ProgressBar { width: 30; }
+    ProgressRow > ProgressBar > Bar { width: 20; }
     ProgressRow > .counts { width: 1fr; color: $text-muted; }
     """
 
@@ -35,9 +35,9 @@ class ProgressRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         p = self.progress
-        yield Label(p.name[:21], classes="name")
+        yield Label(p.name[:27], classes="name")
         yield ProgressBar(total=max(p.total, 1), show_eta=False)
-        yield Label(f"{p.done}/{p.total} · {counts_text(p)}", classes="counts")
+        yield Label(f"{p.total:,}: {counts_text(p)}", classes="counts")
 
     def on_mount(self) -> None:
         self.query_one(ProgressBar).progress = self.progress.done
