@@ -136,13 +136,18 @@ def purge_inspection(db: Database, inspection: str, *, who: str) -> PurgeResult:
 def _compact(db: Database) -> list[str]:
     """Checkpoint and truncate the WAL and vacuum, so deleted text leaves the files."""
     warnings: list[str] = []
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA secure_delete=ON")
-        conn.commit()
-        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
-        conn.exec_driver_sql("VACUUM")
-        busy = busy or conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
-        conn.commit()
+    # The raw connection runs in autocommit (isolation_level=None): VACUUM refuses to run
+    # inside the transaction SQLAlchemy would open.
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA secure_delete=ON")
+        busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        cursor.execute("VACUUM")
+        busy = busy or cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        cursor.close()
+    finally:
+        raw.close()
     if busy:
         warnings.append("another program had the database open, so its write-ahead log "
                         "could not be emptied: close it and run `iom-audit purge` again "
