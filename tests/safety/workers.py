@@ -32,17 +32,23 @@ def note_writer(db_url: str, case_ids: list[int], stop_at: float) -> None:
 
 
 def acknowledged_answers(db_url: str, case_ids: list[int], ack_fd: int, seed: int) -> None:
-    """Record answers forever; after each commit, acknowledge it on the pipe."""
+    """Record answers forever, each changing the stored value; acknowledge each commit.
+
+    The acknowledgement is written only after record_answer returned, i.e. after its
+    COMMIT (synchronous=FULL), exactly as the app tells a person "saved".
+    """
     db = open_database(db_url, migrate=False)
     rng = random.Random(seed)
     versions = {c: load_case(db, c).version for c in case_ids}
+    current = {(c, q): v for c in case_ids
+               for q, v in load_case(db, c).values().items()}
     while True:
         case_id = rng.choice(case_ids)
         qid = rng.choice(FREE_QUESTIONS)
-        value = rng.choice(["yes", "no"])
+        value = "no" if current.get((case_id, qid)) == "yes" else "yes"
         versions[case_id] = record_answer(db, case_id, qid, value, who="Acker",
                                           expected_version=versions[case_id]).version
-        # Written only after record_answer returned, i.e. after COMMIT (synchronous=FULL).
+        current[(case_id, qid)] = value
         os.write(ack_fd, f"{case_id} {qid} {value}\n".encode())
 
 
@@ -63,7 +69,7 @@ def contender(db_url: str, case_id: int, worker: int, rounds: int, result_q: Any
     """
     db = open_database(db_url, migrate=False)
     rng = random.Random(worker)
-    own = FREE_QUESTIONS[worker]
+    own = FREE_QUESTIONS[worker + 1]  # the shared note is on FREE_QUESTIONS[0]
     log: dict[str, Any] = {"worker": worker, "saved": [], "conflicts": 0, "rebased": 0,
                            "own_saved": 0, "errors": []}
     while time.time() < start_at:
