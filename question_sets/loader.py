@@ -45,7 +45,8 @@ def version_key(version: str) -> tuple[int, ...]:
 def _header(path: Path) -> tuple[str, str] | None:
     """A file's (id, version), or None when it cannot be read that far."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     if isinstance(data, dict) and isinstance(data.get("id"), str) \

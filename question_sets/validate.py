@@ -137,24 +137,48 @@ def _issue_problem(issue: Issue, file: str, loc8: _Locator) -> Problem:
     return Problem(file, line, col, message)
 
 
+# libyaml parses several times faster and keeps node positions; the pure-Python parser
+# words syntax errors the way our messages (and their tests) expect.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse(text: str, loader_class: type) -> tuple[yaml.Node | None, Any]:
+    """Compose ``text`` into nodes and construct its data from those same nodes."""
+    loader = loader_class(text)
+    try:
+        root = loader.get_single_node()
+        return root, (loader.construct_document(root) if root is not None else None)
+    finally:
+        loader.dispose()
+
+
+def _read_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any, list[Problem]]:
+    """Nodes and data of ``text``, or the located syntax error."""
+    try:
+        root, data = _parse(text, _FAST_LOADER)
+        return root, data, []
+    except yaml.YAMLError:
+        pass  # parse again below, once, for the pure-Python parser's wording
+    try:
+        root, data = _parse(text, yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, None, [Problem(file, line, col, f"YAML syntax error: {e.problem or e}")]
+    except yaml.YAMLError as e:
+        return None, None, [Problem(file, 1, 1, f"YAML error: {e}")]
+    return root, data, []
+
+
 def check_text(text: str, file: str, resolve: Resolver | None = None,
                conflict: ConflictCheck | None = None, path: Path | None = None
                ) -> tuple[QuestionSet | None, list[Problem]]:
     """Parse, validate and build a set from YAML text; return it (or None) and its problems."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            return None, [Problem(file, 1, 1, "empty file: expected a question set")]
-        data = loader.construct_document(root)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [Problem(file, line, col, f"YAML syntax error: {e.problem or e}")]
-    except yaml.YAMLError as e:
-        return None, [Problem(file, 1, 1, f"YAML error: {e}")]
-    finally:
-        loader.dispose()
+    root, data, problems = _read_yaml(text, file)
+    if problems:
+        return None, problems
+    if root is None:
+        return None, [Problem(file, 1, 1, "empty file: expected a question set")]
 
     loc8 = _Locator(root, text)
     problems = [Problem(file, *loc8.line_col(k.start_mark.index), f"duplicate key '{name}'")

@@ -185,3 +185,17 @@ def test_unreadable_file_is_a_problem(tmp_path: Path) -> None:
     [problem] = validate_file(missing)
     assert (problem.line, problem.column) == (1, 1)
     assert problem.message.startswith("cannot read:")
+
+
+def test_libyaml_and_pure_python_parsers_locate_alike(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    import question_sets.validate as validate
+
+    text = edit("title: A", "title: Évaluation — “A” ★").replace(
+        "text: Second?", "text: Second…?  # é").replace("answers['q1']", "answers['q9']")
+    fast = problems(tmp_path, text)
+    assert fast == ["set.yaml:14:32: unknown question 'q9'"]
+    monkeypatch.setattr(validate, "_FAST_LOADER", yaml.SafeLoader)
+    assert problems(tmp_path, text) == fast
