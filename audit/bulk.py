@@ -46,6 +46,8 @@ class BulkResult:
 
 def _python(series: pd.Series, kind: str, sqlite: bool) -> list[Any]:
     """Plain Python values for the DBAPI (numpy scalars and NaN are not bindable)."""
+    if kind == "int" and not series.hasnans:
+        return series.to_numpy(dtype="int64").tolist()  # Python ints, fast
     values = series.astype(object).where(series.notna(), None).tolist()
     if kind == "int":
         return [None if v is None else int(v) for v in values]
@@ -57,6 +59,8 @@ def _python(series: pd.Series, kind: str, sqlite: bool) -> list[Any]:
         if sqlite:  # ... and dates as ISO text
             return [None if v is None else _as_date(v).isoformat() for v in values]
         return [None if v is None else _as_date(v) for v in values]
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return values
     return [None if v is None else str(v) for v in values]
 
 

@@ -173,14 +173,34 @@ class FileProblem(AuditError):
     """A file that cannot be read as a table at all."""
 
 
-def unneutralise(series: pd.Series) -> pd.Series:
+def unneutralise(text: str) -> str:
     """Drop the "'" the export puts before text a spreadsheet would treat as a formula."""
-    text = series.astype(str)
-    quoted = text.str.startswith("'") & text.str[1:].str.lstrip("'").str.startswith(
-        _FORMULA_TRIGGERS)
-    if quoted.any():
-        return text.where(~quoted, text.str[1:])
+    if text.startswith("'") and text[1:].lstrip("'").startswith(_FORMULA_TRIGGERS):
+        return text[1:]
     return text
+
+
+def _categorical(series: pd.Series) -> pd.Series:
+    """The column as a categorical without missing cells (a short row reads as empty)."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype("category")
+    if series.hasnans:
+        if "" not in series.cat.categories:
+            series = series.cat.add_categories([""])
+        series = series.fillna("")
+    return series
+
+
+def per_value(series: pd.Series, fn: Callable[[str], Any]) -> np.ndarray:
+    """`fn` of every cell, computed once per distinct value (an object array).
+
+    Files repeat few distinct values (question ids, codes, names), so this is how the
+    importer validates millions of cells with a few thousand Python calls.
+    """
+    cats = series.cat.categories
+    out = np.empty(len(cats) + 1, dtype=object)
+    out[:-1] = [fn(str(c)) for c in cats]
+    return out[series.cat.codes.to_numpy()]  # code -1 (never after _categorical) -> last
 
 
 def _encoding(path: Path) -> str:
@@ -231,7 +251,7 @@ def _open_csv(path: Path, chunk_rows: int) -> Iterator[Table]:
         sep = "," if "," in first else max(",;\t", key=first.count)
         text.seek(0)
         try:
-            reader = pd.read_csv(text, header=None, dtype=str, keep_default_na=False,
+            reader = pd.read_csv(text, header=None, dtype="category", keep_default_na=False,
                                  na_filter=False, skip_blank_lines=False, sep=sep,
                                  chunksize=chunk_rows, engine="c", quotechar='"')
             chunks = _csv_chunks(reader, label)
@@ -239,9 +259,10 @@ def _open_csv(path: Path, chunk_rows: int) -> Iterator[Table]:
         except StopIteration:
             raise FileProblem(f"{label}: the file is empty (no header row)") from None
         header = [str(v) for v in header_frame.iloc[0].tolist()]
+        header_frame = header_frame.iloc[1:]
 
         def rest() -> Iterator[pd.DataFrame]:
-            yield header_frame.iloc[1:]
+            yield header_frame
             yield from chunks
 
         yield Table(label, header, rest(), path.stat().st_size, raw.tell)
@@ -250,7 +271,7 @@ def _open_csv(path: Path, chunk_rows: int) -> Iterator[Table]:
 def _csv_chunks(reader: Any, label: str) -> Iterator[pd.DataFrame]:
     try:
         for chunk in reader:
-            yield chunk.fillna("")
+            yield chunk.apply(_categorical)
     except UnicodeDecodeError as exc:
         raise FileProblem(f"{label}: not UTF-8 or Windows-1252 text ({exc.reason})") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError) as exc:
@@ -300,10 +321,10 @@ def _open_xlsx(path: Path, chunk_rows: int) -> Iterator[Table]:
                 batch.append(cells + [""] * (len(header) - len(cells)))
                 if len(batch) >= chunk_rows:
                     done[0] += len(batch)
-                    yield pd.DataFrame(batch, dtype=str)
+                    yield pd.DataFrame(batch, dtype="category")
                     batch = []
             done[0] += len(batch)
-            yield pd.DataFrame(batch, columns=range(len(header)), dtype=str)
+            yield pd.DataFrame(batch, columns=range(len(header)), dtype="category")
 
         yield Table(label, header, chunks(), sheet.max_row or 0, lambda: done[0])
     finally:
@@ -344,7 +365,7 @@ def _check_unnamed(chunk: pd.DataFrame, unnamed: list[int], rows: np.ndarray,
                    problems: Problems) -> None:
     for i in unnamed:
         filled = (chunk[i] != "").to_numpy()
-        problems.add_rows(rows[filled], f"#{i + 1}", chunk[i][filled].tolist(),
+        problems.add_rows(rows[filled], f"#{i + 1}", chunk[i].astype(object)[filled].tolist(),
                           "a column with no name in the header holds a value")
 
 
@@ -381,24 +402,28 @@ def _status(value: str) -> str | None:
     raise ValueError(f"not one of {', '.join(CASE_STATUS)}")
 
 
-def _report(problems: Problems, rows: np.ndarray, column: str, values: pd.Series,
-            bad: pd.Series, reasons: pd.Series | str) -> None:
-    mask = bad.to_numpy(dtype=bool)
+Cells = pd.Series | np.ndarray
+
+
+def _report(problems: Problems, rows: np.ndarray, column: str, values: Cells,
+            bad: Cells, reasons: Cells | str) -> None:
+    mask = np.asarray(bad, dtype=bool)
     if mask.any():
-        reason = reasons if isinstance(reasons, str) else reasons[mask].tolist()
-        problems.add_rows(rows[mask], column, values[mask].tolist(), reason)
+        reason = reasons if isinstance(reasons, str) else list(np.asarray(reasons)[mask])
+        problems.add_rows(rows[mask], column, list(np.asarray(values)[mask]), reason)
 
 
-def _check_length(problems: Problems, rows: np.ndarray, column: str, values: pd.Series,
+def _check_length(problems: Problems, rows: np.ndarray, column: str, raw: pd.Series,
                   limit: int) -> None:
-    _report(problems, rows, column, values, values.str.len() > limit,
+    _report(problems, rows, column, raw.astype(object),
+            per_value(raw, lambda v: len(v.strip()) > limit),
             f"longer than {limit} characters")
 
 
-def _check_inspection(problems: Problems, rows: np.ndarray, values: pd.Series,
+def _check_inspection(problems: Problems, rows: np.ndarray, raw: pd.Series,
                       name: str) -> None:
-    text = values.str.strip()
-    _report(problems, rows, "inspection", values, (text != "") & (text != name),
+    _report(problems, rows, "inspection", raw.astype(object),
+            per_value(raw, lambda v: unneutralise(v).strip() not in ("", name)),
             f"the row belongs to another inspection (importing into {name!r})")
 
 
@@ -473,18 +498,19 @@ def _parse_cases(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndarra
                  inspection: str, problems: Problems) -> pd.DataFrame:
     out: dict[str, Any] = {}
     for name, i in positions.items():
-        raw = unneutralise(chunk[i])
         if name == "inspection":
-            _check_inspection(problems, rows, raw, inspection)
+            _check_inspection(problems, rows, chunk[i], inspection)
             continue
-        text = raw.str.strip()
+        raw = pd.Series(per_value(chunk[i], unneutralise), index=chunk.index)
+        text = pd.Series(per_value(chunk[i], lambda v: unneutralise(v).strip()),
+                         index=chunk.index)
         if name == "case_ref":
             _report(problems, rows, name, raw, text == "", "case_ref is required")
-            _check_length(problems, rows, name, text, CASE_REF_MAX)
+            _check_length(problems, rows, name, chunk[i], CASE_REF_MAX)
             out[name] = text
         elif name == "site":
-            _check_length(problems, rows, name, text, NAME_MAX)
-            out[name] = text.astype(object).where(text != "", None)
+            _check_length(problems, rows, name, chunk[i], NAME_MAX)
+            out[name] = text.where(text != "", None)
         elif name == "status":
             out[name], reasons = _parse_unique(text, _status)
             _report(problems, rows, name, raw, reasons.notna(), reasons)
@@ -560,9 +586,8 @@ def import_ratings(db: Database, path: Path, *, inspection: str | None = None,
         def work(conn: sa.Connection) -> ImportSummary:
             found, qs = _lookup(conn, inspection)
             assert found.id is not None
-            cases = pd.Series(dict(conn.execute(sa.text(
-                'SELECT case_ref, id FROM "case" WHERE inspection_id = :i'),
-                {"i": found.id}).all()), dtype="Int64")
+            cases = {ref: i for ref, i in conn.execute(sa.text(
+                'SELECT case_ref, id FROM "case" WHERE inspection_id = :i'), {"i": found.id})}
             stage = AnswerStaging(conn, found.id, who=who, question_set_version=qs.version)
             relevant = _rule_questions(qs)
             seen = _Ratings()
@@ -581,7 +606,7 @@ def import_ratings(db: Database, path: Path, *, inspection: str | None = None,
                 count += int(parsed["ok"].sum())
                 if not problems:
                     # Without a note column the stored notes are left as they are.
-                    drop = ["ok", "case_ref"] + ([] if "note" in positions else ["note"])
+                    drop = ["ok"] + ([] if "note" in positions else ["note"])
                     stage.add(parsed[parsed["ok"]].drop(columns=drop))
                 if progress:
                     progress("Reading", table.position(), table.size)
@@ -627,67 +652,81 @@ class _AnswerChecker:
 
 
 def _parse_ratings(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndarray,
-                   inspection: str, cases: pd.Series, checker: _AnswerChecker, rater: str,
-                   inspector: str | None, fallback: str, problems: Problems) -> pd.DataFrame:
+                   inspection: str, cases: dict[str, int], checker: _AnswerChecker,
+                   rater: str, inspector: str | None, fallback: str,
+                   problems: Problems) -> pd.DataFrame:
+    """Check one chunk; the parsed columns, with `ok` marking the rows without errors."""
+    empty = pd.Series(pd.Categorical([""] * len(chunk)), index=chunk.index)
+
     def column(name: str) -> pd.Series:
-        return unneutralise(chunk[positions[name]]) if name in positions else \
-            pd.Series([""] * len(chunk), index=chunk.index, dtype=str)
+        return chunk[positions[name]] if name in positions else empty
 
     if "inspection" in positions:
         _check_inspection(problems, rows, column("inspection"), inspection)
-    ok = pd.Series(True, index=chunk.index)
 
-    refs = column("case_ref").str.strip()
-    case_ids = refs.map(cases)
-    bad = case_ids.isna()
-    _report(problems, rows, "case_ref", refs, bad,
-            pd.Series(np.where(refs == "", "case_ref is required",
-                               f"no such case in inspection {inspection!r}"), index=refs.index))
-    ok &= ~bad
+    refs = column("case_ref")
+    case_ids = per_value(refs, lambda v: cases.get(unneutralise(v).strip(), -1)).astype(np.int64)
+    bad = case_ids < 0
+    _report(problems, rows, "case_ref", refs.astype(object), bad,
+            per_value(refs, lambda v: "case_ref is required" if not v.strip()
+                      else f"no such case in inspection {inspection!r}"))
+    ok = ~bad
 
-    qids = column("question_id").str.strip()
-    bad = ~qids.isin([q.id for q in checker.qs.questions])
-    _report(problems, rows, "question_id", qids, bad,
+    qids = column("question_id")
+    qid = per_value(qids, lambda v: v.strip() if v.strip() in checker.qs else None)
+    bad = pd.isna(qid)
+    _report(problems, rows, "question_id", qids.astype(object), bad,
             f"no such question in {checker.qs.id} v{checker.qs.version}")
     ok &= ~bad
 
-    raters = column("rater").str.strip().str.lower().replace("", rater)
-    bad = ~raters.isin(list(RATERS))
-    _report(problems, rows, "rater", column("rater"), bad, f"not one of {', '.join(RATERS)}")
+    given = column("rater")
+    raters = per_value(given, lambda v: v.strip().lower() or rater)
+    bad = ~np.isin(raters, list(RATERS))
+    _report(problems, rows, "rater", given.astype(object), bad,
+            f"not one of {', '.join(RATERS)}")
     ok &= ~bad
 
     raw = column("answer")
-    notes = column("note")
+    notes = per_value(column("note"), lambda v: unneutralise(v) if v.strip() else None)
     values, reasons = _check_answers(qids, raw, ok, checker)
-    bad = reasons.notna()
-    _report(problems, rows, "answer", raw, bad, reasons)
+    bad = ~pd.isna(reasons)
+    _report(problems, rows, "answer", raw.astype(object), bad, reasons)
     ok &= ~bad
-    empty = (raw.str.strip() == "") & (notes.str.strip() == "")
-    _report(problems, rows, "answer", raw, empty & ok, "no answer (and no note) given")
-    ok &= ~empty
+    blank = per_value(raw, lambda v: not v.strip()).astype(bool) & pd.isna(notes)
+    _report(problems, rows, "answer", raw.astype(object), blank & ok,
+            "no answer (and no note) given")
+    ok &= ~blank
     _check_length(problems, rows, "answer", raw, VALUE_MAX)
 
-    names = column("inspector").str.strip() if inspector is None else \
-        pd.Series(inspector, index=chunk.index, dtype=str)
-    names = names.where(names != "", fallback)
-    _check_length(problems, rows, "inspector", names, NAME_MAX)
+    if inspector is not None:
+        names = np.full(len(chunk), inspector, dtype=object)
+    else:
+        names = per_value(column("inspector"), lambda v: unneutralise(v).strip() or fallback)
+        _check_length(problems, rows, "inspector", column("inspector"), NAME_MAX)
     return pd.DataFrame({
-        "case_ref": refs, "case_id": case_ids, "question_id": qids, "rater": raters,
-        "value": values, "note": notes.astype(object).where(notes.str.strip() != "", None),
-        "inspector": names, "ok": ok})
+        "case_id": case_ids, "question_id": qid, "rater": raters, "value": values,
+        "note": notes, "inspector": names, "ok": ok}, index=chunk.index)
 
 
-def _check_answers(qids: pd.Series, raw: pd.Series, ok: pd.Series,
-                   checker: _AnswerChecker) -> tuple[pd.Series, pd.Series]:
-    """Normalised values (None when empty) and the reason per bad row (NA when fine)."""
-    given = ok & (raw.str.strip() != "")
-    # Question ids never hold the separator, so the first one splits the pair back.
-    keys = (qids[given] + "\x1f" + raw[given]).astype(object)
-    checked = {k: checker(*k.split("\x1f", 1)) for k in keys.unique()}
-    values = pd.Series(None, index=raw.index, dtype=object)
-    reasons = pd.Series(None, index=raw.index, dtype=object)
-    values.loc[keys.index] = keys.map({k: c[0] for k, c in checked.items()})
-    reasons.loc[keys.index] = keys.map({k: c[1] for k, c in checked.items()})
+def _check_answers(qids: pd.Series, raw: pd.Series, ok: np.ndarray,
+                   checker: _AnswerChecker) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised answers (None when empty) and the reason per bad row (None when fine).
+
+    Each distinct (question, answer) pair is checked once: the pair is encoded as one
+    integer from the two columns' category codes.
+    """
+    q_cats, a_cats = qids.cat.categories, raw.cat.categories
+    pair = qids.cat.codes.to_numpy(np.int64) * len(a_cats) + raw.cat.codes.to_numpy(np.int64)
+    unique, inverse = np.unique(pair, return_inverse=True)
+    values = np.empty(len(unique), dtype=object)
+    reasons = np.empty(len(unique), dtype=object)
+    for k, code in enumerate(unique):
+        qid = str(q_cats[code // len(a_cats)]).strip()
+        answer = str(a_cats[code % len(a_cats)])
+        if qid in checker.qs and answer.strip():
+            values[k], reasons[k] = checker(qid, unneutralise(answer))
+    values, reasons = values[inverse], reasons[inverse]
+    reasons[~ok] = None  # rows already refused for their case, question or rater
     return values, reasons
 
 
@@ -698,15 +737,16 @@ def _remember(parsed: pd.DataFrame, rows: np.ndarray, qs: QuestionSet, relevant:
     good = parsed[ok]
     index = {q.id: i for i, q in enumerate(qs.questions)}
     raters = {r: i for i, r in enumerate(RATERS)}
-    key = (good["case_id"].to_numpy(dtype=np.int64) * (len(index) * len(raters))
-           + good["question_id"].map(index).to_numpy(dtype=np.int64) * len(raters)
-           + good["rater"].map(raters).to_numpy(dtype=np.int64))
+    qcode = good["question_id"].map(index).to_numpy(np.int64)
+    rcode = good["rater"].map(raters).to_numpy(np.int64)
+    key = good["case_id"].to_numpy(np.int64) * (len(index) * len(raters)) \
+        + qcode * len(raters) + rcode
     seen.keys.append(key)
     seen.rows.append(rows[ok])
     if relevant:
-        mine = good["question_id"].isin(list(relevant)).to_numpy()
+        mine = good["question_id"].isin(relevant).to_numpy()
         seen.ruled.append(pd.DataFrame({
-            "case_id": good["case_id"].to_numpy(dtype=np.int64)[mine],
+            "case_id": good["case_id"].to_numpy(np.int64)[mine],
             "rater": good["rater"].to_numpy()[mine],
             "question_id": good["question_id"].to_numpy()[mine],
             "value": good["value"].to_numpy()[mine],
@@ -793,7 +833,7 @@ def _profiles(conn: sa.Connection, inspection_id: int, fields: set[str]) -> pd.D
         columns.append(Site.name.label("site"))
     stmt = (sa.select(Case.id, *columns).outerjoin(Site, Case.site_id == Site.id)
             .where(Case.inspection_id == inspection_id))
-    rows = conn.execute(stmt).all()
+    rows = [tuple(r) for r in conn.execute(stmt)]
     return pd.DataFrame(rows, columns=["id", *(c.name for c in columns)],
                         dtype=object).set_index("id")
 
@@ -802,7 +842,7 @@ def _stored_answers(conn: sa.Connection, inspection_id: int, qids: set[str]) -> 
     stmt = sa.text('SELECT a.case_id, a.rater, a.question_id, a.value FROM answer a '
                    'JOIN "case" c ON c.id = a.case_id WHERE c.inspection_id = :i '
                    "AND a.question_id IN :q").bindparams(sa.bindparam("q", expanding=True))
-    rows = conn.execute(stmt, {"i": inspection_id, "q": sorted(qids)}).all()
+    rows = [tuple(r) for r in conn.execute(stmt, {"i": inspection_id, "q": sorted(qids)})]
     return pd.DataFrame(rows, columns=["case_id", "rater", "question_id", "value"])
 
 
