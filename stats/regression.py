@@ -32,7 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+
+# Only the two modules used: `statsmodels.api` imports the whole library (seconds).
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
     HessianInversionWarning,
@@ -114,7 +117,7 @@ def _fit(successes: np.ndarray, trials: np.ndarray,
             # Start at the overall log-odds: skips statsmodels' least-squares warm-up.
             start = np.zeros(x.shape[1])
             start[0] = np.log(successes.sum() / (trials.sum() - successes.sum()))
-            res = sm.GLM(endog, x, family=sm.families.Binomial()).fit(
+            res = GLM(endog, x, family=Binomial()).fit(
                 start_params=start, method="newton", tol=1e-10, maxiter=100, disp=0)
         except PerfectSeparationError as exc:  # older statsmodels raise instead of warn
             return None, "separation", f"perfect separation: {exc}"
