@@ -13,11 +13,18 @@ import sqlalchemy as sa
 
 from audit.db import Database
 from audit.errors import UsageError
-from audit.frames import IOM_LEVELS, add_group, case_frame, group_expression, groupable_fields
+from audit.frames import (
+    IOM_LEVELS,
+    group_expression,
+    group_sizes,
+    groupable_fields,
+    pattern_counts,
+)
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.models import Answer, Case, Inspection, Site
 from question_sets import QuestionSet
-from stats import Comparison, QuestionInfo, compare_groups
+from question_sets.profile import PROFILE
+from stats import Comparison, QuestionInfo, compare_counts
 from stats.regression import DEFAULT_COVARIATES
 
 
@@ -105,22 +112,26 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
         where = comparable(db, where, by)
     qids = (select_questions(where.question_set, questions) if isinstance(questions, str)
             else list(questions))
-    needed = sorted({by, *covariates} - {"inspection", "site", "status"})
-    fields = [f for f in needed if f in _profile_fields()]
-    frame = case_frame(db, where.inspection_ids, questions=qids, fields=fields)
-    frame = add_group(frame, by, column=by)
-    levels = IOM_LEVELS if by == "iom" else None
-    usable = [c for c in covariates if c in frame.columns and c != by]
-    return compare_groups(frame, by, qids, question_info(where.question_set, qids),
-                          levels=levels, alpha=alpha, correction=correction, test=test,
-                          yates=yates, covariates=usable,
+    levels = IOM_LEVELS if by == "iom" else _levels(db, where, by)
+    usable = [c for c in covariates if c != by and c in groupable_fields()]
+    counts = pattern_counts(db, where.inspection_ids, by=by, questions=qids,
+                            covariates=usable if independent_effect else ())
+    sizes = group_sizes(db, where.inspection_ids, by=by).to_dict()
+    return compare_counts(counts, by, qids, question_info(where.question_set, qids),
+                          levels=levels, group_sizes=sizes, alpha=alpha,
+                          correction=correction, test=test, yates=yates, covariates=usable,
                           independent_effect=independent_effect)
 
 
-def _profile_fields() -> set[str]:
-    from question_sets.profile import PROFILE
-
-    return set(PROFILE)
+def _levels(db: Database, where: Scope, by: str) -> tuple[str, ...]:
+    """The group levels in their codebook order (observed ones only)."""
+    observed = set(group_sizes(db, where.inspection_ids, by=by).index)
+    spec = PROFILE.get(by)
+    if spec is not None and spec.kind == "code":
+        return tuple(c for c in spec.codes if c in observed)
+    if spec is not None and spec.kind == "bool":
+        return tuple(c for c in ("yes", "no") if c in observed)
+    return tuple(sorted(observed))
 
 
 @dataclass(frozen=True)

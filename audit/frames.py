@@ -100,6 +100,33 @@ def answer_counts(db: Database, inspection_ids: Sequence[int], *, by: str,
     return frame[frame["level"].notna()].reset_index(drop=True)
 
 
+def pattern_counts(db: Database, inspection_ids: Sequence[int], *, by: str,
+                   questions: Sequence[str], covariates: Sequence[str] = (),
+                   rater: str = "primary") -> pd.DataFrame:
+    """Answers counted per question, group, covariate pattern and code, in one GROUP BY.
+
+    Columns: question_id, `by`, each covariate, value, count. This is all a comparison
+    needs, tests and regressions alike (see `stats.aggregate`), and it keeps a national
+    dataset's millions of answers inside the database.
+    """
+    level = group_expression(by).label("level")
+    covs = [group_expression(c).label(f"cov_{i}") for i, c in enumerate(covariates)]
+    keys = [Answer.question_id, level, *covs, Answer.value]
+    stmt = (sa.select(*keys, sa.func.count())
+            .select_from(Answer)
+            .join(Case, Answer.case_id == Case.id)
+            .join(Inspection, Case.inspection_id == Inspection.id)
+            .outerjoin(Site, Case.site_id == Site.id)
+            .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
+                   Answer.rater == rater,
+                   Answer.question_id.in_(list(questions)),  # type: ignore[attr-defined]
+                   Answer.value.is_not(None))  # type: ignore[union-attr]
+            .group_by(*keys))
+    with db.engine.connect() as conn:
+        frame = fetch_frame(conn, stmt, ["question_id", by, *covariates, "value", "count"])
+    return frame[frame[by].notna()].reset_index(drop=True)
+
+
 def group_sizes(db: Database, inspection_ids: Sequence[int], *, by: str) -> pd.Series:
     """Number of cases per group level (the base for 'missing' answers)."""
     level = group_expression(by).label("level")

@@ -6,6 +6,7 @@ missing).  Results are frozen dataclasses with ``to_frame()`` and ``to_dict()``;
 ``stats.formatting`` turns their numbers into strings.
 """
 
+from stats.aggregate import compare_counts
 from stats.compare import compare_groups
 from stats.distribution import distribution, yes_no_by_factor
 from stats.formatting import format_ci, format_number, format_p, format_pct, format_pp
@@ -44,6 +45,7 @@ __all__ = [
     "YesNoRow",
     "YesNoTable",
     "adjust_pvalues",
+    "compare_counts",
     "compare_groups",
     "distribution",
     "format_ci",

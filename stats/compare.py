@@ -10,7 +10,7 @@ import pandas as pd
 
 from stats.counting import NO, YES, count_answers, group_counts, group_index
 from stats.regression import DEFAULT_COVARIATES, independent_effects
-from stats.results import Comparison, ComparisonRow, QuestionInfo, Summary
+from stats.results import Comparison, ComparisonRow, EffectResult, QuestionInfo, Summary
 from stats.significance import (
     CORRECTIONS,
     TESTS,
@@ -97,21 +97,39 @@ def compare_groups(
     info = info or {}
     groups = group_index(df[by], levels)
     counts = count_answers(df, questions, groups)
-    rows = [_compare_one(q, info.get(q, QuestionInfo(label=str(q))), groups.levels, counts[i],
-                         test, yates) for i, q in enumerate(questions)]
+    effects = None
+    if independent_effect and len(groups.levels) == 2:
+        effects = independent_effects(df, questions, by, covariates, groups.levels)
+    return assemble(by, questions, info, groups.levels, counts, alpha=alpha,
+                    correction=correction, test=test, yates=yates, covariates=covariates,
+                    effects=effects, dropped_missing_group=groups.n_missing,
+                    dropped_other_level=groups.n_other)
 
+
+def assemble(by: str, questions: Sequence[str], info: Mapping[str, QuestionInfo],
+             levels: tuple[str, ...], counts: np.ndarray, *, alpha: float, correction: str,
+             test: str, yates: bool, covariates: Sequence[str],
+             effects: Mapping[str, EffectResult] | None,
+             dropped_missing_group: int = 0, dropped_other_level: int = 0) -> Comparison:
+    """Tests, adjustment and summary from counts of shape (questions, levels, classes).
+
+    Shared by `compare_groups` (counts from rows) and `stats.aggregate.compare_counts`
+    (counts from a SQL GROUP BY), so both give the same table.
+    """
+    rows = [_compare_one(q, info.get(q, QuestionInfo(label=str(q))), levels, counts[i],
+                         test, yates) for i, q in enumerate(questions)]
     tested = [i for i, r in enumerate(rows) if r.p_value is not None]
     adjusted = adjust_pvalues([rows[i].p_value for i in tested], correction, alpha)
     updates: dict[int, dict] = {i: {"p_adjusted": float(p), "significant": bool(p < alpha)}
                                 for i, p in zip(tested, adjusted, strict=True)}
-    if independent_effect and len(groups.levels) == 2:
-        effects = independent_effects(df, questions, by, covariates, groups.levels)
+    if effects is not None:
         for i, q in enumerate(questions):
-            updates.setdefault(i, {})["independent_effect"] = effects[q]
+            if q in effects:
+                updates.setdefault(i, {})["independent_effect"] = effects[q]
     rows = [replace(r, **updates.get(i, {})) for i, r in enumerate(rows)]
-    return Comparison(by=by, levels=groups.levels, rows=tuple(rows),
-                      summary=_summary(rows, groups.levels), alpha=alpha,
+    return Comparison(by=by, levels=levels, rows=tuple(rows),
+                      summary=_summary(rows, levels), alpha=alpha,
                       correction=correction, covariates=tuple(covariates),
-                      dropped_missing_group=groups.n_missing,
-                      dropped_other_level=groups.n_other)
+                      dropped_missing_group=dropped_missing_group,
+                      dropped_other_level=dropped_other_level)
 

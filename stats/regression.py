@@ -144,31 +144,47 @@ def effect_for(design: Design, answers: pd.Series) -> EffectResult:
                             "covariates not in the data: " + ", ".join(design.missing_columns))
     classes = answer_classes(answers)
     rows = (design.pattern_id >= 0) & ((classes == YES) | (classes == NO))
-    n = int(rows.sum())
     n_patterns = len(design.patterns)
     pid = design.pattern_id[rows]
     trials = np.bincount(pid, minlength=n_patterns)
     successes = np.bincount(pid, weights=(classes[rows] == YES), minlength=n_patterns)
+    return effect_from_patterns(design.by, design.names, design.level_names,
+                                design.patterns, trials, successes)
+
+
+def effect_from_patterns(by: str, names: Sequence[str],
+                         level_names: Sequence[Sequence[str]], patterns: np.ndarray,
+                         trials: np.ndarray, successes: np.ndarray) -> EffectResult:
+    """The group's adjusted odds ratio from yes counts per covariate pattern.
+
+    ``patterns`` holds one row per pattern: the group code (1 = first level) then each
+    covariate's level index into ``level_names``; ``trials`` and ``successes`` are the
+    yes/no answers and the yes answers in it. Patterns may come from rows (`effect_for`)
+    or straight from a SQL ``GROUP BY`` (`stats.aggregate`): the model is the same.
+    """
+    trials = np.asarray(trials, dtype=float)
+    successes = np.asarray(successes, dtype=float)
     seen = trials > 0
-    patterns, trials, successes = design.patterns[seen], trials[seen], successes[seen]
+    patterns, trials, successes = patterns[seen], trials[seen], successes[seen]
+    n = int(trials.sum())
     events = int(min(successes.sum(), n - successes.sum()))
     if n == 0 or np.unique(patterns[:, 0]).size < 2:
         return EffectResult(None, None, None, n, "single_level",
-                            f"{design.by} has fewer than two levels among the rows used")
+                            f"{by} has fewer than two levels among the rows used")
     if events == 0:
         return EffectResult(None, None, None, n, "single_level",
                             "the answer has one level among the rows used")
     columns, dropped, separated = [np.ones(len(patterns))], [], []
-    for j, (name, names) in enumerate(zip(design.names, design.level_names, strict=True)):
+    for j, (name, levels_of) in enumerate(zip(names, level_names, strict=True)):
         codes = patterns[:, j]
-        level_n = np.bincount(codes, weights=trials, minlength=len(names))
-        level_yes = np.bincount(codes, weights=successes, minlength=len(names))
+        level_n = np.bincount(codes, weights=trials, minlength=len(levels_of))
+        level_yes = np.bincount(codes, weights=successes, minlength=len(levels_of))
         present = np.flatnonzero(level_n)
         if present.size < 2:
             dropped.append(name)  # the group itself was handled above
             continue
         # A level in which every answer is the same: (quasi-)complete separation.
-        separated += [f"{name}={names[i]}" for i in present
+        separated += [f"{name}={levels_of[i]}" for i in present
                       if level_yes[i] == 0 or level_yes[i] == level_n[i]]
         for level in present[1:]:  # the first present level is the reference
             columns.append((codes == level).astype(float))

