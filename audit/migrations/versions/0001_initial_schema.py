@@ -143,10 +143,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_id', 'question_id', 'rater', name='uq_answer')
     )
-    with op.batch_alter_table('answer', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_answer_case_id'), ['case_id'], unique=False)
-        batch_op.create_index('ix_answer_question', ['question_id', 'rater'], unique=False)
-
     op.create_table('note_draft',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -174,10 +170,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_note_draft_case_id'))
 
     op.drop_table('note_draft')
-    with op.batch_alter_table('answer', schema=None) as batch_op:
-        batch_op.drop_index('ix_answer_question')
-        batch_op.drop_index(batch_op.f('ix_answer_case_id'))
-
     op.drop_table('answer')
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_site_id'))
