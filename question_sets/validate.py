@@ -152,8 +152,28 @@ def _parse(text: str, loader_class: type) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
+def _first_alias(text: str) -> yaml.Mark | None:
+    """Where the first alias (``*name``) is, if any; scanning events is linear in the text.
+
+    Question sets need no anchors or aliases, and aliases of aliases expand exponentially
+    ("billion laughs"): a few hundred bytes would make every later check walk millions of
+    nodes. So they are refused before anything is built from the text.
+    """
+    try:
+        for event in yaml.parse(text, Loader=_FAST_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                return event.start_mark
+    except yaml.YAMLError:
+        return None  # a syntax error: reported, located, by the parse below
+    return None
+
+
 def _read_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any, list[Problem]]:
     """Nodes and data of ``text``, or the located syntax error."""
+    alias = _first_alias(text)
+    if alias is not None:
+        return None, None, [Problem(file, alias.line + 1, alias.column + 1,
+                                    "YAML aliases (*name) are not allowed in a question set")]
     try:
         root, data = _parse(text, _FAST_LOADER)
         return root, data, []

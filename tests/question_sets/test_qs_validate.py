@@ -199,3 +199,16 @@ def test_libyaml_and_pure_python_parsers_locate_alike(tmp_path: Path,
     assert fast == ["set.yaml:14:32: unknown question 'q9'"]
     monkeypatch.setattr(validate, "_FAST_LOADER", yaml.SafeLoader)
     assert problems(tmp_path, text) == fast
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path) -> None:
+    # "Billion laughs": nine levels of ten aliases each would expand to 10**9 nodes.
+    lines = ['a0: &a0 ["lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    from question_sets import validate_file
+
+    problems = validate_file(path)
+    assert [str(p) for p in problems] == [
+        f"{path}:2:10: YAML aliases (*name) are not allowed in a question set"]
