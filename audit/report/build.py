@@ -63,16 +63,19 @@ def _unit_counts(db: Database, inspection_ids: Sequence[int],
     """Key-question answers counted per site and per provider (for standard ratings)."""
     frames = []
     for unit_type, unit in (("site", Site.name), ("provider", Case.provider)):
-        stmt = (sa.select(unit, Answer.question_id, Answer.value, sa.func.count())
+        stmt = (sa.select(Inspection.name, unit, Answer.question_id, Answer.value,
+                          sa.func.count())
                 .select_from(Answer).join(Case, Answer.case_id == Case.id)
+                .join(Inspection, Case.inspection_id == Inspection.id)
                 .outerjoin(Site, Case.site_id == Site.id)
                 .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
                        Answer.rater == REPORT_RATER,
                        Answer.question_id.in_(list(questions)))  # type: ignore[attr-defined]
-                .group_by(unit, Answer.question_id, Answer.value))
+                .group_by(Inspection.name, unit, Answer.question_id, Answer.value))
         with db.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        part = pd.DataFrame(rows, columns=["unit", "question_id", "value", "count"])
+        part = pd.DataFrame(rows, columns=["inspection", "unit", "question_id", "value",
+                                           "count"])
         part.insert(0, "unit_type", unit_type)
         frames.append(part)
     return pd.concat(frames, ignore_index=True)

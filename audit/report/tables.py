@@ -16,7 +16,7 @@ from audit.report.model import BOLD, HEADING, SHADE, WHOLE_ROW, Chart, Column, R
 from audit.report.samples import Sample, answered, count_of
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
-from stats import Comparison
+from stats import Comparison, Reliability
 
 YES_NO = ("yes", "no")
 
@@ -370,21 +370,25 @@ def standard_ratings_table(qs: QuestionSet, counts: pd.DataFrame,
                            bands: Sequence[float]) -> ReportTable:
     """Each standard rated per site and per provider: the lowest-scoring key question rules.
 
-    `counts` has columns unit_type, unit, question_id, value, count.
+    `counts` has columns unit_type, inspection, unit, question_id, value, count.
     """
     standards = [s for s in qs.sections if any(q.key for q in s.questions)]
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
-    for unit_type, title in (("site", "By site"), ("provider", "By lead agency")):
-        part = counts[counts["unit_type"] == unit_type]
+    blocks = [(inspection, unit_type, title)
+              for inspection in sorted(counts["inspection"].unique())
+              for unit_type, title in (("site", "by site"), ("provider", "by lead agency"))]
+    for inspection, unit_type, title in blocks:
+        part = counts[(counts["unit_type"] == unit_type) & (counts["inspection"] == inspection)]
         if part.empty:
             continue
-        rows.append({"unit": title})
+        rows.append({"unit": f"{inspection}: {title}"})
         styles.append({WHOLE_ROW: HEADING})
         for unit in sorted(part["unit"].dropna().unique()):
             mine = part[part["unit"] == unit]
             label = (PROFILE["provider"].label_of(unit) if unit_type == "provider" else unit)
-            row: dict[str, Any] = {"unit": label}
+            row: dict[str, Any] = {"unit": label, "inspection": inspection,
+                                   "unit_type": unit_type}
             for s in standards:
                 lowest: tuple[float, str] | None = None
                 for q in s.questions:
@@ -414,26 +418,32 @@ def standard_ratings_table(qs: QuestionSet, counts: pd.DataFrame,
                f"{requires:g}% = Requires improvement, below that Inadequate.",))
 
 
-def reliability_table(result: Any) -> ReportTable:
+def reliability_table(result: Reliability) -> ReportTable:
     """Inter-rater agreement between primary and QA ratings, per question and overall."""
     rows = []
     styles = []
-    for r in result.rows:
-        d = r.to_dict() if hasattr(r, "to_dict") else dict(r)
-        rows.append({"question": d.get("label") or d.get("question_id"),
-                     "pairs": d.get("n"), "agreement": d.get("agreement_pct"),
-                     "kappa": d.get("kappa"),
-                     "kappa_low": (d.get("kappa_ci") or [None, None])[0],
-                     "kappa_high": (d.get("kappa_ci") or [None, None])[1]})
-        styles.append({WHOLE_ROW: BOLD} if d.get("question_id") in {None, "overall"} else {})
+    for r in (*result.rows, result.overall):
+        low, high = r.kappa_ci if r.kappa_ci is not None else (None, None)
+        # A Wald interval can pass the ends of kappa's range; the range is the bound.
+        rows.append({"question": "All key questions" if r.question_id == "overall"
+                     else r.label, "question_id": r.question_id, "pairs": r.n_pairs,
+                     "agreement": r.agreement, "kappa": r.kappa,
+                     "kappa_low": None if low is None else max(low, -1.0),
+                     "kappa_high": None if high is None else min(high, 1.0),
+                     "status": r.status})
+        styles.append({WHOLE_ROW: BOLD} if r.question_id == "overall" else {})
     return ReportTable(
         id="reliability", figure="A4",
         caption="Inter-rater reliability: primary and quality-assurance ratings",
-        columns=(Column("question", "Question"), Column("pairs", "Cases rated twice", "count"),
-                 Column("agreement", "Agreement %", "pct"), Column("kappa", "Cohen's kappa",
-                                                                   "ratio"),
+        columns=(Column("question", "Question"), Column("pairs", "Pairs rated twice", "count"),
+                 Column("agreement", "Agreement %", "pct"),
+                 Column("kappa", "Cohen's kappa", "ratio"),
                  Column("kappa_low", "95% CI low", "ratio"),
                  Column("kappa_high", "95% CI high", "ratio")),
         rows=tuple(rows), row_styles=tuple(styles), section="Quality assurance",
-        notes=("Cases rated blind by a second inspector (QA). Kappa 0.61-0.80 is usually read "
-               "as substantial agreement, above 0.80 as almost perfect.",))
+        base={"Cases rated twice": result.n_cases},
+        notes=("Cases rated blind by a second inspector (QA). Cohen's kappa with a 95% "
+               "large-sample interval (Fleiss, Cohen and Everitt), bounded to -1..1; kappa "
+               "cannot be computed where both raters gave one and the same answer "
+               "throughout. Kappa 0.61-0.80 is usually read as substantial agreement, above "
+               "0.80 as almost perfect.",))
