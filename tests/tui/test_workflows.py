@@ -211,3 +211,21 @@ async def test_comparison_opens_a_case_behind_a_cell(db: Database) -> None:
         await pilot.pause()
         assert isinstance(app.screen, CaseScreen)
         assert app.screen.view is not None and app.screen.view.case_ref == "C0000"
+
+
+async def test_a_new_name_cannot_claim_lead_once_a_lead_exists(
+        db: Database, monkeypatch) -> None:
+    from textual.widgets import Input, Select
+
+    monkeypatch.delenv("IOM_AUDIT_INSPECTOR")
+    with db.write_session() as session:
+        session.add(Inspector(name="Lee Lead", role="lead"))
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#name", Input).value = "Newcomer Nell"
+        app.screen.query_one("#role", Select).value = "lead"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+    assert rows(db, Inspector, name="Newcomer Nell")[0]["role"] == "inspector"

@@ -18,6 +18,7 @@ from audit.cases import inspector_id
 from audit.errors import AuditError
 from audit.models import ROLES
 from audit.progress import InspectionInfo, inspections, inspector_role, question_set_for
+from audit.roles import has_lead
 from audit.settings import scripted_inspector
 from tui.workspace import Workspace
 
@@ -122,9 +123,16 @@ class StartScreen(Screen[None]):
         role = cast(str, self.query_one("#role", Select).value)
         db = self.iom_app.database
         try:
-            # The database's record of the person wins over the role picked here.
-            role = inspector_role(db, name) or role
+            # The database's record of the person wins over the role picked here; a new
+            # name may claim lead only while there is no lead yet (a new database).
+            known = inspector_role(db, name)
             with db.write_session() as session:
+                if known is None and role == "lead" and has_lead(session):
+                    role = "inspector"
+                    self.notify("Only a lead can make someone a lead (iom-audit inspectors "
+                                "set-role): you are rating as an inspector.",
+                                severity="warning", timeout=8)
+                role = known or role
                 inspector_id(session, name, role)
             qs = question_set_for(db, chosen.id)
         except AuditError as exc:
