@@ -29,7 +29,7 @@ from tests.safety.helpers import FREE_QUESTIONS, integrity, make_inspection
 
 IMPORT_KILLS = 70
 ACK_KILLS = 40
-CASES = 800
+CASES = 400
 IMPORTED = FREE_QUESTIONS[:8]  # the file rates these; the others hold earlier saves
 EARLIER = FREE_QUESTIONS[8:]
 FORK = multiprocessing.get_context("fork")
@@ -68,6 +68,31 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
     return folder / "clean.db", ratings, earlier
 
 
+def _run_import(clean: Path, ratings: Path, db: Path, delay: float | None) -> int | None:
+    """Fork the CLI importing `ratings` into a copy of `clean`; SIGKILL it after `delay`."""
+    shutil.copyfile(clean, db)
+    ready_r, ready_w = os.pipe()
+    argv = ["--db", str(db), "import", "ratings", str(ratings), "--inspector", "Importer"]
+    proc = FORK.Process(target=workers.cli, args=(argv, ready_w))
+    proc.start()
+    os.close(ready_w)
+    assert os.read(ready_r, 16) == b"ready\n"
+    os.close(ready_r)
+    if delay is not None:
+        time.sleep(delay)
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)
+    proc.join(60)
+    return proc.exitcode
+
+
+def _import_seconds(clean: Path, ratings: Path, folder: Path) -> float:
+    """How long one whole import takes here and now (machines and loads differ)."""
+    started = time.monotonic()
+    assert _run_import(clean, ratings, folder / "timing.db", None) == 0
+    return time.monotonic() - started
+
+
 def _import_state(path: Path) -> tuple[int, int, dict[tuple[int, str], str]]:
     conn = sqlite3.connect(path)
     try:
@@ -89,31 +114,24 @@ def test_killing_the_importer_never_leaves_a_partial_import(template, tmp_path: 
     clean, ratings, earlier = template
     rng = random.Random(20240915)
     outcomes: Counter[str] = Counter()
+    # Kill within 0-300 ms of the start, stretched if the import itself takes longer
+    # here, so that the kills fall before, during and after the commit.
+    window = max(0.3, 1.25 * _import_seconds(clean, ratings, tmp_path))
     for i in range(IMPORT_KILLS):
         db = tmp_path / f"kill{i}.db"
-        shutil.copyfile(clean, db)
-        ready_r, ready_w = os.pipe()
-        argv = ["--db", str(db), "import", "ratings", str(ratings), "--inspector", "Importer"]
-        proc = FORK.Process(target=workers.cli, args=(argv, ready_w))
-        proc.start()
-        os.close(ready_w)
-        assert os.read(ready_r, 16) == b"ready\n"
-        os.close(ready_r)
-        time.sleep(rng.uniform(0, 0.3))
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.join(10)
+        exitcode = _run_import(clean, ratings, db, rng.uniform(0, window))
         assert integrity(db) == "ok", f"iteration {i}"
         imported, events, kept = _import_state(db)
         assert imported in (0, CASES * len(IMPORTED)), f"partial import at iteration {i}"
         assert (events == 0) == (imported == 0), f"trail and data disagree at iteration {i}"
         assert kept == earlier, f"an acknowledged answer was lost at iteration {i}"
         outcomes["complete" if imported else "none"] += 1
-        outcomes["killed" if proc.exitcode == -signal.SIGKILL else "finished"] += 1
+        outcomes["killed" if exitcode == -signal.SIGKILL else "finished"] += 1
         db.unlink()
         for extra in (Path(f"{db}-wal"), Path(f"{db}-shm")):
             extra.unlink(missing_ok=True)
-    print(f"import kills: {IMPORT_KILLS} iterations, {dict(outcomes)}")
+    print(f"import kills: {IMPORT_KILLS} iterations in a {window:.2f} s window, "
+          f"{dict(outcomes)}")
     # The random moments covered both sides of the commit.
     assert outcomes["none"] > 0 and outcomes["complete"] > 0 and outcomes["killed"] > 0
 

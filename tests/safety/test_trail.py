@@ -66,7 +66,7 @@ def test_history_of_an_unknown_case_is_a_clean_error(sqlite_db: Database,
 
 # ---------------------------------------------------------------------------- PostgreSQL
 
-# The grants docs/security.md gives for an application role (kept identical there).
+# The table grants docs/security.md gives the application role (keep them in step).
 APP_ROLE_GRANTS = """
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_event FROM {role};

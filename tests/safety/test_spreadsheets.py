@@ -1,0 +1,151 @@
+"""Exports and reports are safe to open: no formula injection, no broken PDF markup.
+
+OWASP "CSV injection": a spreadsheet runs a cell starting with =, +, -, @, tab, CR or
+LF as a formula. Every such text cell an export writes must start with "'" instead,
+and no XLSX cell may be a formula. Hypothesis writes the hostile text into notes,
+site names and case references. Exports must also be logged as disclosures.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from audit.cases import record_answer, save_note
+from audit.db import Database, open_database
+from audit.inspections import create_inspection, get_or_create_site
+from audit.models import Case
+from tests.safety.helpers import FREE_QUESTIONS
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+HOSTILE = st.tuples(st.sampled_from(TRIGGERS),
+                    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")),
+                            max_size=20)).map("".join)
+REF = st.tuples(st.sampled_from(TRIGGERS),
+                st.text(alphabet="ABC0123=+-@|!()", min_size=1, max_size=10)).map("".join)
+
+
+def _fill(db: Database, refs: list[str], sites: list[str], notes: list[str]) -> None:
+    with db.write_session() as session:
+        inspection = create_inspection(session, "insp")
+        ids = []
+        for i, ref in enumerate(refs):
+            site, _ = get_or_create_site(session, inspection, sites[i % len(sites)])
+            case = Case(inspection_id=inspection.id, case_ref=ref, site_id=site.id,
+                        iom=bool(i % 2), case_type="post_release")
+            session.add(case)
+            session.flush()
+            ids.append(case.id)
+    for case_id, note in zip(ids, notes * len(ids), strict=False):
+        v = record_answer(db, case_id, FREE_QUESTIONS[0], "yes", who="=Ann", expected_version=1)
+        save_note(db, case_id, FREE_QUESTIONS[0], note, who="=Ann", expected_version=v.version)
+
+
+def _unsafe(text: str) -> bool:
+    if not text.startswith(TRIGGERS):
+        return False
+    try:
+        float(text)  # a negative number is a number, not a formula
+    except ValueError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(refs=st.lists(REF, min_size=1, max_size=4, unique_by=str.strip).filter(
+           lambda rs: all(r.strip() for r in rs)),
+       sites=st.lists(HOSTILE.filter(str.strip), min_size=1, max_size=2, unique_by=str.strip),
+       notes=st.lists(HOSTILE.filter(str.strip), min_size=1, max_size=3))
+def test_exports_never_hold_a_formula(refs: list[str], sites: list[str],
+                                      notes: list[str]) -> None:
+    from audit.exporters import export
+
+    with tempfile.TemporaryDirectory() as folder:
+        db = open_database(str(Path(folder) / "x.db"))
+        try:
+            _fill(db, refs, sites, notes)
+            for fmt in ("csv", "xlsx"):
+                for long in (False, True):
+                    out = Path(folder) / f"{fmt}-{long}"
+                    export(db, out, fmt=fmt, long=long, who="Rita")
+                    data = out / (("answers" if long else "cases") + f".{fmt}")
+                    _check(data, fmt)
+            with db.engine.connect() as conn:
+                logged = conn.execute(sa.text(
+                    "SELECT COUNT(*) FROM audit_event WHERE entity = 'export' AND who = 'Rita'"
+                )).scalar()
+            assert logged == 4  # every export is a recorded disclosure
+        finally:
+            db.dispose()
+
+
+def _check(path: Path, fmt: str) -> None:
+    if fmt == "csv":
+        with open(path, newline="", encoding="utf-8") as f:
+            cells = [c for row in csv.reader(f) for c in row]
+        assert cells and not [c for c in cells if _unsafe(c)]
+        return
+    book = openpyxl.load_workbook(path)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    assert not _unsafe(cell.value), (cell.coordinate, cell.value)
+
+
+def test_the_neutralised_text_keeps_the_original_after_its_quote(tmp_path: Path) -> None:
+    from audit.exporters import export
+
+    db = open_database(str(tmp_path / "x.db"))
+    _fill(db, ["=HYPERLINK(\"http://x\")"], ["@SUM(A1)"], ["-2+3 cmd|' /C calc'!A0"])
+    export(db, tmp_path / "out", fmt="csv", long=True, who="Rita")
+    db.dispose()
+    with open(tmp_path / "out" / "answers.csv", newline="", encoding="utf-8") as f:
+        cells = {c for row in csv.reader(f) for c in row}
+    assert "'=HYPERLINK(\"http://x\")" in cells
+    assert "'-2+3 cmd|' /C calc'!A0" in cells
+
+
+MARKUP = ["<b>Sheffield</b> & Rotherham", "</para><para>Leeds", "Hull &amp; <i>East",
+          "<font name='x'>York", "A < B > C"]
+
+
+@pytest.mark.slow
+def test_markup_in_site_names_and_notes_cannot_break_the_pdf(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from audit.report.build import compile_report
+    from audit.report.pdf import write_pdf
+
+    db = open_database(str(tmp_path / "r.db"))
+    with db.write_session() as session:
+        inspection = create_inspection(session, "Leeds <b>&</para>")
+        ids = []
+        for i in range(40):
+            site, _ = get_or_create_site(session, inspection, MARKUP[i % len(MARKUP)])
+            case = Case(inspection_id=inspection.id, case_ref=f"R-{i}", site_id=site.id,
+                        iom=i % 3 != 0, case_type="post_release", rosh="high")
+            session.add(case)
+            session.flush()
+            ids.append(case.id)
+    for n, case_id in enumerate(ids):
+        v = 1
+        for qid in FREE_QUESTIONS:
+            v = record_answer(db, case_id, qid, "yes" if (n + len(qid)) % 3 else "no",
+                              who="Ann", expected_version=v).version
+        save_note(db, case_id, FREE_QUESTIONS[0], MARKUP[n % len(MARKUP)], who="Ann",
+                  expected_version=v)
+    report = compile_report(db)
+    db.dispose()
+    pdf = write_pdf(report, tmp_path / "report.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert len(report.tables) > 0 and "Leeds" in text
