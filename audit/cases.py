@@ -150,7 +150,10 @@ class _Edit:
 def _editing(db: Database, case_id: int, expected_version: int, who: str,
              *, allow_locked: bool = False) -> Iterator[_Edit]:
     with db.write_session() as session:
-        case = session.get(Case, case_id)
+        # Lock the row for the transaction: on PostgreSQL (READ COMMITTED) two editors
+        # would otherwise both pass the version check. SQLite's BEGIN IMMEDIATE already
+        # serialises writers, and it ignores FOR UPDATE.
+        case = session.get(Case, case_id, with_for_update=True)
         if case is None:
             raise NotFoundError(f"no case with id {case_id}")
         if case.status == "locked" and not allow_locked:
@@ -184,6 +187,10 @@ def _enforce_rules(edit: _Edit) -> None:
             trail.record(edit.session, who=edit.who, entity="answer", case_id=edit.case.id,
                          key=f"{edit.case.case_ref}/{qid}/{rater}", field=qid,
                          old=answer.value, new=None)
+            if answer.note is not None:  # the note goes with the row: the trail says so
+                trail.record(edit.session, who=edit.who, entity="note", case_id=edit.case.id,
+                             key=f"{edit.case.case_ref}/{qid}/{rater}", field=qid,
+                             old=answer.note, new=None)
             edit.session.delete(answer)
             edit.cleared.append(qid)
     edit.session.flush()

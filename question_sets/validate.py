@@ -168,8 +168,60 @@ def _first_alias(text: str) -> yaml.Mark | None:
     return None
 
 
+MAX_NESTING = 64
+MAX_BYTES = 2_000_000
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """(line, column) where flow collections nest deeper than MAX_NESTING, if they do.
+
+    PyYAML parses nesting recursively: some hundreds of '[' or '{' raise RecursionError
+    and tens of thousands crash the interpreter. A linear scan (outside quotes and
+    comments) refuses such text before the parser sees it.
+    """
+    depth, line, column, quote = 0, 1, 0, ""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        column += 1
+        if ch == "\n":
+            line, column = line + 1, 0
+            if quote == "#":
+                quote = ""
+        elif quote == "#":
+            pass
+        elif quote:
+            if ch == quote:
+                if quote == "'" and i + 1 < n and text[i + 1] == "'":
+                    i += 1  # '' is an escaped quote inside a single-quoted scalar
+                    column += 1
+                else:
+                    quote = ""
+            elif ch == "\\" and quote == '"':
+                i += 1
+                column += 1
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            quote = "#"
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line, column
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return None
+
+
 def _read_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any, list[Problem]]:
     """Nodes and data of ``text``, or the located syntax error."""
+    if len(text) > MAX_BYTES:
+        return None, None, [Problem(file, 1, 1, f"file too large for a question set "
+                                                f"(over {MAX_BYTES:,} characters)")]
+    deep = _too_deep(text)
+    if deep is not None:
+        return None, None, [Problem(file, *deep, f"nested more than {MAX_NESTING} levels deep")]
     alias = _first_alias(text)
     if alias is not None:
         return None, None, [Problem(file, alias.line + 1, alias.column + 1,
@@ -177,6 +229,8 @@ def _read_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any, list[Proble
     try:
         root, data = _parse(text, _FAST_LOADER)
         return root, data, []
+    except RecursionError:
+        return None, None, [Problem(file, 1, 1, "nested too deeply to read")]
     except yaml.YAMLError:
         pass  # parse again below, once, for the pure-Python parser's wording
     try:

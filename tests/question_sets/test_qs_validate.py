@@ -212,3 +212,15 @@ def test_alias_bomb_is_refused_quickly(tmp_path) -> None:
     problems = validate_file(path)
     assert [str(p) for p in problems] == [
         f"{path}:2:10: YAML aliases (*name) are not allowed in a question set"]
+
+
+def test_deep_flow_nesting_is_refused_where_it_happens(tmp_path) -> None:
+    from question_sets import validate_file
+
+    path = tmp_path / "deep.yaml"
+    path.write_text("id: x\nsections: " + "[" * 70 + "\n")
+    assert [str(p) for p in validate_file(path)] == [
+        f"{path}:2:75: nested more than 64 levels deep"]
+    quoted = tmp_path / "quoted.yaml"
+    quoted.write_text("id: '" + "[" * 70 + "'\n# " + "{" * 70 + "\n")
+    assert all("nested" not in str(p) for p in validate_file(quoted))

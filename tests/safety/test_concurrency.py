@@ -77,12 +77,6 @@ def test_concurrent_processes_on_sqlite_never_lose_an_update(sqlite_db: Database
 
 @pytest.mark.slow
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason=(
-    "audit.cases._editing reads the case without locking it, so on PostgreSQL (READ "
-    "COMMITTED) two editors both pass the version check and the later one dies with "
-    "SQLAlchemy's StaleDataError instead of ConflictError or a rebase (nothing is "
-    "overwritten, but edits of different items fail too). Fix: session.get(Case, case_id, "
-    "with_for_update=True); then remove this mark"))
 def test_concurrent_processes_on_postgres_never_lose_an_update(postgres_db: Database,
                                                                postgres_url: str) -> None:
     logs, case_id = _contend(postgres_db, postgres_url)

@@ -198,11 +198,6 @@ def _validate_in_child(path: Path) -> subprocess.CompletedProcess[str]:
         pytest.fail("validate_file did not finish in 60 s")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "question_sets.validate parses deeply nested flow collections recursively: 500 '{' "
-    "raise RecursionError and 100,000 crash the interpreter (SIGSEGV). Fix: refuse nesting "
-    "deeper than a limit before parsing (a problem at the line and column where it is "
-    "exceeded); then remove this mark"))
 @pytest.mark.parametrize("depth", [500, 40_000])
 def test_deeply_nested_yaml_is_a_clean_problem(depth: int, tmp_path: Path) -> None:
     path = tmp_path / "deep.yaml"

@@ -164,9 +164,6 @@ TrailMachine.TestCase.settings = settings(
 test_replaying_the_trail_rebuilds_the_data = pytest.mark.slow(TrailMachine.TestCase)
 
 
-@pytest.mark.xfail(strict=True, reason="audit.cases._enforce_rules deletes the answer row with "
-                   "its note but logs only the 'answer' event (fix requested in issue 9's "
-                   "closing note); strict, so the fix makes this fail until the mark goes")
 def test_a_note_on_an_answer_removed_by_a_rule_is_in_the_trail(sqlite_db: Database) -> None:
     """The rule that removes an answer that stopped applying must log its note too."""
     case_id = make_inspection(sqlite_db, cases=1)[0]
