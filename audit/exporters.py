@@ -7,6 +7,7 @@ whether it was pseudonymised.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
 import os
@@ -73,7 +74,9 @@ def neutralise(text: str) -> str:
 def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object:
+        # pandas 3 stores text as the `str` dtype, older versions as `object`: both hold
+        # user-typed text that a spreadsheet could run.
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
             out[column] = out[column].map(lambda v: neutralise(v) if isinstance(v, str) else v)
     return out
 
@@ -221,7 +224,10 @@ def write_frame(frame: pd.DataFrame, variables: Sequence[Variable], fmt: str,
                 path: Path) -> None:
     """Write one data file in a format, with labels where the format holds them."""
     if fmt == "csv":
-        _neutralise_frame(frame).to_csv(path, index=False, encoding="utf-8")
+        # Quote every text field: pandas leaves a bare CR unquoted, and a reader would
+        # start a new row there, putting the rest of the cell (maybe "=...") first.
+        _neutralise_frame(frame).to_csv(path, index=False, encoding="utf-8",
+                                        quoting=csv.QUOTE_NONNUMERIC)
     elif fmt == "xlsx":
         _write_xlsx(_neutralise_frame(frame), path)
     elif fmt == "parquet":

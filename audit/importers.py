@@ -258,6 +258,12 @@ def _open_csv(path: Path, chunk_rows: int) -> Iterator[Table]:
             header_frame = next(chunks)
         except StopIteration:
             raise FileProblem(f"{label}: the file is empty (no header row)") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError,
+                OverflowError) as exc:
+            # The parser may fail while opening, before the chunk loop can catch it.
+            message = str(exc).strip().splitlines()[-1] if str(exc).strip() else \
+                type(exc).__name__
+            raise FileProblem(f"{label}: cannot be read as CSV: {message}") from exc
         header = [str(v) for v in header_frame.iloc[0].tolist()]
         header_frame = header_frame.iloc[1:]
 

@@ -6,7 +6,6 @@ before it is migrated, so a failed or regretted migration never costs a rating.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,16 +43,12 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 
 def backup_sqlite(source: Path, target: Path) -> Path:
-    """Copy a SQLite database consistently, even while others have it open."""
+    """Copy a SQLite database consistently (online backup API; encrypted files too)."""
+    from audit.backup import copy_database
+    from audit.encryption import db_key
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
-    try:
-        with dst:
-            src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
+    copy_database(source, target, key=db_key())
     return target
 
 

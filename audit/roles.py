@@ -19,11 +19,22 @@ from audit.models import ROLES, Inspector
 DEFAULT_ROLE = "inspector"
 
 
+def _unregistered_role(has_a_lead: bool) -> str:
+    # Roles apply once a database has a lead (`init` and `demo` always make one). A
+    # database built without one, through the library, has no roles configured: its
+    # single user acts as its lead.
+    return DEFAULT_ROLE if has_a_lead else "lead"
+
+
 def current_role(db: Database, who: str) -> str:
-    """The role of `who` in this database (an unknown person is an inspector)."""
+    """The role of `who` here: an unknown person is an inspector (lead while none exists)."""
     with db.engine.connect() as conn:
         role = conn.execute(sa.select(Inspector.role).where(Inspector.name == who)).scalar()
-    return role or DEFAULT_ROLE
+        if role is None:
+            lead = conn.execute(sa.select(Inspector.id).where(Inspector.role == "lead")
+                                .limit(1)).scalar()
+            role = _unregistered_role(lead is not None)
+    return role
 
 
 def require(db: Database, who: str, *roles: str, action: str = "do this") -> str:
@@ -34,7 +45,7 @@ def require(db: Database, who: str, *roles: str, action: str = "do this") -> str
 def require_in(session: Session, who: str, *roles: str, action: str = "do this") -> str:
     """`require` inside an open transaction (the role read where the change is made)."""
     role = session.exec(select(Inspector.role).where(Inspector.name == who)).first()
-    return check(role or DEFAULT_ROLE, who, roles, action)
+    return check(role or _unregistered_role(has_lead(session)), who, roles, action)
 
 
 def check(role: str, who: str, roles: tuple[str, ...], action: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from audit.cli.state import CliState
+from audit.db import Database
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +43,7 @@ def demo(
         summary = builder.build_demo(
             database, cases=cases, seed=seed,
             progress=lambda done, _total: bar.update(task, completed=done))
+    lead = _lead_the_demo(database)
     out = Console()
     out.print(f"Built the demo in {database.location.display()} (seed {summary.seed}):")
     for built in summary.inspections:
@@ -51,3 +53,24 @@ def demo(
                   f"{built.cases:,} cases ({statuses}), {built.answers:,} answers")
     out.print(f"  {summary.cases:,} cases and {summary.answers:,} answers "
               f"in {summary.seconds:.1f} s")
+    if lead:
+        out.print(f"  {lead} is a lead of this demo database (reports, full exports, QA).")
+
+
+def _lead_the_demo(database: Database) -> str | None:
+    """Make the person who built the demo one of its leads, so they can try everything.
+
+    Only a name not yet known is added: an existing person keeps the role they have.
+    """
+    from sqlmodel import select
+
+    from audit.identity import acting_user
+    from audit.models import Inspector
+
+    who = acting_user(database)
+    with database.write_session() as session:
+        if session.exec(select(Inspector.id).where(Inspector.name == who)).first() is not None:
+            return None
+        initials = "".join(p[0] for p in who.split() if p)[:10].upper() or None
+        session.add(Inspector(name=who, initials=initials, role="lead"))
+    return who

@@ -34,14 +34,22 @@ def export(
     """Export the coded data and codebook.csv; the export is logged in the audit trail."""
     from audit.cli.imports import StderrProgress
     from audit.exporters import export as run_export
+    from audit.identity import acting_user
+    from audit.roles import current_role
 
     state: CliState = ctx.obj
     database = state.database()
+    who = acting_user(database)
+    if not pseudonymise and current_role(database, who) != "lead":
+        # Case references and notes identify people: only a lead may disclose them.
+        pseudonymise = True
+        typer.echo("Pseudonymised: only a lead may export case references and notes.",
+                   err=True)
     progress = StderrProgress()
     try:
         result = run_export(database, out, fmt=fmt.lower(), long=long,
                             pseudonymise_refs=pseudonymise, inspections=inspection or None,
-                            rater=rater, progress=progress)
+                            rater=rater, progress=progress, who=who)
     finally:
         progress.close()
     for path in result.files:

@@ -96,12 +96,16 @@ def cases(
                                         help="Skip columns that are not case fields."),
 ) -> None:
     """Import a case sample: new case_refs are created, known ones updated."""
+    from audit.identity import acting_user
     from audit.importers import import_cases
+    from audit.roles import require
 
     state: CliState = ctx.obj
     database = state.database()
+    who = acting_user(database)
+    require(database, who, "inspector", "lead", action="import cases")
     summary = _run(lambda progress: import_cases(
-        database, file, inspection=inspection, dry_run=dry_run,
+        database, file, who=who, inspection=inspection, dry_run=dry_run,
         ignore_unknown=ignore_unknown, progress=progress))
     r = summary.result
     verb = "would be" if summary.dry_run else "were"
@@ -136,12 +140,16 @@ def ratings(
                                         help="Skip columns the import does not use."),
 ) -> None:
     """Import answers, one row per answer; every answer is checked against its question."""
+    from audit.identity import acting_user
     from audit.importers import import_ratings
+    from audit.roles import require
 
     state: CliState = ctx.obj
     database = state.database()
+    who = acting_user(database)
+    require(database, who, "inspector", "lead", action="import ratings")
     summary = _run(lambda progress: import_ratings(
-        database, file, inspection=inspection, rater=rater, inspector=inspector,
+        database, file, who=who, inspection=inspection, rater=rater, inspector=inspector,
         dry_run=dry_run, ignore_unknown=ignore_unknown, progress=progress))
     r = summary.result
     verb = "would be" if summary.dry_run else "were"

@@ -18,6 +18,15 @@ def register(app: typer.Typer) -> None:
     app.command("tables")(tables)
 
 
+def _require_reader(state: CliState) -> None:
+    """Reports are for leads and researchers (aggregate tables, no case-level data)."""
+    from audit.identity import acting_user
+    from audit.roles import require
+
+    database = state.database()
+    require(database, acting_user(database), "lead", "researcher", action="compile reports")
+
+
 def _parse_tables(value: str | None) -> list[str] | None:
     return [t.strip() for t in value.split(",") if t.strip()] if value else None
 
@@ -69,6 +78,7 @@ def report(
     state: CliState = ctx.obj
     if out.suffix.lower() != ".pdf":
         raise UsageError(f"--out must name a .pdf file, not {out}")
+    _require_reader(state)
     with _progress() as progress:
         task = progress.add_task("Compiling tables", total=None)
 
@@ -114,6 +124,7 @@ def tables(
     from audit.report.jsonout import write_json
 
     state: CliState = ctx.obj
+    _require_reader(state)
     built = compile_report(state.database(), inspections=inspection or None,
                            tables=_parse_tables(table_ids), bands=_parse_bands(rating_bands))
     if json_out == "-":

@@ -15,6 +15,7 @@ from audit.cli import run
 from audit.db import Database, open_database
 from audit.errors import PermissionDenied
 from audit.identity import acting_user
+from audit.models import Inspector
 from audit.roles import current_role, list_inspectors, require
 from tests.safety.helpers import make_inspection, set_role
 
@@ -40,7 +41,15 @@ def _roles(path: str) -> dict[str, str]:
         db.dispose()
 
 
-def test_an_unknown_person_is_an_inspector(sqlite_db: Database) -> None:
+def _with_a_lead(db: Database) -> None:
+    with db.write_session() as session:
+        session.add(Inspector(name="Lena Lead", role="lead"))
+
+
+def test_an_unknown_person_is_an_inspector_once_there_is_a_lead(sqlite_db: Database) -> None:
+    # A database built through the library, with nobody registered, has no roles yet.
+    assert current_role(sqlite_db, "Nobody Yet") == "lead"
+    _with_a_lead(sqlite_db)
     assert current_role(sqlite_db, "Nobody Yet") == "inspector"
 
 
@@ -134,6 +143,7 @@ def test_a_researcher_cannot_read_case_history_or_take_a_backup(
 
 def test_qa_and_locking_are_for_leads(sqlite_db: Database) -> None:
     case_id = make_inspection(sqlite_db, cases=1)[0]
+    _with_a_lead(sqlite_db)
     with pytest.raises(PermissionDenied, match="only a lead"):
         set_status(sqlite_db, case_id, "locked", who="Ivy", role=current_role(sqlite_db, "Ivy"),
                    expected_version=1)
