@@ -11,6 +11,7 @@ import csv
 import multiprocessing
 import os
 import random
+import select
 import shutil
 import signal
 import sqlite3
@@ -158,7 +159,10 @@ def test_killing_a_rater_never_loses_an_acknowledged_answer(template, tmp_path: 
                             args=(str(db), list(range(1, 11)), ack_w, i))
         proc.start()
         os.close(ack_w)
-        time.sleep(rng.uniform(0.05, 0.3))
+        # Count the random moment from the first acknowledged save, not from the start:
+        # on a loaded machine the child may take longer than the window just to begin.
+        select.select([ack_r], [], [], 20)
+        time.sleep(rng.uniform(0.0, 0.25))
         os.kill(proc.pid, signal.SIGKILL)
         proc.join(10)
         acks = _acked(ack_r)
