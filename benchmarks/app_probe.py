@@ -1,0 +1,255 @@
+"""The app measured from inside, with Textual's Pilot, on the benchmark database.
+
+Ready: from before the database is opened and the app constructed until the dashboard
+shows its progress (the start screen's inspection list is confirmed with one `enter`
+when the database holds several inspections; the name comes from IOM_AUDIT_INSPECTOR
+and the inspection from the remembered settings). Keys: the time from the key event
+being sent to the app until its effect is visible in the app's state — for `j` the
+next question is current and the question panel shows it; for `y`/`n` the answer is
+stored (record_answer commits before the screen updates) and the status line says
+`saved`. The app is let go idle between presses, so one press never overlaps the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import events
+
+SIZE = (120, 40)
+TIMEOUT_S = 30.0
+POLL_S = 0.002  # polling interval while the app waits on a thread worker
+COMMITS = 20  # one-row commits timed for the floor of recording an answer
+
+
+class Recorder:
+    """Optional pyinstrument sessions of the measured phases (one file per phase)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.profilers: dict[str, Any] = {}
+
+    def start(self, phase: str) -> None:
+        if self.folder is None:
+            return
+        from pyinstrument import Profiler
+
+        # async_mode disabled: sample the whole thread, the app's loop included.
+        profiler = self.profilers.setdefault(phase, Profiler(async_mode="disabled"))
+        profiler.start()
+
+    def stop(self, phase: str) -> None:
+        if self.folder is not None:
+            self.profilers[phase].stop()
+
+    def save(self) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for phase, profiler in self.profilers.items():
+            profiler.last_session.save(str(self.folder / f"{phase}.pyisession"))
+
+
+async def until(condition: Callable[[], bool], timeout: float = TIMEOUT_S,
+                interval: float = 0.0) -> None:
+    """Yield to the event loop until `condition()` holds (conditions must be cheap).
+
+    `interval` 0 polls on every loop iteration (key latencies: the work is on this loop);
+    waits on thread workers poll every `interval` seconds, leaving the CPU to them.
+    """
+    start = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError("the app did not reach the expected state")
+        await asyncio.sleep(interval)
+
+
+def send(app: Any, key: str) -> None:
+    """Send one key to the app the way the Pilot does, without its idle wait."""
+    event = events.Key(key, key if len(key) == 1 else None)
+    event.set_sender(app)
+    app._driver.send_message(event)
+
+
+def biggest_inspection(db_path: Path) -> str:
+    """The name of the inspection with the most cases (the national-scale one)."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+        row = conn.execute('SELECT i.name FROM inspection AS i JOIN "case" AS c '
+                           "ON c.inspection_id = i.id GROUP BY i.id "
+                           "ORDER BY count(*) DESC LIMIT 1").fetchone()
+    return str(row[0])
+
+
+def remember(inspection: str) -> None:
+    """Write the settings file the app reads: the benchmark inspection is remembered."""
+    path = Path(os.environ["IOM_AUDIT_SETTINGS"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"inspector": os.environ.get("IOM_AUDIT_INSPECTOR"),
+                                "role": "inspector", "inspection": inspection}))
+
+
+def commit_floor(folder: Path, n: int = COMMITS) -> list[float]:
+    """Seconds per one-row INSERT + COMMIT on a scratch SQLite file beside the database,
+    with the app's durability settings (WAL, synchronous=FULL): the floor of an answer."""
+    path = folder / "commit-floor.db"
+    for p in folder.glob(path.name + "*"):
+        p.unlink()
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        times = []
+        for i in range(n):
+            start = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (v) VALUES (?)", (str(i),))
+            conn.execute("COMMIT")
+            times.append(time.perf_counter() - start)
+    finally:
+        conn.close()
+    for p in folder.glob(path.name + "*"):
+        p.unlink()
+    return times
+
+
+def probe(db_path: Path, *, repeats: int = 20, launched: float | None = None,
+          profile_dir: Path | None = None) -> dict[str, Any]:
+    """Run the app once: ready time, then `repeats` next-question and answer presses."""
+    from audit.db import open_database  # noqa: F401  (imported before the clock starts)
+    from tui.app import IomAuditApp  # noqa: F401
+    from tui.screens.case import CaseScreen  # noqa: F401
+    from tui.screens.case_list import CaseListScreen  # noqa: F401
+    from tui.screens.dashboard import DashboardScreen  # noqa: F401
+    from tui.screens.start import StartScreen  # noqa: F401
+
+    remember(biggest_inspection(db_path))
+    recorder = Recorder(profile_dir)
+    out = asyncio.run(_session(db_path, repeats, launched, recorder))
+    recorder.save()
+    out["commit_floor"] = commit_floor(db_path.parent)
+    return out
+
+
+async def _session(db_path: Path, repeats: int, launched: float | None,
+                   recorder: Recorder) -> dict[str, Any]:
+    from audit.db import open_database
+    from tui.app import IomAuditApp
+    from tui.screens.dashboard import DashboardScreen
+    from tui.screens.start import StartScreen
+
+    recorder.start("ready")
+    start, wall = time.perf_counter(), time.time()
+    database = open_database(str(db_path))
+    app = IomAuditApp(database)
+    out: dict[str, Any] = {}
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(lambda: isinstance(app.screen, DashboardScreen) or (
+                isinstance(app.screen, StartScreen) and bool(app.screen._inspections)),
+                interval=POLL_S)
+            out["start_screen"] = time.perf_counter() - start
+            if isinstance(app.screen, StartScreen):
+                send(app, "enter")
+
+            await until(lambda: _dashboard_shown(app, DashboardScreen), interval=POLL_S)
+            out["ready"] = time.perf_counter() - start
+            recorder.stop("ready")
+            if launched is not None:
+                out["ready_since_launch"] = wall - launched + out["ready"]
+            out.update(await _keys(app, pilot, repeats, recorder))
+    finally:
+        database.dispose()
+    out["verified"] = _stored(db_path, out.pop("case_id"), out.pop("last_answer"))
+    return out
+
+
+def _dashboard_shown(app: Any, dashboard: type) -> bool:
+    """The dashboard is up and its progress loaded (its loading indicator hidden)."""
+    if not isinstance(app.screen, dashboard):
+        return False
+    screen: Any = app.screen
+    if not screen.is_mounted:
+        return False
+    loading = next((w for w in screen.children if w.id == "dashboard-loading"), None)
+    return loading is not None and not loading.display
+
+
+async def _open_case(app: Any, pilot: Any) -> Any:
+    from tui.screens.case import CaseScreen
+    from tui.screens.case_list import CaseListScreen
+
+    await pilot.press("l")
+    await until(lambda: isinstance(app.screen, CaseListScreen))
+    await app.workers.wait_for_complete()
+    await until(lambda: app.screen.total > 0)
+    await pilot.press("enter")
+    await until(lambda: any(isinstance(s, CaseScreen) for s in app.screen_stack))
+    await pilot.pause()
+    while not isinstance(app.screen, CaseScreen):  # a dialog on top (drafts): dismiss it
+        await pilot.press("escape")
+    return app.screen
+
+
+async def _keys(app: Any, pilot: Any, repeats: int, recorder: Recorder) -> dict[str, Any]:
+    """Alternate `j` (measured) and an answer key (measured) `repeats` times each."""
+    from textual.widgets import Static
+
+    screen = await _open_case(app, pilot)
+    where = screen.query_one("#q-where", Static)
+    first = screen.current
+    nexts: list[float] = []
+    answers: list[float] = []
+    last: tuple[str, str] = ("", "")
+    while len(nexts) < repeats:
+        target = screen._step(screen.current, 1)
+        if target is None:  # the end of the question set: back to the start, unmeasured
+            screen.goto(first)
+            await pilot.pause()
+            continue
+        recorder.start("next")
+        t0 = time.perf_counter()
+        send(app, "j")
+        await until(partial(_shows, screen, where, target))
+        nexts.append(time.perf_counter() - t0)
+        recorder.stop("next")
+        await pilot.pause()
+        qid = screen.current
+        value = "no" if screen.values.get(qid) == "yes" else "yes"
+        recorder.start("answer")
+        t0 = time.perf_counter()
+        send(app, value[0])
+        await until(partial(_saved, screen, qid, value))
+        answers.append(time.perf_counter() - t0)
+        recorder.stop("answer")
+        last = (qid, value)
+        await pilot.pause()
+    return {"next_question": nexts, "record_answer": answers, "case_id": screen.case_id,
+            "last_answer": last}
+
+
+def _shows(screen: Any, where: Any, qid: str) -> bool:
+    """`qid` is the current question and the question panel shows it."""
+    return bool(screen.current == qid and qid in str(where.content))
+
+
+def _saved(screen: Any, qid: str, value: str) -> bool:
+    """The answer is stored (the screen updates after the commit) and acknowledged."""
+    return bool(screen.values.get(qid) == value
+                and screen.last_saved.startswith(f"{qid} = {value}"))
+
+
+def _stored(db_path: Path, case_id: int, answer: tuple[str, str]) -> bool:
+    """Whether the last answer given is in the database (read by another connection)."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+        row = conn.execute("SELECT value FROM answer WHERE case_id = ? AND question_id = ? "
+                           "AND rater = 'primary'", (case_id, answer[0])).fetchone()
+    return row is not None and row[0] == answer[1]

@@ -1,0 +1,122 @@
+"""`python -m benchmarks.run` (`make bench`): measure every speed target, write BENCHMARKS.md.
+
+Everything it needs is built in the work directory (default `.bench/`): the N-case demo
+database, the import CSV files (reused while N is unchanged), a fresh database per
+import run, the report and exports. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks import markdown, steps
+from benchmarks.figures import Figure
+from benchmarks.machine import load_average, snapshot
+from benchmarks.measure import StepFailed
+from benchmarks.profiling import profile, summarise
+
+ROOT = Path(__file__).resolve().parents[1]
+MIN_CASES = 3_247  # `demo --cases` refuses fewer (Figure 5.2's core sample)
+STEPS = ("demo", "import", "compare", "models", "outputs", "app")
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command-line options."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    p.add_argument("--cases", type=int, default=100_000, help="cases in the benchmark "
+                   f"database and the import files (default 100000, at least {MIN_CASES})")
+    p.add_argument("--runs", type=int, default=3, help="runs per figure; the median is "
+                   "reported (default 3; one-off builds run once)")
+    p.add_argument("--repeats", type=int, default=20, help="key presses per app run")
+    p.add_argument("--work", type=Path, default=ROOT / ".bench", help="work directory")
+    p.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md", help="file to write")
+    p.add_argument("--reuse-demo", action="store_true", help="reuse the work directory's "
+                   "demo database when it has the same number of cases (not measured then)")
+    p.add_argument("--no-profile", action="store_true", help="do not profile missed targets")
+    p.add_argument("--only", default=",".join(STEPS), help="comma-separated steps to run "
+                   f"({', '.join(STEPS)}); the demo database must exist for the others")
+    return p.parse_args(argv)
+
+
+def measure(ctx: steps.Context, wanted: Sequence[str]) -> list[Figure]:
+    """Run the chosen steps in order."""
+    table = {"demo": steps.demo, "import": steps.imports, "compare": steps.compare,
+             "models": steps.models, "outputs": steps.outputs, "app": steps.app}
+    figures: list[Figure] = []
+    for name in STEPS:
+        if name in wanted:
+            steps.log(f"step {name}")
+            figures += table[name](ctx)
+    return figures
+
+
+def profile_missed(figures: Sequence[Figure], ctx: steps.Context) -> dict[str, str]:
+    """A pyinstrument summary per missed figure (one run per distinct command)."""
+    ran: dict[tuple[str, ...], Path | str] = {}  # command -> session file/folder, or error
+    shown: dict[tuple[object, ...], str] = {}  # (command, phase) -> figure shown with it
+    out: dict[str, str] = {}
+    for f in figures:
+        if f.met is not False or f.profile is None:
+            continue
+        command, what = tuple(f.profile), (tuple(f.profile), f.session)
+        if what in shown:
+            out[f.key] = f"(Same profile as \"{shown[what]}\": see above.)"
+            continue
+        if command not in ran:
+            steps.log(f"profiling {f.key} ...")
+            try:
+                ran[command] = profile(f, ctx.env, ctx.work / "profiles")
+            except StepFailed as exc:
+                ran[command] = f"(profiling failed: {exc})"
+        found = ran[command]
+        if isinstance(found, str):
+            out[f.key] = found
+        else:
+            out[f.key] = summarise(found / f"{f.session}.pyisession" if f.session else found)
+        shown[what] = f.name
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure, profile what misses, write the file; exit 0 (a miss is reported, not fatal)."""
+    args = parse(argv)
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(wanted) - set(STEPS)
+    if unknown or args.cases < MIN_CASES or args.runs < 1 or args.repeats < 1:
+        print(f"bad options: {', '.join(sorted(unknown)) or 'counts must be >= 1'} "
+              f"(--cases at least {MIN_CASES:,}: the demo's published core sample)",
+              file=sys.stderr)
+        return 2
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    ctx = steps.Context(work, args.cases, args.runs, args.repeats, args.reuse_demo)
+    before = snapshot(ROOT)
+    steps.log(f"{before.cpu}, {before.cores} cores; load {before.load}; commit "
+              f"{before.commit}; work dir {work}")
+    start = time.perf_counter()
+    try:
+        figures = measure(ctx, wanted)
+    except StepFailed as exc:
+        print(f"benchmark step failed: {exc}", file=sys.stderr)
+        return 1
+    after = load_average()
+    steps.save_raw(work / "samples.json", figures)
+    profiles = {} if args.no_profile else profile_missed(figures, ctx)
+    command = "python -m benchmarks.run " + " ".join(shlex.quote(a) for a in (
+        argv if argv is not None else sys.argv[1:]))
+    text = markdown.render(figures, before, after, cases=args.cases, runs=args.runs,
+                           seconds=time.perf_counter() - start, profiles=profiles,
+                           command=command.strip())
+    markdown.write(args.out, text)
+    missed = [f.key for f in figures if f.met is False]
+    steps.log(f"wrote {args.out}; missed: {', '.join(missed) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""The measured steps: demo build, import, compare and its floor, models, report, app.
+
+Every step runs its measured work in subprocesses (`measure.run`), `runs` times unless
+it is a one-off build, and returns its figures.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import datagen
+from benchmarks.figures import Figure, peak
+from benchmarks.measure import Sample, child_env, cli, run, worker
+
+INSPECTOR = "Bench Inspector"
+IMPORT_INSPECTION = "bench-import"
+
+
+def log(message: str) -> None:
+    """Progress on stderr."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where the suite works and how much it measures."""
+
+    work: Path
+    cases: int
+    runs: int
+    repeats: int
+    reuse_demo: bool = False
+
+    @property
+    def demo_db(self) -> Path:
+        return self.work / "bench.db"
+
+    @property
+    def import_db(self) -> Path:
+        return self.work / "import.db"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return child_env({"IOM_AUDIT_INSPECTOR": INSPECTOR,
+                          "IOM_AUDIT_SETTINGS": str(self.work / "settings.json")})
+
+    def cli(self, db: Path, *args: str, label: str = "") -> Sample:
+        """Run `iom-audit --db DB ARGS` as a measured subprocess."""
+        return run([*cli(), "--db", str(db), *args], env=self.env, cwd=self.work,
+                   label=label or " ".join(args[:2]))
+
+
+def remove_db(path: Path) -> None:
+    """Delete a SQLite database with its WAL, shared-memory and backup files."""
+    for p in path.parent.glob(path.name + "*"):
+        p.unlink()
+
+
+def demo(ctx: Context) -> list[Figure]:
+    """Build the N-case demo database once (or reuse it with --reuse-demo)."""
+    stamp = ctx.work / "bench.db.cases"
+    if ctx.reuse_demo and ctx.demo_db.exists() and stamp.exists() \
+            and stamp.read_text() == str(ctx.cases):
+        log(f"reusing {ctx.demo_db} ({ctx.cases:,} cases): demo build not measured")
+        return []
+    remove_db(ctx.demo_db)
+    stamp.unlink(missing_ok=True)
+    log(f"building the {ctx.cases:,}-case demo database ...")
+    s = ctx.cli(ctx.demo_db, "demo", "--cases", str(ctx.cases))
+    stamp.write_text(str(ctx.cases))
+    log(f"  demo built in {s.seconds:.1f} s")
+    return [Figure("demo", f"Build the demo database (`demo --cases {ctx.cases}`)",
+                   [s.seconds], "1 (one-off)", s.peak_mb)]
+
+
+def imports(ctx: Context) -> list[Figure]:
+    """init + import cases + import ratings into a fresh database, `runs` times."""
+    start = time.perf_counter()
+    files, built = datagen.ensure_files(ctx.work / "import-csv", ctx.cases)
+    made = time.perf_counter() - start
+    how = f"generated in {made:.1f} s" if built else "reused"
+    log(f"import CSVs: {files.n_cases:,} cases, {files.n_ratings:,} ratings ({how})")
+    init, cases, ratings = [], [], []
+    for k in range(ctx.runs):
+        remove_db(ctx.import_db)
+        init.append(_init(ctx))
+        cases.append(ctx.cli(ctx.import_db, "import", "cases", str(files.cases)))
+        ratings.append(ctx.cli(ctx.import_db, "import", "ratings", str(files.ratings)))
+        log(f"  import run {k + 1}/{ctx.runs}: cases {cases[-1].seconds:.1f} s, "
+            f"ratings {ratings[-1].seconds:.1f} s")
+    runs = f"{ctx.runs}"
+    total = [c.seconds + r.seconds for c, r in zip(cases, ratings, strict=True)]
+
+    def prepare() -> None:
+        remove_db(ctx.import_db)
+        _init(ctx)
+        ctx.cli(ctx.import_db, "import", "cases", str(files.cases))
+
+    return [
+        Figure("init", "`init` (fresh database, iom-thematic-2019)", [s.seconds for s in init],
+               runs, peak(*(s.peak_mb for s in init))),
+        Figure("import_cases", f"`import cases` ({files.n_cases:,} rows)",
+               [s.seconds for s in cases], runs, peak(*(s.peak_mb for s in cases))),
+        Figure("import_ratings", f"`import ratings` ({files.n_ratings:,} rows)",
+               [s.seconds for s in ratings], runs, peak(*(s.peak_mb for s in ratings))),
+        Figure("import", "Import total (cases + ratings)", total, runs,
+               peak(*(s.peak_mb for s in cases + ratings)), limit=60,
+               note="CLI wall time, interpreter start-up included",
+               profile=[*_script(), "--db", str(ctx.import_db), "import", "ratings",
+                        str(files.ratings)], prepare=prepare),
+    ]
+
+
+def _init(ctx: Context) -> Sample:
+    return ctx.cli(ctx.import_db, "init", "--inspection", IMPORT_INSPECTION, "--kind", "core",
+                   "--question-set", datagen.QUESTION_SET)
+
+
+def _script() -> list[str]:
+    """The console script as a file pyinstrument can run (argv after `python`)."""
+    first = cli()
+    return first if len(first) == 1 else ["-c", first[-1]]
+
+
+def compare(ctx: Context) -> list[Figure]:
+    """compare --by iom --questions all in-process, against the raw GROUP BY floor."""
+    results, cli_runs = [], []
+    for k in range(ctx.runs):
+        s = run(worker("compare", "--db", str(ctx.demo_db)), env=ctx.env, label="compare")
+        results.append((s, s.json()))
+        cli_runs.append(ctx.cli(ctx.demo_db, "compare", "--by", "iom", "--questions", "all",
+                                "--no-independent-effect", "--json", str(ctx.work / "c.json")))
+        r = results[-1][1]
+        log(f"  compare run {k + 1}/{ctx.runs}: ours {r['compare']:.2f} s, floor "
+            f"{r['floor_joined']:.2f} s ({r['ratio']:.1f}x); CLI {cli_runs[-1].seconds:.1f} s")
+    runs = str(ctx.runs)
+    mem = peak(*(s.peak_mb for s, _ in results))
+    n_q = results[0][1]["questions"]
+    prof = ["-m", "benchmarks.worker", "compare", "--db", str(ctx.demo_db)]
+    return [
+        Figure("compare", f"`compare --by iom --questions all` in-process ({n_q} questions)",
+               [r["compare"] for _, r in results], runs, mem, limit=3,
+               note="`audit.analysis.compare(db, by='iom', questions='all', "
+                    "independent_effect=False)`, first call after imports", profile=prof),
+        Figure("floor", "Floor: SQLite GROUP BY joined to case (same filters)",
+               [r["floor_joined"] for _, r in results], runs, mem),
+        Figure("floor_simple", "Floor: `SELECT question_id, value, count(*) FROM answer "
+               "GROUP BY 1, 2`", [r["floor_simple"] for _, r in results], runs, mem),
+        Figure("compare_ratio", "compare / floor (same run)", [r["ratio"] for _, r in results],
+               runs, None, limit=3, unit="x", profile=prof),
+        Figure("compare_cli", "`iom-audit compare ... --no-independent-effect --json` "
+               "end to end", [s.seconds for s in cli_runs], runs,
+               peak(*(s.peak_mb for s in cli_runs)), note="for information"),
+    ]
+
+
+def models(ctx: Context) -> list[Figure]:
+    """The twelve key-question regressions, `stats.regression.independent_effects`."""
+    samples = []
+    for k in range(ctx.runs):
+        s = run(worker("models", "--db", str(ctx.demo_db)), env=ctx.env, label="models")
+        samples.append((s, s.json()))
+        log(f"  models run {k + 1}/{ctx.runs}: {samples[-1][1]['models']:.2f} s")
+    first = samples[0][1]
+    return [Figure("models", f"Independent-effect models ({first['count']} key questions)",
+                   [r["models"] for _, r in samples], str(ctx.runs),
+                   peak(*(s.peak_mb for s, _ in samples)), limit=5,
+                   note="`independent_effects` on the frame compare reads (read excluded); "
+                        f"statuses: {', '.join(first['statuses'])}",
+                   profile=["-m", "benchmarks.worker", "models", "--db", str(ctx.demo_db)])]
+
+
+def outputs(ctx: Context) -> list[Figure]:
+    """report --out X.pdf, export --format parquet, export --format stata."""
+    out = ctx.work / "out"
+    jobs = {
+        "report": (["report", "--out", str(out / "report.pdf")], "Full `report` PDF", 15.0),
+        "export_parquet": (["export", "--format", "parquet", "--out", str(out / "parquet")],
+                           "`export --format parquet`", None),
+        "export_stata": (["export", "--format", "stata", "--out", str(out / "stata")],
+                         "`export --format stata`", None),
+    }
+    figures = []
+    for key, (args, name, limit) in jobs.items():
+        samples = []
+        for k in range(ctx.runs):
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            samples.append(ctx.cli(ctx.demo_db, *args))
+            log(f"  {key} run {k + 1}/{ctx.runs}: {samples[-1].seconds:.1f} s")
+        figures.append(Figure(key, name, [s.seconds for s in samples], str(ctx.runs),
+                              peak(*(s.peak_mb for s in samples)), limit=limit,
+                              note="CLI wall time, interpreter start-up included",
+                              profile=[*_script(), "--db", str(ctx.demo_db), *args]))
+    return figures
+
+
+def app(ctx: Context) -> list[Figure]:
+    """The app in-process with the Pilot: ready time, `j` and answer latencies."""
+    results = []
+    for k in range(ctx.runs):
+        s = run(worker("app", "--db", str(ctx.demo_db), "--repeats", str(ctx.repeats),
+                       "--launched", repr(time.time())), env=ctx.env, label="app")
+        r = s.json()
+        if not r["verified"]:
+            raise RuntimeError("the app's last answer was not found in the database")
+        results.append((s, r))
+        log(f"  app run {k + 1}/{ctx.runs}: ready {r['ready']:.2f} s")
+    mem = peak(*(s.peak_mb for s, _ in results))
+    runs = str(ctx.runs)
+    presses = f"{ctx.runs} x {ctx.repeats} presses"
+    nexts = [v for _, r in results for v in r["next_question"]]
+    answers = [v for _, r in results for v in r["record_answer"]]
+    commits = [v for _, r in results for v in r["commit_floor"]]
+    prof = ["-m", "benchmarks.worker", "app", "--db", str(ctx.demo_db), "--repeats",
+            str(ctx.repeats)]
+    return [
+        Figure("app_ready", "App ready (run_test start to dashboard shown)",
+               [r["ready"] for _, r in results], runs, mem, limit=1.5,
+               note="database opened, app built, start screen confirmed (two inspections), "
+                    "dashboard's progress loaded", profile=prof, session="ready"),
+        Figure("app_ready_launch", "App ready, counted from process launch",
+               [r["ready_since_launch"] for _, r in results], runs, mem,
+               note="for information: adds interpreter start-up and imports"),
+        Figure("app_next", "Next question (`j`), median", nexts, presses, mem, limit=50,
+               unit="ms", profile=prof, session="next"),
+        Figure("app_next_p95", "Next question (`j`), p95", nexts, presses, mem, limit=50,
+               unit="ms", stat="p95", profile=prof, session="next"),
+        Figure("app_answer", "Record answer (`y`/`n`, stored), median", answers, presses, mem,
+               limit=50, unit="ms", profile=prof, session="answer"),
+        Figure("app_answer_p95", "Record answer (`y`/`n`, stored), p95", answers, presses,
+               mem, limit=50, unit="ms", stat="p95", profile=prof, session="answer"),
+        Figure("commit_floor", "Floor: one-row SQLite commit (WAL, synchronous=FULL), median",
+               commits, f"{ctx.runs} x {len(results[0][1]['commit_floor'])} commits", None,
+               unit="ms", note="raw sqlite3 INSERT + COMMIT on a scratch file in the work "
+                               "directory: what the disk allows an acknowledged answer"),
+        Figure("commit_floor_p95", "Floor: one-row SQLite commit, p95", commits,
+               f"{ctx.runs} x {len(results[0][1]['commit_floor'])} commits", None, unit="ms",
+               stat="p95"),
+    ]
+
+
+def save_raw(path: Path, figures: list[Figure]) -> None:
+    """Every sample, for later comparison (JSON beside the work files)."""
+    path.write_text(json.dumps({f.key: {"values": f.values, "peak_mb": f.peak_mb}
+                                for f in figures}, indent=1))

@@ -1,0 +1,87 @@
+"""In-process measurements, one per subprocess: `python -m benchmarks.worker NAME --db DB`.
+
+Each worker imports what it needs and opens the database *before* its timers start
+(the targets exclude interpreter start-up), measures, and prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks import floor
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def compare(db_path: Path) -> dict[str, Any]:
+    """The floor (raw GROUP BY) and `compare(by="iom", questions="all")`, same process."""
+    from audit import analysis
+    from audit.db import open_database
+
+    db = open_database(str(db_path))
+    where = analysis.comparable(db, analysis.scope(db), "iom")
+    qids = analysis.select_questions(where.question_set, "all")
+    simple, _ = floor.timed_query(db_path, floor.SIMPLE)
+    sql, params = floor.joined_sql(where.inspection_ids, qids)
+    joined, groups = floor.timed_query(db_path, sql, params)
+    ours, result = _timed(lambda: analysis.compare(db, by="iom", questions="all",
+                                                   independent_effect=False))
+    db.dispose()
+    return {"floor_simple": simple, "floor_joined": joined, "compare": ours,
+            "ratio": ours / joined, "questions": len(result.rows), "floor_groups": groups}
+
+
+def models(db_path: Path) -> dict[str, Any]:
+    """The twelve key-question models: `independent_effects` on the frame compare builds."""
+    from audit import analysis
+    from audit.db import open_database
+    from audit.frames import IOM_LEVELS, add_group, case_frame
+    from stats.regression import DEFAULT_COVARIATES, independent_effects
+
+    db = open_database(str(db_path))
+    where = analysis.comparable(db, analysis.scope(db), "iom")
+    key = [q.id for q in where.question_set.questions if q.key]
+    frame = case_frame(db, where.inspection_ids, questions=key,
+                       fields=sorted({"iom", *DEFAULT_COVARIATES}))
+    frame = add_group(frame, "iom", column="iom")
+    fit, effects = _timed(lambda: independent_effects(frame, key, "iom", DEFAULT_COVARIATES,
+                                                      IOM_LEVELS))
+    db.dispose()
+    statuses = sorted({e.status for e in effects.values()})
+    return {"models": fit, "count": len(effects), "statuses": statuses}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one worker and print its JSON result."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
+    parser.add_argument("name", choices=["compare", "models", "app"])
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--launched", type=float, default=None,
+                        help="time.time() when the parent started this process")
+    parser.add_argument("--profile-dir", type=Path, default=None,
+                        help="app: save pyinstrument sessions of each measured phase here")
+    args = parser.parse_args(argv)
+    if args.name == "compare":
+        out = compare(args.db)
+    elif args.name == "models":
+        out = models(args.db)
+    else:
+        from benchmarks.app_probe import probe
+
+        out = probe(args.db, repeats=args.repeats, launched=args.launched,
+                    profile_dir=args.profile_dir)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

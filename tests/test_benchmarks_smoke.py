@@ -1,0 +1,96 @@
+"""The benchmark harness in a tiny mode: every figure of BENCHMARKS.md is still produced.
+
+Runs `python -m benchmarks.run` end to end at the smallest scale the demo allows (its
+published core sample), one run each, into a temporary directory, so the suite cannot
+silently rot. About a minute on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = 3247
+
+# (start of the figure's name, its target or None)
+FIGURES = [
+    ("Build the demo database", None),
+    ("`init`", None),
+    ("`import cases`", None),
+    ("`import ratings`", None),
+    ("Import total", "< 60 s"),
+    ("`compare --by iom --questions all` in-process", "< 3 s"),
+    ("Floor: SQLite GROUP BY joined to case", None),
+    ("Floor: `SELECT question_id, value, count(*)", None),
+    ("compare / floor", "< 3x"),
+    ("`iom-audit compare", None),
+    ("Independent-effect models", "< 5 s"),
+    ("Full `report` PDF", "< 15 s"),
+    ("`export --format parquet`", None),
+    ("`export --format stata`", None),
+    ("App ready (", "< 1.5 s"),
+    ("App ready, counted from process launch", None),
+    ("Next question (`j`), median", "< 50 ms"),
+    ("Next question (`j`), p95", "< 50 ms"),
+    ("Record answer (`y`/`n`, stored), median", "< 50 ms"),
+    ("Record answer (`y`/`n`, stored), p95", "< 50 ms"),
+    ("Floor: one-row SQLite commit (WAL", None),
+    ("Floor: one-row SQLite commit, p95", None),
+]
+VALUE = re.compile(r"^(p95: )?\d+\.\d+( s| ms|x)$")
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """The figures table: name -> [target, median, runs, peak MB, met]."""
+    rows: dict[str, list[str]] = {}
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("| Figure | Target |"):
+            inside = True
+            continue
+        if inside and line.startswith("| ---"):
+            continue
+        if inside and line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+        elif inside:
+            break
+    return rows
+
+
+@pytest.mark.slow
+def test_harness_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--cases", str(CASES), "--runs", "1",
+         "--repeats", "3", "--work", str(tmp_path / "work"), "--out", str(out),
+         "--no-profile"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "step app" in done.stderr  # progress goes to stderr
+    text = out.read_text(encoding="utf-8")
+    for heading in ("| Machine |", "| Load average", "| Commit |", "| Python |",
+                    "| Libraries |", "## Missed targets"):
+        assert heading in text
+    rows = table_rows(text)
+    assert len(rows) == len(FIGURES), sorted(rows)
+    for start, target in FIGURES:
+        found = [cells for name, cells in rows.items() if name.startswith(start)]
+        assert len(found) == 1, f"no single row for {start!r}"
+        cells = found[0]
+        assert VALUE.match(cells[1]), (start, cells[1])
+        assert cells[4] in (("yes", "**no**") if target else ("—",)), (start, cells[4])
+        if target:
+            assert cells[0] == target
+    missed = [name for name, cells in rows.items() if cells[4] == "**no**"]
+    for name in missed:  # every miss is named under "Missed targets"
+        assert f"### {name}:" in text
+    samples = json.loads((tmp_path / "work" / "samples.json").read_text())
+    assert all(entry["values"] for entry in samples.values())
