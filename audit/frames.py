@@ -142,7 +142,8 @@ def group_sizes(db: Database, inspection_ids: Sequence[int], *, by: str) -> pd.S
 
 def case_frame(db: Database, inspection_ids: Sequence[int], *,
                questions: Sequence[str] | None = None, rater: str = "primary",
-               fields: Sequence[str] | None = None, only_answered: bool = False) -> pd.DataFrame:
+               fields: Sequence[str] | None = None, only_answered: bool = False,
+               case_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """One row per case (index: case id) with its profile and answers as columns.
 
     Columns: inspection, case_ref, site, status, the profile fields (or `fields`), then one
@@ -164,6 +165,9 @@ def case_frame(db: Database, inspection_ids: Sequence[int], *,
                           Answer.rater == rater, Answer.value.is_not(None)))  # type: ignore[union-attr]
     if questions is not None:
         answer_stmt = answer_stmt.where(Answer.question_id.in_(questions))  # type: ignore[attr-defined]
+    if case_ids is not None:  # e.g. the few cases rated twice, out of a national set
+        case_stmt = case_stmt.where(Case.id.in_(list(case_ids)))  # type: ignore[union-attr]
+        answer_stmt = answer_stmt.where(Answer.case_id.in_(list(case_ids)))  # type: ignore[attr-defined]
     with db.engine.connect() as conn:
         cases = fetch_frame(conn, case_stmt, ["case_id", "inspection", "case_ref", "site",
                                               "status", *profile])

@@ -84,8 +84,12 @@ def inspector_progress(db: Database, inspection_id: int) -> list[Progress]:
     case = Case.__table__.c  # type: ignore[attr-defined]
     answer, inspector = Answer.__table__.c, Inspector.__table__.c  # type: ignore[attr-defined]
     # One (inspector, case) pair per case rated, then counted by the case's status.
+    # Filtering by inspection inside the subquery lets the database start from the
+    # inspection's cases instead of every answer of every inspection.
     pairs = (sa.select(answer.inspector_id.label("who"), answer.case_id.label("case_id"))
-             .where(answer.rater == "primary", answer.inspector_id.is_not(None))
+             .join(Case.__table__, case.id == answer.case_id)
+             .where(answer.rater == "primary", answer.inspector_id.is_not(None),
+                    case.inspection_id == inspection_id)
              .distinct().subquery())
     stmt = (sa.select(inspector.name, case.status, sa.func.count())
             .select_from(pairs)

@@ -19,7 +19,7 @@ from audit import __version__
 from audit.analysis import compare
 from audit.db import Database
 from audit.errors import UsageError
-from audit.frames import case_frame
+from audit.frames import case_frame, fetch_frame
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.models import Answer, Case, Inspection, Site
 from audit.report import tables as t
@@ -60,22 +60,28 @@ def _samples(inspections: Sequence[Inspection]) -> tuple[Sample | None, list[Sam
 
 def _unit_counts(db: Database, inspection_ids: Sequence[int],
                  questions: Sequence[str]) -> pd.DataFrame:
-    """Key-question answers counted per site and per provider (for standard ratings)."""
+    """Key-question answers counted per site and per provider (for standard ratings).
+
+    One scan of the answers, grouped by inspection, site and provider together; the two
+    views are sums of it.
+    """
+    stmt = (sa.select(Inspection.name, Site.name, Case.provider, Answer.question_id,
+                      Answer.value, sa.func.count())
+            .select_from(Answer).join(Case, Answer.case_id == Case.id)
+            .join(Inspection, Case.inspection_id == Inspection.id)
+            .outerjoin(Site, Case.site_id == Site.id)
+            .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
+                   Answer.rater == REPORT_RATER,
+                   Answer.question_id.in_(list(questions)))  # type: ignore[attr-defined]
+            .group_by(Inspection.name, Site.name, Case.provider, Answer.question_id,
+                      Answer.value))
+    with db.engine.connect() as conn:
+        both = fetch_frame(conn, stmt, ["inspection", "site", "provider", "question_id",
+                                        "value", "count"])
     frames = []
-    for unit_type, unit in (("site", Site.name), ("provider", Case.provider)):
-        stmt = (sa.select(Inspection.name, unit, Answer.question_id, Answer.value,
-                          sa.func.count())
-                .select_from(Answer).join(Case, Answer.case_id == Case.id)
-                .join(Inspection, Case.inspection_id == Inspection.id)
-                .outerjoin(Site, Case.site_id == Site.id)
-                .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
-                       Answer.rater == REPORT_RATER,
-                       Answer.question_id.in_(list(questions)))  # type: ignore[attr-defined]
-                .group_by(Inspection.name, unit, Answer.question_id, Answer.value))
-        with db.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-        part = pd.DataFrame(rows, columns=["inspection", "unit", "question_id", "value",
-                                           "count"])
+    for unit_type in ("site", "provider"):
+        part = (both.groupby(["inspection", unit_type, "question_id", "value"], dropna=False)
+                ["count"].sum().reset_index().rename(columns={unit_type: "unit"}))
         part.insert(0, "unit_type", unit_type)
         frames.append(part)
     return pd.concat(frames, ignore_index=True)
@@ -245,8 +251,8 @@ def _reliability(db: Database, qs: QuestionSet, ids: list[int]) -> ReportTable |
     qa = case_frame(db, ids, questions=key, rater="qa", fields=[], only_answered=True)
     if qa.empty:
         return None
-    primary = case_frame(db, ids, questions=key, rater="primary", fields=[])
-    primary = primary.loc[primary.index.isin(qa.index)]
+    primary = case_frame(db, ids, questions=key, rater="primary", fields=[],
+                         case_ids=[int(i) for i in qa.index])
     labels = {q: qs.question(q).label for q in key}
     result = reliability(primary[key], qa[key], key, labels=labels)
     return t.reliability_table(result)
