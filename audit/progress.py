@@ -101,8 +101,12 @@ def inspector_progress(db: Database, inspection_id: int) -> list[Progress]:
         return _fold([tuple(r) for r in conn.execute(stmt)], "(unknown)")  # type: ignore[misc]
 
 
-def overview(db: Database, inspection_id: int) -> Overview:
-    """Per-site and per-inspector progress of one inspection, with the totals."""
+def overview(db: Database, inspection_id: int, *, with_inspectors: bool = True) -> Overview:
+    """Per-site and per-inspector progress of one inspection, with the totals.
+
+    Per-inspector counts read the inspection's answers and are the slow part at national
+    scale; without them (`with_inspectors=False`) the overview is a count of cases.
+    """
     sites = site_progress(db, inspection_id)
     totals: dict[str, int] = dict.fromkeys(CASE_STATUS, 0)
     for p in sites:
@@ -112,7 +116,7 @@ def overview(db: Database, inspection_id: int) -> Overview:
         name = conn.execute(sa.select(Inspection.__table__.c.name).where(  # type: ignore[attr-defined]
             Inspection.__table__.c.id == inspection_id)).scalar_one()  # type: ignore[attr-defined]
     return Overview(name, Progress("All sites", totals), sites,
-                    inspector_progress(db, inspection_id))
+                    inspector_progress(db, inspection_id) if with_inspectors else [])
 
 
 def inspections(db: Database) -> list[InspectionInfo]:
