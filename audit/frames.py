@@ -2,10 +2,10 @@
 
 Two shapes serve everything downstream:
 - `case_frame`: one row per case, profile columns then one column per question
-  (answer codes as strings, missing when unanswered); for regressions, distributions,
-  reliability and exports of the wide form.
-- `answer_counts`: answers counted per question, group and code by SQL `GROUP BY`; the
-  fast path for tests of proportions, which need nothing but counts.
+  (answer codes as strings, missing when unanswered); for distributions, reliability and
+  the report's profile tables.
+- `pattern_counts`: answers counted per question, group, covariate pattern and code by
+  one SQL `GROUP BY`; all a comparison needs, tests and regressions alike.
 """
 
 from __future__ import annotations
@@ -75,29 +75,6 @@ def groupable_fields() -> list[str]:
 
 def _cases_of(inspection_ids: Sequence[int]) -> sa.Select[Any]:
     return (sa.select(Case.id).where(Case.inspection_id.in_(inspection_ids)))  # type: ignore[attr-defined]
-
-
-def answer_counts(db: Database, inspection_ids: Sequence[int], *, by: str,
-                  questions: Sequence[str], rater: str = "primary") -> pd.DataFrame:
-    """Answers counted per question, group level and answer code (SQL GROUP BY).
-
-    Columns: question_id, level, value, count. Cases whose group is unknown are left out;
-    unanswered questions do not appear (see `group_sizes` for the denominators).
-    """
-    level = group_expression(by).label("level")
-    stmt = (sa.select(Answer.question_id, level, Answer.value, sa.func.count().label("count"))
-            .select_from(Answer)
-            .join(Case, Answer.case_id == Case.id)
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Site, Case.site_id == Site.id)
-            .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
-                   Answer.rater == rater,
-                   Answer.question_id.in_(questions),  # type: ignore[attr-defined]
-                   Answer.value.is_not(None))  # type: ignore[union-attr]
-            .group_by(Answer.question_id, level, Answer.value))
-    with db.engine.connect() as conn:
-        frame = fetch_frame(conn, stmt, ["question_id", "level", "value", "count"])
-    return frame[frame["level"].notna()].reset_index(drop=True)
 
 
 def pattern_counts(db: Database, inspection_ids: Sequence[int], *, by: str,
