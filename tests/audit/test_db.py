@@ -152,4 +152,5 @@ def test_migrating_a_file_with_data_keeps_it_and_copies_it_first(tmp_path: Path)
     if head != "0001":
         copies = list(tmp_path.glob("old.db.pre-*.bak"))
         assert len(copies) == 1
-        assert sqlite3.connect(copies[0]).execute("SELECT count(*) FROM \"case\"").fetchone() == (1,)
+        copy = sqlite3.connect(copies[0])
+        assert copy.execute('SELECT count(*) FROM "case"').fetchone() == (1,)
