@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from audit.identity import initials as initials_of
 from audit.models import RATERS, UTCDateTime, utcnow
 from question_sets.profile import CASE_STATUS, PROFILE
 
@@ -325,7 +326,7 @@ class AnswerStaging:
                 self.conn.execute(
                     sa.text("INSERT INTO inspector (name, initials, role) "
                             "VALUES (:name, :initials, 'inspector')"),
-                    [{"name": n, "initials": _initials(n)} for n in missing])
+                    [{"name": n, "initials": initials_of(n)} for n in missing])
                 found.update(self.conn.execute(stmt, {"names": missing}).all())
             self._inspectors.update(found)
         return self._inspectors
@@ -404,9 +405,6 @@ class AnswerStaging:
             FROM {t} t WHERE "case".id = t.case_id""", at=at)
         return events
 
-
-def _initials(name: str) -> str | None:
-    return "".join(p[0] for p in name.split() if p)[:10].upper() or None
 
 
 def upsert_answers(conn: sa.Connection, inspection_id: int, rows: pd.DataFrame, *, who: str,

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from audit import trail
 from audit.db import Database
 from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
+from audit.identity import initials as initials_of
 from audit.inspections import question_set_of
 from audit.models import Answer, Case, Inspection, Inspector, NoteDraft, Site, utcnow
 from question_sets import QuestionSet
@@ -117,8 +118,7 @@ def inspector_id(session: Session, name: str, role: str = "inspector") -> int:
     found = session.exec(select(Inspector.id).where(Inspector.name == name)).first()
     if found is not None:
         return found
-    initials = "".join(p[0] for p in name.split() if p)[:10].upper() or None
-    inspector = Inspector(name=name, initials=initials, role=role)
+    inspector = Inspector(name=name, initials=initials_of(name), role=role)
     session.add(inspector)
     session.flush()
     assert inspector.id is not None

@@ -32,6 +32,7 @@ from sqlmodel import select
 
 from audit.db import Database
 from audit.errors import UsageError
+from audit.identity import initials as initials_of
 from audit.inspections import create_inspection
 from audit.models import Inspection, Inspector, Site
 from question_sets import QuestionSet, load_set
@@ -826,7 +827,7 @@ def _people(conn: sa.Connection) -> None:
     """The fictional inspectors with their roles (created, or given their demo role)."""
     table = Inspector.__table__  # type: ignore[attr-defined]
     known = set(conn.execute(sa.select(table.c.name)).scalars())
-    new = [{"name": n, "initials": "".join(p[0] for p in n.split()).upper(), "role": r}
+    new = [{"name": n, "initials": initials_of(n), "role": r}
            for n, r in PEOPLE if n not in known]
     if new:
         conn.execute(sa.insert(table), new)

@@ -51,3 +51,8 @@ def database_login(db: Database) -> str | None:
 def acting_user(db: Database, explicit: str | None = None) -> str:
     """The identity recorded for this database: its login on PostgreSQL, else current_user()."""
     return database_login(db) or current_user(explicit)
+
+
+def initials(name: str) -> str | None:
+    """Initials of a name as the inspector table keeps them ("Ann Inspector" -> "AI")."""
+    return "".join(p[0] for p in name.split() if p)[:10].upper() or None

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from audit import trail
 from audit.db import Database
 from audit.errors import NotFoundError, PermissionDenied, UsageError
+from audit.identity import initials as initials_of
 from audit.models import ROLES, Inspector
 
 DEFAULT_ROLE = "inspector"
@@ -77,9 +78,6 @@ def ensure_first_lead(session: Session, who: str) -> bool:
     return True
 
 
-def _initials(name: str) -> str | None:
-    return "".join(p[0] for p in name.split() if p)[:10].upper() or None
-
 
 def _set(session: Session, name: str, role: str, *, by: str, initials: str | None) -> str | None:
     if role not in ROLES:
@@ -87,7 +85,7 @@ def _set(session: Session, name: str, role: str, *, by: str, initials: str | Non
     person = session.exec(select(Inspector).where(Inspector.name == name)).first()
     old = person.role if person else None
     if person is None:
-        person = Inspector(name=name, initials=initials or _initials(name), role=role)
+        person = Inspector(name=name, initials=initials or initials_of(name), role=role)
     else:
         person.role = role
         if initials:

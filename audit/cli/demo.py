@@ -65,12 +65,12 @@ def _lead_the_demo(database: Database) -> str | None:
     from sqlmodel import select
 
     from audit.identity import acting_user
+    from audit.identity import initials as initials_of
     from audit.models import Inspector
 
     who = acting_user(database)
     with database.write_session() as session:
         if session.exec(select(Inspector.id).where(Inspector.name == who)).first() is not None:
             return None
-        initials = "".join(p[0] for p in who.split() if p)[:10].upper() or None
-        session.add(Inspector(name=who, initials=initials, role="lead"))
+        session.add(Inspector(name=who, initials=initials_of(who), role="lead"))
     return who
