@@ -18,10 +18,10 @@ from audit.frames import (
     group_expression,
     group_sizes,
     groupable_fields,
-    pattern_counts,
 )
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.models import Answer, Case, Inspection, Site
+from audit.tally import pattern_counts
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
 from stats import Comparison, QuestionInfo, compare_counts

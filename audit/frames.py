@@ -4,8 +4,8 @@ Two shapes serve everything downstream:
 - `case_frame`: one row per case, profile columns then one column per question
   (answer codes as strings, missing when unanswered); for distributions, reliability and
   the report's profile tables.
-- `pattern_counts`: answers counted per question, group, covariate pattern and code by
-  one SQL `GROUP BY`; all a comparison needs, tests and regressions alike.
+- counts of answers per question, value and case keys live in `audit.tally`
+  (`pattern_counts`: all a comparison needs, tests and regressions alike).
 """
 
 from __future__ import annotations
@@ -71,37 +71,6 @@ def group_expression(by: str) -> sa.ColumnElement[Any]:
 def groupable_fields() -> list[str]:
     """Fields a comparison may group by: coded and yes/no profile fields, inspection, site."""
     return [c for c, f in PROFILE.items() if f.kind in {"code", "bool"}] + ["inspection", "site"]
-
-
-def _cases_of(inspection_ids: Sequence[int]) -> sa.Select[Any]:
-    return (sa.select(Case.id).where(Case.inspection_id.in_(inspection_ids)))  # type: ignore[attr-defined]
-
-
-def pattern_counts(db: Database, inspection_ids: Sequence[int], *, by: str,
-                   questions: Sequence[str], covariates: Sequence[str] = (),
-                   rater: str = "primary") -> pd.DataFrame:
-    """Answers counted per question, group, covariate pattern and code, in one GROUP BY.
-
-    Columns: question_id, `by`, each covariate, value, count. This is all a comparison
-    needs, tests and regressions alike (see `stats.aggregate`), and it keeps a national
-    dataset's millions of answers inside the database.
-    """
-    level = group_expression(by).label("level")
-    covs = [group_expression(c).label(f"cov_{i}") for i, c in enumerate(covariates)]
-    keys = [Answer.question_id, level, *covs, Answer.value]
-    stmt = (sa.select(*keys, sa.func.count())
-            .select_from(Answer)
-            .join(Case, Answer.case_id == Case.id)
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Site, Case.site_id == Site.id)
-            .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
-                   Answer.rater == rater,
-                   Answer.question_id.in_(list(questions)),  # type: ignore[attr-defined]
-                   Answer.value.is_not(None))  # type: ignore[union-attr]
-            .group_by(*keys))
-    with db.engine.connect() as conn:
-        frame = fetch_frame(conn, stmt, ["question_id", by, *covariates, "value", "count"])
-    return frame[frame[by].notna()].reset_index(drop=True)
 
 
 def group_sizes(db: Database, inspection_ids: Sequence[int], *, by: str) -> pd.Series:

@@ -183,10 +183,12 @@ class Answer(SQLModel, table=True):
 
     __tablename__ = "answer"
     __table_args__ = (
-        # The unique index also serves look-ups by case (its first column). No other index:
-        # every one slows the bulk import of millions of answers, and analytics scan
-        # answers joined to their cases rather than seeking by question.
+        # The unique index also serves look-ups by case (its first column). The one other
+        # index covers the aggregate counts (audit/tally.py): read in its order, answers
+        # are counted per question and value without sorting them. Each index slows the
+        # bulk import of millions of answers, so add none without measuring both.
         sa.UniqueConstraint("case_id", "question_id", "rater", name="uq_answer"),
+        sa.Index("ix_answer_tally", "rater", "question_id", "value", "case_id"),
         *_checks("answer", {"rater": RATERS}),
     )
 

@@ -1,0 +1,134 @@
+"""`audit.tally` gives exactly what a SQL GROUP BY joined to the cases gives, on both dialects."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from audit.db import Database
+from audit.frames import fetch_frame, group_expression
+from audit.inspections import create_inspection, get_or_create_site
+from audit.models import Answer, Case, Inspection, Site
+from audit.tally import _SEEK_SHARE, case_keys, pattern_counts, tally
+
+QUESTIONS = ("2.1.1", "2.1.2", "2.2.1", "iom.explained", "outcome.frequency")
+VALUES = ("yes", "no", "na", "partly", None)
+
+
+def _populate(db: Database, seed: int, inspections: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Inspections of random cases (some profile fields unknown) and random answers."""
+    rng = random.Random(seed)
+    ids = {}
+    with db.write_session() as session:
+        for name, n_cases in inspections:
+            insp = create_inspection(session, name)
+            sites = [get_or_create_site(session, insp, s)[0] for s in ("Leeds", "Hull")]
+            ids[name] = insp.id
+            cases = [Case(inspection_id=insp.id, case_ref=f"{name}-{i}",
+                          site_id=rng.choice([*(s.id for s in sites), None]),
+                          iom=rng.choice([True, False, None]),
+                          case_type=rng.choice(["post_release", "community", None]),
+                          rosh=rng.choice(["low", "medium", "high", None]),
+                          provider=rng.choice(["nps", "crc"]))
+                     for i in range(n_cases)]
+            session.add_all(cases)
+            session.flush()
+            rows: list[dict[str, Any]] = []
+            for case in cases:
+                for qid in QUESTIONS:
+                    for rater in ("primary", "qa"):
+                        if rng.random() < 0.7 and (rater == "primary" or rng.random() < 0.2):
+                            rows.append({"case_id": case.id, "question_id": qid,
+                                         "question_set_version": "1", "rater": rater,
+                                         "value": rng.choice(VALUES),
+                                         "note": "n" if rng.random() < 0.1 else None})
+            if rows:
+                session.connection().execute(sa.insert(Answer.__table__), rows)  # type: ignore[attr-defined]
+    return ids
+
+
+def _reference(db: Database, inspection_ids: Sequence[int], *, by: str,
+               questions: Sequence[str], covariates: Sequence[str] = (),
+               rater: str = "primary") -> pd.DataFrame:
+    """The plain joined GROUP BY that `pattern_counts` replaces."""
+    level = group_expression(by).label("level")
+    covs = [group_expression(c).label(f"cov_{i}") for i, c in enumerate(covariates)]
+    keys = [Answer.question_id, level, *covs, Answer.value]
+    stmt = (sa.select(*keys, sa.func.count()).select_from(Answer)
+            .join(Case, Answer.case_id == Case.id)
+            .join(Inspection, Case.inspection_id == Inspection.id)
+            .outerjoin(Site, Case.site_id == Site.id)
+            .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
+                   Answer.rater == rater,
+                   Answer.question_id.in_(list(questions)),  # type: ignore[attr-defined]
+                   Answer.value.is_not(None))  # type: ignore[union-attr]
+            .group_by(*keys))
+    with db.engine.connect() as conn:
+        frame = fetch_frame(conn, stmt, ["question_id", by, *covariates, "value", "count"])
+    return frame[frame[by].notna()].reset_index(drop=True)
+
+
+def _canonical(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    return sorted((tuple(None if pd.isna(v) else v for v in row)
+                   for row in frame.itertuples(index=False)), key=repr)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_pattern_counts_equal_the_joined_group_by(any_db: Database, seed: int) -> None:
+    ids = _populate(any_db, seed, [("big", 300), ("small", 12), ("other", 100)])
+    cases = {"big": 300, "small": 12, "other": 100}
+    for chosen in (["big"], ["small"], ["big", "small"], ["small", "other"]):
+        # "small" alone falls under the seek threshold, "big" over it: both paths run.
+        share = sum(cases[c] for c in chosen) / sum(cases.values())
+        assert (share < _SEEK_SHARE) == (chosen == ["small"])
+        insp = [ids[c] for c in chosen]
+        for by, covariates, rater in [("iom", (), "primary"),
+                                      ("iom", ("case_type", "rosh", "provider"), "primary"),
+                                      ("site", ("iom",), "qa"),
+                                      ("provider", ("case_type",), "primary")]:
+            got = pattern_counts(any_db, insp, by=by, questions=QUESTIONS,
+                                 covariates=covariates, rater=rater)
+            want = _reference(any_db, insp, by=by, questions=QUESTIONS,
+                              covariates=covariates, rater=rater)
+            assert list(got.columns) == list(want.columns)
+            assert _canonical(got) == _canonical(want), (chosen, by, covariates, rater)
+            assert got["count"].dtype == "int64"
+
+
+def test_keys_may_be_none_and_cases_may_be_a_subset(sqlite_db: Database) -> None:
+    ids = _populate(sqlite_db, 9, [("one", 50)])
+    keys = case_keys(sqlite_db, [ids["one"]], {"iom": Case.iom},  # type: ignore[dict-item]
+                     where=[Case.case_ref.in_(["one-1", "one-2", "one-3"])])  # type: ignore[attr-defined]
+    assert len(keys) == 3
+    got = tally(sqlite_db, keys, QUESTIONS, inspection_ids=[ids["one"]])
+    with sqlite_db.engine.connect() as conn:
+        want = conn.execute(sa.text(
+            "SELECT count(*) FROM answer JOIN \"case\" c ON c.id = answer.case_id "
+            "WHERE c.case_ref IN ('one-1', 'one-2', 'one-3') AND rater = 'primary' "
+            "AND value IS NOT NULL")).scalar_one()
+    assert got["count"].sum() == want
+
+
+def test_no_keys_counts_per_question_and_value(sqlite_db: Database) -> None:
+    ids = _populate(sqlite_db, 4, [("one", 30)])
+    keys = case_keys(sqlite_db, [ids["one"]], {})
+    got = tally(sqlite_db, keys, QUESTIONS, inspection_ids=[ids["one"]])
+    assert list(got.columns) == ["question_id", "value", "count"]
+    with sqlite_db.engine.connect() as conn:
+        want = dict(((q, v), n) for q, v, n in conn.execute(sa.text(
+            "SELECT question_id, value, count(*) FROM answer WHERE rater = 'primary' "
+            "AND value IS NOT NULL GROUP BY 1, 2")))
+    assert {(q, v): n for q, v, n in got.itertuples(index=False)} == want
+
+
+def test_nothing_to_count(sqlite_db: Database) -> None:
+    ids = _populate(sqlite_db, 5, [("one", 5)])
+    keys = case_keys(sqlite_db, [ids["one"]], {"iom": group_expression("iom")})
+    assert tally(sqlite_db, keys, [], inspection_ids=[ids["one"]]).empty
+    none = tally(sqlite_db, keys.iloc[:0], QUESTIONS, inspection_ids=[ids["one"]])
+    assert list(none.columns) == ["question_id", "iom", "value", "count"] and none.empty
