@@ -39,7 +39,7 @@ def fetch_frame(conn: sa.Connection, stmt: sa.Executable, columns: Sequence[str]
         result.close()
     if not raw:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    return pd.DataFrame(dict(zip(columns, zip(*raw, strict=True), strict=True)))
+    return pd.DataFrame.from_records(raw, columns=list(columns))
 
 
 def group_expression(by: str) -> sa.ColumnElement[Any]:

@@ -25,7 +25,7 @@ from audit.models import Answer, Case, Inspection, Site
 
 # Below this share of all cases, walk the answers from the chosen cases (an index seek
 # per case) rather than scanning the whole index and dropping other cases' answers.
-_SEEK_SHARE = 0.2
+_SEEK_SHARE = 0.02
 
 
 def case_keys(db: Database, inspection_ids: Sequence[int],
@@ -110,12 +110,17 @@ def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids:
                          rater: str, *, seek: bool) -> Iterator[tuple[str, str, np.ndarray]]:
     """(question id, value, ids of the cases that gave it), one per question and value."""
     sqlite = db.engine.dialect.name == "sqlite"
-    ids_text = sa.cast(Answer.case_id, sa.String)
     listed = (sa.func.group_concat(Answer.case_id) if sqlite
-              else sa.func.string_agg(ids_text, sa.literal(",")))
+              else sa.func.string_agg(sa.cast(Answer.case_id, sa.String), sa.literal(",")))
+    rater_col: sa.ColumnElement[Any] = Answer.rater  # type: ignore[assignment]
+    question_col: sa.ColumnElement[Any] = Answer.question_id  # type: ignore[assignment]
+    if seek and sqlite:
+        # SQLite's planner (no statistics) would rather walk the covering index by rater
+        # and question than seek each case; a unary + keeps it off that index.
+        rater_col = sa.literal_column("+answer.rater", sa.String)
+        question_col = sa.literal_column("+answer.question_id", sa.String)
     stmt = (sa.select(Answer.question_id, Answer.value, sa.func.count(), listed)
-            .where(Answer.rater == rater,
-                   Answer.question_id.in_(list(questions)),  # type: ignore[attr-defined]
+            .where(rater_col == rater, question_col.in_(list(questions)),
                    Answer.value.is_not(None))  # type: ignore[union-attr]
             .group_by(Answer.question_id, Answer.value))
     if seek or not sqlite:

@@ -19,12 +19,13 @@ from audit import __version__
 from audit.analysis import compare
 from audit.db import Database
 from audit.errors import UsageError
-from audit.frames import case_frame, fetch_frame
+from audit.frames import case_frame
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.models import Answer, Case, Inspection, Site
 from audit.report import tables as t
 from audit.report.model import Report, ReportMeta, ReportTable
 from audit.report.samples import REPORT_RATER, Sample, answer_counts
+from audit.tally import case_keys, tally
 from question_sets import QuestionSet
 from stats.regression import DEFAULT_COVARIATES
 
@@ -62,22 +63,12 @@ def _unit_counts(db: Database, inspection_ids: Sequence[int],
                  questions: Sequence[str]) -> pd.DataFrame:
     """Key-question answers counted per site and per provider (for standard ratings).
 
-    One scan of the answers, grouped by inspection, site and provider together; the two
+    One scan of the answers, counted per inspection, site and provider together; the two
     views are sums of it.
     """
-    stmt = (sa.select(Inspection.name, Site.name, Case.provider, Answer.question_id,
-                      Answer.value, sa.func.count())
-            .select_from(Answer).join(Case, Answer.case_id == Case.id)
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Site, Case.site_id == Site.id)
-            .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
-                   Answer.rater == REPORT_RATER,
-                   Answer.question_id.in_(list(questions)))  # type: ignore[attr-defined]
-            .group_by(Inspection.name, Site.name, Case.provider, Answer.question_id,
-                      Answer.value))
-    with db.engine.connect() as conn:
-        both = fetch_frame(conn, stmt, ["inspection", "site", "provider", "question_id",
-                                        "value", "count"])
+    cases = case_keys(db, inspection_ids, {"inspection": Inspection.name, "site": Site.name,
+                                           "provider": Case.provider})  # type: ignore[dict-item]
+    both = tally(db, cases, questions, inspection_ids=inspection_ids, rater=REPORT_RATER)
     frames = []
     for unit_type in ("site", "provider"):
         part = (both.groupby(["inspection", unit_type, "question_id", "value"], dropna=False)
@@ -248,7 +239,17 @@ def _reliability(db: Database, qs: QuestionSet, ids: list[int]) -> ReportTable |
     from stats import reliability
 
     key = [q.id for q in qs.questions if q.key]
-    qa = case_frame(db, ids, questions=key, rater="qa", fields=[], only_answered=True)
+    # The few cases rated twice, found on the answer index before any case is read.
+    with db.engine.connect() as conn:
+        rated_twice = conn.execute(
+            sa.select(Answer.case_id).distinct()
+            .join(Case, Answer.case_id == Case.id)
+            .where(Answer.rater == "qa", Answer.question_id.in_(key),  # type: ignore[attr-defined]
+                   Case.inspection_id.in_(ids))).scalars().all()  # type: ignore[attr-defined]
+    if not rated_twice:
+        return None
+    qa = case_frame(db, ids, questions=key, rater="qa", fields=[], only_answered=True,
+                    case_ids=list(rated_twice))
     if qa.empty:
         return None
     primary = case_frame(db, ids, questions=key, rater="primary", fields=[],

@@ -14,7 +14,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from audit.db import Database
-from audit.models import Answer, Case
+from audit.models import Case
+from audit.tally import case_keys, tally
 
 # Rater whose answers the published tables count.
 REPORT_RATER = "primary"
@@ -39,15 +40,10 @@ class Sample:
 
 def answer_counts(db: Database, sample: Sample, questions: Sequence[str]) -> pd.DataFrame:
     """Answers of the sample counted per question and code: question_id, value, count."""
-    stmt = (sa.select(Answer.question_id, Answer.value, sa.func.count())
-            .join(Case, Answer.case_id == Case.id)
-            .where(sample.case_filter(), Answer.rater == REPORT_RATER,
-                   Answer.question_id.in_(list(questions)),  # type: ignore[attr-defined]
-                   Answer.value.is_not(None))  # type: ignore[union-attr]
-            .group_by(Answer.question_id, Answer.value))
-    with db.engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    return pd.DataFrame(rows, columns=["question_id", "value", "count"])
+    where = [Case.iom.is_(True)] if sample.iom_only else []  # type: ignore[union-attr]
+    cases = case_keys(db, sample.inspection_ids, {}, where=where)
+    return tally(db, cases, questions, inspection_ids=sample.inspection_ids,
+                 rater=REPORT_RATER)
 
 
 def case_count(db: Database, sample: Sample) -> int:

@@ -386,6 +386,7 @@ def standard_ratings_table(qs: QuestionSet, counts: pd.DataFrame,
         styles.append({WHOLE_ROW: HEADING})
         for unit in sorted(part["unit"].dropna().unique()):
             mine = part[part["unit"] == unit]
+            tallies = mine.groupby(["question_id", "value"])["count"].sum().to_dict()
             label = (PROFILE["provider"].label_of(unit) if unit_type == "provider" else unit)
             row: dict[str, Any] = {"unit": label, "inspection": inspection,
                                    "unit_type": unit_type}
@@ -394,8 +395,8 @@ def standard_ratings_table(qs: QuestionSet, counts: pd.DataFrame,
                 for q in s.questions:
                     if not q.key:
                         continue
-                    base = answered(mine, q.id, YES_NO)
-                    p = pct(count_of(mine, q.id, "yes"), base)
+                    base = sum(int(tallies.get((q.id, v), 0)) for v in YES_NO)
+                    p = pct(int(tallies.get((q.id, "yes"), 0)), base)
                     if p is not None and (lowest is None or p < lowest[0]):
                         lowest = (p, q.id)
                 row[f"{s.id}_rating"] = rating_for(lowest[0] if lowest else None, bands)

@@ -80,8 +80,8 @@ def _canonical(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_pattern_counts_equal_the_joined_group_by(any_db: Database, seed: int) -> None:
-    ids = _populate(any_db, seed, [("big", 300), ("small", 12), ("other", 100)])
-    cases = {"big": 300, "small": 12, "other": 100}
+    ids = _populate(any_db, seed, [("big", 700), ("small", 8), ("other", 100)])
+    cases = {"big": 700, "small": 8, "other": 100}
     for chosen in (["big"], ["small"], ["big", "small"], ["small", "other"]):
         # "small" alone falls under the seek threshold, "big" over it: both paths run.
         share = sum(cases[c] for c in chosen) / sum(cases.values())
