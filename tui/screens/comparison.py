@@ -33,7 +33,7 @@ class CasesBehind(Message):
 def pct_cell(counts: Any) -> str:
     if counts is None or counts.pct is None:
         return "–"
-    return f"{counts.pct:.0f}% ({counts.yes}/{counts.n})"
+    return f"{counts.pct:.0f}% ({counts.yes:,}/{counts.n:,})"
 
 
 def p_cell(p: float | None) -> str:
@@ -74,8 +74,9 @@ class ComparisonScreen(IomScreen):
     def on_mount(self) -> None:
         self.sub_title = "IOM vs non-IOM"
         table = self.query_one("#comparison-table", DataTable)
-        for label, key, width in (("Question", "label", 26), ("IOM", "iom", 15),
-                                  ("Non-IOM", "non_iom", 15), ("Diff pp", "diff", 8),
+        # Counts wide enough for a national sample: "71% (65,076/91,650)".
+        for label, key, width in (("Question", "label", 24), ("IOM", "iom", 19),
+                                  ("Non-IOM", "non_iom", 19), ("Diff pp", "diff", 8),
                                   ("p (adj.)", "p", 8)):
             table.add_column(label, key=key, width=width)
         behind = self.query_one("#behind", DataTable)
