@@ -1,8 +1,8 @@
 """What we know about each missed target: the diagnosis and the plan (kept by hand).
 
 The harness prints the plan of a figure under "Missed targets" whenever that figure
-misses, beside the fresh profile. Update the text when the code changes. Written from
-the profiles of the full-scale run of 2026-11-23 (commit 26645f5, 2-core shared VM).
+misses, beside the fresh profile. Update the text when the code changes. The before and
+after of each fixed miss is in `benchmarks/history.md`.
 """
 
 from __future__ import annotations
@@ -35,63 +35,26 @@ its three indexes, `audit_event` with its two).
 Expected: 1 + 3 + 4 should take the ratings import to roughly 35-45 s here; 2 is needed for a
 safe margin under 60 s on a loaded machine.""",
     "compare": """
-**Where the time goes**: `compare` is now one SQL `GROUP BY` (`audit.frames.pattern_counts`)
-plus statistics that take milliseconds, so it runs at the floor (1.0-1.8x in the runs
-so far). The floor itself
-(the same counts by a bare `GROUP BY` joined to `case`, through the sqlite3 module) takes
-7-9 s on this machine: SQLite sorts the 2.5 million answer rows in a temporary B-tree, and
-the 1.1 GB file does not stay in the page cache (the VM reclaims cache; other engineers'
-runs share the disk). So the 3 s target is below what this SQLite layout allows here; no
-Python-side change can meet it.
-
-**Plan**: lower the floor itself (owner of `audit/models.py` / migrations, `audit/frames.py`):
-1. A covering index `answer(rater, question_id, case_id, value)` lets SQLite read the
-   answers without touching the table pages (one narrow index, about a third of the table);
-   measure the floor with and without it.
-2. Or avoid SQLite's sorter: group per question (`WHERE question_id = ?`, 47 queries on
-   the `ix_answer_question` index, each a small sort) or count in C: a bare scan of the
-   answers (`SELECT sum(length(value)) FROM answer`) takes 0.4-0.5 s here, against 3-9 s
-   for the sorted `GROUP BY`; fetching all 2.5 million rows into Python took ~4 s, so
-   the counting must stay in SQL. Measure both before choosing.
-3. Whatever wins becomes the new floor query in `benchmarks/floor.py`, so the ratio stays
-   honest.""",
+**Where the time goes**: `compare` is one tally (`audit.tally.pattern_counts`): a read of
+the cases' profile (100,000 rows) and one `group_concat` per question and value in the
+order of `ix_answer_tally`, then numpy counts and the statistics (the independent-effect
+fits on covariate-pattern counts). A miss now means one of these grew: check in the profile
+whether `_case_ids_per_answer` still reads the index without a sort (`EXPLAIN QUERY PLAN`:
+`USING COVERING INDEX ix_answer_tally`, no `TEMP B-TREE`), and whether
+`compare_counts` or `case_keys` dominate.""",
     "compare_ratio": """
-See the `compare` entry: the comparison is one `GROUP BY`, so its ratio to the floor can
-only slip when the statistics (`stats.aggregate`) or the frame building grow; profile
-`python -m benchmarks.worker compare --db .bench/bench.db` with pyinstrument.""",
+See the `compare` entry. The floor is the plain joined `GROUP BY` that `compare` no longer
+runs; a ratio near or above 1 means the tally has lost its index-ordered read.""",
     "report": """
-**Where the time goes** (31 s sampled): `compile_report` 24 s, of which three tables read
-the national dataset: `reliability` 9.4 s — `_reliability` in `audit/report/build.py` reads
-the *primary* answers of all 100,000 cases (`case_frame`) and only then keeps the ten
-QA-rated ones; `standard_ratings` 8.0 s — `_unit_counts` runs two `GROUP BY`s over every
-answer (per site, then per provider); `iom_comparison` 5.7 s — `compare` (its floor-bound
-`GROUP BY`, see the compare entry). Imports of statsmodels/scipy 3.5 s; the PDF itself
-(`write_pdf`) only 1.7 s.
-
-**Plan** (owner of `audit/report/build.py`):
-1. `_reliability`: read the primary answers only for the cases that have QA answers
-   (`Answer.case_id.in_(qa.index)`, or a join on the QA rows): -9 s.
-2. `_unit_counts`: one `GROUP BY site, provider, question_id, value` and the two
-   marginal tables summed in pandas: -3 to -4 s.
-3. Share one `pattern_counts` read between `iom_comparison` and `standard_ratings`
-   (both count primary answers of the same key questions).
-Expected ~15-18 s here after 1 + 2; the rest follows the compare floor work.""",
+**Where the time goes**: every table reads through `audit.tally` (one index-ordered scan
+per table, small samples by seeking their cases); statsmodels/scipy imports ~2 s and the
+PDF ~1 s. A miss means a table went back to a joined `GROUP BY` or to `case_frame` over the
+whole national set: profile `iom-audit report --out x.pdf` and look under `compile_report`.""",
     "app_ready": """
-**Where the time goes**: the start screen is up in ~0.5 s; after `enter` the dashboard's
-`overview` (`audit/progress.py`) takes ~1.2 s in its worker thread, of which
-`inspector_progress` 0.9 s: a `SELECT DISTINCT inspector_id, case_id` over *all* primary
-answers of every inspection (2.5 million rows, temporary B-tree) before filtering by
-inspection. Opening the database costs 0.4 s of imports (`audit.migrate` imports alembic
-to check the schema revision); textual's own layout of the start screen and dashboard ~0.5 s.
-
-**Plan** (owners of `audit/progress.py`, `tui/screens/dashboard.py`, `audit/db.py`):
-1. Dashboard in two stages: show the overall and per-site bars (`site_progress`, 0.08 s,
-   the `case` table only) at once, and fill the per-inspector section from a second worker.
-2. Filter the distinct pairs by inspection inside the subquery (join `case` first), and
-   index `answer(case_id, rater, inspector_id)` so the distinct is an index-only scan.
-3. Check the schema revision with one `SELECT version_num FROM alembic_version` and import
-   alembic only when a migration is due (-0.4 s).
-Expected ~0.9-1.1 s here.""",
+**Where the time goes**: the start screen, then the dashboard's first stage (sites and
+totals from the `case` table). Per-inspector counts come from a second worker and are not
+part of this figure. A miss means the first stage has started to read answers: profile
+`python -m benchmarks.worker app --db .bench/bench.db --profile-dir DIR`.""",
     "app_next": """
 Moving to the next question is pure UI work (`CaseScreen.goto` -> `QuestionPanel.show`,
 `QuestionTree.move_cursor`); profile the `next` phase with
