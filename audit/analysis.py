@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from audit.db import Database
 from audit.errors import UsageError
@@ -58,12 +60,12 @@ def comparable(db: Database, where: Scope, by: str) -> Scope:
     if by == "inspection":
         return where
     level = group_expression(by)
-    stmt = (sa.select(Case.inspection_id, sa.func.count(sa.distinct(level)))
+    stmt = (sa.select(col(Case.inspection_id), sa.func.count(sa.distinct(level)))
             .select_from(Case)
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Site, Case.site_id == Site.id)
-            .where(Case.inspection_id.in_(where.inspection_ids))  # type: ignore[attr-defined]
-            .group_by(Case.inspection_id))
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .where(col(Case.inspection_id).in_(where.inspection_ids))
+            .group_by(col(Case.inspection_id)))
     with db.engine.connect() as conn:
         levels = dict(conn.execute(stmt).all())
     keep = [i for i in where.inspection_ids if levels.get(i, 0) >= 2]
@@ -116,7 +118,8 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
     usable = [c for c in covariates if c != by and c in groupable_fields()]
     counts = pattern_counts(db, where.inspection_ids, by=by, questions=qids,
                             covariates=usable if independent_effect else ())
-    sizes = group_sizes(db, where.inspection_ids, by=by).to_dict()
+    sizes = {str(level): int(n)
+             for level, n in group_sizes(db, where.inspection_ids, by=by).items()}
     return compare_counts(counts, by, qids, question_info(where.question_set, qids),
                           levels=levels, group_sizes=sizes, alpha=alpha,
                           correction=correction, test=test, yates=yates, covariates=usable,
@@ -151,16 +154,20 @@ def cases_behind(db: Database, *, question_id: str, level: str, answer: str | No
     """The cases of one group with (optionally) one answer to one question."""
     where = scope(db, inspections)
     group = group_expression(by)
-    stmt = (sa.select(Case.id, Inspection.name, Case.case_ref, Site.name, Answer.value)
+    stmt = (sa.select(col(Case.id), col(Inspection.name), col(Case.case_ref), col(Site.name),
+                      col(Answer.value))
             .select_from(Case)
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Site, Case.site_id == Site.id)
-            .join(Answer, sa.and_(Answer.case_id == Case.id, Answer.rater == "primary",
-                                  Answer.question_id == question_id))
-            .where(Case.inspection_id.in_(where.inspection_ids),  # type: ignore[attr-defined]
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .join(Answer, sa.and_(col(Answer.case_id) == Case.id, col(Answer.rater) == "primary",
+                                  col(Answer.question_id) == question_id))
+            .where(col(Case.inspection_id).in_(where.inspection_ids),
                    group == level)
-            .order_by(Inspection.name, Case.case_ref).limit(limit))
+            .order_by(col(Inspection.name), col(Case.case_ref)).limit(limit))
     if answer is not None:
-        stmt = stmt.where(Answer.value == answer)
+        stmt = stmt.where(col(Answer.value) == answer)
     with db.engine.connect() as conn:
-        return [CaseBehind(*row) for row in conn.execute(stmt)]
+        # A primary key read back is never NULL (the model types it `int | None` because
+        # it is unset before the insert).
+        return [CaseBehind(cast(int, case_id), name, ref, site, value)
+                for case_id, name, ref, site, value in conn.execute(stmt)]

@@ -14,7 +14,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from audit.db import Database
-from audit.models import Answer, Case, Inspection, Inspector, Site
+from audit.models import Answer, Case, Inspection, Inspector, Site, table_of
 
 SortKey = Literal["case_ref", "site", "status", "updated"]
 SORT_KEYS: dict[str, str] = {"case_ref": "Case ref", "site": "Site", "status": "Status",
@@ -72,7 +72,7 @@ class Choice:
 
 
 def _conditions(filt: CaseFilter) -> list[sa.ColumnElement[bool]]:
-    case = Case.__table__.c  # type: ignore[attr-defined]
+    case = table_of(Case).c
     where: list[sa.ColumnElement[bool]] = []
     if filt.inspection_id is not None:
         where.append(case.inspection_id == filt.inspection_id)
@@ -97,18 +97,18 @@ def _conditions(filt: CaseFilter) -> list[sa.ColumnElement[bool]]:
         # every backend, where LIKE would need case_sensitive_like on SQLite.
         where.append(sa.and_(case.case_ref >= text, case.case_ref < text + "\U0010ffff"))
     if filt.inspector:
-        answer = Answer.__table__.c  # type: ignore[attr-defined]
-        inspector = Inspector.__table__.c  # type: ignore[attr-defined]
+        answer, inspector_t = table_of(Answer).c, table_of(Inspector)
+        inspector = inspector_t.c
         by = (sa.select(answer.case_id)
-              .join(Inspector.__table__, answer.inspector_id == inspector.id)
+              .join(inspector_t, answer.inspector_id == inspector.id)
               .where(inspector.name == filt.inspector))
         where.append(case.id.in_(by))
     return where
 
 
 def _order(filt: CaseFilter) -> list[sa.ColumnElement[object]]:
-    case = Case.__table__.c  # type: ignore[attr-defined]
-    site = Site.__table__.c  # type: ignore[attr-defined]
+    case = table_of(Case).c
+    site = table_of(Site).c
     column = {"case_ref": case.case_ref, "site": site.name, "status": case.status,
               "updated": case.updated_at}[filt.sort]
     first = column.desc() if filt.descending else column.asc()
@@ -119,16 +119,15 @@ def _order(filt: CaseFilter) -> list[sa.ColumnElement[object]]:
 
 def list_cases(db: Database, filt: CaseFilter, *, offset: int = 0, limit: int = 50) -> CasePage:
     """One page of the cases matching `filt`, and how many match in all."""
-    case = Case.__table__.c  # type: ignore[attr-defined]
-    site = Site.__table__.c  # type: ignore[attr-defined]
-    inspection = Inspection.__table__.c  # type: ignore[attr-defined]
+    case_t, site_t, inspection_t = table_of(Case), table_of(Site), table_of(Inspection)
+    case, site, inspection = case_t.c, site_t.c, inspection_t.c
     where = _conditions(filt)
-    count = sa.select(sa.func.count()).select_from(Case.__table__).where(*where)
+    count = sa.select(sa.func.count()).select_from(case_t).where(*where)
     page = (sa.select(case.id, case.case_ref, site.name, case.iom, case.status,
                       case.updated_at, inspection.name)
-            .select_from(Case.__table__)
-            .outerjoin(Site.__table__, case.site_id == site.id)
-            .join(Inspection.__table__, case.inspection_id == inspection.id)
+            .select_from(case_t)
+            .outerjoin(site_t, case.site_id == site.id)
+            .join(inspection_t, case.inspection_id == inspection.id)
             .where(*where).order_by(*_order(filt)).limit(limit).offset(max(offset, 0)))
     with db.engine.connect() as conn:
         total = conn.execute(count).scalar_one()
@@ -138,7 +137,7 @@ def list_cases(db: Database, filt: CaseFilter, *, offset: int = 0, limit: int = 
 
 def sites(db: Database, inspection_id: int | None = None) -> list[Choice]:
     """The sites (of one inspection, or all), by name."""
-    site = Site.__table__.c  # type: ignore[attr-defined]
+    site = table_of(Site).c
     stmt = sa.select(site.id, site.name).order_by(site.name)
     if inspection_id is not None:
         stmt = stmt.where(site.inspection_id == inspection_id)
@@ -148,6 +147,6 @@ def sites(db: Database, inspection_id: int | None = None) -> list[Choice]:
 
 def inspectors(db: Database) -> list[str]:
     """Names of every known inspector, sorted."""
-    inspector = Inspector.__table__.c  # type: ignore[attr-defined]
+    inspector = table_of(Inspector).c
     with db.engine.connect() as conn:
         return list(conn.execute(sa.select(inspector.name).order_by(inspector.name)).scalars())

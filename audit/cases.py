@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from audit import trail
 from audit.db import Database
@@ -100,10 +100,10 @@ def _view(session: Session, case: Case) -> CaseView:
     inspection = session.get(Inspection, case.inspection_id)
     site = session.get(Site, case.site_id) if case.site_id else None
     rows = session.execute(
-        sa.select(Answer.rater, Answer.question_id, Answer.value, Answer.note, Inspector.name,
-                  Answer.updated_at)
-        .outerjoin(Inspector, Answer.inspector_id == Inspector.id)
-        .where(Answer.case_id == case.id)).all()
+        sa.select(col(Answer.rater), col(Answer.question_id), col(Answer.value),
+                  col(Answer.note), col(Inspector.name), col(Answer.updated_at))
+        .outerjoin(Inspector, col(Answer.inspector_id) == Inspector.id)
+        .where(col(Answer.case_id) == case.id)).all()
     answers: dict[str, dict[str, AnswerView]] = {}
     for rater, qid, value, note, who, at in rows:
         answers.setdefault(rater, {})[qid] = AnswerView(value, note, who, at)
@@ -393,20 +393,20 @@ def drafts(db: Database, case_id: int, *, who: str, rater: str = "primary") -> d
     """Unsaved note drafts of this person on this case: question id -> text."""
     with db.session() as session:
         rows = session.execute(
-            sa.select(NoteDraft.question_id, NoteDraft.text)
-            .join(Inspector, NoteDraft.inspector_id == Inspector.id)
-            .where(NoteDraft.case_id == case_id, NoteDraft.rater == rater,
-                   Inspector.name == who)).all()
+            sa.select(col(NoteDraft.question_id), col(NoteDraft.text))
+            .join(Inspector, col(NoteDraft.inspector_id) == Inspector.id)
+            .where(col(NoteDraft.case_id) == case_id, col(NoteDraft.rater) == rater,
+                   col(Inspector.name) == who)).all()
     return {qid: text for qid, text in rows}
 
 
 def _discard_draft(session: Session, case_id: int, question_id: str, rater: str,
                    who: str) -> None:
     session.execute(sa.delete(NoteDraft).where(
-        NoteDraft.case_id == case_id, NoteDraft.question_id == question_id,
-        NoteDraft.rater == rater,
-        NoteDraft.inspector_id.in_(  # type: ignore[union-attr]
-            sa.select(Inspector.id).where(Inspector.name == who))))
+        col(NoteDraft.case_id) == case_id, col(NoteDraft.question_id) == question_id,
+        col(NoteDraft.rater) == rater,
+        col(NoteDraft.inspector_id).in_(
+            sa.select(col(Inspector.id)).where(col(Inspector.name) == who))))
 
 
 def discard_draft(db: Database, case_id: int, question_id: str, *, who: str,

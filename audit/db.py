@@ -16,6 +16,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
 ENV_DB = "IOM_AUDIT_DB"
@@ -66,7 +68,7 @@ def resolve_location(db: str | None = None) -> DatabaseLocation:
     return DatabaseLocation(f"sqlite:///{path}", path)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers (reports, the app's lists) run while a writer holds the lock;
     # FULL because with WAL, NORMAL can lose an acknowledged rating on power loss.
@@ -77,7 +79,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin(conn: sa.Connection) -> None:
     # pysqlite's own transaction handling defers BEGIN until the first write, which lets
     # two writers read the same version and then fight for the lock. BEGIN IMMEDIATE
     # takes the write lock up front, so optimistic version checks see a stable row.

@@ -24,17 +24,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from audit.db import Database
 from audit.errors import UsageError
 from audit.identity import initials as initials_of
 from audit.inspections import create_inspection
-from audit.models import Inspection, Inspector, Site
+from audit.models import Inspection, Inspector, Site, table_of
 from question_sets import QuestionSet, load_set
 from question_sets.profile import PROFILE
 
@@ -136,12 +137,13 @@ RO_QUESTIONS = ("ro.agencies_desistance", "ro.agencies_harm")
 THEMATIC_OFFENCES = {"violence": 27, "breach_order": 4, "sexual": 2, "burglary": 11,
                      "robbery": 2, "theft": 6, "drugs": 2, "motoring": 3, "other": 2}
 # Figure 2.2: index offences of the core programme's IOM cases (266 of 268 known).
-CORE_IOM_OFFENCES = {"violence": 76, "breach_order": 17, "sexual": 3, "burglary": 57,
-                     "robbery": 8, "theft": 70, "fraud": 3, "criminal_damage": 3, "drugs": 12,
-                     "motoring": 10, "other": 7, None: 2}
-CORE_NON_IOM_OFFENCES = {"violence": 30, "breach_order": 5, "sexual": 6, "burglary": 6,
-                         "robbery": 3, "theft": 12, "fraud": 4, "criminal_damage": 5,
-                         "drugs": 12, "motoring": 10, "other": 7}
+# Typed as CORE_MIX holds its mixes (a None key: offence not known).
+CORE_IOM_OFFENCES: Mapping[object, float] = {
+    "violence": 76, "breach_order": 17, "sexual": 3, "burglary": 57, "robbery": 8, "theft": 70,
+    "fraud": 3, "criminal_damage": 3, "drugs": 12, "motoring": 10, "other": 7, None: 2}
+CORE_NON_IOM_OFFENCES: Mapping[object, float] = {
+    "violence": 30, "breach_order": 5, "sexual": 6, "burglary": 6, "robbery": 3, "theft": 12,
+    "fraud": 4, "criminal_damage": 5, "drugs": 12, "motoring": 10, "other": 7}
 
 # Made-up-but-plausible areas of the 2018/19 programme: the seven NPS divisions and some CRCs.
 CORE_NPS_SITES = ("NPS London", "NPS Midlands", "NPS North East", "NPS North West",
@@ -219,7 +221,10 @@ def split_counts(weights: Sequence[float], n: int) -> np.ndarray:
     return counts
 
 
-def shuffled(rng: np.random.Generator, codes: Mapping[object, float], n: int) -> np.ndarray:
+K = TypeVar("K")  # a mix's codes: profile codes, booleans, None for unknown
+
+
+def shuffled(rng: np.random.Generator, codes: Mapping[K, float], n: int) -> np.ndarray:
     """n codes in random order with exact counts proportional to the mapping's weights."""
     counts = split_counts(list(codes.values()), n)
     values = np.empty(n, dtype=object)
@@ -303,7 +308,12 @@ def applicable_mask(qs: QuestionSet, qid: str, cases: pd.DataFrame,
 
 def answer_order(qs: QuestionSet) -> list[str]:
     """Questions in an order where every rule's answers are generated before it."""
-    later = [qid for qid in qs.rule_order if qs.question(qid).rule.question_ids]  # type: ignore[union-attr]
+    later = []
+    for qid in qs.rule_order:
+        rule = qs.question(qid).rule
+        assert rule is not None  # rule_order only lists questions with rules
+        if rule.question_ids:
+            later.append(qid)
     return [q.id for q in qs.questions if q.id not in later] + later
 
 
@@ -387,7 +397,7 @@ def _dates(rng: np.random.Generator, start: date, end: date, n: int) -> np.ndarr
 
 
 def _fixed_then(rng: np.random.Generator, n: int, fixed_at: int, fixed: object,
-                rest: Mapping[object, float]) -> np.ndarray:
+                rest: Mapping[K, float]) -> np.ndarray:
     """One fixed value at position `fixed_at`, exact shuffled counts everywhere else."""
     values = np.empty(n, dtype=object)
     others = np.arange(n) != fixed_at
@@ -626,7 +636,7 @@ def _case_frame(cases: pd.DataFrame) -> pd.DataFrame:
     for column in ("case_ref", "site", "status", *PROFILE):
         values = cases[column].to_numpy(dtype=object) if column in cases \
             else np.full(len(cases), None, dtype=object)
-        out[column] = np.where(pd.isna(values), None, values)
+        out[column] = np.where(pd.isna(values), np.array(None, dtype=object), values)
     return pd.DataFrame(out, dtype=object)
 
 
@@ -794,7 +804,8 @@ def core_answers(rng: np.random.Generator, qs: QuestionSet,
                 idx = np.flatnonzero(eligible & (iom == group))
                 counts = _core_counts(qid, group, len(idx), int((iom == group).sum()))
                 got = allocate(rng, counts, {c: s[idx] for c, s in scores.items()}, len(idx))
-                values[idx] = np.where(got == "rest", _rest_code(qid, qs), got)
+                rest = np.array(_rest_code(qid, qs), dtype=object)
+                values[idx] = np.where(got == "rest", rest, got)
         answers[qid] = values
     return answers
 
@@ -816,7 +827,7 @@ def build_core_chunk(seed: int, qs: QuestionSet, chunk: Chunk
 def _refuse_existing(db: Database) -> None:
     with db.session() as session:
         found = session.exec(select(Inspection.name).where(
-            Inspection.name.in_([THEMATIC_NAME, CORE_NAME]))).all()  # type: ignore[attr-defined]
+            col(Inspection.name).in_([THEMATIC_NAME, CORE_NAME]))).all()
     if found:
         raise UsageError(f"the database {db.location.display()} already holds "
                          f"{' and '.join(repr(f) for f in sorted(found))}: the demo builds "
@@ -825,7 +836,7 @@ def _refuse_existing(db: Database) -> None:
 
 def _people(conn: sa.Connection) -> None:
     """The fictional inspectors with their roles (created, or given their demo role)."""
-    table = Inspector.__table__  # type: ignore[attr-defined]
+    table = table_of(Inspector)
     known = set(conn.execute(sa.select(table.c.name)).scalars())
     new = [{"name": n, "initials": initials_of(n), "role": r}
            for n, r in PEOPLE if n not in known]
@@ -837,7 +848,7 @@ def _people(conn: sa.Connection) -> None:
 
 def _site_details(conn: sa.Connection, inspection_id: int,
                   details: Sequence[tuple[str, str | None, str | None, str | None]]) -> None:
-    table = Site.__table__  # type: ignore[attr-defined]
+    table = table_of(Site)
     for name, nps, crc, police in details:
         conn.execute(sa.update(table).where(table.c.inspection_id == inspection_id,
                                             table.c.name == name)

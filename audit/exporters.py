@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlmodel import col
 
 from audit import trail
 from audit.codebook import (
@@ -121,20 +122,20 @@ def _questions(qsets: Sequence[Any]) -> list[Question]:
     return list(seen.values())
 
 
-def _frame(conn: sa.Connection, stmt: sa.Select[Any]) -> pd.DataFrame:
+def _frame(conn: sa.Connection, stmt: sa.Select[*tuple[Any, ...]]) -> pd.DataFrame:
     result = conn.execute(stmt)
     return pd.DataFrame([tuple(r) for r in result], columns=list(result.keys()), dtype=object)
 
 
 def load_cases(conn: sa.Connection, inspection_ids: Sequence[int]) -> pd.DataFrame:
     """One row per case: id, inspection, case_ref, site, status and the profile."""
-    stmt = (sa.select(Case.id, Inspection.name.label("inspection"), Case.case_ref,
-                      Site.name.label("site"), Case.status,
+    stmt = (sa.select(col(Case.id), sa.label("inspection", col(Inspection.name)),
+                      col(Case.case_ref), sa.label("site", col(Site.name)), col(Case.status),
                       *(getattr(Case, f) for f in PROFILE))
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Site, Case.site_id == Site.id)
-            .where(Case.inspection_id.in_(inspection_ids))  # type: ignore[attr-defined]
-            .order_by(Inspection.id, Case.case_ref))
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .where(col(Case.inspection_id).in_(inspection_ids))
+            .order_by(col(Inspection.id), col(Case.case_ref)))
     return _frame(conn, stmt)
 
 
@@ -142,16 +143,18 @@ def load_answers(conn: sa.Connection, inspection_ids: Sequence[int],
                  rater: str | None = None) -> pd.DataFrame:
     """One row per answer: case_id, inspection, case_ref, question_id, rater, value, note,
     inspector, updated_at."""
-    stmt = (sa.select(Answer.case_id, Inspection.name.label("inspection"), Case.case_ref,
-                      Answer.question_id, Answer.rater, Answer.value, Answer.note,
-                      Inspector.name.label("inspector"), Answer.updated_at)
-            .join(Case, Answer.case_id == Case.id)
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Inspector, Answer.inspector_id == Inspector.id)
-            .where(Case.inspection_id.in_(inspection_ids))  # type: ignore[attr-defined]
-            .order_by(Inspection.id, Case.case_ref, Answer.question_id, Answer.rater))
+    stmt = (sa.select(col(Answer.case_id), sa.label("inspection", col(Inspection.name)),
+                      col(Case.case_ref), col(Answer.question_id), col(Answer.rater),
+                      col(Answer.value), col(Answer.note),
+                      sa.label("inspector", col(Inspector.name)), col(Answer.updated_at))
+            .join(Case, col(Answer.case_id) == Case.id)
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Inspector, col(Answer.inspector_id) == Inspector.id)
+            .where(col(Case.inspection_id).in_(inspection_ids))
+            .order_by(col(Inspection.id), col(Case.case_ref), col(Answer.question_id),
+                      col(Answer.rater)))
     if rater is not None:
-        stmt = stmt.where(Answer.rater == rater)
+        stmt = stmt.where(col(Answer.rater) == rater)
     return _frame(conn, stmt)
 
 

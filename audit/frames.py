@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlmodel import col
 
 from audit.db import Database
 from audit.models import Answer, Case, Inspection, Site
@@ -42,21 +43,21 @@ def fetch_frame(conn: sa.Connection, stmt: sa.Executable, columns: Sequence[str]
     return pd.DataFrame.from_records(raw, columns=list(columns))
 
 
-def group_expression(by: str) -> sa.ColumnElement[Any]:
+def group_expression(by: str) -> sa.SQLColumnExpression[Any]:
     """The SQL expression giving a case's group level for `--by FIELD`.
 
     `iom` maps to the levels `iom` / `non_iom` (unknown stays NULL and is left out);
     booleans to yes/no; `inspection` and `site` to their names; coded fields to codes.
     """
     if by == "iom":
-        return sa.case((Case.iom.is_(True), "iom"), (Case.iom.is_(False), "non_iom"),  # type: ignore[union-attr]
+        return sa.case((col(Case.iom).is_(True), "iom"), (col(Case.iom).is_(False), "non_iom"),
                        else_=None)
     if by == "inspection":
-        return Inspection.name  # type: ignore[return-value]
+        return col(Inspection.name)
     if by == "site":
-        return Site.name  # type: ignore[return-value]
+        return col(Site.name)
     if by == "status":
-        return Case.status  # type: ignore[return-value]
+        return col(Case.status)
     spec = PROFILE.get(by)
     if spec is None:
         raise KeyError(by)
@@ -65,7 +66,7 @@ def group_expression(by: str) -> sa.ColumnElement[Any]:
         return sa.case((column.is_(True), "yes"), (column.is_(False), "no"), else_=None)
     if spec.kind != "code":
         raise KeyError(by)
-    return column  # type: ignore[no-any-return]
+    return column
 
 
 def groupable_fields() -> list[str]:
@@ -75,11 +76,11 @@ def groupable_fields() -> list[str]:
 
 def group_sizes(db: Database, inspection_ids: Sequence[int], *, by: str) -> pd.Series:
     """Number of cases per group level (the base for 'missing' answers)."""
-    level = group_expression(by).label("level")
+    level: sa.Label[Any] = group_expression(by).label("level")
     stmt = (sa.select(level, sa.func.count()).select_from(Case)
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Site, Case.site_id == Site.id)
-            .where(Case.inspection_id.in_(inspection_ids))  # type: ignore[attr-defined]
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .where(col(Case.inspection_id).in_(inspection_ids))
             .group_by(level))
     with db.engine.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -97,23 +98,23 @@ def case_frame(db: Database, inspection_ids: Sequence[int], *,
     (nullable); use `group_expression` semantics via `add_group` for levels.
     """
     profile = list(fields) if fields is not None else list(PROFILE)
-    case_cols = [Case.id, Inspection.name.label("inspection"), Case.case_ref,  # type: ignore[attr-defined]
-                 Site.name.label("site"), Case.status,  # type: ignore[attr-defined]
+    case_cols = [col(Case.id), col(Inspection.name).label("inspection"), col(Case.case_ref),
+                 col(Site.name).label("site"), col(Case.status),
                  *(getattr(Case, f) for f in profile)]
     case_stmt = (sa.select(*case_cols).select_from(Case)
-                 .join(Inspection, Case.inspection_id == Inspection.id)
-                 .outerjoin(Site, Case.site_id == Site.id)
-                 .where(Case.inspection_id.in_(inspection_ids))  # type: ignore[attr-defined]
-                 .order_by(Case.id))
-    answer_stmt = (sa.select(Answer.case_id, Answer.question_id, Answer.value)
-                   .join(Case, Answer.case_id == Case.id)
-                   .where(Case.inspection_id.in_(inspection_ids),  # type: ignore[attr-defined]
-                          Answer.rater == rater, Answer.value.is_not(None)))  # type: ignore[union-attr]
+                 .join(Inspection, col(Case.inspection_id) == Inspection.id)
+                 .outerjoin(Site, col(Case.site_id) == Site.id)
+                 .where(col(Case.inspection_id).in_(inspection_ids))
+                 .order_by(col(Case.id)))
+    answer_stmt = (sa.select(col(Answer.case_id), col(Answer.question_id), col(Answer.value))
+                   .join(Case, col(Answer.case_id) == Case.id)
+                   .where(col(Case.inspection_id).in_(inspection_ids),
+                          col(Answer.rater) == rater, col(Answer.value).is_not(None)))
     if questions is not None:
-        answer_stmt = answer_stmt.where(Answer.question_id.in_(questions))  # type: ignore[attr-defined]
+        answer_stmt = answer_stmt.where(col(Answer.question_id).in_(questions))
     if case_ids is not None:  # e.g. the few cases rated twice, out of a national set
-        case_stmt = case_stmt.where(Case.id.in_(list(case_ids)))  # type: ignore[union-attr]
-        answer_stmt = answer_stmt.where(Answer.case_id.in_(list(case_ids)))  # type: ignore[attr-defined]
+        case_stmt = case_stmt.where(col(Case.id).in_(list(case_ids)))
+        answer_stmt = answer_stmt.where(col(Answer.case_id).in_(list(case_ids)))
     with db.engine.connect() as conn:
         cases = fetch_frame(conn, case_stmt, ["case_id", "inspection", "case_ref", "site",
                                               "status", *profile])

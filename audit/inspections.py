@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from audit.errors import NotFoundError, UsageError
 from audit.models import INSPECTION_KINDS, Case, Inspection, QuestionSetRecord, Site
@@ -61,7 +61,7 @@ def question_set_of(inspection: Inspection) -> QuestionSet:
 
 def all_inspections(session: Session) -> list[Inspection]:
     """Every inspection, oldest first."""
-    return list(session.exec(select(Inspection).order_by(Inspection.id)))
+    return list(session.exec(select(Inspection).order_by(col(Inspection.id))))
 
 
 def find_inspection(session: Session, name: str) -> Inspection:
@@ -103,7 +103,8 @@ def get_or_create_site(session: Session, inspection: Inspection, name: str) -> t
                                            Site.name == name)).first()
     if site is not None:
         return site, False
-    site = Site(inspection_id=inspection.id, name=name)  # type: ignore[arg-type]
+    assert inspection.id is not None
+    site = Site(inspection_id=inspection.id, name=name)
     session.add(site)
     session.flush()
     return site, True
@@ -121,10 +122,10 @@ class StatusCount:
 
 def status_counts(session: Session) -> list[StatusCount]:
     """Case counts per inspection, site and status, aggregated in SQL."""
-    stmt = (sa.select(Inspection.name, Site.name, Case.status, sa.func.count())
+    stmt = (sa.select(col(Inspection.name), col(Site.name), col(Case.status), sa.func.count())
             .select_from(Case)
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Site, Case.site_id == Site.id)
-            .group_by(Inspection.name, Site.name, Case.status)
-            .order_by(Inspection.name, Site.name, Case.status))
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .group_by(col(Inspection.name), col(Site.name), col(Case.status))
+            .order_by(col(Inspection.name), col(Site.name), col(Case.status)))
     return [StatusCount(*row) for row in session.execute(stmt)]

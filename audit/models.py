@@ -7,9 +7,12 @@ writing SQL directly cannot store a code that no export or table would understan
 """
 
 # No `from __future__ import annotations` here: SQLModel resolves field types at runtime.
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
 from question_sets.profile import CASE_STATUS, PROFILE
@@ -49,12 +52,25 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value
 
 
-def _in(column: str, codes: object) -> str:
-    values = ", ".join(f"'{c}'" for c in codes)  # type: ignore[attr-defined]
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table a `table=True` model is mapped to, for SQL that bypasses the ORM.
+
+    SQLModel's metaclass sets `Model.__table__`, but its stubs do not declare it; the
+    mapper's local table is the same object, reached through typed SQLAlchemy API.
+    """
+    mapper: Mapper[Any] = sa.inspect(model)
+    table = mapper.local_table
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not mapped to a single table")
+    return table
+
+
+def _in(column: str, codes: Iterable[str]) -> str:
+    values = ", ".join(f"'{c}'" for c in codes)
     return f"{column} IS NULL OR {column} IN ({values})"
 
 
-def _checks(table: str, columns: dict[str, object]) -> tuple[sa.CheckConstraint, ...]:
+def _checks(table: str, columns: dict[str, Iterable[str]]) -> tuple[sa.CheckConstraint, ...]:
     return tuple(sa.CheckConstraint(_in(c, codes), name=f"ck_{table}_{c}")
                  for c, codes in columns.items())
 

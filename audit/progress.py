@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from audit.db import Database
 from audit.errors import NotFoundError
 from audit.inspections import question_set_of
-from audit.models import Answer, Case, Inspection, Inspector, Site
+from audit.models import Answer, Case, Inspection, Inspector, Site, table_of
 from question_sets import QuestionSet
 from question_sets.profile import CASE_STATUS
 
@@ -70,35 +70,36 @@ def _fold(rows: list[tuple[str | None, str, int]], unnamed: str) -> list[Progres
 
 def site_progress(db: Database, inspection_id: int) -> list[Progress]:
     """Counts per site and status (cases with no site under '(no site)')."""
-    case, site = Case.__table__.c, Site.__table__.c  # type: ignore[attr-defined]
+    case_t, site_t = table_of(Case), table_of(Site)
+    case, site = case_t.c, site_t.c
     stmt = (sa.select(site.name, case.status, sa.func.count())
-            .select_from(Case.__table__).outerjoin(Site.__table__, case.site_id == site.id)
+            .select_from(case_t).outerjoin(site_t, case.site_id == site.id)
             .where(case.inspection_id == inspection_id)
             .group_by(site.name, case.status))
     with db.engine.connect() as conn:
-        return _fold([tuple(r) for r in conn.execute(stmt)], "(no site)")  # type: ignore[misc]
+        return _fold([tuple(r) for r in conn.execute(stmt)], "(no site)")
 
 
 def inspector_progress(db: Database, inspection_id: int) -> list[Progress]:
     """Counts per inspector and status of the cases they gave primary answers on."""
-    case = Case.__table__.c  # type: ignore[attr-defined]
-    answer, inspector = Answer.__table__.c, Inspector.__table__.c  # type: ignore[attr-defined]
+    case_t, inspector_t = table_of(Case), table_of(Inspector)
+    case, answer, inspector = case_t.c, table_of(Answer).c, inspector_t.c
     # One (inspector, case) pair per case rated, then counted by the case's status.
     # Filtering by inspection inside the subquery lets the database start from the
     # inspection's cases instead of every answer of every inspection.
     pairs = (sa.select(answer.inspector_id.label("who"), answer.case_id.label("case_id"))
-             .join(Case.__table__, case.id == answer.case_id)
+             .join(case_t, case.id == answer.case_id)
              .where(answer.rater == "primary", answer.inspector_id.is_not(None),
                     case.inspection_id == inspection_id)
              .distinct().subquery())
     stmt = (sa.select(inspector.name, case.status, sa.func.count())
             .select_from(pairs)
-            .join(Case.__table__, case.id == pairs.c.case_id)
-            .join(Inspector.__table__, inspector.id == pairs.c.who)
+            .join(case_t, case.id == pairs.c.case_id)
+            .join(inspector_t, inspector.id == pairs.c.who)
             .where(case.inspection_id == inspection_id)
             .group_by(inspector.name, case.status))
     with db.engine.connect() as conn:
-        return _fold([tuple(r) for r in conn.execute(stmt)], "(unknown)")  # type: ignore[misc]
+        return _fold([tuple(r) for r in conn.execute(stmt)], "(unknown)")
 
 
 def overview(db: Database, inspection_id: int, *, with_inspectors: bool = True) -> Overview:
@@ -113,15 +114,15 @@ def overview(db: Database, inspection_id: int, *, with_inspectors: bool = True) 
         for status, n in p.counts.items():
             totals[status] = totals.get(status, 0) + n
     with db.engine.connect() as conn:
-        name = conn.execute(sa.select(Inspection.__table__.c.name).where(  # type: ignore[attr-defined]
-            Inspection.__table__.c.id == inspection_id)).scalar_one()  # type: ignore[attr-defined]
+        insp = table_of(Inspection).c
+        name = conn.execute(sa.select(insp.name).where(insp.id == inspection_id)).scalar_one()
     return Overview(name, Progress("All sites", totals), sites,
                     inspector_progress(db, inspection_id) if with_inspectors else [])
 
 
 def inspections(db: Database) -> list[InspectionInfo]:
     """Every inspection with its case count, oldest first."""
-    insp, case = Inspection.__table__.c, Case.__table__.c  # type: ignore[attr-defined]
+    insp, case = table_of(Inspection).c, table_of(Case).c
     counts = (sa.select(case.inspection_id, sa.func.count().label("n"))
               .group_by(case.inspection_id).subquery())
     stmt = (sa.select(insp.id, insp.name, insp.kind,
@@ -134,7 +135,7 @@ def inspections(db: Database) -> list[InspectionInfo]:
 
 def inspector_role(db: Database, name: str) -> str | None:
     """The role recorded for an inspector, or None when the name is new."""
-    inspector = Inspector.__table__.c  # type: ignore[attr-defined]
+    inspector = table_of(Inspector).c
     with db.engine.connect() as conn:
         return conn.execute(sa.select(inspector.role).where(inspector.name == name)).scalar()
 

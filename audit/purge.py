@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from audit.db import Database
 from audit.errors import NotFoundError
-from audit.models import AuditEvent, Inspection, utcnow
+from audit.models import AuditEvent, Inspection, table_of, utcnow
 from audit.roles import require
 
 REDACTED = "[purged]"
@@ -48,7 +49,7 @@ def aggregate_snapshot(db: Database, inspection: str) -> dict[str, Any]:
 
 def stored_snapshot(db: Database, inspection: str) -> dict[str, Any] | None:
     """The aggregate tables kept by the latest purge of an inspection, if any."""
-    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    table = table_of(AuditEvent)
     with db.engine.connect() as conn:
         text = conn.execute(sa.select(table.c.new_value).where(
             table.c.entity == "purge", table.c.key == inspection)
@@ -104,8 +105,8 @@ def purge_inspection(db: Database, inspection: str, *, who: str) -> PurgeResult:
     """Remove an inspection's case-level data, keeping its aggregate tables (lead only)."""
     require(db, who, "lead", action="purge an inspection")
     with db.engine.connect() as conn:
-        found = conn.execute(sa.select(Inspection.id).where(
-            Inspection.name == inspection)).scalar()
+        found = conn.execute(sa.select(col(Inspection.id)).where(
+            col(Inspection.name) == inspection)).scalar()
     if found is None:
         raise NotFoundError(f"no inspection named {inspection!r}")
     sqlite = db.location.is_sqlite
@@ -125,7 +126,7 @@ def purge_inspection(db: Database, inspection: str, *, who: str) -> PurgeResult:
         _redact(conn, found)
         for sql in _DELETES:
             conn.execute(sa.text(sql), {"i": found})
-        conn.execute(sa.insert(AuditEvent.__table__).values(  # type: ignore[attr-defined]
+        conn.execute(sa.insert(table_of(AuditEvent)).values(
             at=utcnow(), who=who, entity="purge", key=inspection, field="aggregate_report",
             old_value=json.dumps(removed), new_value=json.dumps(snapshot, sort_keys=True)))
     warnings = _compact(db) if sqlite else _vacuum_postgres(db)

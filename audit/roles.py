@@ -9,7 +9,7 @@ registered as one the first time they rate.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from audit import trail
 from audit.db import Database
@@ -30,9 +30,10 @@ def _unregistered_role(has_a_lead: bool) -> str:
 def current_role(db: Database, who: str) -> str:
     """The role of `who` here: an unknown person is an inspector (lead while none exists)."""
     with db.engine.connect() as conn:
-        role = conn.execute(sa.select(Inspector.role).where(Inspector.name == who)).scalar()
+        role = conn.execute(sa.select(col(Inspector.role))
+                            .where(col(Inspector.name) == who)).scalar()
         if role is None:
-            lead = conn.execute(sa.select(Inspector.id).where(Inspector.role == "lead")
+            lead = conn.execute(sa.select(col(Inspector.id)).where(col(Inspector.role) == "lead")
                                 .limit(1)).scalar()
             role = _unregistered_role(lead is not None)
     return role
@@ -133,6 +134,7 @@ def set_role(db: Database, name: str, role: str, *, by: str) -> str:
 def list_inspectors(db: Database) -> list[tuple[str, str | None, str]]:
     """(name, initials, role) of every registered person, by name."""
     with db.engine.connect() as conn:
-        rows = conn.execute(sa.select(Inspector.name, Inspector.initials, Inspector.role)
-                            .order_by(Inspector.name)).all()
+        rows = conn.execute(sa.select(col(Inspector.name), col(Inspector.initials),
+                                      col(Inspector.role))
+                            .order_by(col(Inspector.name))).all()
     return [(n, i, r) for n, i, r in rows]

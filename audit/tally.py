@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlmodel import col
 
 from audit.db import Database
 from audit.frames import fetch_frame, group_expression
@@ -29,17 +30,18 @@ _SEEK_SHARE = 0.02
 
 
 def case_keys(db: Database, inspection_ids: Sequence[int],
-              columns: Mapping[str, sa.ColumnElement[Any]],
+              columns: Mapping[str, sa.SQLColumnExpression[Any]],
               where: Sequence[sa.ColumnElement[bool]] = ()) -> pd.DataFrame:
     """One row per case of the inspections (index: case id) with the given SQL columns.
 
     The columns may use `Case`, `Inspection` and `Site` (outer-joined).
     """
-    stmt = (sa.select(Case.id, *(c.label(f"k{i}") for i, c in enumerate(columns.values())))
+    keys: list[sa.Label[Any]] = [c.label(f"k{i}") for i, c in enumerate(columns.values())]
+    stmt = (sa.select(col(Case.id), *keys)
             .select_from(Case)
-            .join(Inspection, Case.inspection_id == Inspection.id)
-            .outerjoin(Site, Case.site_id == Site.id)
-            .where(Case.inspection_id.in_(list(inspection_ids)), *where))  # type: ignore[attr-defined]
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .where(col(Case.inspection_id).in_(list(inspection_ids)), *where))
     with db.engine.connect() as conn:
         frame = fetch_frame(conn, stmt, ["case_id", *columns])
     return frame.set_index("case_id")
@@ -112,21 +114,21 @@ def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids:
     sqlite = db.engine.dialect.name == "sqlite"
     listed = (sa.func.group_concat(Answer.case_id) if sqlite
               else sa.func.string_agg(sa.cast(Answer.case_id, sa.String), sa.literal(",")))
-    rater_col: sa.ColumnElement[Any] = Answer.rater  # type: ignore[assignment]
-    question_col: sa.ColumnElement[Any] = Answer.question_id  # type: ignore[assignment]
+    rater_col: sa.SQLColumnExpression[str] = col(Answer.rater)
+    question_col: sa.SQLColumnExpression[str] = col(Answer.question_id)
     if seek and sqlite:
         # SQLite's planner (no statistics) would rather walk the covering index by rater
         # and question than seek each case; a unary + keeps it off that index.
         rater_col = sa.literal_column("+answer.rater", sa.String)
         question_col = sa.literal_column("+answer.question_id", sa.String)
-    stmt = (sa.select(Answer.question_id, Answer.value, sa.func.count(), listed)
+    stmt = (sa.select(col(Answer.question_id), col(Answer.value), sa.func.count(), listed)
             .where(rater_col == rater, question_col.in_(list(questions)),
-                   Answer.value.is_not(None))  # type: ignore[union-attr]
-            .group_by(Answer.question_id, Answer.value))
+                   col(Answer.value).is_not(None))
+            .group_by(col(Answer.question_id), col(Answer.value)))
     if seek or not sqlite:
         # Few cases (or a planner that chooses for itself): start from the cases.
-        stmt = stmt.join(Case, sa.and_(Answer.case_id == Case.id,
-                                       Case.inspection_id.in_(list(inspection_ids))))  # type: ignore[attr-defined]
+        stmt = stmt.join(Case, sa.and_(col(Answer.case_id) == Case.id,
+                                       col(Case.inspection_id).in_(list(inspection_ids))))
     with db.engine.connect() as conn:
         rows = conn.execute(stmt).all()
     for qid, value, n, listed_ids in rows:

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from audit.models import AuditEvent, Case, Inspection, utcnow
+from audit.models import AuditEvent, Case, Inspection, table_of, utcnow
 
 
 def as_text(value: Any) -> str | None:
@@ -36,7 +36,7 @@ def record_many(conn: sa.Connection, events: Iterable[dict[str, Any]]) -> int:
     """Insert many events at once (bulk paths); each dict holds AuditEvent columns."""
     rows = list(events)
     if rows:
-        conn.execute(sa.insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
+        conn.execute(sa.insert(table_of(AuditEvent)), rows)
     return len(rows)
 
 
@@ -56,13 +56,13 @@ class HistoryEntry:
 def case_history(session: Session, case_ref: str,
                  inspections: Sequence[str] | None = None) -> dict[str, list[HistoryEntry]]:
     """Every event of the cases with this reference, per inspection name, oldest first."""
-    cases = sa.select(Case.id, Inspection.name).join(
-        Inspection, Case.inspection_id == Inspection.id).where(Case.case_ref == case_ref)
+    cases = sa.select(col(Case.id), col(Inspection.name)).join(
+        Inspection, col(Case.inspection_id) == Inspection.id).where(col(Case.case_ref) == case_ref)
     if inspections:
-        cases = cases.where(Inspection.name.in_(inspections))  # type: ignore[attr-defined]
+        cases = cases.where(col(Inspection.name).in_(inspections))
     out: dict[str, list[HistoryEntry]] = {}
     for case_id, inspection in session.execute(cases).all():
-        table = AuditEvent.__table__  # type: ignore[attr-defined]
+        table = table_of(AuditEvent)
         rows = session.execute(sa.select(table).where(table.c.case_id == case_id)
                                .order_by(table.c.at, table.c.id)).mappings()
         out[inspection] = [HistoryEntry(r["at"], r["who"], r["entity"], r["key"], r["field"],

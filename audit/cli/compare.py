@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,6 +13,9 @@ from rich.table import Table
 
 from audit.cli.state import CliState
 from audit.errors import UsageError
+
+if TYPE_CHECKING:  # for annotations only: the CLI starts without importing the stats stack
+    from stats import Comparison
 
 
 def register(app: typer.Typer) -> None:
@@ -77,11 +81,11 @@ def _effect_cell(effect: object, alpha: float) -> str:
     return f"{odds:.2f} (p {format_p(p)})" + (" *" if p is not None and p < alpha else "")
 
 
-def _print_table(console: Console, result: object, *, by: str, correction: str,
+def _print_table(console: Console, result: Comparison, *, by: str, correction: str,
                  alpha: float, effects: bool) -> None:
     from stats.formatting import format_ci, format_p, format_pct
 
-    levels = list(result.levels)  # type: ignore[attr-defined]
+    levels = list(result.levels)
     two = len(levels) == 2
     table = Table(title=f"Comparison by {by}: {' vs '.join(levels)}", title_justify="left",
                   caption=f"p adjusted across the table: {correction}; alpha {alpha:g}. "
@@ -98,7 +102,7 @@ def _print_table(console: Console, result: object, *, by: str, correction: str,
     table.add_column("p adj.", justify="right", no_wrap=True, min_width=6)
     if effects and two:
         table.add_column("Indep. OR", justify="right", no_wrap=True, min_width=18)
-    for row in result.rows:  # type: ignore[attr-defined]
+    for row in result.rows:
         cells = [row.question_id, row.label]
         for level in levels:
             g = row.groups[level]
@@ -111,7 +115,7 @@ def _print_table(console: Console, result: object, *, by: str, correction: str,
             cells.append(_effect_cell(row.independent_effect, alpha))
         table.add_row(*cells, style="bold" if row.significant else None)
     console.print(table)
-    s = result.summary  # type: ignore[attr-defined]
+    s = result.summary
     pooled = ", ".join(f"{lv} {format_pct(p)}" for lv, p in s.pooled.items())
     average = ", ".join(f"{lv} {format_pct(p)}" for lv, p in (s.mean_pct or {}).items())
     mean = "–" if s.mean_diff_pp is None else f"{s.mean_diff_pp:+.1f}"

@@ -39,7 +39,7 @@ def _parse_bands(value: str) -> tuple[float, float, float]:
                          ) from exc
     if len(parts) != 3:
         raise UsageError("--rating-bands must be three numbers such as 80,65,50")
-    return parts  # type: ignore[return-value]
+    return parts
 
 
 def _progress() -> Progress:

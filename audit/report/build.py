@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlmodel import col
 
 from audit import __version__
 from audit.analysis import compare
@@ -50,12 +51,13 @@ def _samples(inspections: Sequence[Inspection]) -> tuple[Sample | None, list[Sam
     """The thematic sample, and the samples shown side by side in Figures 4.3 and 4.6."""
     thematic = [i for i in inspections if i.kind == "thematic"]
     core = [i for i in inspections if i.kind == "core"]
-    theme = (Sample("thematic", "Thematic IOM sample", tuple(i.id for i in thematic))  # type: ignore[misc]
+    theme = (Sample("thematic", "Thematic IOM sample",
+                    tuple(i.id for i in thematic if i.id is not None))
              if thematic else None)
     side = [theme] if theme else []
     if core:
         side.append(Sample("core_iom", "Core programme IOM cases",
-                           tuple(i.id for i in core), iom_only=True))  # type: ignore[misc]
+                           tuple(i.id for i in core if i.id is not None), iom_only=True))
     return theme, side
 
 
@@ -66,8 +68,9 @@ def _unit_counts(db: Database, inspection_ids: Sequence[int],
     One scan of the answers, counted per inspection, site and provider together; the two
     views are sums of it.
     """
-    cases = case_keys(db, inspection_ids, {"inspection": Inspection.name, "site": Site.name,
-                                           "provider": Case.provider})  # type: ignore[dict-item]
+    cases = case_keys(db, inspection_ids, {"inspection": col(Inspection.name),
+                                           "site": col(Site.name),
+                                           "provider": col(Case.provider)})
     both = tally(db, cases, questions, inspection_ids=inspection_ids, rater=REPORT_RATER)
     frames = []
     for unit_type in ("site", "provider"):
@@ -122,7 +125,7 @@ def compile_report(db: Database, *, inspections: Sequence[str] | None = None,
     theme_counts = (answer_counts(db, theme, [q.id for q in qs.questions])
                     if theme is not None else None)
     factor_qs = [q.id for q in qs.questions if q.factor]
-    side_counts = {s.id: (theme_counts if theme is not None and s is theme
+    side_counts = {s.id: (theme_counts if theme_counts is not None and s is theme
                           else answer_counts(db, s, factor_qs)) for s in side}
     all_ids = [i.id for i in chosen if i.id is not None]
     for table_id in wanted:
@@ -137,7 +140,7 @@ def compile_report(db: Database, *, inspections: Sequence[str] | None = None,
     with db.engine.connect() as conn:
         for insp in chosen:
             n = conn.execute(sa.select(sa.func.count()).select_from(Case)
-                             .where(Case.inspection_id == insp.id)).scalar_one()
+                             .where(col(Case.inspection_id) == insp.id)).scalar_one()
             kind = "thematic fieldwork sample" if insp.kind == "thematic" else "core programme"
             samples.append((f"{insp.name} ({kind})", int(n)))
     meta = ReportMeta(
@@ -242,10 +245,10 @@ def _reliability(db: Database, qs: QuestionSet, ids: list[int]) -> ReportTable |
     # The few cases rated twice, found on the answer index before any case is read.
     with db.engine.connect() as conn:
         rated_twice = conn.execute(
-            sa.select(Answer.case_id).distinct()
-            .join(Case, Answer.case_id == Case.id)
-            .where(Answer.rater == "qa", Answer.question_id.in_(key),  # type: ignore[attr-defined]
-                   Case.inspection_id.in_(ids))).scalars().all()  # type: ignore[attr-defined]
+            sa.select(col(Answer.case_id)).distinct()
+            .join(Case, col(Answer.case_id) == Case.id)
+            .where(col(Answer.rater) == "qa", col(Answer.question_id).in_(key),
+                   col(Case.inspection_id).in_(ids))).scalars().all()
     if not rated_twice:
         return None
     qa = case_frame(db, ids, questions=key, rater="qa", fields=[], only_answered=True,

@@ -177,8 +177,8 @@ class _ReportDoc(BaseDocTemplate):
         key = getattr(flowable, "toc_key", None)
         if key is None:
             return
-        level = flowable.toc_level  # type: ignore[attr-defined]
-        text = flowable.getPlainText()  # type: ignore[attr-defined]
+        level = flowable.toc_level
+        text = flowable.getPlainText()
         self.canv.bookmarkPage(key)
         self.canv.addOutlineEntry(text, key, level=level, closed=False)
         self.notify("TOCEntry", (level, escape(text), self.page, key))
@@ -186,8 +186,8 @@ class _ReportDoc(BaseDocTemplate):
 
 def _marked(paragraph: Paragraph, key: str, level: int) -> Paragraph:
     """Mark a heading for the contents page and the PDF outline."""
-    paragraph.toc_key = key  # type: ignore[attr-defined]
-    paragraph.toc_level = level  # type: ignore[attr-defined]
+    paragraph.toc_key = key
+    paragraph.toc_level = level
     return paragraph
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlmodel import col
 
 from audit.db import Database
 from audit.models import Case
@@ -32,15 +33,15 @@ class Sample:
 
     def case_filter(self) -> sa.ColumnElement[bool]:
         """SQL condition selecting the sample's cases."""
-        cond = Case.inspection_id.in_(self.inspection_ids)  # type: ignore[attr-defined]
+        cond: sa.ColumnElement[bool] = col(Case.inspection_id).in_(self.inspection_ids)
         if self.iom_only:
-            cond = sa.and_(cond, Case.iom.is_(True))  # type: ignore[union-attr]
+            cond = sa.and_(cond, col(Case.iom).is_(True))
         return cond
 
 
 def answer_counts(db: Database, sample: Sample, questions: Sequence[str]) -> pd.DataFrame:
     """Answers of the sample counted per question and code: question_id, value, count."""
-    where = [Case.iom.is_(True)] if sample.iom_only else []  # type: ignore[union-attr]
+    where = [col(Case.iom).is_(True)] if sample.iom_only else []
     cases = case_keys(db, sample.inspection_ids, {}, where=where)
     return tally(db, cases, questions, inspection_ids=sample.inspection_ids,
                  rater=REPORT_RATER)

@@ -80,7 +80,7 @@ def index_offence_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
              "pct": pct(int(counts.get(code, 0)), known)}
             for code, label in spec.codes.items() if int(counts.get(code, 0)) > 0]
     rows.append({"offence": "Total", "n": known, "pct": pct(known, known)})
-    styles = [{} for _ in rows[:-1]] + [{WHOLE_ROW: BOLD}]
+    styles: list[dict[str, str]] = [{} for _ in rows[:-1]] + [{WHOLE_ROW: BOLD}]
     notes = [f"Percentages of the {known} cases whose index offence is known."]
     if known < len(values):
         notes.append(f"Index offence not known in {len(values) - known} case(s).")
@@ -190,7 +190,7 @@ def question_counts_table(table_id: str, figure: str, caption: str, qs: Question
                           question_ids: Sequence[str], sample: Sample, counts: pd.DataFrame,
                           section: str) -> ReportTable:
     """Yes out of applicable answers for a list of questions ("21 of 59 cases")."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for qid in question_ids:
         q = qs.question(qid)
         base = answered(counts, qid, YES_NO)
@@ -245,7 +245,7 @@ KEEPING_SAFE_PAIRS = (("2.1", "2.1.2", "2.1.3"), ("2.2", "2.2.2", "2.2.3"),
 def keeping_safe_table(qs: QuestionSet, sample: Sample, counts: pd.DataFrame) -> ReportTable:
     """Figure 4.9: practice to keep people safe against practice to reduce reoffending."""
     titles = {s.id: s.title for s in qs.sections}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for section, desist, safe in KEEPING_SAFE_PAIRS:
         d_base, s_base = answered(counts, desist, YES_NO), answered(counts, safe, YES_NO)
         d_yes, s_yes = count_of(counts, desist, "yes"), count_of(counts, safe, "yes")
