@@ -35,7 +35,8 @@ def count_array(counts: pd.DataFrame, by: str, questions: Sequence[str],
     q_index = {q: i for i, q in enumerate(questions)}
     l_index = {lv: i for i, lv in enumerate(levels)}
     summed = counts.groupby(["question_id", by, "value"], observed=True)["count"].sum()
-    for (qid, level, value), n in summed.items():
+    # What .items() yields, with the MultiIndex keys unpacked (typed Hashable there).
+    for (qid, level, value), n in zip(summed.index, summed, strict=True):
         qi, li = q_index.get(qid), l_index.get(level)
         if qi is None or li is None:
             continue

@@ -57,7 +57,7 @@ def _summary(rows: Sequence[ComparisonRow], levels: tuple[str, ...]) -> Summary:
         yes = sum(r.groups[level].yes for r in chosen)
         n = sum(r.groups[level].n for r in chosen)
         pooled[level] = 100.0 * yes / n if n else None
-        pcts = [r.groups[level].pct for r in chosen if r.groups[level].pct is not None]
+        pcts = [pct for r in chosen if (pct := r.groups[level].pct) is not None]
         mean_pct[level] = float(np.mean(pcts)) if pcts else None
     diffs = [r.diff_pp for r in chosen if r.diff_pp is not None]
     mean_diff = float(np.mean(diffs)) if diffs and len(levels) == 2 else None
@@ -118,8 +118,8 @@ def assemble(by: str, questions: Sequence[str], info: Mapping[str, QuestionInfo]
     """
     rows = [_compare_one(q, info.get(q, QuestionInfo(label=str(q))), levels, counts[i],
                          test, yates) for i, q in enumerate(questions)]
-    tested = [i for i, r in enumerate(rows) if r.p_value is not None]
-    adjusted = adjust_pvalues([rows[i].p_value for i in tested], correction, alpha)
+    tested = {i: r.p_value for i, r in enumerate(rows) if r.p_value is not None}
+    adjusted = adjust_pvalues(list(tested.values()), correction, alpha)
     updates: dict[int, dict] = {i: {"p_adjusted": float(p), "significant": bool(p < alpha)}
                                 for i, p in zip(tested, adjusted, strict=True)}
     if effects is not None:

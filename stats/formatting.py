@@ -39,6 +39,7 @@ def format_p(value: float | None, decimals: int = 3) -> str:
     bad = _bad(value)
     if bad:
         return bad
+    assert value is not None  # _bad() reports None
     floor = 10.0 ** -decimals
     return f"<{floor:.{decimals}f}" if value < floor else f"{value:.{decimals}f}"
 

@@ -35,7 +35,7 @@ import pandas as pd
 
 # Only the two modules used: `statsmodels.api` imports the whole library (seconds).
 from statsmodels.genmod.families import Binomial
-from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.genmod.generalized_linear_model import GLM, GLMResultsWrapper
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
     HessianInversionWarning,
@@ -105,7 +105,7 @@ def build_design(df: pd.DataFrame, by: str, covariates: Sequence[str],
 
 
 def _fit(successes: np.ndarray, trials: np.ndarray,
-         x: np.ndarray) -> tuple[object | None, str, str]:
+         x: np.ndarray) -> tuple[GLMResultsWrapper | None, str, str]:
     """Fit the binomial GLM; returns (results, status, message)."""
     if np.linalg.matrix_rank(x.T @ x) < x.shape[1]:  # small (k x k), cheap
         return None, "failed", "collinear covariates (one is determined by the others)"
@@ -184,7 +184,7 @@ def effect_from_patterns(by: str, names: Sequence[str],
             dropped.append(name)  # the group itself was handled above
             continue
         # A level in which every answer is the same: (quasi-)complete separation.
-        separated += [f"{name}={levels_of[i]}" for i in present
+        separated += [f"{name}={levels_of[int(i)]}" for i in present
                       if level_yes[i] == 0 or level_yes[i] == level_n[i]]
         for level in present[1:]:  # the first present level is the reference
             columns.append((codes == level).astype(float))
