@@ -84,7 +84,8 @@ class _Catalog:
                                       f"(known: {', '.join(known)})")
             raise UnknownSetError(f"no question set '{set_id}'{self._unreadable_note()}")
         if version is None:
-            version = max((self.headers[p][1] for p in paths), key=version_key)  # type: ignore[index]
+            version = max((h[1] for p in paths if (h := self.headers[p]) is not None),
+                          key=version_key)
             paths = self.paths(set_id, version)
         key = f"{set_id}@{version}"
         if key in self._loading:

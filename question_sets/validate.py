@@ -152,8 +152,8 @@ def _parse(text: str, loader_class: type) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
-def _first_alias(text: str) -> yaml.Mark | None:
-    """Where the first alias (``*name``) is, if any; scanning events is linear in the text.
+def _first_alias(text: str) -> tuple[int, int] | None:
+    """(line, column) of the first alias (``*name``), if any; scanning events is linear.
 
     Question sets need no anchors or aliases, and aliases of aliases expand exponentially
     ("billion laughs"): a few hundred bytes would make every later check walk millions of
@@ -162,7 +162,9 @@ def _first_alias(text: str) -> yaml.Mark | None:
     try:
         for event in yaml.parse(text, Loader=_FAST_LOADER):
             if isinstance(event, yaml.AliasEvent):
-                return event.start_mark
+                # The C parser's marks are another class than yaml.Mark, with the same fields.
+                mark = event.start_mark
+                return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     except yaml.YAMLError:
         return None  # a syntax error: reported, located, by the parse below
     return None
@@ -224,7 +226,7 @@ def _read_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any, list[Proble
         return None, None, [Problem(file, *deep, f"nested more than {MAX_NESTING} levels deep")]
     alias = _first_alias(text)
     if alias is not None:
-        return None, None, [Problem(file, alias.line + 1, alias.column + 1,
+        return None, None, [Problem(file, *alias,
                                     "YAML aliases (*name) are not allowed in a question set")]
     try:
         root, data = _parse(text, _FAST_LOADER)
