@@ -17,4 +17,4 @@ _MAIN = {
 def main_screen(name: str) -> type[Screen[None]]:
     """The class of a main screen by name (dashboard, case_list, comparison, report)."""
     module, cls = _MAIN[name]
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -138,8 +138,9 @@ class CaseListScreen(IomScreen):
 
     # -- filters -------------------------------------------------------------------------
 
-    def _apply(self, **changes: object) -> None:
-        self.filter = replace(self.filter, **changes)  # type: ignore[arg-type]
+    def _apply(self, **changes: Any) -> None:
+        # Any: the values come from Select widgets, whose values are untyped.
+        self.filter = replace(self.filter, **changes)
         self.load_page(0)
 
     @on(Select.Changed)

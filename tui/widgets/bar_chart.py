@@ -31,8 +31,9 @@ class BarGroup:
 class BarChart(Static):
     """Percentages per group for each question; the highlighted question in bold."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__("", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__("", name=name, id=id, classes=classes, disabled=disabled)
         self.groups: list[BarGroup] = []
         self.highlight = -1
 

@@ -29,8 +29,10 @@ class CaseTable(DataTable[str]):
         step: int
         cursor: str  # "top" or "bottom": where the cursor lands on the new page
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, name=name, id=id,
+                         classes=classes, disabled=disabled)
         self.case_ids: list[int] = []
 
     def on_mount(self) -> None:

@@ -34,8 +34,9 @@ class QuestionTree(Tree[str]):
 
     can_focus = False
 
-    def __init__(self, qs: QuestionSet, **kwargs: object) -> None:
-        super().__init__("Questions", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, qs: QuestionSet, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__("Questions", name=name, id=id, classes=classes, disabled=disabled)
         self.qs = qs
         self.show_root = False
         self.guide_depth = 2
