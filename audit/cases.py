@@ -139,9 +139,10 @@ class _Edit:
         return {a.question_id: a for a in self.session.exec(
             select(Answer).where(Answer.case_id == self.case.id, Answer.rater == rater))}
 
-    def check_seen(self, item: str, current: Any, seen: Any) -> None:
-        # A stale edit is fine unless the very item it edits moved under it.
-        if self.stale and (seen is UNSEEN or current != seen):
+    def check_seen(self, item: str, current: Any, seen: Any, new: Any = UNSEEN) -> None:
+        # A stale edit is fine unless the very item it edits moved under it, and moved to
+        # something else than this edit wants (two inspectors agreeing is no conflict).
+        if self.stale and current != new and (seen is UNSEEN or current != seen):
             raise ConflictError(self.case.case_ref, -1, self.case.version,
                                 {item: trail.as_text(current)})
 
@@ -212,7 +213,7 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
         answers = edit.answers(rater)
         existing = answers.get(question_id)
         current = existing.value if existing else None
-        edit.check_seen(question_id, current, seen)
+        edit.check_seen(question_id, current, seen, value)
         if value is not None:
             reason = edit.qs.check_answer(question_id, value)
             if reason:
@@ -257,7 +258,7 @@ def save_note(db: Database, case_id: int, question_id: str, note: str | None, *,
         edit.qs.question(question_id)
         existing = edit.answers(rater).get(question_id)
         current = existing.note if existing else None
-        edit.check_seen(f"{question_id} note", current, seen)
+        edit.check_seen(f"{question_id} note", current, seen, note)
         _discard_draft(edit.session, case_id, question_id, rater, who)
         if note == current:
             edit.unchanged = True
@@ -319,7 +320,7 @@ def update_profile(db: Database, case_id: int, changes: Mapping[str, Any], *, wh
     with _editing(db, case_id, expected_version, who) as edit:
         for code, value in parsed.items():
             current = getattr(edit.case, code)
-            edit.check_seen(code, current, (seen or {}).get(code, UNSEEN))
+            edit.check_seen(code, current, (seen or {}).get(code, UNSEEN), value)
             if current == value:
                 continue
             trail.record(edit.session, who=who, entity="case", case_id=edit.case.id,
