@@ -27,6 +27,7 @@ FIGURES = [
     ("`import ratings`", None),
     ("Import total", "< 60 s"),
     ("`compare --by iom --questions all` in-process", "< 3 s"),
+    ("the same without the independent effect", None),
     ("Floor: SQLite GROUP BY joined to case", None),
     ("Floor: `SELECT question_id, value, count(*)", None),
     ("compare / floor", "< 3x"),
@@ -92,5 +93,6 @@ def test_harness_writes_every_figure(tmp_path: Path) -> None:
     missed = [name for name, cells in rows.items() if cells[4] == "**no**"]
     for name in missed:  # every miss is named under "Missed targets"
         assert f"### {name}:" in text
+    assert "## Before and after" in text  # the hand-kept history follows the figures
     samples = json.loads((tmp_path / "work" / "samples.json").read_text())
     assert all(entry["values"] for entry in samples.values())
