@@ -125,15 +125,19 @@ def case_frame(db: Database, inspection_ids: Sequence[int], *,
             cases[f] = cases[f].astype("boolean")
         elif PROFILE[f].kind == "date":
             cases[f] = pd.to_datetime(cases[f], errors="coerce").dt.date
-    wide = _pivot(long, questions)
+    wide = pivot_answers(long, questions)
     if only_answered:
         cases = cases.loc[cases.index.isin(wide.index)]
     out = cases.join(wide, how="left")
     return out
 
 
-def _pivot(long: pd.DataFrame, questions: Sequence[str] | None) -> pd.DataFrame:
-    """Long (case_id, question_id, value) to wide, without pandas' slow generic pivot."""
+def pivot_answers(long: pd.DataFrame, questions: Sequence[str] | None) -> pd.DataFrame:
+    """Long (case_id, question_id, value) to wide (index case_id, a column per question).
+
+    Faster than pandas' generic pivot on millions of answers; `questions` (default: those
+    present, sorted) fixes the columns, and answers to other questions are left out.
+    """
     qids = list(questions) if questions is not None else sorted(long["question_id"].unique())
     if long.empty:
         return pd.DataFrame(columns=qids, dtype="object")

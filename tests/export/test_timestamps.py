@@ -1,0 +1,23 @@
+"""Exported timestamps read as SQLite stores them equal `datetime.isoformat()` in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from audit.exporters import iso_utc
+
+moments = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1))
+
+
+@given(st.lists(st.one_of(st.none(), moments), max_size=20))
+def test_iso_utc_matches_isoformat(values: list[datetime | None]) -> None:
+    # SQLite hands back SQLAlchemy's storage text; PostgreSQL aware datetimes.
+    stored = [None if v is None else v.strftime("%Y-%m-%d %H:%M:%S.%f") for v in values]
+    aware = [None if v is None else v.replace(tzinfo=UTC) for v in values]
+    want = [None if v is None else v.isoformat() for v in aware]
+    assert list(iso_utc(pd.Series(stored, dtype=object))) == want
+    assert list(iso_utc(pd.Series(aware, dtype=object))) == want
