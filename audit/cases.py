@@ -62,6 +62,10 @@ class CaseView:
         """Question id -> answer code for one rater."""
         return {q: a.value for q, a in self.answers.get(rater, {}).items()}
 
+    def rule_case(self) -> dict[str, Any]:
+        """What question rules read as `case.*`: the profile, site and status."""
+        return {**self.profile, "site": self.site, "status": self.status}
+
 
 @dataclass(frozen=True)
 class Change:
@@ -73,8 +77,15 @@ class Change:
 
 
 def profile_of(case: Case) -> dict[str, Any]:
-    """The profile fields of a case as a plain dict (what rules are evaluated on)."""
+    """The profile fields of a case as a plain dict."""
     return {code: getattr(case, code) for code in PROFILE}
+
+
+def _rule_case(session: Session, case: Case) -> dict[str, Any]:
+    """What question rules read as `case.*`: the profile, site name and status (as the
+    importer gives them, so a rule on `case.site` holds the same in the app and a file)."""
+    site = session.get(Site, case.site_id) if case.site_id else None
+    return {**profile_of(case), "site": site.name if site else None, "status": case.status}
 
 
 def load_case(db: Database, case_id: int) -> CaseView:
@@ -176,7 +187,7 @@ def _editing(db: Database, case_id: int, expected_version: int, who: str,
 
 def _enforce_rules(edit: _Edit) -> None:
     """Remove every answer whose question no longer applies, for every rater."""
-    profile = profile_of(edit.case)
+    profile = _rule_case(edit.session, edit.case)
     for rater in ("primary", "qa", "moderated"):
         answers = edit.answers(rater)
         if not answers:
@@ -219,7 +230,7 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
             if reason:
                 raise UsageError(f"{question_id}: {reason}")
             values = {q: a.value for q, a in answers.items()}
-            if not edit.qs.applies(question_id, profile_of(edit.case), values):
+            if not edit.qs.applies(question_id, _rule_case(edit.session, edit.case), values):
                 raise UsageError(f"{question_id} does not apply to case {edit.case.case_ref} "
                                  f"({question.applies_when})")
         if value == current:
@@ -364,7 +375,8 @@ def set_status(db: Database, case_id: int, status: str, *, who: str, role: str,
         edit.check_seen("status", current, current)
         if status in {"complete", "qa_checked", "locked"}:
             answers = {q: a.value for q, a in edit.answers("primary").items()}
-            missing = missing_required(edit.qs, profile_of(edit.case), answers)
+            missing = missing_required(edit.qs, _rule_case(edit.session, edit.case),
+                                       answers)
             if missing:
                 raise IncompleteError(edit.case.case_ref, missing)
         if status != current:

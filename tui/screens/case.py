@@ -126,7 +126,7 @@ class CaseScreen(IomScreen):
     def refresh_rules(self) -> None:
         """Re-evaluate every applies_when rule and relabel the tree."""
         assert self.view is not None
-        self.applicable = self.ws.qs.applicable(self.view.profile, self.values)
+        self.applicable = self.ws.qs.applicable(self.view.rule_case(), self.values)
         self.query_one(QuestionTree).refresh_marks(self.values, self.applicable)
         self.update_status()
 

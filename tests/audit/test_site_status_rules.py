@@ -1,0 +1,75 @@
+"""Rules on `case.site` and `case.status` hold the same when rating in the app as in a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audit.cases import load_case, record_answer, set_status
+from audit.db import Database
+from audit.errors import UsageError
+from audit.inspections import create_inspection, get_or_create_site
+from audit.models import Case
+
+SET = """\
+id: local
+version: "1.0"
+title: Local rules
+sections:
+  - id: s
+    title: S
+    questions:
+      - id: leeds_only
+        text: Asked at the Leeds site only?
+        type: yes_no
+        applies_when: "case.site == 'Leeds'"
+      - id: after_qa
+        text: Asked once a case is QA-checked?
+        type: yes_no
+        applies_when: "case.status in ['qa_checked', 'locked']"
+"""
+
+
+@pytest.fixture
+def cases(sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    (tmp_path / "local.yaml").write_text(SET)
+    monkeypatch.setenv("IOM_AUDIT_QUESTION_SETS", str(tmp_path))
+    with sqlite_db.write_session() as session:
+        insp = create_inspection(session, "local", question_set="local")
+        made = {}
+        for site_name in ("Leeds", "Hull"):
+            site, _ = get_or_create_site(session, insp, site_name)
+            case = Case(inspection_id=insp.id, case_ref=site_name, site_id=site.id)
+            session.add(case)
+            session.flush()
+            assert case.id is not None
+            made[site_name] = case.id
+    return made
+
+
+def test_a_site_rule_applies_in_the_app(sqlite_db: Database, cases: dict[str, int]) -> None:
+    view = load_case(sqlite_db, cases["Leeds"])
+    assert view.rule_case()["site"] == "Leeds"
+    record_answer(sqlite_db, cases["Leeds"], "leeds_only", "yes", who="Ann",
+                  expected_version=view.version)
+    hull = load_case(sqlite_db, cases["Hull"])
+    with pytest.raises(UsageError, match="does not apply"):
+        record_answer(sqlite_db, cases["Hull"], "leeds_only", "yes", who="Ann",
+                      expected_version=hull.version)
+
+
+def test_a_status_rule_follows_the_work_flow(sqlite_db: Database,
+                                             cases: dict[str, int]) -> None:
+    case_id = cases["Hull"]
+    view = load_case(sqlite_db, case_id)
+    assert view.rule_case()["status"] == "not_started"
+    with pytest.raises(UsageError, match="does not apply"):
+        record_answer(sqlite_db, case_id, "after_qa", "yes", who="Lee",
+                      expected_version=view.version)
+    version = set_status(sqlite_db, case_id, "complete", who="Lee", role="lead",
+                         expected_version=view.version).version
+    version = set_status(sqlite_db, case_id, "qa_checked", who="Lee", role="lead",
+                         expected_version=version).version
+    record_answer(sqlite_db, case_id, "after_qa", "no", who="Lee", expected_version=version)
+    assert load_case(sqlite_db, case_id).values() == {"after_qa": "no"}
