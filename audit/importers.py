@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -197,10 +198,34 @@ def per_value(series: pd.Series, fn: Callable[[str], Any]) -> np.ndarray:
     Files repeat few distinct values (question ids, codes, names), so this is how the
     importer validates millions of cells with a few thousand Python calls.
     """
-    cats = series.cat.categories
+    cats = series.cat.categories.tolist()
     out = np.empty(len(cats) + 1, dtype=object)
     out[:-1] = [fn(str(c)) for c in cats]
     return out[series.cat.codes.to_numpy()]  # code -1 (never after _categorical) -> last
+
+
+def categorical_of(values: Sequence[Any] | np.ndarray, codes: np.ndarray) -> pd.Categorical:
+    """The rows' values as a categorical, given the value of each code (None: missing).
+
+    Nothing is built per row but the codes, so a chunk's parsed text columns cost
+    what their few distinct values cost.
+    """
+    value_codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return pd.Categorical.from_codes(value_codes[codes],
+                                     categories=pd.Index(uniques, dtype=object))
+
+
+def per_value_categorical(series: pd.Series, fn: Callable[[str], Any]) -> pd.Categorical:
+    """`fn` of every cell as a categorical (None: missing), computed once per distinct value."""
+    return categorical_of([fn(str(c)) for c in series.cat.categories],
+                          series.cat.codes.to_numpy())
+
+
+def objects(values: pd.Categorical, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Some rows of a categorical as an object array, None where missing."""
+    table = np.empty(len(values.categories) + 1, dtype=object)  # code -1: the last, None
+    table[:-1] = np.asarray(values.categories, dtype=object)
+    return table[values.codes[rows]]
 
 
 def _encoding(path: Path) -> str:
@@ -277,7 +302,8 @@ def _open_csv(path: Path, chunk_rows: int) -> Iterator[Table]:
 def _csv_chunks(reader: Any, label: str) -> Iterator[pd.DataFrame]:
     try:
         for chunk in reader:
-            yield chunk.apply(_categorical)
+            yield pd.DataFrame({c: _categorical(chunk[c]) for c in chunk.columns},
+                               index=chunk.index, columns=chunk.columns)
     except UnicodeDecodeError as exc:
         raise FileProblem(f"{label}: not UTF-8 or Windows-1252 text ({exc.reason})") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError) as exc:
@@ -375,18 +401,27 @@ def _check_unnamed(chunk: pd.DataFrame, unnamed: list[int], rows: np.ndarray,
                           "a column with no name in the header holds a value")
 
 
-def _parse_unique(values: pd.Series, parse: Callable[[str], Any]) -> tuple[pd.Series, pd.Series]:
-    """Parse each distinct value once; (parsed values, reason per bad row or NA)."""
-    parsed: dict[str, Any] = {}
-    reasons: dict[str, str] = {}
-    for value in values.unique():
+def _parse_unique(series: pd.Series,
+                  parse: Callable[[str], Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Parse each distinct cell once: (parsed value per row, reason per bad row or None)."""
+    cats = series.cat.categories.tolist()
+    parsed = np.empty(len(cats) + 1, dtype=object)
+    reasons = np.empty(len(cats) + 1, dtype=object)
+    for k, cell in enumerate(cats):
         try:
-            parsed[value] = parse(value)
+            parsed[k] = parse(str(cell))
         except (UsageError, ValueError) as exc:
-            reasons[value] = str(exc)
-    bad = values.isin(list(reasons))
-    return (values.map(parsed).astype(object).where(~bad, None),
-            values.map(reasons).astype(object).where(bad, None))
+            reasons[k] = str(exc)
+    codes = series.cat.codes.to_numpy()
+    return parsed[codes], reasons[codes]
+
+
+def _status_cell(cell: str) -> str | None:
+    return _status(unneutralise(cell).strip())
+
+
+def _profile_cell(name: str, cell: str) -> Any:
+    return parse_profile_value(name, unneutralise(cell).strip())
 
 
 def _reason(kind: str, code: str) -> str:
@@ -416,19 +451,21 @@ def _report(problems: Problems, rows: np.ndarray, column: str, values: Cells,
     mask = np.asarray(bad, dtype=bool)
     if mask.any():
         reason = reasons if isinstance(reasons, str) else list(np.asarray(reasons)[mask])
-        problems.add_rows(rows[mask], column, list(np.asarray(values)[mask]), reason)
+        cells = values[mask].astype(object).tolist() if isinstance(values, pd.Series) \
+            else list(np.asarray(values)[mask])  # only the bad rows become objects
+        problems.add_rows(rows[mask], column, cells, reason)
 
 
 def _check_length(problems: Problems, rows: np.ndarray, column: str, raw: pd.Series,
                   limit: int) -> None:
-    _report(problems, rows, column, raw.astype(object),
+    _report(problems, rows, column, raw,
             per_value(raw, lambda v: len(v.strip()) > limit),
             f"longer than {limit} characters")
 
 
 def _check_inspection(problems: Problems, rows: np.ndarray, raw: pd.Series,
                       name: str) -> None:
-    _report(problems, rows, "inspection", raw.astype(object),
+    _report(problems, rows, "inspection", raw,
             per_value(raw, lambda v: unneutralise(v).strip() not in ("", name)),
             f"the row belongs to another inspection (importing into {name!r})")
 
@@ -502,29 +539,29 @@ def import_cases(db: Database, path: Path, *, inspection: str | None = None,
 
 def _parse_cases(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndarray,
                  inspection: str, problems: Problems) -> pd.DataFrame:
-    out: dict[str, Any] = {}
+    out: dict[str, pd.Series] = {}
     for name, i in positions.items():
         if name == "inspection":
             _check_inspection(problems, rows, chunk[i], inspection)
             continue
-        raw = pd.Series(per_value(chunk[i], unneutralise), index=chunk.index)
-        text = pd.Series(per_value(chunk[i], lambda v: unneutralise(v).strip()),
-                         index=chunk.index)
-        if name == "case_ref":
-            _report(problems, rows, name, raw, text == "", "case_ref is required")
-            _check_length(problems, rows, name, chunk[i], CASE_REF_MAX)
-            out[name] = text
-        elif name == "site":
-            _check_length(problems, rows, name, chunk[i], NAME_MAX)
-            out[name] = text.where(text != "", None)
+        raw = per_value(chunk[i], unneutralise)
+        if name in ("case_ref", "site"):
+            value = per_value(chunk[i], lambda v: unneutralise(v).strip())
+            empty = value == ""
+            _check_length(problems, rows, name, chunk[i],
+                          CASE_REF_MAX if name == "case_ref" else NAME_MAX)
+            if name == "case_ref":
+                _report(problems, rows, name, raw, empty, "case_ref is required")
+            else:
+                value[empty] = None
         elif name == "status":
-            out[name], reasons = _parse_unique(text, _status)
-            _report(problems, rows, name, raw, reasons.notna(), reasons)
+            value, reasons = _parse_unique(chunk[i], _status_cell)
+            _report(problems, rows, name, raw, pd.notna(reasons), reasons)
         else:
-            kind = PROFILE[name].kind
-            out[name], reasons = _parse_unique(
-                text, lambda v, n=name: parse_profile_value(n, v))
-            _report(problems, rows, name, raw, reasons.notna(), _reason(kind, name))
+            value, reasons = _parse_unique(chunk[i], partial(_profile_cell, name))
+            _report(problems, rows, name, raw, pd.notna(reasons),
+                    _reason(PROFILE[name].kind, name))
+        out[name] = pd.Series(value, index=chunk.index, dtype=object)  # not str: no copy
     return pd.DataFrame(out, index=chunk.index)
 
 
@@ -537,7 +574,7 @@ def _check_duplicates(refs: list[pd.DataFrame], problems: Problems) -> None:
     dup = (frame["row"] != first).to_numpy()
     if dup.any():
         problems.add_rows(frame["row"].to_numpy()[dup], "case_ref",
-                          frame["case_ref"].to_numpy()[dup],
+                          frame["case_ref"].to_numpy()[dup].tolist(),
                           [f"duplicate: the same case_ref is on row {r}"
                            for r in first.to_numpy()[dup]])
 
@@ -569,6 +606,7 @@ class _Ratings:
     keys: list[np.ndarray] = field(default_factory=list)
     rows: list[np.ndarray] = field(default_factory=list)
     ruled: list[pd.DataFrame] = field(default_factory=list)
+    duplicates: bool = False  # set by _duplicate_answers
 
 
 def import_ratings(db: Database, path: Path, *, inspection: str | None = None,
@@ -661,8 +699,14 @@ def _parse_ratings(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndar
                    inspection: str, cases: dict[str, int], checker: _AnswerChecker,
                    rater: str, inspector: str | None, fallback: str,
                    problems: Problems) -> pd.DataFrame:
-    """Check one chunk; the parsed columns, with `ok` marking the rows without errors."""
-    empty = pd.Series(pd.Categorical([""] * len(chunk)), index=chunk.index)
+    """Check one chunk; the parsed columns, with `ok` marking the rows without errors.
+
+    The text columns come back as categoricals: each distinct cell is parsed once and
+    no per-row string is built, whatever the chunk's size.
+    """
+    empty = pd.Series(pd.Categorical.from_codes(np.zeros(len(chunk), dtype=np.int8),
+                                                categories=pd.Index([""], dtype=object)),
+                      index=chunk.index)
 
     def column(name: str) -> pd.Series:
         return chunk[positions[name]] if name in positions else empty
@@ -671,43 +715,46 @@ def _parse_ratings(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndar
         _check_inspection(problems, rows, column("inspection"), inspection)
 
     refs = column("case_ref")
-    case_ids = per_value(refs, lambda v: cases.get(unneutralise(v).strip(), -1)).astype(np.int64)
+    ref_ids = np.array([cases.get(unneutralise(str(v)).strip(), -1)
+                        for v in refs.cat.categories], dtype=np.int64)
+    case_ids = ref_ids[refs.cat.codes.to_numpy()]
     bad = case_ids < 0
-    _report(problems, rows, "case_ref", refs.astype(object), bad,
+    _report(problems, rows, "case_ref", refs, bad,
             per_value(refs, lambda v: "case_ref is required" if not v.strip()
                       else f"no such case in inspection {inspection!r}"))
     ok = ~bad
 
     qids = column("question_id")
-    qid = per_value(qids, lambda v: v.strip() if v.strip() in checker.qs else None)
-    bad = pd.isna(qid)
-    _report(problems, rows, "question_id", qids.astype(object), bad,
+    qid = per_value_categorical(qids, lambda v: v.strip() if v.strip() in checker.qs else None)
+    bad = qid.codes < 0
+    _report(problems, rows, "question_id", qids, bad,
             f"no such question in {checker.qs.id} v{checker.qs.version}")
     ok &= ~bad
 
     given = column("rater")
-    raters = per_value(given, lambda v: v.strip().lower() or rater)
-    bad = ~np.isin(raters, list(RATERS))
-    _report(problems, rows, "rater", given.astype(object), bad,
-            f"not one of {', '.join(RATERS)}")
+    raters = per_value_categorical(given, lambda v: v.strip().lower() or rater)
+    bad = ~np.isin(raters.codes, [i for i, r in enumerate(raters.categories) if r in RATERS])
+    _report(problems, rows, "rater", given, bad, f"not one of {', '.join(RATERS)}")
     ok &= ~bad
 
     raw = column("answer")
-    notes = per_value(column("note"), lambda v: unneutralise(v) if v.strip() else None)
+    notes = per_value_categorical(column("note"),
+                                  lambda v: unneutralise(v) if v.strip() else None)
     values, reasons = _check_answers(qids, raw, ok, checker)
     bad = ~pd.isna(reasons)
-    _report(problems, rows, "answer", raw.astype(object), bad, reasons)
+    _report(problems, rows, "answer", raw, bad, reasons)
     ok &= ~bad
-    blank = per_value(raw, lambda v: not v.strip()).astype(bool) & pd.isna(notes)
-    _report(problems, rows, "answer", raw.astype(object), blank & ok,
-            "no answer (and no note) given")
+    blank = per_value(raw, lambda v: not v.strip()).astype(bool) & (notes.codes < 0)
+    _report(problems, rows, "answer", raw, blank & ok, "no answer (and no note) given")
     ok &= ~blank
     _check_length(problems, rows, "answer", raw, VALUE_MAX)
 
     if inspector is not None:
-        names = np.full(len(chunk), inspector, dtype=object)
+        names = pd.Categorical.from_codes(np.zeros(len(chunk), dtype=np.int8),
+                                          categories=pd.Index([inspector], dtype=object))
     else:
-        names = per_value(column("inspector"), lambda v: unneutralise(v).strip() or fallback)
+        names = per_value_categorical(column("inspector"),
+                                      lambda v: unneutralise(v).strip() or fallback)
         _check_length(problems, rows, "inspector", column("inspector"), NAME_MAX)
     return pd.DataFrame({
         "case_id": case_ids, "question_id": qid, "rater": raters, "value": values,
@@ -715,54 +762,62 @@ def _parse_ratings(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndar
 
 
 def _check_answers(qids: pd.Series, raw: pd.Series, ok: np.ndarray,
-                   checker: _AnswerChecker) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised answers (None when empty) and the reason per bad row (None when fine).
+                   checker: _AnswerChecker) -> tuple[pd.Categorical, np.ndarray]:
+    """Normalised answers (missing when empty) and the reason per bad row (None when fine).
 
     Each distinct (question, answer) pair is checked once: the pair is encoded as one
     integer from the two columns' category codes.
     """
     q_cats, a_cats = qids.cat.categories, raw.cat.categories
     pair = qids.cat.codes.to_numpy(np.int64) * len(a_cats) + raw.cat.codes.to_numpy(np.int64)
-    unique, inverse = np.unique(pair, return_inverse=True)
+    inverse, unique = pd.factorize(pair)
     values = np.empty(len(unique), dtype=object)
     reasons = np.empty(len(unique), dtype=object)
-    for k, code in enumerate(unique):
+    for k, code in enumerate(unique.tolist()):
         qid = str(q_cats[code // len(a_cats)]).strip()
         answer = str(a_cats[code % len(a_cats)])
         if qid in checker.qs and answer.strip():
             values[k], reasons[k] = checker(qid, unneutralise(answer))
-    values, reasons = values[inverse], reasons[inverse]
-    reasons[~ok] = None  # rows already refused for their case, question or rater
-    return values, reasons
+    row_reasons = reasons[inverse]
+    row_reasons[~ok] = None  # rows already refused for their case, question or rater
+    return categorical_of(values, inverse), row_reasons
 
 
 def _remember(parsed: pd.DataFrame, rows: np.ndarray, qs: QuestionSet, relevant: set[str],
               seen: _Ratings) -> None:
     """Keep compact keys for the duplicate check and the rows the rules will need."""
     ok = parsed["ok"].to_numpy(dtype=bool)
-    good = parsed[ok]
     index = {q.id: i for i, q in enumerate(qs.questions)}
     raters = {r: i for i, r in enumerate(RATERS)}
-    qcode = good["question_id"].map(index).to_numpy(np.int64)
-    rcode = good["rater"].map(raters).to_numpy(np.int64)
-    key = good["case_id"].to_numpy(np.int64) * (len(index) * len(raters)) \
-        + qcode * len(raters) + rcode
+    questions: pd.Categorical = parsed["question_id"].array
+    rater_codes: pd.Categorical = parsed["rater"].array
+    q_of = np.array([index.get(c, -1) for c in questions.categories] + [-1], dtype=np.int64)
+    r_of = np.array([raters.get(c, -1) for c in rater_codes.categories] + [-1], dtype=np.int64)
+    qcode = q_of[questions.codes[ok]]
+    rcode = r_of[rater_codes.codes[ok]]
+    case_ids = parsed["case_id"].to_numpy(np.int64)[ok]
+    key = case_ids * (len(index) * len(raters)) + qcode * len(raters) + rcode
     seen.keys.append(key)
     seen.rows.append(rows[ok])
     if relevant:
-        mine = good["question_id"].isin(relevant).to_numpy()
+        ruled = np.array([c in relevant for c in questions.categories] + [False])
+        mine = ok & ruled[questions.codes]
+        text = {"rater": objects(rater_codes, mine), "question_id": objects(questions, mine),
+                "value": objects(parsed["value"].array, mine)}
         seen.ruled.append(pd.DataFrame({
-            "case_id": good["case_id"].to_numpy(np.int64)[mine],
-            "rater": good["rater"].to_numpy()[mine],
-            "question_id": good["question_id"].to_numpy()[mine],
-            "value": good["value"].to_numpy()[mine],
-            "row": rows[ok][mine]}))
+            "case_id": parsed["case_id"].to_numpy(np.int64)[mine],
+            **{k: pd.Series(v, dtype=object) for k, v in text.items()},  # not str: no copy
+            "row": rows[mine]}))
 
 
 def _duplicate_answers(seen: _Ratings, problems: Problems) -> None:
     if not seen.keys:
         return
-    frame = pd.DataFrame({"key": np.concatenate(seen.keys), "row": np.concatenate(seen.rows)})
+    keys = np.concatenate(seen.keys)
+    if not pd.Series(keys).duplicated().any():  # one hash pass; the usual case
+        return
+    seen.duplicates = True
+    frame = pd.DataFrame({"key": keys, "row": np.concatenate(seen.rows)})
     first = frame.groupby("key", sort=False)["row"].transform("min").to_numpy()
     rows = frame["row"].to_numpy()
     dup = rows != first
@@ -789,56 +844,86 @@ def inapplicable(qs: QuestionSet, answers: pd.DataFrame,
     """The answers whose question does not apply to their case, given all the others.
 
     `answers`: case_id, rater, question_id, value (every answer of each (case, rater)
-    group that a rule reads or has). `profiles`: case fields indexed by case id. Rules
-    run in dependency order and a non-applicable answer reads as None in later rules,
-    as in `QuestionSet.applicable`. Each rule is evaluated once per distinct
-    combination of the values it reads, not once per case.
+    group that a rule reads or has; one per question). `profiles`: case fields indexed
+    by case id. Rules run in dependency order and a non-applicable answer reads as None
+    in later rules, as in `QuestionSet.applicable`. Each rule is evaluated once per
+    distinct combination of the values it reads, not once per case. The result lists
+    rule by rule, groups in (case_id, rater) order.
     """
     empty = pd.DataFrame(columns=["case_id", "rater", "question_id"])
     if answers.empty:
         return empty
-    wide = answers.pivot(index=["case_id", "rater"], columns="question_id", values="value")
-    wide = wide.astype(object).where(wide.notna(), None)
+    # The groups as rows and the questions as columns of one object matrix.
+    c_codes, c_uniques = pd.factorize(answers["case_id"].to_numpy(), sort=True)
+    r_codes, r_uniques = pd.factorize(answers["rater"].to_numpy(dtype=object), sort=True)
+    q_codes, q_uniques = pd.factorize(answers["question_id"].to_numpy(dtype=object), sort=True)
+    groups, row_group = np.unique(c_codes.astype(np.int64) * len(r_uniques) + r_codes,
+                                  return_inverse=True)
+    group_case = np.asarray(c_uniques)[groups // len(r_uniques)]
+    group_rater = np.asarray(r_uniques, dtype=object)[groups % len(r_uniques)]
+    column = {q: j for j, q in enumerate(q_uniques)}
+    wide = np.full((len(groups), len(q_uniques)), None, dtype=object)
+    values = answers["value"].to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = None
+    wide[row_group, q_codes] = values
     found: list[pd.DataFrame] = []
     for qid in qs.rule_order:
         rule = qs.question(qid).rule
         assert rule is not None
         inputs: list[tuple[str, str]] = [("case", f) for f in sorted(rule.case_fields)]
         inputs += [("answer", q) for q in sorted(rule.question_ids)]
-        columns = []
+        codes: list[np.ndarray] = []
+        choices: list[list[Any]] = []
         for kind, name in inputs:
             if kind == "case":
-                ids = wide.index.get_level_values("case_id")
-                values = profiles[name].reindex(ids) if profiles is not None and \
-                    name in profiles else pd.Series([None] * len(wide))
-                columns.append([None if pd.isna(v) else v for v in values.tolist()])
+                cells = profiles[name].reindex(group_case).to_numpy(dtype=object) \
+                    if profiles is not None and name in profiles else None
             else:
-                columns.append(wide[name].tolist() if name in wide else [None] * len(wide))
-        combos = list(zip(*columns, strict=True)) if columns else [()] * len(wide)
-        verdict: dict[tuple[Any, ...], bool] = {}
-        for combo in set(combos):
-            case = {n: v for (k, n), v in zip(inputs, combo, strict=True) if k == "case"}
-            given = {n: v for (k, n), v in zip(inputs, combo, strict=True) if k == "answer"}
-            verdict[combo] = rule.evaluate(case, given)
-        applies = np.fromiter((verdict[c] for c in combos), dtype=bool, count=len(combos))
-        if qid in wide:
-            answered = wide[qid].notna().to_numpy()
-            bad = wide.index[answered & ~applies]
-            found.append(pd.DataFrame({"case_id": bad.get_level_values("case_id"),
-                                       "rater": bad.get_level_values("rater"),
-                                       "question_id": qid}))
-            wide.loc[~applies, qid] = None
+                cells = wide[:, column[name]] if name in column else None
+            if cells is None:
+                codes.append(np.zeros(len(groups), dtype=np.int64))
+                choices.append([None])
+                continue
+            code, uniques = pd.factorize(cells)  # missing (None, NaN) -> -1
+            codes.append(code.astype(np.int64) + 1)
+            choices.append([None, *uniques])
+        applies = _rule_verdicts(rule, inputs, codes, choices, len(groups))
+        if qid in column:
+            j = column[qid]
+            bad = (wide[:, j] != None) & ~applies  # noqa: E711 - elementwise on objects
+            found.append(pd.DataFrame({"case_id": group_case[bad],
+                                       "rater": group_rater[bad], "question_id": qid}))
+            wide[~applies, j] = None
     return pd.concat(found, ignore_index=True) if found else empty
+
+
+def _rule_verdicts(rule: Any, inputs: list[tuple[str, str]], codes: list[np.ndarray],
+                   choices: list[list[Any]], n: int) -> np.ndarray:
+    """The rule's verdict per group, evaluated once per distinct combination of inputs."""
+    key = np.zeros(n, dtype=np.int64)
+    for code, options in zip(codes, choices, strict=True):
+        if len(options) > 1:
+            key = pd.factorize(key * len(options) + code)[0].astype(np.int64)
+    combos, first = np.unique(key, return_index=True)
+    verdict = np.empty(len(combos), dtype=bool)
+    for k, row in enumerate(first.tolist()):
+        case: dict[str, Any] = {}
+        given: dict[str, Any] = {}
+        for (kind, name), code, options in zip(inputs, codes, choices, strict=True):
+            (case if kind == "case" else given)[name] = options[code[row]]
+        verdict[k] = rule.evaluate(case, given)
+    return verdict[np.searchsorted(combos, key)]
 
 
 def _profiles(conn: sa.Connection, inspection_id: int, fields: set[str]) -> pd.DataFrame | None:
     if not fields:
         return None
-    columns = [getattr(Case, f).label(f) for f in sorted(fields - {"site"})]
+    case, site = sa.inspect(Case).columns, sa.inspect(Site).columns
+    columns = [case[f].label(f) for f in sorted(fields - {"site"})]
     if "site" in fields:
-        columns.append(Site.name.label("site"))
-    stmt = (sa.select(Case.id, *columns).outerjoin(Site, Case.site_id == Site.id)
-            .where(Case.inspection_id == inspection_id))
+        columns.append(site["name"].label("site"))
+    stmt = (sa.select(case["id"], *columns).outerjoin(Site, case["site_id"] == site["id"])
+            .where(case["inspection_id"] == inspection_id))
     rows = [tuple(r) for r in conn.execute(stmt)]
     return pd.DataFrame(rows, columns=["id", *(c.name for c in columns)],
                         dtype=object).set_index("id")
@@ -863,11 +948,16 @@ def _check_rules(conn: sa.Connection, found: Inspection, qs: QuestionSet, seen: 
     given = pd.concat(seen.ruled, ignore_index=True) if seen.ruled else pd.DataFrame()
     if given.empty:
         return pd.DataFrame(columns=["case_id", "rater", "question_id"])
-    groups = given[["case_id", "rater"]].drop_duplicates()
-    stored = _stored_answers(conn, found.id, relevant).merge(groups, on=["case_id", "rater"])
     keys = ["case_id", "rater", "question_id"]
-    merged = pd.concat([stored, given[[*keys, "value"]]], ignore_index=True) \
-        .drop_duplicates(subset=keys, keep="last")  # the file's answers win
+    stored = _stored_answers(conn, found.id, relevant)
+    if not stored.empty:
+        groups = given[["case_id", "rater"]].drop_duplicates()
+        stored = stored.merge(groups, on=["case_id", "rater"])
+    if stored.empty and not seen.duplicates:
+        merged = given[[*keys, "value"]]  # one answer per key already
+    else:
+        merged = pd.concat([stored, given[[*keys, "value"]]], ignore_index=True) \
+            .drop_duplicates(subset=keys, keep="last")  # the file's answers win
     bad = inapplicable(qs, merged, _profiles(conn, found.id, _case_fields(qs)))
     hits = given.merge(bad, on=keys)
     hits = hits[hits["value"].notna()]

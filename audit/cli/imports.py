@@ -64,7 +64,7 @@ def _run(work: Any) -> ImportSummary:
 
     progress = StderrProgress()
     try:
-        return work(progress)  # type: ignore[no-any-return]
+        return work(progress)
     except ImportRejected as exc:
         progress.close()
         for line in exc.lines:
