@@ -81,8 +81,7 @@ def tally(db: Database, cases: pd.DataFrame, questions: Sequence[str], *,
     out_p: list[np.ndarray] = []
     out_n: list[np.ndarray] = []
     for qid, value, answer_ids in _case_ids_per_answer(db, questions, inspection_ids, rater,
-                                                       seek=len(ids) < _SEEK_SHARE
-                                                       * _all_cases(db)):
+                                                       n_cases=len(ids)):
         pos = np.searchsorted(sorted_ids, answer_ids)
         pos[pos == len(sorted_ids)] = 0
         hit = sorted_ids[pos] == answer_ids
@@ -109,14 +108,16 @@ def _all_cases(db: Database) -> int:
 
 
 def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
-                         rater: str, *, seek: bool) -> Iterator[tuple[str, str, np.ndarray]]:
+                         rater: str, *, n_cases: int) -> Iterator[tuple[str, str, np.ndarray]]:
     """(question id, value, ids of the cases that gave it), one per question and value."""
     sqlite = db.engine.dialect.name == "sqlite"
+    # PostgreSQL's planner chooses for itself; SQLite is told (see _SEEK_SHARE).
+    seek = sqlite and n_cases < _SEEK_SHARE * _all_cases(db)
     listed = (sa.func.group_concat(Answer.case_id) if sqlite
               else sa.func.string_agg(sa.cast(Answer.case_id, sa.String), sa.literal(",")))
     rater_col: sa.SQLColumnExpression[str] = col(Answer.rater)
     question_col: sa.SQLColumnExpression[str] = col(Answer.question_id)
-    if seek and sqlite:
+    if seek:
         # SQLite's planner (no statistics) would rather walk the covering index by rater
         # and question than seek each case; a unary + keeps it off that index.
         rater_col = sa.literal_column("+answer.rater", sa.String)
