@@ -20,11 +20,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from audit import trail
-from audit.db import Database
+from audit.store.engine import Database
 from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
 from audit.identity import initials as initials_of
 from audit.inspections import question_set_of
-from audit.models import Answer, Case, Inspection, Inspector, NoteDraft, Site, utcnow
+from audit.store.models import Answer, Case, Inspection, Inspector, NoteDraft, Site, utcnow
 from question_sets import QuestionSet
 from question_sets.profile import CASE_STATUS, PROFILE
 

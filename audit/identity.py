@@ -13,7 +13,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from audit.db import Database
+    from audit.store.engine import Database
 
 ENV_INSPECTOR = "IOM_AUDIT_INSPECTOR"
 

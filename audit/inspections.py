@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from audit.errors import NotFoundError, UsageError
-from audit.models import INSPECTION_KINDS, Case, Inspection, QuestionSetRecord, Site
+from audit.store.models import INSPECTION_KINDS, Case, Inspection, QuestionSetRecord, Site
 from question_sets import QuestionSet, UnknownSetError, load_set
 
 DEFAULT_INSPECTION = "default"

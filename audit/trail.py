@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from audit.models import AuditEvent, Case, Inspection, table_of, utcnow
+from audit.store.models import AuditEvent, Case, Inspection, table_of, utcnow
 
 
 def as_text(value: Any) -> str | None:

@@ -124,7 +124,7 @@ def commit_floor(folder: Path, n: int = COMMITS) -> list[float]:
 def probe(db_path: Path, *, repeats: int = 20, launched: float | None = None,
           profile_dir: Path | None = None) -> dict[str, Any]:
     """Run the app once: ready time, then `repeats` next-question and answer presses."""
-    from audit.db import open_database  # noqa: F401  (imported before the clock starts)
+    from audit.store.engine import open_database  # noqa: F401  (imported before the clock starts)
     from tui.app import IomAuditApp  # noqa: F401
     from tui.screens.case import CaseScreen  # noqa: F401
     from tui.screens.case_list import CaseListScreen  # noqa: F401
@@ -141,7 +141,7 @@ def probe(db_path: Path, *, repeats: int = 20, launched: float | None = None,
 
 async def _session(db_path: Path, repeats: int, launched: float | None,
                    recorder: Recorder) -> dict[str, Any]:
-    from audit.db import open_database
+    from audit.store.engine import open_database
     from tui.app import IomAuditApp
     from tui.screens.dashboard import DashboardScreen
     from tui.screens.start import StartScreen

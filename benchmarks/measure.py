@@ -92,7 +92,7 @@ def cli() -> list[str]:
     script = Path(sys.executable).parent / "iom-audit"
     if script.exists():
         return [str(script)]
-    return [python(), "-c", "from tui.main import main; main()"]
+    return [python(), "-c", "from cli.main import main; main()"]
 
 
 def worker(name: str, *args: str) -> list[str]:

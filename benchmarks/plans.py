@@ -17,7 +17,7 @@ checking is the rest (`_check_rules` 6.2 s, `_remember` 6.2 s of which `Series.m
 `_parse_ratings` 4.6 s). Every row is written three times (staging table, `answer` with
 its three indexes, `audit_event` with its two).
 
-**Plan** (owner of `audit/bulk.py`, `audit/importers.py`):
+**Plan** (owner of `audit/imports/`):
 1. When the (case, question, rater) keys cannot exist yet (first import into cases with
    no stored answers of that rater: one `EXISTS` query), skip the staging and diff tables
    and insert each validated chunk straight into `answer` (saves the 11-17 s staging write
@@ -35,7 +35,7 @@ its three indexes, `audit_event` with its two).
 Expected: 1 + 3 + 4 should take the ratings import to roughly 35-45 s here; 2 is needed for a
 safe margin under 60 s on a loaded machine.""",
     "compare": """
-**Where the time goes**: `compare` is one tally (`audit.tally.pattern_counts`): a read of
+**Where the time goes**: `compare` is one tally (`audit.views.tally.pattern_counts`): a read of
 the cases' profile (100,000 rows) and one `group_concat` per question and value in the
 order of `ix_answer_tally`, then numpy counts and the statistics (the independent-effect
 fits on covariate-pattern counts). A miss now means one of these grew: check in the profile
@@ -46,7 +46,7 @@ whether `_case_ids_per_answer` still reads the index without a sort (`EXPLAIN QU
 See the `compare` entry. The floor is the plain joined `GROUP BY` that `compare` no longer
 runs; a ratio near or above 1 means the tally has lost its index-ordered read.""",
     "report": """
-**Where the time goes**: every table reads through `audit.tally` (one index-ordered scan
+**Where the time goes**: every table reads through `audit.views.tally` (one index-ordered scan
 per table, small samples by seeking their cases); statsmodels/scipy imports ~2 s and the
 PDF ~1 s. A miss means a table went back to a joined `GROUP BY` or to `case_frame` over the
 whole national set: profile `iom-audit report --out x.pdf` and look under `compile_report`.""",

@@ -152,7 +152,7 @@ def compare(ctx: Context) -> list[Figure]:
     return [
         Figure("compare", f"`compare --by iom --questions all` in-process ({n_q} questions)",
                [r["compare"] for _, r in results], runs, mem, limit=3,
-               note="`audit.analysis.compare(db, by='iom', questions='all')` as the command "
+               note="`audit.views.analysis.compare(db, by='iom', questions='all')` as the command "
                     "runs it (with the independent effect of IOM per question), first call "
                     "after imports", profile=prof),
         Figure("compare_counts", "the same without the independent effect "

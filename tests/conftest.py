@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from audit.db import Database, open_database
+from audit.store.engine import Database, open_database
 
 PG_ADMIN_URL = os.environ.get("IOM_AUDIT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from audit.db import Database
+from audit.store.engine import Database
 from audit.inspections import create_inspection
-from audit.models import Answer, Case, utcnow
+from audit.store.models import Answer, Case, utcnow
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 

@@ -11,8 +11,8 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from audit.db import Database, open_database
-from audit.settings import Settings, load_settings, save_settings
+from audit.store.engine import Database, open_database
+from tui.settings import Settings, load_settings, save_settings
 from tui.commands import NavigationCommands
 from tui.workspace import Workspace
 

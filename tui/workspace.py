@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audit.db import Database
+from audit.store.engine import Database
 from question_sets import QuestionSet
 
 

@@ -17,16 +17,16 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from audit import __version__
-from audit.analysis import compare
-from audit.db import Database
+from audit.views.analysis import compare
+from audit.store.engine import Database
 from audit.errors import UsageError
-from audit.frames import case_frame
+from audit.views.frames import case_frame
 from audit.inspections import inspections_for_reading, question_set_of
-from audit.models import Answer, Case, Inspection, Site
+from audit.store.models import Answer, Case, Inspection, Site
 from audit.report import tables as t
 from audit.report.model import Report, ReportMeta, ReportTable
-from audit.report.samples import REPORT_RATER, Sample, answer_counts
-from audit.tally import case_keys, tally
+from audit.views.samples import REPORT_RATER, Sample, answer_counts
+from audit.views.tally import case_keys, tally
 from question_sets import QuestionSet
 from stats.regression import DEFAULT_COVARIATES
 

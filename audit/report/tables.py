@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from audit.report.model import BOLD, HEADING, SHADE, WHOLE_ROW, Chart, Column, ReportTable
-from audit.report.samples import Sample, answered, count_of
+from audit.views.samples import Sample, answered, count_of
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
 from stats import Comparison, Reliability

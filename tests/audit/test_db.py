@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
-from audit.db import Database, DatabaseError, open_database, resolve_location
-from audit.migrate import current_revision, head_revision
-from audit.models import Answer, AuditEvent, Case, Inspection, Inspector, Site
+from audit.store.engine import Database, DatabaseError, open_database, resolve_location
+from audit.store.migrate import current_revision, head_revision
+from audit.store.models import Answer, AuditEvent, Case, Inspection, Inspector, Site
 
 
 def test_path_means_sqlite_and_url_means_server(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_environment_variable_names_the_database(tmp_path: Path, monkeypatch) ->
 def test_default_is_a_file_in_the_user_data_directory(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.delenv("IOM_AUDIT_DB", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert resolve_location(None).path == tmp_path / "iom-audit" / "iom-audit.db"
+    assert resolve_location(None).path == tmp_path / "iom-audit" / "iom-audit.store.engine"
 
 
 def test_sqlite_connections_are_durable(sqlite_db: Database) -> None:
@@ -136,7 +136,7 @@ def test_schema_matches_the_models(any_db: Database) -> None:
 def test_migrating_a_file_with_data_keeps_it_and_copies_it_first(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = open_database(str(path), migrate=False)
-    from audit.migrate import upgrade_to_head
+    from audit.store.migrate import upgrade_to_head
 
     upgrade_to_head(db, "0001")
     _populate(db)

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import record_answer, save_note, update_profile
-from audit.db import Database
+from audit.store.engine import Database
 from audit.errors import ConflictError
-from audit.models import AuditEvent
+from audit.store.models import AuditEvent
 from tests.safety.helpers import make_inspection
 
 

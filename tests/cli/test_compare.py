@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from audit.cli import run
-from audit.db import open_database
+from cli.app import run
+from audit.store.engine import open_database
 from tests.published import build_published, read
 
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from audit import __version__
-from audit.cli import make_app, run
+from cli.app import make_app, run
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from audit.db import Database, open_database
-from audit.demo import DemoSummary, build_demo
-from audit.models import Answer, Case, Inspection, Inspector, Site
+from audit.store.engine import Database, open_database
+from audit.demo.generator import DemoSummary, build_demo
+from audit.store.models import Answer, Case, Inspection, Inspector, Site
 
 REFERENCE = Path(__file__).parents[2].parent / "shared" / "reference"
 

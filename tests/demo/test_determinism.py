@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from audit.cli import run
-from audit.db import open_database
-from audit.demo import build_core_chunk, build_thematic_frames, core_chunks
+from cli.app import run
+from audit.store.engine import open_database
+from audit.demo.generator import build_core_chunk, build_thematic_frames, core_chunks
 from question_sets import load_set
 from tests.demo.conftest import Built, read_tables
 

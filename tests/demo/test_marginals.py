@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from audit.demo import THEMATIC_SITES
+from audit.demo.generator import THEMATIC_SITES
 from tests.demo.conftest import Built, reference
 
 # Figure 4.7 labels (as typed in the CSV) -> profile codes.
@@ -51,7 +51,7 @@ def test_annex_2_profile(thematic: tuple[pd.DataFrame, pd.DataFrame]) -> None:
 def test_annex_2_sites(demo: Built) -> None:
     import sqlalchemy as sa
 
-    from audit.db import open_database
+    from audit.store.engine import open_database
 
     database = open_database(str(demo.path))
     with database.engine.connect() as conn:
@@ -155,7 +155,7 @@ def test_people_and_refs_are_fictional(demo: Built) -> None:
     assert demo.answers["inspector"].str.startswith("Demo ").all()
     import sqlalchemy as sa
 
-    from audit.db import open_database
+    from audit.store.engine import open_database
 
     database = open_database(str(demo.path))
     with database.engine.connect() as conn:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from audit.cli import run
-from audit.db import Database
+from cli.app import run
+from audit.store.engine import Database
 from audit.inspections import create_inspection
 
 CASES = [

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from audit.db import Database
+from audit.store.engine import Database
 from tests.imports.helpers import CASES, cli, content, dump, new_inspection, populated, write_csv
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit.db import Database
+from audit.store.engine import Database
 from tests.imports.helpers import cli, dump, populated
 
 CASE_HEADERS = ["case_ref", "iom", "site", "status", "rosh", "start_date", "domestic_abuse",

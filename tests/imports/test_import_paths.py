@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from audit import bulk
-from audit.bulk import AnswerStaging, upsert_answers
-from audit.db import Database
-from audit.importers import import_cases, import_ratings, inapplicable
+from audit.imports import staging as bulk
+from audit.imports.staging import AnswerStaging, upsert_answers
+from audit.store.engine import Database
+from audit.imports.importers import import_cases, import_ratings, inapplicable
 from benchmarks import datagen
 from question_sets import load_set
 from question_sets.loader import load_file

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from audit.cli.question_sets import app
+from cli.question_sets import app
 
 runner = CliRunner()
 KEY_IDS = ["2.1.1", "2.1.2", "2.1.3", "2.2.1", "2.2.2", "2.2.3",

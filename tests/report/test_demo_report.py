@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from audit.db import Database, open_database
-from audit.demo import build_demo
+from audit.store.engine import Database, open_database
+from audit.demo.generator import build_demo
 from audit.report.build import TABLE_IDS, compile_report
 from audit.report.tables import rating_for
 

@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from audit.cli import run
-from audit.db import Database, open_database
+from cli.app import run
+from audit.store.engine import Database, open_database
 from tests.published import OFFENCE_CODES, build_published, read
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from audit.backup import check_file
-from audit.cli import run
-from audit.db import open_database
+from audit.store.backup import check_file
+from cli.app import run
+from audit.store.engine import open_database
 from tests.safety import workers
 from tests.safety.helpers import integrity, make_inspection
 

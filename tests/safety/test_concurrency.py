@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from audit.db import Database
+from audit.store.engine import Database
 from tests.safety import workers
 from tests.safety.helpers import FREE_QUESTIONS, make_inspection
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-import audit.cli.imports  # noqa: F401 - imported before forking, as a running CLI has it
-import audit.importers  # noqa: F401
+import cli.imports  # noqa: F401 - imported before forking, as a running CLI has it
+import audit.imports.importers  # noqa: F401
 from audit.cases import record_answer
-from audit.db import open_database
+from audit.store.engine import open_database
 from tests.safety import workers
 from tests.safety.helpers import FREE_QUESTIONS, integrity, make_inspection
 

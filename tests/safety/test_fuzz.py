@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.cases import record_answer, save_note
-from audit.db import Database, open_database
+from audit.store.engine import Database, open_database
 from audit.errors import AuditError
-from audit.importers import import_cases, import_ratings
+from audit.imports.importers import import_cases, import_ratings
 from question_sets import (
     ExpressionError,
     QuestionSetError,

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import record_answer, save_draft, save_note
-from audit.cli import run
-from audit.db import Database, open_database
+from cli.app import run
+from audit.store.engine import Database, open_database
 from audit.purge import REDACTED, purge_inspection, stored_snapshot
 from tests.safety.helpers import (
     FREE_QUESTIONS,

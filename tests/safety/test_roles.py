@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import set_status
-from audit.cli import run
-from audit.db import Database, open_database
+from cli.app import run
+from audit.store.engine import Database, open_database
 from audit.errors import PermissionDenied
 from audit.identity import acting_user
-from audit.models import Inspector
-from audit.roles import current_role, list_inspectors, require
+from audit.store.models import Inspector
+from audit.permissions import current_role, list_inspectors, require
 from tests.safety.helpers import make_inspection, set_role
 
 

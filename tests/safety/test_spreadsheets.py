@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.cases import record_answer, save_note
-from audit.db import Database, open_database
+from audit.store.engine import Database, open_database
 from audit.inspections import create_inspection, get_or_create_site
-from audit.models import Case
+from audit.store.models import Case
 from tests.safety.helpers import FREE_QUESTIONS
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -66,7 +66,7 @@ def _unsafe(text: str) -> bool:
        notes=st.lists(HOSTILE.filter(str.strip), min_size=1, max_size=3))
 def test_exports_never_hold_a_formula(refs: list[str], sites: list[str],
                                       notes: list[str]) -> None:
-    from audit.exporters import export
+    from audit.exports.exporters import export
 
     with tempfile.TemporaryDirectory() as folder:
         db = open_database(str(Path(folder) / "x.db"))
@@ -103,7 +103,7 @@ def _check(path: Path, fmt: str) -> None:
 
 
 def test_the_neutralised_text_keeps_the_original_after_its_quote(tmp_path: Path) -> None:
-    from audit.exporters import export
+    from audit.exports.exporters import export
 
     db = open_database(str(tmp_path / "x.db"))
     _fill(db, ["=HYPERLINK(\"http://x\")"], ["@SUM(A1)"], ["-2+3 cmd|' /C calc'!A0"])

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from audit.cases import load_case, record_answer, save_note
-from audit.db import open_database
+from audit.store.engine import open_database
 from audit.errors import ConflictError
 from tests.safety.helpers import FREE_QUESTIONS
 
@@ -54,7 +54,7 @@ def acknowledged_answers(db_url: str, case_ids: list[int], ack_fd: int, seed: in
 
 def cli(argv: list[str], ready_fd: int) -> None:
     """Run the CLI as `iom-audit` would, after signalling that start-up is over."""
-    from audit.cli import run
+    from cli.app import run
 
     os.write(ready_fd, b"ready\n")
     os._exit(run(argv))

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from audit.caselist import CaseFilter, list_cases
-from audit.db import Database
-from audit.models import Answer, Case, Inspector
-from audit.progress import overview
+from audit.views.caselist import CaseFilter, list_cases
+from audit.store.engine import Database
+from audit.store.models import Answer, Case, Inspector
+from audit.views.progress import overview
 from tests.tui.conftest import build_db
 from tui.app import IomAuditApp
 from tui.screens.case_list import PAGE_SIZE, CaseListScreen

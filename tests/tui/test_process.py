@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from audit.db import open_database
-from audit.models import Answer, NoteDraft
+from audit.store.engine import open_database
+from audit.store.models import Answer, NoteDraft
 from tests.tui.conftest import INSPECTOR, build_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ class Terminal:
         if self.pid == 0:  # the child: become the app
             os.chdir(ROOT)
             os.execve(sys.executable, [sys.executable, "-c",
-                                       "from tui.main import main; main()",
+                                       "from cli.main import main; main()",
                                        "--db", str(db_path)], env)
         self.output = b""
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from audit.db import Database
-from audit.models import Answer, AuditEvent, Case, NoteDraft
+from audit.store.engine import Database
+from audit.store.models import Answer, AuditEvent, Case, NoteDraft
 from tests.tui.conftest import INSPECTOR, case_id
 from tui.app import IomAuditApp
 from tui.screens.case import CaseScreen

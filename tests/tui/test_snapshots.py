@@ -16,8 +16,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from audit import cases
-from audit.db import Database
-from audit.models import Case
+from audit.store.engine import Database
+from audit.store.models import Case
 from tests.tui.conftest import INSPECTOR, build_db, case_id
 from tui.app import DARK, LIGHT, IomAuditApp
 

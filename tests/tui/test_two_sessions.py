@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 from textual.widgets import Select
 
-from audit.db import Database, open_database
-from audit.models import Answer, AuditEvent, Case
+from audit.store.engine import Database, open_database
+from audit.store.models import Answer, AuditEvent, Case
 from audit.trail import as_text
 from tests.tui.conftest import INSPECTOR, build_db, case_id
 from tests.tui.test_rating_flow import SIZE, open_first_case

@@ -7,8 +7,8 @@ from pathlib import Path
 from textual.command import CommandPalette
 
 from audit import cases
-from audit.db import Database
-from audit.models import Answer, Case, Inspector
+from audit.store.engine import Database
+from audit.store.models import Answer, Case, Inspector
 from tests.tui.conftest import case_id
 from tests.tui.test_rating_flow import SIZE, open_first_case, rows
 from tui.app import IomAuditApp
@@ -87,7 +87,7 @@ async def fill_case(db: Database, ref: str) -> None:
     """Answer every required applicable question of a case (factors not linked)."""
     cid = case_id(db, ref)
     view = cases.load_case(db, cid)
-    from audit.progress import question_set_for
+    from audit.views.progress import question_set_for
 
     qs = question_set_for(db, view.inspection_id)
     version = view.version

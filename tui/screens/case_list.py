@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Select, Static
 
-from audit.caselist import (
+from audit.views.caselist import (
     IOM_FILTERS,
     SORT_KEYS,
     CaseFilter,

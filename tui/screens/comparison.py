@@ -27,7 +27,7 @@ class ComparisonReady(Message):
 @dataclass
 class CasesBehind(Message):
     title: str
-    cases: list[Any]  # audit.analysis.CaseBehind
+    cases: list[Any]  # audit.views.analysis.CaseBehind
 
 
 def pct_cell(counts: Any) -> str:
@@ -93,7 +93,7 @@ class ComparisonScreen(IomScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="comparison",
           description="Comparing IOM with non-IOM cases")
     def compute(self, inspections: list[str] | None) -> None:
-        from audit.analysis import compare  # pandas and statsmodels load here, not at start
+        from audit.views.analysis import compare  # pandas and statsmodels load here, not at start
 
         result = compare(self.ws.db, by="iom", inspections=inspections, questions="key",
                          independent_effect=False)
@@ -151,7 +151,7 @@ class ComparisonScreen(IomScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="behind",
           description="Finding the cases")
     def load_behind(self, question_id: str, label: str, level: str) -> None:
-        from audit.analysis import cases_behind
+        from audit.views.analysis import cases_behind
 
         found = cases_behind(self.ws.db, question_id=question_id, level=level,
                              inspections=None if self.all_inspections

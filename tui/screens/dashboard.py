@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Header, LoadingIndicator, Static
 
-from audit.progress import Overview, Progress, inspector_progress, overview
+from audit.views.progress import Overview, Progress, inspector_progress, overview
 from tui.screens.base import IomScreen
 from tui.widgets.progress_row import ProgressRow
 

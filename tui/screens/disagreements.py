@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from audit import cases
 from audit.errors import AuditError
-from audit.qa import Comparison, side_by_side
+from audit.views.qa import Comparison, side_by_side
 from tui.screens.base import IomScreen
 
 

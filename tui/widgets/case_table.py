@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from audit.caselist import CaseRow
+from audit.views.caselist import CaseRow
 from question_sets.profile import CASE_STATUS
 
 IOM_TEXT = {True: "IOM", False: "Not IOM", None: "Unknown"}

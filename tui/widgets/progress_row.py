@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
-from audit.progress import Progress
+from audit.views.progress import Progress
 
 
 def counts_text(p: Progress) -> str:

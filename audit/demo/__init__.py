@@ -1,0 +1,1 @@
+"""The synthetic demo: published figures and the generator that follows them."""

@@ -1,0 +1,1 @@
+"""Data leaving for researchers: the exporters and the codebook."""

@@ -1,0 +1,1 @@
+"""Bringing files in: reading CSV and XLSX, locating problems, parsing cells, cases and ratings."""

@@ -1,0 +1,193 @@
+"""Backups and restores of a SQLite database, consistent while others have it open.
+
+`backup` uses SQLite's online backup API: the copy is one snapshot even while the app
+or an import is writing, is written to a temporary file and renamed into place (a
+crash never leaves a half backup under the final name), and is integrity-checked
+before it is reported. `restore` checks the file first (integrity, an iom-audit
+schema at a revision this version knows), keeps a copy of the database it replaces
+and copies the backup in with the same API, so open connections see the restored
+data rather than a file swapped under them. PostgreSQL has pg_dump and pg_restore.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from audit.store import encryption
+from audit.store.engine import Database, DatabaseLocation
+from audit.errors import UsageError
+
+PG_BACKUP_HINT = ("a PostgreSQL database is backed up with pg_dump, e.g. "
+                  "`pg_dump -Fc -f iom-audit.dump DBNAME`, and restored with pg_restore")
+REQUIRED_TABLES = {"alembic_version", "inspection", "case", "answer", "audit_event"}
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What a database file holds, once it passed its integrity check."""
+
+    path: Path
+    revision: str
+    inspections: int
+    cases: int
+    events: int
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _sqlite_path(location: DatabaseLocation, verb: str) -> Path:
+    if not location.is_sqlite or location.path is None:
+        raise UsageError(f"cannot {verb} here: {PG_BACKUP_HINT}")
+    return location.path
+
+
+def _fsync_dir(path: Path) -> None:
+    # The rename is only durable once the directory entry is on disk too.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def copy_database(source: Path, target: Path, *, key: str | None = None) -> None:
+    """Copy one SQLite file into another with the online backup API (one snapshot)."""
+    src = encryption.connect(source, key=key)
+    dst = encryption.connect(target, key=key)
+    try:
+        src.backup(dst)  # pages=-1: the whole database in one step, so one read snapshot
+        dst.commit()
+    finally:
+        dst.close()
+        src.close()
+
+
+def _integrity(conn: Any) -> str:
+    rows = conn.execute("PRAGMA integrity_check").fetchall()
+    return "; ".join(str(r[0]) for r in rows[:3])
+
+
+def check_file(path: Path, *, key: str | None = None) -> FileCheck:
+    """Check a file is an intact iom-audit database at a known revision; UsageError if not."""
+    from alembic.script import ScriptDirectory
+
+    from audit.store.migrate import alembic_config
+
+    if not path.is_file():
+        raise UsageError(f"{path} does not exist")
+    try:
+        conn = encryption.connect(path, key=key, readonly=True)
+    except Exception as exc:  # noqa: BLE001 - any DB-API error means "not usable"
+        raise UsageError(f"{path} cannot be opened: {exc}") from exc
+    try:
+        try:
+            result = _integrity(conn)
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except Exception as exc:  # noqa: BLE001 - sqlite3 and sqlcipher3 errors alike
+            raise UsageError(f"{path} is not a readable SQLite database: {exc}") from exc
+        if result != "ok":
+            raise UsageError(f"{path} fails its integrity check: {result}")
+        missing = REQUIRED_TABLES - tables
+        if missing:
+            raise UsageError(f"{path} is not an iom-audit database (no table "
+                             f"{', '.join(sorted(missing))})")
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        counts = [conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
+                  for t in ("inspection", "case", "audit_event")]
+    finally:
+        conn.close()
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if revision is None or revision[0] not in known:
+        found = revision[0] if revision else "none"
+        raise UsageError(f"{path} is at schema revision {found}, which this version of "
+                         "iom-audit does not know (restore it with a newer version)")
+    return FileCheck(path, revision[0], *counts)
+
+
+def backup(db: Database, target: Path, *, force: bool = False) -> FileCheck:
+    """Write a consistent copy of the open database to `target` and check it."""
+    source = _sqlite_path(db.location, "back up")
+    target = target.expanduser().resolve()
+    if target == source:
+        raise UsageError("the backup must not be the database file itself")
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists: choose another name or add --force")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    partial.unlink(missing_ok=True)
+    key = encryption.db_key()
+    try:
+        copy_database(source, partial, key=key)
+        conn = encryption.connect(partial, key=key)
+        try:
+            # One self-contained file: no -wal beside it to forget when copying it away.
+            conn.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            conn.close()
+        checked = check_file(partial, key=key)
+        with open(partial, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(partial, target)
+        _fsync_dir(target.parent)
+    finally:
+        partial.unlink(missing_ok=True)
+    return FileCheck(target, checked.revision, checked.inspections, checked.cases,
+                     checked.events)
+
+
+def holds_data(path: Path, *, key: str | None = None) -> bool:
+    """Whether a database file holds anything worth keeping (unreadable counts as yes)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    try:
+        conn = encryption.connect(path, key=key, readonly=True)
+        try:
+            rows = conn.execute("SELECT (SELECT COUNT(*) FROM inspection) + "
+                                "(SELECT COUNT(*) FROM audit_event)").fetchone()
+        finally:
+            conn.close()
+    except Exception:  # noqa: BLE001 - a file we cannot read may still be precious
+        return True
+    return bool(rows[0])
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A finished restore: what came in and where the replaced database was kept."""
+
+    check: FileCheck
+    replaced_copy: Path | None
+
+
+def restore(location: DatabaseLocation, source: Path, *, force: bool = False) -> Restored:
+    """Replace the database at `location` with a checked backup (keeping the old one)."""
+    target = _sqlite_path(location, "restore")
+    source = source.expanduser().resolve()
+    if source == target:
+        raise UsageError("the backup to restore is the database file itself")
+    key = encryption.db_key()
+    checked = check_file(source, key=key)
+    if holds_data(target, key=key) and not force:
+        raise UsageError(f"{target} holds data: add --force to replace it (a copy of it is "
+                         "kept next to it)")
+    kept: Path | None = None
+    if target.exists() and target.stat().st_size > 0:
+        kept = target.with_name(f"{target.name}.replaced-{_stamp()}.bak")
+        copy_database(target, kept, key=key)
+    copy_database(source, target, key=key)
+    conn = encryption.connect(target, key=key)
+    try:
+        result = _integrity(conn)
+    finally:
+        conn.close()
+    if result != "ok":
+        raise UsageError(f"the restored database fails its integrity check ({result}); "
+                         f"the previous one is kept at {kept}")
+    return Restored(checked, kept)

@@ -1,0 +1,76 @@
+"""Schema migrations with Alembic, applied when a database is opened.
+
+A SQLite file that already holds data is copied (with SQLite's online backup API)
+before it is migrated, so a failed or regretted migration never costs a rating.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from audit.store.engine import Database
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration pointing at the packaged migration scripts."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision the code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    """The revision a database is at (None for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def backup_sqlite(source: Path, target: Path) -> Path:
+    """Copy a SQLite database consistently (online backup API; encrypted files too)."""
+    from audit.store.backup import copy_database
+    from audit.store.encryption import db_key
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copy_database(source, target, key=db_key())
+    return target
+
+
+def upgrade_to_head(database: Database, revision: str = "head") -> str | None:
+    """Migrate to `revision`; returns the path of the pre-migration copy, if one was made."""
+    engine = database.engine
+    current = current_revision(engine)
+    target = head_revision() if revision == "head" else revision
+    if current == target:
+        return None
+    copy: str | None = None
+    path = database.location.path
+    if current is not None and path is not None and path.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        copy = str(backup_sqlite(path, path.with_name(f"{path.name}.pre-{target}-{stamp}.bak")))
+    config = alembic_config()
+    with engine.connect() as conn:
+        conn.info["write"] = True
+        try:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            conn.commit()
+        finally:
+            conn.info.pop("write", None)
+    return copy

@@ -1,0 +1,1 @@
+"""Read models: bulk frames and tallies for statistics, the case list, progress, QA, analysis."""

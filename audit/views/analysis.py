@@ -1,0 +1,173 @@
+"""Statistics on stored cases: what `compare`, the app's comparison view and the report use.
+
+This module only moves data: it reads columns in bulk (`audit.views.frames`) and hands plain
+DataFrames to `stats`, which does every calculation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import sqlalchemy as sa
+from sqlmodel import col
+
+from audit.store.engine import Database
+from audit.errors import UsageError
+from audit.views.frames import (
+    IOM_LEVELS,
+    group_expression,
+    group_sizes,
+    groupable_fields,
+)
+from audit.inspections import inspections_for_reading, question_set_of
+from audit.store.models import Answer, Case, Inspection, Site
+from audit.views.tally import pattern_counts
+from question_sets import QuestionSet
+from question_sets.profile import PROFILE
+from stats import Comparison, QuestionInfo, compare_counts
+from stats.regression import DEFAULT_COVARIATES
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The inspections a reading command covers and the question set(s) they use."""
+
+    inspection_ids: tuple[int, ...]
+    inspection_names: tuple[str, ...]
+    question_set: QuestionSet  # the richest set among them (questions are matched by id)
+    excluded: tuple[str, ...] = ()  # left out of a comparison: one group only
+
+
+def scope(db: Database, inspections: Sequence[str] | None = None) -> Scope:
+    """Resolve `--inspection` names (default: all) to ids and a question set."""
+    with db.session() as session:
+        chosen = inspections_for_reading(session, inspections)
+        sets = [question_set_of(i) for i in chosen]
+    richest = max(sets, key=lambda qs: len(qs.questions))
+    return Scope(tuple(i.id for i in chosen if i.id is not None),
+                 tuple(i.name for i in chosen), richest)
+
+
+def comparable(db: Database, where: Scope, by: str) -> Scope:
+    """Narrow a scope to the inspections holding cases of at least two groups of `by`.
+
+    A thematic sample of IOM cases only has nothing to compare within it; pooling it
+    with a core-programme sample would mix two sampling designs in one group. So unless
+    inspections are named, a comparison covers the inspections where both sides exist.
+    """
+    if by == "inspection":
+        return where
+    level = group_expression(by)
+    stmt = (sa.select(col(Case.inspection_id), sa.func.count(sa.distinct(level)))
+            .select_from(Case)
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .where(col(Case.inspection_id).in_(where.inspection_ids))
+            .group_by(col(Case.inspection_id)))
+    with db.engine.connect() as conn:
+        levels = dict(conn.execute(stmt).all())
+    keep = [i for i in where.inspection_ids if levels.get(i, 0) >= 2]
+    if not keep or len(keep) == len(where.inspection_ids):
+        return where
+    names = dict(zip(where.inspection_ids, where.inspection_names, strict=True))
+    return Scope(tuple(keep), tuple(names[i] for i in keep), where.question_set,
+                 tuple(names[i] for i in where.inspection_ids if i not in keep))
+
+
+def select_questions(qs: QuestionSet, spec: str) -> list[str]:
+    """`key`, `all` (every yes/no question) or a comma-separated list of ids."""
+    if spec == "key":
+        ids = [q.id for q in qs.questions if q.key]
+        ro = [q.id for q in qs.questions if q.section == "ro"]
+        return ids + ro
+    if spec == "all":
+        return [q.id for q in qs.questions if q.type in {"yes_no", "yes_no_na"}]
+    wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    known = {q.id for q in qs.questions}
+    unknown = [q for q in wanted if q not in known]
+    if unknown:
+        raise UsageError(f"unknown question(s) {', '.join(unknown)} in {qs.id}")
+    return wanted
+
+
+def question_info(qs: QuestionSet, questions: Sequence[str]) -> dict[str, QuestionInfo]:
+    """Labels, standards and key flags for the stats layer."""
+    out = {}
+    for qid in questions:
+        q = qs.question(qid)
+        out[qid] = QuestionInfo(label=q.label, section=q.section_title, key=q.key)
+    return out
+
+
+def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None = None,
+            questions: str | Sequence[str] = "key", alpha: float = 0.05,
+            correction: str = "holm", test: str = "auto", yates: bool = False,
+            independent_effect: bool = True,
+            covariates: Sequence[str] = DEFAULT_COVARIATES) -> Comparison:
+    """Compare groups of cases on each question (Figure 5.2 for `by="iom"`)."""
+    if by not in groupable_fields():
+        raise UsageError(f"cannot group by {by!r}; choose one of {', '.join(groupable_fields())}")
+    where = scope(db, inspections)
+    if not inspections:
+        where = comparable(db, where, by)
+    qids = (select_questions(where.question_set, questions) if isinstance(questions, str)
+            else list(questions))
+    levels = IOM_LEVELS if by == "iom" else _levels(db, where, by)
+    usable = [c for c in covariates if c != by and c in groupable_fields()]
+    counts = pattern_counts(db, where.inspection_ids, by=by, questions=qids,
+                            covariates=usable if independent_effect else ())
+    sizes = {str(level): int(n)
+             for level, n in group_sizes(db, where.inspection_ids, by=by).items()}
+    return compare_counts(counts, by, qids, question_info(where.question_set, qids),
+                          levels=levels, group_sizes=sizes, alpha=alpha,
+                          correction=correction, test=test, yates=yates, covariates=usable,
+                          independent_effect=independent_effect)
+
+
+def _levels(db: Database, where: Scope, by: str) -> tuple[str, ...]:
+    """The group levels in their codebook order (observed ones only)."""
+    observed = set(group_sizes(db, where.inspection_ids, by=by).index)
+    spec = PROFILE.get(by)
+    if spec is not None and spec.kind == "code":
+        return tuple(c for c in spec.codes if c in observed)
+    if spec is not None and spec.kind == "bool":
+        return tuple(c for c in ("yes", "no") if c in observed)
+    return tuple(sorted(observed))
+
+
+@dataclass(frozen=True)
+class CaseBehind:
+    """A case behind a cell of the comparison table."""
+
+    case_id: int
+    inspection: str
+    case_ref: str
+    site: str | None
+    value: str | None
+
+
+def cases_behind(db: Database, *, question_id: str, level: str, answer: str | None = None,
+                 by: str = "iom", inspections: Sequence[str] | None = None,
+                 limit: int = 200) -> list[CaseBehind]:
+    """The cases of one group with (optionally) one answer to one question."""
+    where = scope(db, inspections)
+    group = group_expression(by)
+    stmt = (sa.select(col(Case.id), col(Inspection.name), col(Case.case_ref), col(Site.name),
+                      col(Answer.value))
+            .select_from(Case)
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .join(Answer, sa.and_(col(Answer.case_id) == Case.id, col(Answer.rater) == "primary",
+                                  col(Answer.question_id) == question_id))
+            .where(col(Case.inspection_id).in_(where.inspection_ids),
+                   group == level)
+            .order_by(col(Inspection.name), col(Case.case_ref)).limit(limit))
+    if answer is not None:
+        stmt = stmt.where(col(Answer.value) == answer)
+    with db.engine.connect() as conn:
+        # A primary key read back is never NULL (the model types it `int | None` because
+        # it is unset before the insert).
+        return [CaseBehind(cast(int, case_id), name, ref, site, value)
+                for case_id, name, ref, site, value in conn.execute(stmt)]

@@ -1,0 +1,155 @@
+"""Answers counted per question, value and any case-level keys, by one scan of the answers.
+
+Every aggregate table (a comparison's counts per group and covariate pattern, a report's
+counts per sample, site or provider) has the same shape: answers counted per question and
+value, crossed with something known about each case. A SQL `GROUP BY` joined to the case
+table does that, but SQLite answers it by sorting every answer row in a temporary B-tree:
+seconds at national scale. Here the database only lists, per question and value, the ids of
+the cases that gave it (`group_concat` / `string_agg`, read in the order of the covering
+index `ix_answer_tally`, so without a sort), and numpy counts those ids per case key. The
+result equals the joined `GROUP BY` (tests/audit/test_tally.py checks it on both dialects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlmodel import col
+
+from audit.store.engine import Database
+from audit.views.frames import fetch_frame, group_expression
+from audit.store.models import Answer, Case, Inspection, Site
+
+# Below this share of all cases, walk the answers from the chosen cases (an index seek
+# per case) rather than scanning the whole index and dropping other cases' answers.
+_SEEK_SHARE = 0.02
+
+
+def case_keys(db: Database, inspection_ids: Sequence[int],
+              columns: Mapping[str, sa.SQLColumnExpression[Any]],
+              where: Sequence[sa.ColumnElement[bool]] = ()) -> pd.DataFrame:
+    """One row per case of the inspections (index: case id) with the given SQL columns.
+
+    The columns may use `Case`, `Inspection` and `Site` (outer-joined).
+    """
+    keys: list[sa.Label[Any]] = [c.label(f"k{i}") for i, c in enumerate(columns.values())]
+    stmt = (sa.select(col(Case.id), *keys)
+            .select_from(Case)
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .where(col(Case.inspection_id).in_(list(inspection_ids)), *where))
+    with db.engine.connect() as conn:
+        frame = fetch_frame(conn, stmt, ["case_id", *columns])
+    return frame.set_index("case_id")
+
+
+def tally(db: Database, cases: pd.DataFrame, questions: Sequence[str], *,
+          inspection_ids: Sequence[int], rater: str = "primary") -> pd.DataFrame:
+    """Answers of `cases` counted per question, key pattern and value.
+
+    `cases` is indexed by case id; its columns are the keys (as from `case_keys`), and a
+    missing key is a key of its own, as in SQL `GROUP BY`. Columns of the result:
+    question_id, the key columns, value, count; answers without a value are left out, and
+    so are combinations counted zero times. `inspection_ids` must cover the cases (it
+    narrows the scan).
+    """
+    keys = list(cases.columns)
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in ["question_id", *keys, "value"]}
+                         ).assign(count=pd.Series(dtype="int64"))
+    if len(cases) == 0 or not questions:
+        return empty
+    ids = cases.index.to_numpy(dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    ordered = cases.iloc[order]
+    if keys:
+        # sort=False numbers the patterns by first appearance, so the first rows of each
+        # pattern, in order, are patterns 0, 1, 2 ...
+        pattern = ordered.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+        first = pd.Series(pattern).drop_duplicates().index.to_numpy()
+        patterns = ordered[keys].iloc[first].reset_index(drop=True)
+    else:
+        pattern = np.zeros(len(sorted_ids), dtype=np.int64)
+        patterns = pd.DataFrame(index=[0])
+    n_patterns = len(patterns)
+    out_q: list[str] = []
+    out_v: list[str] = []
+    out_p: list[np.ndarray] = []
+    out_n: list[np.ndarray] = []
+    for qid, value, answer_ids in _case_ids_per_answer(db, questions, inspection_ids, rater,
+                                                       n_cases=len(ids)):
+        pos = np.searchsorted(sorted_ids, answer_ids)
+        pos[pos == len(sorted_ids)] = 0
+        hit = sorted_ids[pos] == answer_ids
+        counts = np.bincount(pattern[pos[hit]], minlength=n_patterns)
+        nonzero = np.flatnonzero(counts)
+        out_q.extend([qid] * len(nonzero))
+        out_v.extend([value] * len(nonzero))
+        out_p.append(nonzero)
+        out_n.append(counts[nonzero])
+    if not out_q:
+        return empty
+    which = np.concatenate(out_p)
+    frame = patterns.iloc[which].reset_index(drop=True) if keys else pd.DataFrame(
+        index=range(len(which)))
+    frame.insert(0, "question_id", out_q)
+    frame["value"] = out_v
+    frame["count"] = np.concatenate(out_n).astype("int64")
+    return frame
+
+
+def _all_cases(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one())
+
+
+def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
+                         rater: str, *, n_cases: int) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(question id, value, ids of the cases that gave it), one per question and value."""
+    sqlite = db.engine.dialect.name == "sqlite"
+    # PostgreSQL's planner chooses for itself; SQLite is told (see _SEEK_SHARE).
+    seek = sqlite and n_cases < _SEEK_SHARE * _all_cases(db)
+    listed = (sa.func.group_concat(Answer.case_id) if sqlite
+              else sa.func.string_agg(sa.cast(Answer.case_id, sa.String), sa.literal(",")))
+    rater_col: sa.SQLColumnExpression[str] = col(Answer.rater)
+    question_col: sa.SQLColumnExpression[str] = col(Answer.question_id)
+    if seek:
+        # SQLite's planner (no statistics) would rather walk the covering index by rater
+        # and question than seek each case; a unary + keeps it off that index.
+        rater_col = sa.literal_column("+answer.rater", sa.String)
+        question_col = sa.literal_column("+answer.question_id", sa.String)
+    stmt = (sa.select(col(Answer.question_id), col(Answer.value), sa.func.count(), listed)
+            .where(rater_col == rater, question_col.in_(list(questions)),
+                   col(Answer.value).is_not(None))
+            .group_by(col(Answer.question_id), col(Answer.value)))
+    if seek or not sqlite:
+        # Few cases (or a planner that chooses for itself): start from the cases.
+        stmt = stmt.join(Case, sa.and_(col(Answer.case_id) == Case.id,
+                                       col(Case.inspection_id).in_(list(inspection_ids))))
+    with db.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    for qid, value, n, listed_ids in rows:
+        found = np.fromstring(listed_ids, dtype=np.int64, sep=",")
+        if len(found) != n:  # a malformed list would be silently cut short
+            raise RuntimeError(f"read {len(found)} of {n} case ids for {qid}={value}")
+        yield qid, value, found
+
+
+def pattern_counts(db: Database, inspection_ids: Sequence[int], *, by: str,
+                   questions: Sequence[str], covariates: Sequence[str] = (),
+                   rater: str = "primary") -> pd.DataFrame:
+    """Answers counted per question, group, covariate pattern and code.
+
+    Columns: question_id, `by`, each covariate, value, count; cases of no group (e.g.
+    IOM status unknown) are left out. This is all a comparison needs, tests and
+    regressions alike (see `stats.aggregate`), and it keeps a national dataset's millions
+    of answers inside the database.
+    """
+    columns = {by: group_expression(by), **{c: group_expression(c) for c in covariates}}
+    cases = case_keys(db, inspection_ids, columns)
+    cases = cases[cases[by].notna()]
+    return tally(db, cases, questions, inspection_ids=inspection_ids, rater=rater)

@@ -1,0 +1,109 @@
+"""The typer app: global options, the explicit list of commands, and one-line errors.
+
+`make_app()` is shared by the console script and the tests. Slow modules (pandas,
+statsmodels, reportlab, textual) are imported inside the commands that need them, so
+`iom-audit --help` and the app's start stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+import click
+import typer
+
+from audit import __version__
+from cli import compare, core, demo, export, imports, question_sets, report, safety
+from cli.state import CliState
+from audit.store.engine import DatabaseError
+from audit.errors import AuditError
+from question_sets import QuestionSetError
+
+TuiLauncher = Callable[[CliState], None]
+
+
+def make_app(launch_tui: TuiLauncher | None = None) -> typer.Typer:
+    """Build the CLI; `launch_tui` opens the terminal app (given by the `tui` package)."""
+    app = typer.Typer(
+        name="iom-audit",
+        help="Audit offender case files against the HMI Probation standards, compare IOM "
+             "with non-IOM cases and compile the tables of a thematic report.",
+        context_settings={"help_option_names": ["-h", "--help"]},
+        add_completion=False,
+        rich_markup_mode="rich",
+    )
+
+    def version_callback(value: bool) -> None:
+        if value:
+            typer.echo(f"iom-audit {__version__}")
+            raise typer.Exit()
+
+    @app.callback(invoke_without_command=True)
+    def root(
+        ctx: typer.Context,
+        db: str | None = typer.Option(
+            None, "--db", envvar="IOM_AUDIT_DB", show_envvar=True,
+            help="Database: a SQLite file path, or a URL such as postgresql+psycopg://host/db. "
+                 "Default: a file in your user data directory."),
+        debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+        version: bool = typer.Option(False, "--version", callback=version_callback,
+                                     is_eager=True, help="Print the version and exit."),
+    ) -> None:
+        """With no command, open the terminal app."""
+        ctx.obj = CliState(db=db, debug=debug)
+        if ctx.invoked_subcommand is None:
+            if launch_tui is None:
+                typer.echo(ctx.get_help())
+                raise typer.Exit()
+            launch_tui(ctx.obj)
+
+    if launch_tui is not None:
+        @app.command("tui")
+        def tui_command(ctx: typer.Context) -> None:
+            """Open the terminal app (the same as running iom-audit with no command)."""
+            launch_tui(ctx.obj)
+
+    for register in COMMANDS:
+        register(app)
+    return app
+
+
+# Every command of the CLI, in the order `--help` lists them.
+COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
+    core.register, question_sets.register, imports.register, export.register,
+    compare.register, report.register, demo.register, safety.register,
+)
+
+
+def run(argv: Sequence[str] | None = None, launch_tui: TuiLauncher | None = None) -> int:
+    """Run the CLI and return its exit code: 0 success, 1 a usage or data error."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    command = typer.main.get_command(make_app(launch_tui))
+    try:
+        result = command.main(args=args, prog_name="iom-audit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("Aborted.", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return 1
+    except (AuditError, DatabaseError, QuestionSetError) as exc:
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"Error: {exc}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a dump
+        if debug:
+            raise
+        typer.echo(f"Error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                   err=True)
+        return 1
+    return result if isinstance(result, int) else 0

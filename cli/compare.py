@@ -1,0 +1,127 @@
+"""`compare`: groups of cases side by side on each question, with tests (Figure 5.2)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.state import CliState
+from audit.errors import UsageError
+
+if TYPE_CHECKING:  # for annotations only: the CLI starts without importing the stats stack
+    from stats import Comparison
+
+
+def register(app: typer.Typer) -> None:
+    """Add `compare` to the CLI."""
+    app.command("compare")(compare)
+
+
+def compare(
+    ctx: typer.Context,
+    by: str = typer.Option("iom", "--by", help="Case field to group by (iom, provider, "
+                                              "case_type, rosh, ..., inspection, site)."),
+    inspection: list[str] = typer.Option(None, "--inspection", "-i",
+                                         help="Inspection(s) to cover (default: all)."),
+    questions: str = typer.Option("key", "--questions",
+                                  help="key (the twelve standards questions and the RO survey), "
+                                       "all, or a comma-separated list of question ids."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
+    correction: str = typer.Option("holm", "--correction",
+                                   help="Multiple-comparison correction: holm, bh or none."),
+    test: str = typer.Option("auto", "--test", help="auto (chi-square, or Fisher's exact when "
+                                                    "an expected count is below 5), chi2, fisher."),
+    yates: bool = typer.Option(False, "--yates", help="Chi-square with Yates' correction."),
+    effects: bool = typer.Option(True, "--independent-effect/--no-independent-effect",
+                                 help="Logistic regression of each answer on the group and "
+                                      "case type, risk of serious harm, likelihood of "
+                                      "reoffending and provider."),
+    json_out: str | None = typer.Option(None, "--json", help="Write JSON to FILE, or - for "
+                                                            "standard output."),
+) -> None:
+    """Compare groups (default IOM vs non-IOM) on each question, with significance tests."""
+    from audit.views import analysis
+
+    if correction not in {"holm", "bh", "none"}:
+        raise UsageError("--correction must be holm, bh or none")
+    if not 0 < alpha < 1:
+        raise UsageError("--alpha must be between 0 and 1")
+    state: CliState = ctx.obj
+    result = analysis.compare(state.database(), by=by, inspections=inspection or None,
+                              questions=questions, alpha=alpha, correction=correction,
+                              test=test, yates=yates, independent_effect=effects)
+    if json_out is not None:
+        text = json.dumps(result.to_dict(), indent=2)
+        if json_out == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            Path(json_out).write_text(text + "\n", encoding="utf-8")
+            typer.echo(f"Wrote {json_out}", err=True)
+        return
+    console = Console()
+    _print_table(console, result, by=by, correction=correction, alpha=alpha, effects=effects)
+
+
+def _effect_cell(effect: object, alpha: float) -> str:
+    from stats.formatting import format_p
+
+    if effect is None:
+        return "–"
+    status = getattr(effect, "status", None)
+    odds = getattr(effect, "odds_ratio", None)
+    if status != "ok" or odds is None:
+        return str(status)
+    p = getattr(effect, "p", None)
+    return f"{odds:.2f} (p {format_p(p)})" + (" *" if p is not None and p < alpha else "")
+
+
+def _print_table(console: Console, result: Comparison, *, by: str, correction: str,
+                 alpha: float, effects: bool) -> None:
+    from stats.formatting import format_ci, format_p, format_pct
+
+    levels = list(result.levels)
+    two = len(levels) == 2
+    table = Table(title=f"Comparison by {by}: {' vs '.join(levels)}", title_justify="left",
+                  caption=f"p adjusted across the table: {correction}; alpha {alpha:g}. "
+                          "Bold: significant after adjustment.", caption_justify="left")
+    # Numbers never wrap or shrink; only the label gives way on a narrow terminal.
+    table.add_column("Question", no_wrap=True, max_width=14, overflow="ellipsis")
+    table.add_column("Label", overflow="ellipsis", no_wrap=True, max_width=38)
+    for level in levels:
+        table.add_column(level, justify="right", no_wrap=True, min_width=13)
+    if two:
+        table.add_column("Diff pp [95% CI]", justify="right", no_wrap=True, min_width=22)
+    table.add_column("Test", no_wrap=True, min_width=6)
+    table.add_column("p", justify="right", no_wrap=True, min_width=6)
+    table.add_column("p adj.", justify="right", no_wrap=True, min_width=6)
+    if effects and two:
+        table.add_column("Indep. OR", justify="right", no_wrap=True, min_width=18)
+    for row in result.rows:
+        cells = [row.question_id, row.label]
+        for level in levels:
+            g = row.groups[level]
+            cells.append(f"{format_pct(g.pct)} of {g.n:,}")
+        if two:
+            diff = "–" if row.diff_pp is None else f"{row.diff_pp:+.1f}"
+            cells.append(f"{diff} {format_ci(row.diff_ci)}")
+        cells += [row.test or "–", format_p(row.p_value), format_p(row.p_adjusted)]
+        if effects and two:
+            cells.append(_effect_cell(row.independent_effect, alpha))
+        table.add_row(*cells, style="bold" if row.significant else None)
+    console.print(table)
+    s = result.summary
+    pooled = ", ".join(f"{lv} {format_pct(p)}" for lv, p in s.pooled.items())
+    average = ", ".join(f"{lv} {format_pct(p)}" for lv, p in (s.mean_pct or {}).items())
+    mean = "–" if s.mean_diff_pp is None else f"{s.mean_diff_pp:+.1f}"
+    console.print(f"Over the {s.basis} questions: mean difference {mean} points; judged "
+                  f"positively on average {average} (pooled {pooled}).")
+    if effects and two:
+        console.print("Indep. OR: odds ratio for the first group from a logistic regression "
+                      "on the group and case type, risk of serious harm, likelihood of "
+                      "reoffending and provider; * where p < alpha.")

@@ -1,0 +1,63 @@
+"""`export`: coded data for researchers (CSV, XLSX, Parquet, Stata, SPSS) with a codebook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli.state import CliState
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `export` command to the CLI."""
+    app.command("export")(export)
+
+
+def export(
+    ctx: typer.Context,
+    fmt: str = typer.Option("csv", "--format", "-f",
+                            help="csv, xlsx, parquet, stata (.dta) or spss (.sav)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory to write the files to."),
+    long: bool = typer.Option(False, "--long",
+                              help="One row per answer instead of one row per case."),
+    pseudonymise: bool = typer.Option(
+        False, "--pseudonymise", help="Replace case_ref with a keyed hash; drop notes and "
+                                      "dates."),
+    inspection: list[str] = typer.Option(None, "--inspection", "-i",
+                                         help="Inspection to export (repeatable; default: "
+                                              "all)."),
+    rater: str = typer.Option("primary", "--rater",
+                              help="Whose answers fill the wide layout: primary, qa or "
+                                   "moderated."),
+) -> None:
+    """Export the coded data and codebook.csv; the export is logged in the audit trail."""
+    from cli.imports import StderrProgress
+    from audit.exports.exporters import export as run_export
+    from audit.identity import acting_user
+    from audit.permissions import current_role
+
+    state: CliState = ctx.obj
+    database = state.database()
+    who = acting_user(database)
+    if not pseudonymise and current_role(database, who) != "lead":
+        # Case references and notes identify people: only a lead may disclose them.
+        pseudonymise = True
+        typer.echo("Pseudonymised: only a lead may export case references and notes.",
+                   err=True)
+    progress = StderrProgress()
+    try:
+        result = run_export(database, out, fmt=fmt.lower(), long=long,
+                            pseudonymise_refs=pseudonymise, inspections=inspection or None,
+                            rater=rater, progress=progress, who=who)
+    finally:
+        progress.close()
+    for path in result.files:
+        typer.echo(f"Wrote {path}")
+    typer.echo(f"{result.rows:,} rows from {', '.join(result.inspections)}"
+               f"{' (pseudonymised)' if result.pseudonymised else ''}; "
+               "the export is recorded in the audit trail.")
+    if result.key_file is not None:
+        made = "was created" if result.key_created else "is"
+        typer.echo(f"The pseudonymisation key {made} at {result.key_file}: keep it safe and "
+                   "private; the same key gives the same pseudonyms in later exports.")

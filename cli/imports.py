@@ -1,0 +1,162 @@
+"""`import cases` and `import ratings`: bulk-load a CSV or XLSX file, all or nothing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from cli.state import CliState
+
+if TYPE_CHECKING:
+    from audit.imports.importers import ImportSummary
+
+
+class StderrProgress:
+    """A rich progress bar on stderr, shown only once work has taken over `delay` seconds.
+
+    Called as progress(what, done, total); a total of None shows a spinner. stdout is
+    never touched, so scripts can read a command's output.
+    """
+
+    def __init__(self, delay: float = 1.0) -> None:
+        self.delay = delay
+        self.started = time.monotonic()
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __call__(self, what: str, done: int, total: int | None) -> None:
+        if self._bar is None:
+            if time.monotonic() - self.started < self.delay:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+            console = Console(stderr=True)
+            self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                 BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                 console=console, transient=True,
+                                 disable=not console.is_terminal)
+            self._bar.start()
+        if what not in self._tasks:
+            self._tasks[what] = self._bar.add_task(what, total=total)
+        self._bar.update(self._tasks[what], completed=done, total=total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `import` command group to the CLI."""
+    import_app = typer.Typer(help="Import case samples and ratings from CSV or XLSX files "
+                                  "(one file, one transaction: any error and nothing is stored).",
+                             no_args_is_help=True)
+    import_app.command("cases")(cases)
+    import_app.command("ratings")(ratings)
+    app.add_typer(import_app, name="import")
+
+
+def _run(work: Any) -> ImportSummary:
+    from audit.imports.importers import ImportRejected
+
+    progress = StderrProgress()
+    try:
+        return work(progress)
+    except ImportRejected as exc:
+        progress.close()
+        for line in exc.lines:
+            typer.echo(line, err=True)
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        progress.close()
+
+
+def _footer(summary: ImportSummary) -> None:
+    if summary.ignored_columns:
+        typer.echo(f"Ignored columns: {', '.join(summary.ignored_columns)}.")
+    if summary.dry_run:
+        typer.echo("Dry run: nothing was stored.")
+
+
+def cases(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV or XLSX file, one row per case; the header "
+                                          "names are case field codes (case_ref and iom "
+                                          "required)."),
+    inspection: str | None = typer.Option(None, "--inspection", "-i",
+                                          help="Inspection to import into (default: the "
+                                               "only one)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and report what "
+                                                          "would change; store nothing."),
+    ignore_unknown: bool = typer.Option(False, "--ignore-unknown",
+                                        help="Skip columns that are not case fields."),
+) -> None:
+    """Import a case sample: new case_refs are created, known ones updated."""
+    from audit.identity import acting_user
+    from audit.imports.importers import import_cases
+    from audit.permissions import require
+
+    state: CliState = ctx.obj
+    database = state.database()
+    who = acting_user(database)
+    require(database, who, "inspector", "lead", action="import cases")
+    summary = _run(lambda progress: import_cases(
+        database, file, who=who, inspection=inspection, dry_run=dry_run,
+        ignore_unknown=ignore_unknown, progress=progress))
+    r = summary.result
+    verb = "would be" if summary.dry_run else "were"
+    typer.echo(f"{summary.file}: {summary.rows:,} case rows for inspection "
+               f"{summary.inspection!r}: {r.created:,} created, {r.updated:,} updated, "
+               f"{r.unchanged:,} unchanged.")
+    if r.sites_created:
+        typer.echo(f"New sites {verb} created: {', '.join(r.sites_created)}.")
+    if summary.cleared:
+        typer.echo(f"{summary.cleared:,} answer(s) {verb} removed: their questions no longer "
+                   "apply to the changed cases.")
+    _footer(summary)
+
+
+def ratings(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV or XLSX file in long format: case_ref, "
+                                          "question_id, answer [, note, inspector, rater]."),
+    inspection: str | None = typer.Option(None, "--inspection", "-i",
+                                          help="Inspection to import into (default: the "
+                                               "only one)."),
+    rater: str = typer.Option("primary", "--rater",
+                              help="primary, qa or moderated (a rater column overrides it "
+                                   "per row)."),
+    inspector: str | None = typer.Option(None, "--inspector",
+                                         help="Inspector recorded on every answer (default: "
+                                              "the inspector column, else "
+                                              "IOM_AUDIT_INSPECTOR, else 'import')."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and report what "
+                                                          "would change; store nothing."),
+    ignore_unknown: bool = typer.Option(False, "--ignore-unknown",
+                                        help="Skip columns the import does not use."),
+) -> None:
+    """Import answers, one row per answer; every answer is checked against its question."""
+    from audit.identity import acting_user
+    from audit.imports.importers import import_ratings
+    from audit.permissions import require
+
+    state: CliState = ctx.obj
+    database = state.database()
+    who = acting_user(database)
+    require(database, who, "inspector", "lead", action="import ratings")
+    summary = _run(lambda progress: import_ratings(
+        database, file, who=who, inspection=inspection, rater=rater, inspector=inspector,
+        dry_run=dry_run, ignore_unknown=ignore_unknown, progress=progress))
+    r = summary.result
+    verb = "would be" if summary.dry_run else "were"
+    typer.echo(f"{summary.file}: {summary.rows:,} answer rows for inspection "
+               f"{summary.inspection!r}: {r.created:,} created, {r.updated:,} updated, "
+               f"{r.unchanged:,} unchanged.")
+    if summary.cleared:
+        typer.echo(f"{summary.cleared:,} stored answer(s) {verb} removed: their questions no "
+                   "longer apply after this import.")
+    _footer(summary)

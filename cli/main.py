@@ -1,0 +1,26 @@
+"""Console entry point: the `iom-audit` command, whose bare form opens the app."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Statistics run on two cores beside the app and the database: BLAS thread pools that
+# each take every core make the regressions ten times slower under load, not faster.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from cli.app import run  # noqa: E402  (after the thread settings, before numpy loads)
+from cli.state import CliState  # noqa: E402
+
+
+def launch(state: CliState) -> None:
+    """Open the terminal app on the database the CLI was given."""
+    from tui.app import run_app  # textual is imported only when the app is wanted
+
+    run_app(state.db)
+
+
+def main() -> None:
+    """Run the CLI (with the app behind `iom-audit` and `iom-audit tui`)."""
+    sys.exit(run(launch_tui=launch))
