@@ -13,18 +13,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from audit import trail
-from audit.store.engine import Database
+from audit import rules, trail
 from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
 from audit.identity import initials as initials_of
 from audit.inspections import question_set_of
-from audit.store.models import Answer, Case, Inspection, Inspector, NoteDraft, Site, utcnow
+from audit.profile import parse_profile_value
+from audit.store.engine import Database
+from audit.store.models import (
+    RATERS,
+    Answer,
+    Case,
+    Inspection,
+    Inspector,
+    NoteDraft,
+    Site,
+    utcnow,
+)
 from question_sets import QuestionSet
 from question_sets.profile import CASE_STATUS, PROFILE
 
@@ -64,7 +74,7 @@ class CaseView:
 
     def rule_case(self) -> dict[str, Any]:
         """What question rules read as `case.*`: the profile, site and status."""
-        return {**self.profile, "site": self.site, "status": self.status}
+        return rules.rule_case(self.profile, self.site, self.status)
 
 
 @dataclass(frozen=True)
@@ -82,10 +92,9 @@ def profile_of(case: Case) -> dict[str, Any]:
 
 
 def _rule_case(session: Session, case: Case) -> dict[str, Any]:
-    """What question rules read as `case.*`: the profile, site name and status (as the
-    importer gives them, so a rule on `case.site` holds the same in the app and a file)."""
+    """What question rules read as `case.*` for a stored case (see `rules.rule_case`)."""
     site = session.get(Site, case.site_id) if case.site_id else None
-    return {**profile_of(case), "site": site.name if site else None, "status": case.status}
+    return rules.rule_case(profile_of(case), site.name if site else None, case.status)
 
 
 def load_case(db: Database, case_id: int) -> CaseView:
@@ -188,14 +197,13 @@ def _editing(db: Database, case_id: int, expected_version: int, who: str,
 def _enforce_rules(edit: _Edit) -> None:
     """Remove every answer whose question no longer applies, for every rater."""
     profile = _rule_case(edit.session, edit.case)
-    for rater in ("primary", "qa", "moderated"):
+    for rater in RATERS:
         answers = edit.answers(rater)
         if not answers:
             continue
-        applicable = edit.qs.applicable(profile, {q: a.value for q, a in answers.items()})
-        for qid, answer in answers.items():
-            if applicable.get(qid, True):
-                continue
+        values = {q: a.value for q, a in answers.items()}
+        for qid in rules.inapplicable_answers(edit.qs, profile, values):
+            answer = answers[qid]
             trail.record(edit.session, who=edit.who, entity="answer", case_id=edit.case.id,
                          key=f"{edit.case.case_ref}/{qid}/{rater}", field=qid,
                          old=answer.value, new=None)
@@ -230,7 +238,8 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
             if reason:
                 raise UsageError(f"{question_id}: {reason}")
             values = {q: a.value for q, a in answers.items()}
-            if not edit.qs.applies(question_id, _rule_case(edit.session, edit.case), values):
+            if not rules.applies(edit.qs, question_id, _rule_case(edit.session, edit.case),
+                                 values):
                 raise UsageError(f"{question_id} does not apply to case {edit.case.case_ref} "
                                  f"({question.applies_when})")
         if value == current:
@@ -290,40 +299,6 @@ def save_note(db: Database, case_id: int, question_id: str, note: str | None, *,
     return Change(edit.case.version, rebased=edit.stale)
 
 
-def parse_profile_value(code: str, value: Any) -> Any:
-    """Check and convert one profile value (code, bool or date); UsageError if invalid."""
-    spec = PROFILE.get(code)
-    if spec is None:
-        raise UsageError(f"unknown profile field {code!r}")
-    if value is None or value == "":
-        return None
-    if spec.kind == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"yes", "true", "1", "y"}:
-            return True
-        if text in {"no", "false", "0", "n"}:
-            return False
-        raise UsageError(f"{code}: {value!r} is not yes or no")
-    if spec.kind == "date":
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError as exc:
-            raise UsageError(f"{code}: {value!r} is not a date (YYYY-MM-DD)") from exc
-    if spec.kind == "code":
-        text = str(value).strip()
-        if text in spec.codes:
-            return text
-        by_label = {label.lower(): c for c, label in spec.codes.items()}
-        if text.lower() in by_label:
-            return by_label[text.lower()]
-        raise UsageError(f"{code}: {value!r} is not one of {', '.join(spec.codes)}")
-    return value
-
-
 def update_profile(db: Database, case_id: int, changes: Mapping[str, Any], *, who: str,
                    expected_version: int, seen: Mapping[str, Any] | None = None) -> Change:
     """Change profile fields; rules are re-evaluated and answers that no longer apply go."""
@@ -341,14 +316,6 @@ def update_profile(db: Database, case_id: int, changes: Mapping[str, Any], *, wh
         edit.session.flush()
         _enforce_rules(edit)
     return Change(edit.case.version, tuple(edit.cleared), edit.stale)
-
-
-def missing_required(qs: QuestionSet, profile: Mapping[str, Any],
-                     answers: Mapping[str, str | None]) -> list[str]:
-    """Required questions that apply to the case and have no answer, in set order."""
-    applicable = qs.applicable(profile, answers)
-    return [q.id for q in qs.questions
-            if q.required and applicable.get(q.id, True) and answers.get(q.id) is None]
 
 
 class IncompleteError(UsageError):
@@ -375,7 +342,7 @@ def set_status(db: Database, case_id: int, status: str, *, who: str, role: str,
         edit.check_seen("status", current, current)
         if status in {"complete", "qa_checked", "locked"}:
             answers = {q: a.value for q, a in edit.answers("primary").items()}
-            missing = missing_required(edit.qs, _rule_case(edit.session, edit.case),
+            missing = rules.missing_required(edit.qs, _rule_case(edit.session, edit.case),
                                        answers)
             if missing:
                 raise IncompleteError(edit.case.case_ref, missing)

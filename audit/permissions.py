@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from audit import trail
-from audit.store.engine import Database
 from audit.errors import NotFoundError, PermissionDenied, UsageError
 from audit.identity import initials as initials_of
+from audit.store.engine import Database
 from audit.store.models import ROLES, Inspector
 
 DEFAULT_ROLE = "inspector"

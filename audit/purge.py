@@ -19,10 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from audit.store.engine import Database
 from audit.errors import NotFoundError
-from audit.store.models import AuditEvent, Inspection, table_of, utcnow
 from audit.permissions import require
+from audit.store.engine import Database
+from audit.store.models import AuditEvent, Inspection, table_of, utcnow
 
 REDACTED = "[purged]"
 # SQLite trigger that refuses UPDATE on audit_event (created by migration 0001).

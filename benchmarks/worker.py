@@ -24,8 +24,8 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def compare(db_path: Path) -> dict[str, Any]:
     """The floor (raw GROUP BY) and `compare(by="iom", questions="all")`, same process."""
-    from audit.views import analysis
     from audit.store.engine import open_database
+    from audit.views import analysis
 
     db = open_database(str(db_path))
     where = analysis.comparable(db, analysis.scope(db), "iom")
@@ -45,8 +45,8 @@ def compare(db_path: Path) -> dict[str, Any]:
 
 def models(db_path: Path) -> dict[str, Any]:
     """The twelve key-question models: `independent_effects` on the frame compare builds."""
-    from audit.views import analysis
     from audit.store.engine import open_database
+    from audit.views import analysis
     from audit.views.frames import IOM_LEVELS, add_group, case_frame
     from stats.regression import DEFAULT_COVARIATES, independent_effects
 

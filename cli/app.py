@@ -15,10 +15,10 @@ import click
 import typer
 
 from audit import __version__
+from audit.errors import AuditError
+from audit.store.engine import DatabaseError
 from cli import compare, core, demo, export, imports, question_sets, report, safety
 from cli.state import CliState
-from audit.store.engine import DatabaseError
-from audit.errors import AuditError
 from question_sets import QuestionSetError
 
 TuiLauncher = Callable[[CliState], None]

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.state import CliState
 from audit.errors import UsageError
+from cli.state import CliState
 
 if TYPE_CHECKING:  # for annotations only: the CLI starts without importing the stats stack
     from stats import Comparison

@@ -8,7 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.state import CliState
 from audit.identity import acting_user
 from audit.inspections import (
     DEFAULT_INSPECTION,
@@ -18,6 +17,7 @@ from audit.inspections import (
     status_counts,
 )
 from audit.permissions import ensure_first_lead
+from cli.state import CliState
 from question_sets.profile import CASE_STATUS
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from cli.state import CliState
 from audit.store.engine import Database
+from cli.state import CliState
 
 
 def register(app: typer.Typer) -> None:
@@ -30,17 +30,17 @@ def demo(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from audit.demo import generator as builder
+    from audit.demo import build, core
 
     state: CliState = ctx.obj
     database = state.database()
     err = Console(stderr=True)
-    total = builder.CORE_DEFAULT_CASES if cases is None else cases
+    total = core.CORE_DEFAULT_CASES if cases is None else cases
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                  transient=True, disable=total <= builder.CHUNK_CASES) as bar:
+                  transient=True, disable=total <= core.CHUNK_CASES) as bar:
         task = bar.add_task("Core cases", total=total)
-        summary = builder.build_demo(
+        summary = build.build_demo(
             database, cases=cases, seed=seed,
             progress=lambda done, _total: bar.update(task, completed=done))
     lead = _lead_the_demo(database)

@@ -32,10 +32,10 @@ def export(
                                    "moderated."),
 ) -> None:
     """Export the coded data and codebook.csv; the export is logged in the audit trail."""
-    from cli.imports import StderrProgress
     from audit.exports.exporters import export as run_export
     from audit.identity import acting_user
     from audit.permissions import current_role
+    from cli.imports import StderrProgress
 
     state: CliState = ctx.obj
     database = state.database()

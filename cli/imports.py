@@ -11,7 +11,7 @@ import typer
 from cli.state import CliState
 
 if TYPE_CHECKING:
-    from audit.imports.importers import ImportSummary
+    from audit.imports.transaction import ImportSummary
 
 
 class StderrProgress:
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _run(work: Any) -> ImportSummary:
-    from audit.imports.importers import ImportRejected
+    from audit.imports.problems import ImportRejected
 
     progress = StderrProgress()
     try:
@@ -97,7 +97,7 @@ def cases(
 ) -> None:
     """Import a case sample: new case_refs are created, known ones updated."""
     from audit.identity import acting_user
-    from audit.imports.importers import import_cases
+    from audit.imports.cases import import_cases
     from audit.permissions import require
 
     state: CliState = ctx.obj
@@ -141,7 +141,7 @@ def ratings(
 ) -> None:
     """Import answers, one row per answer; every answer is checked against its question."""
     from audit.identity import acting_user
-    from audit.imports.importers import import_ratings
+    from audit.imports.ratings import import_ratings
     from audit.permissions import require
 
     state: CliState = ctx.obj

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.state import CliState
 from audit.errors import UsageError
+from cli.state import CliState
 
 
 def register(app: typer.Typer) -> None:

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cli.state import CliState
-from audit.store.engine import open_database, resolve_location
 from audit.identity import acting_user
+from audit.store.engine import open_database, resolve_location
+from cli.state import CliState
 
 ROLE_HELP = "inspector (rates cases), lead (QA, lock, reports, purge) or researcher (export)"
 
@@ -89,10 +89,10 @@ def backup(
     force: bool = typer.Option(False, "--force", help="Replace OUT if it exists."),
 ) -> None:
     """Copy the SQLite database to OUT, consistently even while the app is open."""
-    from audit.store.backup import PG_BACKUP_HINT
-    from audit.store.backup import backup as do_backup
     from audit.errors import UsageError
     from audit.permissions import require
+    from audit.store.backup import PG_BACKUP_HINT
+    from audit.store.backup import backup as do_backup
 
     state: CliState = ctx.obj
     if not resolve_location(state.db).is_sqlite:
@@ -112,11 +112,11 @@ def restore(
                                help="Replace a database that holds data (a copy is kept)."),
 ) -> None:
     """Replace the database with a checked backup (leads only)."""
-    from audit.store import backup as backups
     from audit import trail
     from audit.errors import UsageError
-    from audit.store.models import utcnow
     from audit.permissions import require
+    from audit.store import backup as backups
+    from audit.store.models import utcnow
 
     state: CliState = ctx.obj
     location = resolve_location(state.db)
@@ -153,8 +153,8 @@ def purge(
 ) -> None:
     """Remove an inspection's cases, answers and notes, keeping its aggregate tables (leads)."""
     from audit.errors import UsageError
-    from audit.purge import purge_inspection
     from audit.permissions import require
+    from audit.purge import purge_inspection
 
     state: CliState = ctx.obj
     db = state.database()
@@ -185,8 +185,8 @@ def purge(
 
 def inspectors_list(ctx: typer.Context) -> None:
     """Everyone registered in this database, with their role."""
-    from audit.store.models import ROLES
     from audit.permissions import list_inspectors
+    from audit.store.models import ROLES
 
     state: CliState = ctx.obj
     db = state.database()

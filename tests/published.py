@@ -2,42 +2,26 @@
 
 `build_published(db)` creates a thematic inspection (60 IOM cases; Figures 4.3, 4.6, 4.7,
 5.1) and a core-programme inspection (268 IOM and 2,979 non-IOM cases; Figures 4.3 and
-4.6 core columns, Figure 5.2), reading the numbers from `shared/reference/*.csv`, so a
+4.6 core columns, Figure 5.2), reading the numbers from `audit.demo.published` (the
+published figures shipped with the package, identical to `shared/reference/*.csv`), so a
 test can run the tool on them and compare its output with the publication.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 
-from audit.store.engine import Database
+from audit.demo import published
 from audit.inspections import create_inspection
+from audit.store.engine import Database
 from audit.store.models import Answer, Case, utcnow
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-
-OFFENCE_CODES = {
-    "Violence against the person": "violence",
-    "Breach of restraining order or breach of non-molestation order": "breach_order",
-    "Sexual offence": "sexual", "Burglary": "burglary", "Robbery": "robbery",
-    "Theft and handling stolen goods": "theft", "Drug offences": "drugs",
-    "Motoring offences": "motoring", "Other offences not listed above": "other",
-}
-OUTCOME_CODES = {"reduced": "reduced", "stayed_the_same": "same", "increased": "increased"}
 NA_QUESTIONS = {"2.2.3", "2.3.3", "2.4.1", "2.4.2", "2.4.3", "ro.agencies_desistance",
                 "ro.agencies_harm"}
-
-
-def read(name: str) -> list[dict[str, str]]:
-    """Rows of one reference CSV."""
-    with open(REFERENCE / name, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
 
 
 def yes_count(pct: str, n: str) -> int:
@@ -103,8 +87,7 @@ def build_published(db: Database, *, seed: int = 2020) -> dict[str, int]:
         ids = {"thematic": thematic.id, "core": core.id}
 
     # Thematic sample: 59 statutory cases with an assessment and one non-statutory case.
-    offences = [OFFENCE_CODES[r["offence"]] for r in read("fig4_7_index_offence.csv")
-                for _ in range(int(r["number"]))]
+    offences = [code for code, n in published.index_offences().items() for _ in range(n)]
     cases = [{"case_ref": f"T{i:03d}", "iom": True, "provider": "crc" if i % 3 else "nps",
               "case_type": "community" if i < 17 else "post_release",
               "index_offence": offences[i]} for i in range(59)]
@@ -113,31 +96,30 @@ def build_published(db: Database, *, seed: int = 2020) -> dict[str, int]:
     theme_ids = _insert_cases(db, ids["thematic"], cases)
     assessed = theme_ids[:59]
     w = _Writer(db, [])
-    delivered = {r["factor"]: r for r in read("fig4_6_factors_delivered.csv")}
-    for r in read("fig4_3_factors_linked.csv"):
+    delivered = {r["factor"]: r for r in published.rows("fig4_6_factors_delivered.csv")}
+    for r in published.rows("fig4_3_factors_linked.csv"):
         order = [int(x) for x in rng.permutation(assessed)]
         linked = _spread(w, order, f"factor.{r['factor']}.linked",
                          [("yes", int(r["thematic_n"]))], rest="no")
         d = delivered[r["factor"]]
         _spread(w, linked, f"factor.{r['factor']}.delivered",
                 [("yes", int(d["thematic_yes"])), ("no", int(d["thematic_no"]))])
-    outcome = {(r["question"], r["answer"]): int(r["number"]) for r in read("fig5_1_outcomes.csv")}
+    outcome = published.outcomes()
     order = [int(x) for x in rng.permutation(theme_ids[:58])]
     reoffended = _spread(w, order, "outcome.reoffended",
-                         [("yes", outcome[("reoffended", "yes")]),
-                          ("no", outcome[("reoffended", "no")])])
+                         [(code, outcome["reoffended"][code]) for code in ("yes", "no")])
     for q in ("frequency", "seriousness"):
-        _spread(w, reoffended, f"outcome.{q}",
-                [(code, outcome[(q, name)]) for name, code in OUTCOME_CODES.items()])
+        _spread(w, reoffended, f"outcome.{q}", list(outcome[q].items()))
     # Chapter 4 counts: plans set out IOM requirements in 21 of 59 cases, and so on.
-    _spread(w, assessed, "iom.plan_requirements", [("yes", 21)], rest="no")
-    _spread(w, assessed, "iom.reasons_known", [("yes", 43)], rest="no")
-    _spread(w, assessed, "iom.su_involved_review", [("yes", 16)], rest="no")
-    _spread(w, assessed, "iom.review_adjusted", [("yes", 33), ("no", 22)], rest="na")
-    _spread(w, assessed, "2.1.2", [("yes", 50)], rest="no")
+    stated = published.STATED
+    for qid in ("iom.plan_requirements", "iom.reasons_known", "iom.su_involved_review", "2.1.2"):
+        _spread(w, assessed, qid, [("yes", stated[qid]["yes"])], rest="no")
+    adjusted = stated["iom.review_adjusted"]
+    _spread(w, assessed, "iom.review_adjusted", [("yes", adjusted["yes"]),
+                                                 ("no", adjusted["no"])], rest="na")
 
     # Core programme: Figure 5.2 rates per group, with covariates for the regression.
-    n_iom, n_non = 268, 3247 - 268
+    n_iom, n_non = published.CORE_IOM, published.CORE_NON_IOM
     core_cases = []
     for i in range(n_iom + n_non):
         iom = i < n_iom
@@ -152,7 +134,7 @@ def build_published(db: Database, *, seed: int = 2020) -> dict[str, int]:
         })
     core_ids = _insert_cases(db, ids["core"], core_cases)
     iom_ids, non_ids = core_ids[:n_iom], core_ids[n_iom:]
-    for r in read("fig5_2_core_iom_vs_non_iom.csv"):
+    for r in published.rows("fig5_2_core_iom_vs_non_iom.csv"):
         for group, pool in (("iom", iom_ids), ("non_iom", non_ids)):
             n = int(r[f"{group}_n"])
             yes = yes_count(r[f"{group}_pct"], r[f"{group}_n"])
@@ -160,7 +142,7 @@ def build_published(db: Database, *, seed: int = 2020) -> dict[str, int]:
             rest = "na" if r["question_id"] in NA_QUESTIONS else None
             _spread(w, order[:n] + (order[n:] if rest else []), r["question_id"],
                     [("yes", yes), ("no", n - yes)], rest=rest)
-    for r in read("fig4_3_factors_linked.csv"):
+    for r in published.rows("fig4_3_factors_linked.csv"):
         d = delivered[r["factor"]]
         order = [int(x) for x in rng.permutation(iom_ids)]
         linked = _spread(w, order, f"factor.{r['factor']}.linked",

@@ -12,8 +12,8 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from audit.store.engine import Database, open_database
-from tui.settings import Settings, load_settings, save_settings
 from tui.commands import NavigationCommands
+from tui.settings import Settings, load_settings, save_settings
 from tui.workspace import Workspace
 
 DARK, LIGHT = "textual-dark", "textual-light"

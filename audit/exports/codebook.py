@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from audit.cell_safety import neutralise
 from audit.store.models import RATERS
 from question_sets import Question
 from question_sets.profile import CASE_STATUS, PROFILE
@@ -132,8 +133,6 @@ def question_variables(questions: Sequence[Question], names: Mapping[str, str]) 
 
 def write_codebook(variables: Sequence[Variable], path: Path) -> None:
     """Write codebook.csv (UTF-8)."""
-    from audit.exports.exporters import neutralise
-
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()

@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from audit import trail
+from audit.cell_safety import neutralise_frame
+from audit.errors import UsageError
 from audit.exports.codebook import (
     Variable,
     case_variables,
@@ -30,13 +32,11 @@ from audit.exports.codebook import (
     unique_names,
     write_codebook,
 )
-from audit.store.engine import Database
-from audit.errors import UsageError
-from audit.views.frames import fetch_frame, pivot_answers
 from audit.identity import current_user
 from audit.inspections import inspections_for_reading, question_set_of
+from audit.store.engine import Database
 from audit.store.models import RATERS, Answer, Case, Inspection, Inspector, Site, utcnow
-from audit.report.safety import neutralise as _neutralise_formula
+from audit.views.frames import fetch_frame, pivot_answers
 from question_sets import Question
 from question_sets.profile import PROFILE
 
@@ -59,28 +59,6 @@ class ExportResult:
     pseudonymised: bool = False
     key_file: Path | None = None  # where the pseudonym key is kept (None: from the env)
     key_created: bool = False
-
-
-def neutralise(text: str) -> str:
-    """Prefix "'" to text a spreadsheet would run as a formula.
-
-    Text already starting with "'" before such a character gets one more, so the
-    importer (which removes exactly one) reads every value back unchanged.
-    """
-    if text.startswith("'") and text.lstrip("'").startswith(("=", "+", "-", "@", "\t", "\r",
-                                                              "\n")):
-        return "'" + text
-    return _neutralise_formula(text)
-
-
-def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in out.columns:
-        # pandas 3 stores text as the `str` dtype, older versions as `object`: both hold
-        # user-typed text that a spreadsheet could run.
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
-            out[column] = out[column].map(lambda v: neutralise(v) if isinstance(v, str) else v)
-    return out
 
 
 # ------------------------------------------------------------------------- pseudonyms
@@ -252,10 +230,10 @@ def write_frame(frame: pd.DataFrame, variables: Sequence[Variable], fmt: str,
     if fmt == "csv":
         # Quote every text field: pandas leaves a bare CR unquoted, and a reader would
         # start a new row there, putting the rest of the cell (maybe "=...") first.
-        _neutralise_frame(frame).to_csv(path, index=False, encoding="utf-8",
+        neutralise_frame(frame).to_csv(path, index=False, encoding="utf-8",
                                         quoting=csv.QUOTE_NONNUMERIC)
     elif fmt == "xlsx":
-        _write_xlsx(_neutralise_frame(frame), path)
+        _write_xlsx(neutralise_frame(frame), path)
     elif fmt == "parquet":
         frame.astype(object).where(frame.notna(), None).to_parquet(path, index=False)
     elif fmt in ("stata", "spss"):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.report.jsonout import report_to_json, write_json
 from audit.report.model import Chart, Column, Report, ReportMeta, ReportTable
-from audit.report.safety import neutralise, neutralise_frame, suppress, suppress_report
+from audit.report.suppression import suppress, suppress_report
 
 if TYPE_CHECKING:
     from audit.report.markdown import write_markdown
@@ -20,8 +20,8 @@ _LAZY = {"write_pdf": "audit.report.pdf", "write_xlsx": "audit.report.xlsx",
          "write_markdown": "audit.report.markdown"}
 
 __all__ = [
-    "Chart", "Column", "Report", "ReportMeta", "ReportTable", "neutralise",
-    "neutralise_frame", "report_to_json", "suppress", "suppress_report", "write_json",
+    "Chart", "Column", "Report", "ReportMeta", "ReportTable", "report_to_json",
+    "suppress", "suppress_report", "write_json",
     "write_markdown", "write_pdf", "write_xlsx",
 ]
 

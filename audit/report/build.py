@@ -17,14 +17,14 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from audit import __version__
-from audit.views.analysis import compare
-from audit.store.engine import Database
 from audit.errors import UsageError
-from audit.views.frames import case_frame
 from audit.inspections import inspections_for_reading, question_set_of
-from audit.store.models import Answer, Case, Inspection, Site
 from audit.report import tables as t
 from audit.report.model import Report, ReportMeta, ReportTable
+from audit.store.engine import Database
+from audit.store.models import Answer, Case, Inspection, Site
+from audit.views.analysis import compare
+from audit.views.frames import case_frame
 from audit.views.samples import REPORT_RATER, Sample, answer_counts
 from audit.views.tally import case_keys, tally
 from question_sets import QuestionSet

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from audit.report.format import SHADING_LEGEND, format_cell, software_label, table_footnotes
 from audit.report.model import BOLD, SHADE, Report, ReportTable
-from audit.report.safety import suppress_report, suppression_note
+from audit.report.suppression import suppress_report, suppression_note
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")

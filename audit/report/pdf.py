@@ -43,7 +43,7 @@ from audit.report.format import (
     winansi,
 )
 from audit.report.model import BOLD, SHADE, Report, ReportMeta, ReportTable
-from audit.report.safety import suppress_report, suppression_note
+from audit.report.suppression import suppress_report, suppression_note
 
 Progress = Callable[[int, int, str], None]
 

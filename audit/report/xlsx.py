@@ -5,7 +5,7 @@ can re-chart them. Percentages are stored as fractions with the "0%" format
 (Excel's own percentage type: 44% is the value 0.44 and displays "44%"), which is
 what Excel charts and formulas expect; the JSON export keeps 0-100.
 
-Every text cell goes through ``safety.neutralise`` and is typed as a string, so
+Every text cell goes through ``audit.cell_safety.neutralise`` and is typed as a string, so
 no cell is ever a formula, whatever a site or question is called.
 """
 
@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from audit.cell_safety import neutralise
 from audit.report.format import (
     MISSING,
     SHADING_LEGEND,
@@ -29,7 +30,7 @@ from audit.report.format import (
     table_footnotes,
 )
 from audit.report.model import BOLD, SHADE, Column, Report, ReportTable
-from audit.report.safety import neutralise, suppress_report, suppression_note
+from audit.report.suppression import suppress_report, suppression_note
 
 NUMBER_FORMATS = {
     "count": "#,##0",

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from audit.errors import UsageError
 from audit.store import encryption
 from audit.store.engine import Database, DatabaseLocation
-from audit.errors import UsageError
 
 PG_BACKUP_HINT = ("a PostgreSQL database is backed up with pg_dump, e.g. "
                   "`pg_dump -Fc -f iom-audit.dump DBNAME`, and restored with pg_restore")

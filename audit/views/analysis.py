@@ -13,16 +13,16 @@ from typing import cast
 import sqlalchemy as sa
 from sqlmodel import col
 
-from audit.store.engine import Database
 from audit.errors import UsageError
+from audit.inspections import inspections_for_reading, question_set_of
+from audit.store.engine import Database
+from audit.store.models import Answer, Case, Inspection, Site
 from audit.views.frames import (
     IOM_LEVELS,
     group_expression,
     group_sizes,
     groupable_fields,
 )
-from audit.inspections import inspections_for_reading, question_set_of
-from audit.store.models import Answer, Case, Inspection, Site
 from audit.views.tally import pattern_counts
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE

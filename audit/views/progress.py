@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from audit.store.engine import Database
 from audit.errors import NotFoundError
 from audit.inspections import question_set_of
+from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Inspector, Site, table_of
 from question_sets import QuestionSet
 from question_sets.profile import CASE_STATUS

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from audit.store.engine import Database
-from audit.views.frames import fetch_frame, group_expression
 from audit.store.models import Answer, Case, Inspection, Site
+from audit.views.frames import fetch_frame, group_expression
 
 # Below this share of all cases, walk the answers from the chosen cases (an index seek
 # per case) rather than scanning the whole index and dropping other cases' answers.

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from audit.cases import load_case, record_answer, set_status
-from audit.store.engine import Database
 from audit.errors import UsageError
 from audit.inspections import create_inspection, get_or_create_site
+from audit.store.engine import Database
 from audit.store.models import Case
 
 SET = """\

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import record_answer, save_note, update_profile
-from audit.store.engine import Database
 from audit.errors import ConflictError
+from audit.store.engine import Database
 from audit.store.models import AuditEvent
 from tests.safety.helpers import make_inspection
 

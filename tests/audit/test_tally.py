@@ -1,4 +1,5 @@
-"""`audit.views.tally` gives exactly what a SQL GROUP BY joined to the cases gives, on both dialects."""
+"""`audit.views.tally` gives exactly what a SQL GROUP BY joined to the cases gives, on both
+dialects."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from audit.store.engine import Database
-from audit.views.frames import fetch_frame, group_expression
 from audit.inspections import create_inspection, get_or_create_site
+from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
+from audit.views.frames import fetch_frame, group_expression
 from audit.views.tally import _SEEK_SHARE, case_keys, pattern_counts, tally
 
 QUESTIONS = ("2.1.1", "2.1.2", "2.2.1", "iom.explained", "outcome.frequency")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.app import run
+from audit.demo.published import rows as read
 from audit.store.engine import open_database
-from tests.published import build_published, read
+from cli.app import run
+from tests.published import build_published
 
 
 @pytest.fixture(scope="module")

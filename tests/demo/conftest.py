@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from audit.demo import published
+from audit.demo.build import DemoSummary, build_demo
 from audit.store.engine import Database, open_database
-from audit.demo.generator import DemoSummary, build_demo
 from audit.store.models import Answer, Case, Inspection, Inspector, Site
-
-REFERENCE = Path(__file__).parents[2].parent / "shared" / "reference"
 
 
 @dataclass(frozen=True)
@@ -78,5 +77,5 @@ def thematic(demo: Built) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def reference(name: str) -> pd.DataFrame:
-    """A published figure typed out as CSV in the shared reference folder."""
-    return pd.read_csv(REFERENCE / name)
+    """A published figure, as shipped with the package (`audit.demo.published`)."""
+    return pd.read_csv(published.FOLDER / name)

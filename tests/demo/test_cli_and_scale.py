@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from audit.demo.core import CORE_DEFAULT_CASES, core_chunks
 from cli.app import run
-from audit.demo.generator import CORE_DEFAULT_CASES, core_chunks
 from tests.demo.conftest import Built, build, reference
 from tests.demo.test_marginals import figure_5_2_table
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cli.app import run
+from audit.demo.core import build_core_chunk, core_chunks
+from audit.demo.thematic import build_thematic_frames
 from audit.store.engine import open_database
-from audit.demo.generator import build_core_chunk, build_thematic_frames, core_chunks
+from cli.app import run
 from question_sets import load_set
 from tests.demo.conftest import Built, read_tables
 

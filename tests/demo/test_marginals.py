@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from audit.demo.generator import THEMATIC_SITES
+from audit.demo.published import THEMATIC_SITES
 from tests.demo.conftest import Built, reference
 
 # Figure 4.7 labels (as typed in the CSV) -> profile codes.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from audit.demo.build import build_demo
 from audit.store.engine import Database
-from audit.demo.generator import build_demo
 from tests.demo.conftest import Built, read_tables
 
 DROP = ["id", "case_id", "updated_at"]

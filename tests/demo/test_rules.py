@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.demo.generator import applicable_mask, build_core_chunk, core_chunks
+from audit.demo.core import build_core_chunk, core_chunks
+from audit.rules import applicable_mask
 from question_sets import load_set
 from question_sets.profile import PROFILE
 from tests.demo.conftest import Built

@@ -13,8 +13,8 @@ import pyreadstat
 import pytest
 import sqlalchemy as sa
 
+from audit.cell_safety import neutralise
 from audit.store.engine import Database, open_database
-from audit.exports.exporters import neutralise
 from tests.imports.helpers import cli, content, new_inspection, populated
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from cli.app import run
-from audit.store.engine import Database
 from audit.inspections import create_inspection
+from audit.store.engine import Database
+from cli.app import run
 
 CASES = [
     ["case_ref", "iom", "site", "provider", "case_type", "rosh", "domestic_abuse",

@@ -18,10 +18,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from audit.imports import staging as bulk
-from audit.imports.staging import AnswerStaging, upsert_answers
+from audit.imports import stage_answers as bulk
+from audit.imports.cases import import_cases
+from audit.imports.ratings import import_ratings
+from audit.imports.stage_answers import AnswerStaging, upsert_answers
+from audit.rules import inapplicable
 from audit.store.engine import Database
-from audit.imports.importers import import_cases, import_ratings, inapplicable
 from benchmarks import datagen
 from question_sets import load_set
 from question_sets.loader import load_file

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from audit.imports.ratings import import_ratings
 from audit.store.engine import Database
-from audit.imports.importers import import_ratings
 from tests.imports.helpers import CASES, cli, content, dump, new_inspection, populated, write_csv
 
 HEADER = ["case_ref", "question_id", "answer"]
@@ -126,7 +126,7 @@ def test_checks_hold_across_chunks(sqlite_db: Database, tmp_path: Path) -> None:
     before = dump(sqlite_db)
     rows = [HEADER, ["A2", "factor.ete.delivered", "yes"], ["A2", "2.1.2", "no"],
             ["A2", "2.1.3", "no"], ["A2", "factor.ete.linked", "no"], ["A2", "2.1.2", "yes"]]
-    from audit.imports.importers import ImportRejected
+    from audit.imports.problems import ImportRejected
 
     with pytest.raises(ImportRejected) as caught:
         import_ratings(sqlite_db, write_csv(tmp_path / "r.csv", rows), chunk_rows=2)

@@ -1,19 +1,19 @@
 """A sample report that mimics the real tables, built from the published figures.
 
-Figures 4.3, 4.6 and 5.2 come from ``/work/shared/reference`` (seed 002); the
+Figures 4.3, 4.6 and 5.2 come from ``audit.demo.published`` (seed 002); the
 profile table holds a count of 2 (to be suppressed) and one table holds hostile
 text (formula injection, markup, pipes).
 """
 
 import csv
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
+from audit.demo import published
 from audit.report.model import Chart, Column, Report, ReportMeta, ReportTable
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = published.FOLDER
 HOSTILE = ("=cmd|' /C calc'!A0", "<b>unclosed", "Smith & Co", "-2+3", "<font>",
            "Pipe | and\nnewline", "@SUM(A1)", "Typographic ’quotes’ – dash …")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from audit.store.engine import Database, open_database
-from audit.demo.generator import build_demo
+from audit.demo.build import build_demo
 from audit.report.build import TABLE_IDS, compile_report
 from audit.report.tables import rating_for
+from audit.store.engine import Database, open_database
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,11 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from cli.app import run
+from audit.demo.published import OFFENCE_CODES
+from audit.demo.published import rows as read
 from audit.store.engine import Database, open_database
-from tests.published import OFFENCE_CODES, build_published, read
+from cli.app import run
+from tests.published import build_published
 
 
 def published_round(value: float) -> int:

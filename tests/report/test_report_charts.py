@@ -8,7 +8,7 @@ from reportlab.lib.colors import Color
 
 from audit.report.charts import SERIES_FILLS, hbar_chart, table_chart
 from audit.report.model import Report
-from audit.report.safety import suppress
+from audit.report.suppression import suppress
 
 
 def _strings(drawing: Drawing) -> list[str]:

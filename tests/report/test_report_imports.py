@@ -14,7 +14,7 @@ def _modules_after(statement: str) -> set[str]:
 def test_renderers_import_no_ui_and_no_database() -> None:
     loaded = _modules_after(
         "import audit.report.pdf, audit.report.xlsx, audit.report.markdown, "
-        "audit.report.jsonout, audit.report.charts, audit.report.safety")
+        "audit.report.jsonout, audit.report.charts, audit.report.suppression")
     roots = {name.split(".")[0] for name in loaded}
     assert not roots & {"textual", "tui", "sqlalchemy", "sqlmodel", "psycopg", "alembic"}
 

@@ -7,11 +7,12 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+from audit.demo import published
 from audit.report.format import format_pct
 from audit.report.jsonout import report_to_json, write_json
 from audit.report.model import Report
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = published.FOLDER
 
 
 def _rows(doc: dict, table_id: str) -> list[dict]:

@@ -2,15 +2,9 @@
 
 import pandas as pd
 
+from audit.cell_safety import neutralise, neutralise_frame
 from audit.report.model import Column, Report, ReportTable
-from audit.report.safety import (
-    SUPPRESSED,
-    neutralise,
-    neutralise_frame,
-    suppress,
-    suppress_report,
-    suppression_note,
-)
+from audit.report.suppression import SUPPRESSED, suppress, suppress_report, suppression_note
 
 
 def _table() -> ReportTable:

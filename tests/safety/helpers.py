@@ -8,8 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
-from audit.store.engine import Database
 from audit.inspections import create_inspection, get_or_create_site
+from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspector
 
 # Questions of iom-thematic-2019 that apply to every case and gate no other question, so

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from audit.store.backup import check_file
-from cli.app import run
 from audit.store.engine import open_database
+from cli.app import run
 from tests.safety import workers
 from tests.safety.helpers import integrity, make_inspection
 

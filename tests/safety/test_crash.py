@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+import audit.imports.cases  # noqa: F401
+import audit.imports.ratings  # noqa: F401
 import cli.imports  # noqa: F401 - imported before forking, as a running CLI has it
-import audit.imports.importers  # noqa: F401
 from audit.cases import record_answer
 from audit.store.engine import open_database
 from tests.safety import workers

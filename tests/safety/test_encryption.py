@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from audit.store import encryption
 from audit.cases import save_note
-from cli.app import run
+from audit.store import encryption
 from audit.store.engine import DatabaseError, open_database
+from cli.app import run
 from tests.safety.helpers import files_containing, make_inspection
 
 pytestmark = pytest.mark.skipif(not encryption.available(),

@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.cases import record_answer, save_note
-from audit.store.engine import Database, open_database
 from audit.errors import AuditError
-from audit.imports.importers import import_cases, import_ratings
+from audit.imports.cases import import_cases
+from audit.imports.ratings import import_ratings
+from audit.store.engine import Database, open_database
 from question_sets import (
     ExpressionError,
     QuestionSetError,

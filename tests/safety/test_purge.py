@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import record_answer, save_draft, save_note
-from cli.app import run
-from audit.store.engine import Database, open_database
 from audit.purge import REDACTED, purge_inspection, stored_snapshot
+from audit.store.engine import Database, open_database
+from cli.app import run
 from tests.safety.helpers import (
     FREE_QUESTIONS,
     answers,

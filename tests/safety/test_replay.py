@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from audit.cases import load_case, profile_of, record_answer, save_note, update_profile
-from audit.store.engine import Database, open_database
 from audit.errors import UsageError
+from audit.store.engine import Database, open_database
 from audit.store.models import Answer, AuditEvent, Case
 from audit.trail import as_text
 from question_sets.profile import PROFILE

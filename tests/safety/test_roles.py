@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import set_status
-from cli.app import run
-from audit.store.engine import Database, open_database
 from audit.errors import PermissionDenied
 from audit.identity import acting_user
-from audit.store.models import Inspector
 from audit.permissions import current_role, list_inspectors, require
+from audit.store.engine import Database, open_database
+from audit.store.models import Inspector
+from cli.app import run
 from tests.safety.helpers import make_inspection, set_role
 
 

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.cases import record_answer, save_note
-from audit.store.engine import Database, open_database
 from audit.inspections import create_inspection, get_or_create_site
+from audit.store.engine import Database, open_database
 from audit.store.models import Case
 from tests.safety.helpers import FREE_QUESTIONS
 

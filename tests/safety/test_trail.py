@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import load_case, record_answer, save_note, update_profile
-from cli.app import run
 from audit.store.engine import Database, open_database
+from cli.app import run
 from tests.safety.helpers import make_inspection
 
 

@@ -13,8 +13,8 @@ import time
 from typing import Any
 
 from audit.cases import load_case, record_answer, save_note
-from audit.store.engine import open_database
 from audit.errors import ConflictError
+from audit.store.engine import open_database
 from tests.safety.helpers import FREE_QUESTIONS
 
 

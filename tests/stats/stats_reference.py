@@ -1,28 +1,20 @@
-"""Published reference tables (../shared/reference) and case-level data rebuilt from them."""
+"""Published reference tables (`audit.demo.published`) and case-level data rebuilt from them."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import pytest
 
-REFERENCE = Path(os.environ.get("IOM_AUDIT_REFERENCE",
-                                Path(__file__).resolve().parents[3] / "shared" / "reference"))
+from audit.demo import published
+
 # Seed 002, section 5.3: 3,247 cases with IOM status, 268 of them IOM.
-IOM_CASES = 268
-NON_IOM_CASES = 3247 - IOM_CASES
+IOM_CASES = published.CORE_IOM
+NON_IOM_CASES = published.CORE_NON_IOM
 
 
 def reference_csv(name: str) -> pd.DataFrame:
-    path = REFERENCE / name
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"reference table missing: {path}")
-        pytest.skip(f"reference table missing: {path}")
-    return pd.read_csv(path)
+    """A published figure as shipped with the package."""
+    return pd.read_csv(published.FOLDER / name)
 
 
 def published_yes(pct: float, n: int) -> int:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from audit.store.engine import Database, open_database
 from audit.inspections import create_inspection, get_or_create_site
+from audit.store.engine import Database, open_database
 from audit.store.models import Case, Inspection
 
 INSPECTOR = "Ann Inspector"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from audit.views.caselist import CaseFilter, list_cases
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspector
+from audit.views.caselist import CaseFilter, list_cases
 from audit.views.progress import overview
 from tests.tui.conftest import build_db
 from tui.app import IomAuditApp

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Select, Static, TextArea, Tree
 
-from audit import cases
+from audit import cases, rules
 from audit.cases import CaseView, Change, IncompleteError
 from audit.errors import AuditError, ConflictError
 from question_sets import Question
@@ -126,7 +126,7 @@ class CaseScreen(IomScreen):
     def refresh_rules(self) -> None:
         """Re-evaluate every applies_when rule and relabel the tree."""
         assert self.view is not None
-        self.applicable = self.ws.qs.applicable(self.view.rule_case(), self.values)
+        self.applicable = rules.applicable(self.ws.qs, self.view.rule_case(), self.values)
         self.query_one(QuestionTree).refresh_marks(self.values, self.applicable)
         self.update_status()
 

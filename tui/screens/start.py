@@ -16,9 +16,9 @@ from textual.widgets.option_list import Option
 
 from audit.cases import inspector_id
 from audit.errors import AuditError
+from audit.permissions import has_lead
 from audit.store.models import ROLES
 from audit.views.progress import InspectionInfo, inspections, inspector_role, question_set_for
-from audit.permissions import has_lead
 from tui.settings import scripted_inspector
 from tui.workspace import Workspace
 

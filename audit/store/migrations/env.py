@@ -11,7 +11,8 @@ target_metadata = SQLModel.metadata
 def run_migrations_online() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("iom-audit migrations run through audit.store.migrate, not the alembic CLI")
+        raise RuntimeError("iom-audit migrations run through audit.store.migrate, not the "
+                           "alembic CLI")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

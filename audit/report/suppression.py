@@ -1,22 +1,15 @@
-"""Safe publication: small-number suppression and spreadsheet-injection defence.
+"""Small-number suppression: counts small enough to identify people never get published.
 
-``suppress`` hides counts small enough to identify people (published outputs only;
-the JSON export keeps raw counts for analysts). ``neutralise`` stops a text cell
-from being read as a formula by Excel or LibreOffice (OWASP "CSV injection").
+Published outputs only (PDF, XLSX, Markdown); the JSON tables keep raw counts for
+analysts. Spreadsheet-cell safety is `audit.cell_safety`'s.
 """
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from audit.report.model import Report, ReportTable
 
-if TYPE_CHECKING:  # pandas is only needed by neutralise_frame; keep imports light
-    import pandas as pd
-
 SUPPRESSED = "*"
-
-# A spreadsheet treats a cell starting with any of these as a formula (or DDE call).
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def suppression_note(threshold: int) -> str:
@@ -67,21 +60,3 @@ def suppress(table: ReportTable, threshold: int | None) -> ReportTable:
 def suppress_report(report: Report, threshold: int | None) -> Report:
     """The report with ``suppress`` applied to every table."""
     return replace(report, tables=tuple(suppress(t, threshold) for t in report.tables))
-
-
-def neutralise(text: str) -> str:
-    """Prefix "'" to text a spreadsheet would run as a formula ("=cmd|..." etc.)."""
-    if text and text.startswith(_FORMULA_TRIGGERS):
-        return "'" + text
-    return text
-
-
-def neutralise_frame(frame: "pd.DataFrame") -> "pd.DataFrame":
-    """A copy of a DataFrame whose text cells and column names are neutralised.
-
-    Use before ``to_csv``/``to_excel`` of anything holding user-typed text; numbers
-    are left alone, so a negative count stays a number.
-    """
-    out = frame.map(lambda v: neutralise(v) if isinstance(v, str) else v)
-    out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
-    return out

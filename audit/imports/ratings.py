@@ -1,0 +1,306 @@
+"""Importing ratings in long format: one row per answer, each checked against its question.
+
+A file is streamed in chunks and validated column by column; valid chunks go straight
+into the bulk staging table, and the merge runs once at the end, only if the whole file
+is valid.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from audit.cell_safety import unneutralise
+from audit.errors import UsageError
+from audit.identity import ENV_INSPECTOR, current_user
+from audit.imports.cells import (
+    NAME_MAX,
+    VALUE_MAX,
+    categorical_of,
+    check_inspection,
+    check_length,
+    check_unnamed,
+    map_columns,
+    objects,
+    per_value,
+    per_value_categorical,
+    report,
+    unnamed_columns,
+)
+from audit.imports.problems import ImportRejected, Problems
+from audit.imports.reading import CHUNK_ROWS, open_table
+from audit.imports.rule_checks import check_file_rules
+from audit.imports.stage_answers import AnswerStaging
+from audit.imports.transaction import DryRun, ImportSummary, ProgressFn, lookup, run_in_transaction
+from audit.rules import rule_questions
+from audit.store.engine import Database
+from audit.store.models import RATERS
+from question_sets import Question, QuestionSet
+
+RATING_REQUIRED = ("case_ref", "question_id", "answer")
+
+
+RATING_OPTIONAL = ("note", "inspector", "rater", "inspection")
+
+
+RATING_IGNORED = ("updated_at",)  # in the long export, for information only
+
+
+ANSWER_ALIAS = "value"  # the long export's name for the answer column
+
+
+DEFAULT_INSPECTOR = "import"
+
+
+def _normaliser(question: Question) -> Callable[[str], str]:
+    """Accept a code in any case, or a label, for coded answers; keep valid values as is."""
+    lookup = {c.lower(): c for c in question.codes}
+    lookup.update({label.lower(): c for c, label in question.codes.items()})
+
+    def one(part: str) -> str:
+        return lookup.get(part.strip().lower(), part.strip())
+
+    def normalise(value: str) -> str:
+        if question.check_answer(value) is None:
+            return value
+        if question.type == "multi_choice":
+            return ";".join(one(p) for p in value.split(";"))
+        return one(value) if question.codes else value.strip()
+
+    return normalise
+
+
+@dataclass
+class _Ratings:
+    """What the chunks leave for the whole-file checks (compact arrays, not objects)."""
+
+    keys: list[np.ndarray] = field(default_factory=list)
+    rows: list[np.ndarray] = field(default_factory=list)
+    ruled: list[pd.DataFrame] = field(default_factory=list)
+    duplicates: bool = False  # set by _duplicate_answers
+
+
+def import_ratings(db: Database, path: Path, *, inspection: str | None = None,
+                   rater: str = "primary", inspector: str | None = None,
+                   dry_run: bool = False, ignore_unknown: bool = False, who: str | None = None,
+                   progress: ProgressFn | None = None,
+                   chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
+    """Import answers in long format (case_ref, question_id, answer[, note, inspector, rater])."""
+    if rater not in RATERS:
+        raise UsageError(f"--rater must be one of {', '.join(RATERS)}, not {rater!r}")
+    who = current_user(inspector or who)
+    fallback = inspector or os.environ.get(ENV_INSPECTOR) or DEFAULT_INSPECTOR
+    with open_table(Path(path), chunk_rows) as table:
+        problems = Problems(table.label)
+        positions, ignored = map_columns(
+            table, (*RATING_REQUIRED, *RATING_OPTIONAL, *RATING_IGNORED), RATING_REQUIRED,
+            ignore_unknown, problems, aliases={ANSWER_ALIAS: "answer"})
+        if problems:
+            raise ImportRejected(problems)
+
+        def work(conn: sa.Connection) -> ImportSummary:
+            found, qs = lookup(conn, inspection)
+            assert found.id is not None
+            cases = {ref: i for ref, i in conn.execute(sa.text(
+                'SELECT case_ref, id FROM "case" WHERE inspection_id = :i'), {"i": found.id})}
+            stage = AnswerStaging(conn, found.id, who=who, question_set_version=qs.version)
+            relevant = rule_questions(qs)
+            seen = _Ratings()
+            checker = _AnswerChecker(qs)
+            unnamed = unnamed_columns(table)
+            total = count = 0
+            for chunk in table.chunks:
+                rows = np.arange(total + 2, total + 2 + len(chunk))
+                total += len(chunk)
+                keep = (chunk != "").any(axis=1).to_numpy()
+                chunk, rows = chunk[keep], rows[keep]
+                check_unnamed(chunk, unnamed, rows, problems)
+                parsed = _parse_ratings(chunk, positions, rows, found.name, cases, checker,
+                                        rater, inspector, fallback, problems)
+                _remember(parsed, rows, qs, relevant, seen)
+                count += int(parsed["ok"].sum())
+                if not problems:
+                    # Without a note column the stored notes are left as they are.
+                    drop = ["ok"] + ([] if "note" in positions else ["note"])
+                    stage.add(parsed[parsed["ok"]].drop(columns=drop))
+                if progress:
+                    progress("Reading", table.position(), table.size)
+            _duplicate_answers(seen, problems)
+            given = pd.concat(seen.ruled, ignore_index=True) if seen.ruled else pd.DataFrame()
+            clears = check_file_rules(conn, found, qs, given, seen.duplicates, relevant,
+                                      problems) \
+                if relevant else None
+            if problems:
+                raise ImportRejected(problems)
+            if progress:
+                progress("Storing", 0, None)
+            cleared = 0
+            if clears is not None and not clears.empty:
+                stage.add(clears.assign(value=None, note=None, inspector=who))
+                cleared = len(clears)
+            result = stage.merge()
+            summary = ImportSummary(table.label, found.name, count, result, dry_run, ignored,
+                                    cleared)
+            if dry_run:
+                raise DryRun(summary)
+            return summary
+
+        return run_in_transaction(db, work)
+
+
+class _AnswerChecker:
+    """Normalises and checks answers: each distinct (question, value) pair once."""
+
+    def __init__(self, qs: QuestionSet) -> None:
+        self.qs = qs
+        self._normalisers = {q.id: _normaliser(q) for q in qs.questions}
+        self._cache: dict[tuple[str, str], tuple[str, str | None]] = {}
+
+    def __call__(self, qid: str, value: str) -> tuple[str, str | None]:
+        key = (qid, value)
+        if key not in self._cache:
+            question = self.qs.question(qid)
+            normal = self._normalisers[qid](value)
+            reason = question.check_answer(normal)
+            if reason and normal == "na" and not question.allows_na:
+                reason = f"'na' (not applicable) is not allowed for {qid}"
+            self._cache[key] = (normal, reason)
+        return self._cache[key]
+
+
+def _parse_ratings(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndarray,
+                   inspection: str, cases: dict[str, int], checker: _AnswerChecker,
+                   rater: str, inspector: str | None, fallback: str,
+                   problems: Problems) -> pd.DataFrame:
+    """Check one chunk; the parsed columns, with `ok` marking the rows without errors.
+
+    The text columns come back as categoricals: each distinct cell is parsed once and
+    no per-row string is built, whatever the chunk's size.
+    """
+    empty = pd.Series(pd.Categorical.from_codes(np.zeros(len(chunk), dtype=np.int8),
+                                                categories=pd.Index([""], dtype=object)),
+                      index=chunk.index)
+
+    def column(name: str) -> pd.Series:
+        return chunk[positions[name]] if name in positions else empty
+
+    if "inspection" in positions:
+        check_inspection(problems, rows, column("inspection"), inspection)
+
+    refs = column("case_ref")
+    ref_ids = np.array([cases.get(unneutralise(str(v)).strip(), -1)
+                        for v in refs.cat.categories], dtype=np.int64)
+    case_ids = ref_ids[refs.cat.codes.to_numpy()]
+    bad = case_ids < 0
+    report(problems, rows, "case_ref", refs, bad,
+            per_value(refs, lambda v: "case_ref is required" if not v.strip()
+                      else f"no such case in inspection {inspection!r}"))
+    ok = ~bad
+
+    qids = column("question_id")
+    qid = per_value_categorical(qids, lambda v: v.strip() if v.strip() in checker.qs else None)
+    bad = qid.codes < 0
+    report(problems, rows, "question_id", qids, bad,
+            f"no such question in {checker.qs.id} v{checker.qs.version}")
+    ok &= ~bad
+
+    given = column("rater")
+    raters = per_value_categorical(given, lambda v: v.strip().lower() or rater)
+    bad = ~np.isin(raters.codes, [i for i, r in enumerate(raters.categories) if r in RATERS])
+    report(problems, rows, "rater", given, bad, f"not one of {', '.join(RATERS)}")
+    ok &= ~bad
+
+    raw = column("answer")
+    notes = per_value_categorical(column("note"),
+                                  lambda v: unneutralise(v) if v.strip() else None)
+    values, reasons = _check_answers(qids, raw, ok, checker)
+    bad = ~pd.isna(reasons)
+    report(problems, rows, "answer", raw, bad, reasons)
+    ok &= ~bad
+    blank = per_value(raw, lambda v: not v.strip()).astype(bool) & (notes.codes < 0)
+    report(problems, rows, "answer", raw, blank & ok, "no answer (and no note) given")
+    ok &= ~blank
+    check_length(problems, rows, "answer", raw, VALUE_MAX)
+
+    if inspector is not None:
+        names = pd.Categorical.from_codes(np.zeros(len(chunk), dtype=np.int8),
+                                          categories=pd.Index([inspector], dtype=object))
+    else:
+        names = per_value_categorical(column("inspector"),
+                                      lambda v: unneutralise(v).strip() or fallback)
+        check_length(problems, rows, "inspector", column("inspector"), NAME_MAX)
+    return pd.DataFrame({
+        "case_id": case_ids, "question_id": qid, "rater": raters, "value": values,
+        "note": notes, "inspector": names, "ok": ok}, index=chunk.index)
+
+
+def _check_answers(qids: pd.Series, raw: pd.Series, ok: np.ndarray,
+                   checker: _AnswerChecker) -> tuple[pd.Categorical, np.ndarray]:
+    """Normalised answers (missing when empty) and the reason per bad row (None when fine).
+
+    Each distinct (question, answer) pair is checked once: the pair is encoded as one
+    integer from the two columns' category codes.
+    """
+    q_cats, a_cats = qids.cat.categories, raw.cat.categories
+    pair = qids.cat.codes.to_numpy(np.int64) * len(a_cats) + raw.cat.codes.to_numpy(np.int64)
+    inverse, unique = pd.factorize(pair)
+    values = np.empty(len(unique), dtype=object)
+    reasons = np.empty(len(unique), dtype=object)
+    for k, code in enumerate(unique.tolist()):
+        qid = str(q_cats[code // len(a_cats)]).strip()
+        answer = str(a_cats[code % len(a_cats)])
+        if qid in checker.qs and answer.strip():
+            values[k], reasons[k] = checker(qid, unneutralise(answer))
+    row_reasons = reasons[inverse]
+    row_reasons[~ok] = None  # rows already refused for their case, question or rater
+    return categorical_of(values, inverse), row_reasons
+
+
+def _remember(parsed: pd.DataFrame, rows: np.ndarray, qs: QuestionSet, relevant: set[str],
+              seen: _Ratings) -> None:
+    """Keep compact keys for the duplicate check and the rows the rules will need."""
+    ok = parsed["ok"].to_numpy(dtype=bool)
+    index = {q.id: i for i, q in enumerate(qs.questions)}
+    raters = {r: i for i, r in enumerate(RATERS)}
+    questions: pd.Categorical = parsed["question_id"].array
+    rater_codes: pd.Categorical = parsed["rater"].array
+    q_of = np.array([index.get(c, -1) for c in questions.categories] + [-1], dtype=np.int64)
+    r_of = np.array([raters.get(c, -1) for c in rater_codes.categories] + [-1], dtype=np.int64)
+    qcode = q_of[questions.codes[ok]]
+    rcode = r_of[rater_codes.codes[ok]]
+    case_ids = parsed["case_id"].to_numpy(np.int64)[ok]
+    key = case_ids * (len(index) * len(raters)) + qcode * len(raters) + rcode
+    seen.keys.append(key)
+    seen.rows.append(rows[ok])
+    if relevant:
+        ruled = np.array([c in relevant for c in questions.categories] + [False])
+        mine = ok & ruled[questions.codes]
+        text = {"rater": objects(rater_codes, mine), "question_id": objects(questions, mine),
+                "value": objects(parsed["value"].array, mine)}
+        seen.ruled.append(pd.DataFrame({
+            "case_id": parsed["case_id"].to_numpy(np.int64)[mine],
+            **{k: pd.Series(v, dtype=object) for k, v in text.items()},  # not str: no copy
+            "row": rows[mine]}))
+
+
+def _duplicate_answers(seen: _Ratings, problems: Problems) -> None:
+    if not seen.keys:
+        return
+    keys = np.concatenate(seen.keys)
+    if not pd.Series(keys).duplicated().any():  # one hash pass; the usual case
+        return
+    seen.duplicates = True
+    frame = pd.DataFrame({"key": keys, "row": np.concatenate(seen.rows)})
+    first = frame.groupby("key", sort=False)["row"].transform("min").to_numpy()
+    rows = frame["row"].to_numpy()
+    dup = rows != first
+    if dup.any():
+        problems.add_rows(rows[dup], "question_id", None,
+                          [f"duplicate: row {r} answers the same question for the same case "
+                           "and rater" for r in first[dup]])
