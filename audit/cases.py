@@ -21,8 +21,9 @@ from sqlmodel import Session, col, select
 
 from audit import rules, trail
 from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
-from audit.identity import initials as initials_of
 from audit.inspections import question_set_of
+from audit.people import person_id
+from audit.permissions import Actor, require
 from audit.profile import parse_profile_value
 from audit.store.engine import Database
 from audit.store.models import (
@@ -41,7 +42,8 @@ from question_sets.profile import CASE_STATUS, PROFILE
 UNSEEN: Any = object()
 """Marks 'the caller does not say what it saw': any concurrent change is then a conflict."""
 
-LEAD_STATUSES = {"qa_checked", "locked"}
+# The permission each status needs (`audit.permissions`); the others need "complete".
+STATUS_ACTIONS = {"qa_checked": "qa_check", "locked": "lock"}
 
 
 @dataclass(frozen=True)
@@ -97,18 +99,20 @@ def _rule_case(session: Session, case: Case) -> dict[str, Any]:
     return rules.rule_case(profile_of(case), site.name if site else None, case.status)
 
 
-def load_case(db: Database, case_id: int) -> CaseView:
-    """A snapshot of a case with all its answers."""
+def load_case(db: Database, case_id: int, *, actor: Actor) -> CaseView:
+    """A snapshot of a case with all its answers (for those who may read case records)."""
     with db.session() as session:
+        require(session, actor, "read_cases")
         case = session.get(Case, case_id)
         if case is None:
             raise NotFoundError(f"no case with id {case_id}")
         return _view(session, case)
 
 
-def find_case(db: Database, inspection: str, case_ref: str) -> CaseView:
+def find_case(db: Database, inspection: str, case_ref: str, *, actor: Actor) -> CaseView:
     """A snapshot of the case with this reference in the named inspection."""
     with db.session() as session:
+        require(session, actor, "read_cases")
         case = session.exec(select(Case).join(Inspection).where(
             Inspection.name == inspection, Case.case_ref == case_ref)).first()
         if case is None:
@@ -131,18 +135,6 @@ def _view(session: Session, case: Case) -> CaseView:
     return CaseView(case.id, case.case_ref, case.inspection_id, inspection.name,
                     site.name if site else None, case.status, case.version, profile_of(case),
                     answers)
-
-
-def inspector_id(session: Session, name: str, role: str = "inspector") -> int:
-    """The id of the inspector with this name, created (as `role`) on first use."""
-    found = session.exec(select(Inspector.id).where(Inspector.name == name)).first()
-    if found is not None:
-        return found
-    inspector = Inspector(name=name, initials=initials_of(name), role=role)
-    session.add(inspector)
-    session.flush()
-    assert inspector.id is not None
-    return inspector.id
 
 
 @dataclass
@@ -168,9 +160,10 @@ class _Edit:
 
 
 @contextmanager
-def _editing(db: Database, case_id: int, expected_version: int, who: str,
+def _editing(db: Database, case_id: int, expected_version: int, actor: Actor, action: str,
              *, allow_locked: bool = False) -> Iterator[_Edit]:
     with db.write_session() as session:
+        require(session, actor, action)
         # Lock the row for the transaction: on PostgreSQL (READ COMMITTED) two editors
         # would otherwise both pass the version check. SQLite's BEGIN IMMEDIATE already
         # serialises writers, and it ignores FOR UPDATE.
@@ -181,7 +174,7 @@ def _editing(db: Database, case_id: int, expected_version: int, who: str,
             raise PermissionDenied(f"case {case.case_ref} is locked: it can no longer be changed")
         inspection = session.get(Inspection, case.inspection_id)
         assert inspection is not None
-        edit = _Edit(session, case, question_set_of(inspection), who,
+        edit = _Edit(session, case, question_set_of(inspection), actor.name,
                      stale=case.version != expected_version)
         try:
             yield edit
@@ -216,15 +209,22 @@ def _enforce_rules(edit: _Edit) -> None:
     edit.session.flush()
 
 
+def _rating_action(rater: str) -> str:
+    if rater not in RATERS:
+        raise UsageError(f"rater must be one of {', '.join(RATERS)}, not {rater!r}")
+    return "moderate" if rater == "moderated" else "rate"
+
+
 def record_answer(db: Database, case_id: int, question_id: str, value: str | None, *,
-                  who: str, expected_version: int, rater: str = "primary",
+                  actor: Actor, expected_version: int, rater: str = "primary",
                   seen: Any = UNSEEN) -> Change:
     """Store (or, with None, clear) one answer the moment it is given.
 
     `seen` is the value the editor believed was stored; a concurrent change of this same
     answer raises ConflictError.
     """
-    with _editing(db, case_id, expected_version, who) as edit:
+    who = actor.name
+    with _editing(db, case_id, expected_version, actor, _rating_action(rater)) as edit:
         try:
             question = edit.qs.question(question_id)
         except KeyError as exc:
@@ -251,13 +251,13 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
         if existing is None:
             edit.session.add(Answer(case_id=case_id, question_id=question_id, value=value,
                                     question_set_version=edit.qs.version, rater=rater,
-                                    inspector_id=inspector_id(edit.session, who)))
+                                    inspector_id=person_id(edit.session, who)))
         elif value is None and not existing.note:
             edit.session.delete(existing)
         else:
             existing.value = value
             existing.updated_at = utcnow()
-            existing.inspector_id = inspector_id(edit.session, who)
+            existing.inspector_id = person_id(edit.session, who)
             existing.question_set_version = edit.qs.version
             edit.session.add(existing)
         edit.session.flush()
@@ -270,11 +270,12 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
     return Change(edit.case.version, tuple(edit.cleared), edit.stale)
 
 
-def save_note(db: Database, case_id: int, question_id: str, note: str | None, *, who: str,
+def save_note(db: Database, case_id: int, question_id: str, note: str | None, *, actor: Actor,
               expected_version: int, rater: str = "primary", seen: Any = UNSEEN) -> Change:
     """Store the note on one answer (an answer row without a value is kept for it)."""
     note = note or None
-    with _editing(db, case_id, expected_version, who) as edit:
+    who = actor.name
+    with _editing(db, case_id, expected_version, actor, _rating_action(rater)) as edit:
         edit.qs.question(question_id)
         existing = edit.answers(rater).get(question_id)
         current = existing.note if existing else None
@@ -289,7 +290,7 @@ def save_note(db: Database, case_id: int, question_id: str, note: str | None, *,
         if existing is None:
             edit.session.add(Answer(case_id=case_id, question_id=question_id, value=None,
                                     note=note, question_set_version=edit.qs.version,
-                                    rater=rater, inspector_id=inspector_id(edit.session, who)))
+                                    rater=rater, inspector_id=person_id(edit.session, who)))
         elif note is None and existing.value is None:
             edit.session.delete(existing)
         else:
@@ -299,11 +300,12 @@ def save_note(db: Database, case_id: int, question_id: str, note: str | None, *,
     return Change(edit.case.version, rebased=edit.stale)
 
 
-def update_profile(db: Database, case_id: int, changes: Mapping[str, Any], *, who: str,
+def update_profile(db: Database, case_id: int, changes: Mapping[str, Any], *, actor: Actor,
                    expected_version: int, seen: Mapping[str, Any] | None = None) -> Change:
     """Change profile fields; rules are re-evaluated and answers that no longer apply go."""
     parsed = {code: parse_profile_value(code, value) for code, value in changes.items()}
-    with _editing(db, case_id, expected_version, who) as edit:
+    who = actor.name
+    with _editing(db, case_id, expected_version, actor, "rate") as edit:
         for code, value in parsed.items():
             current = getattr(edit.case, code)
             edit.check_seen(code, current, (seen or {}).get(code, UNSEEN), value)
@@ -329,16 +331,17 @@ class IncompleteError(UsageError):
                          f"question(s) unanswered ({shown})")
 
 
-def set_status(db: Database, case_id: int, status: str, *, who: str, role: str,
+def set_status(db: Database, case_id: int, status: str, *, actor: Actor,
                expected_version: int) -> Change:
     """Move a case through its work-flow; QA-checking and locking are for leads."""
     if status not in CASE_STATUS:
         raise UsageError(f"status must be one of {', '.join(CASE_STATUS)}")
-    with _editing(db, case_id, expected_version, who, allow_locked=True) as edit:
+    who = actor.name
+    action = STATUS_ACTIONS.get(status, "complete")
+    with _editing(db, case_id, expected_version, actor, action, allow_locked=True) as edit:
         current = edit.case.status
-        if (status in LEAD_STATUSES or current == "locked") and role != "lead":
-            raise PermissionDenied(f"only a lead can set a case to {CASE_STATUS[status]!r} "
-                                   f"or unlock it (you are {role})")
+        if current == "locked" and status != "locked":
+            require(edit.session, actor, "lock")  # unlocking is a lead's decision too
         edit.check_seen("status", current, current)
         if status in {"complete", "qa_checked", "locked"}:
             answers = {q: a.value for q, a in edit.answers("primary").items()}
@@ -353,11 +356,12 @@ def set_status(db: Database, case_id: int, status: str, *, who: str, role: str,
     return Change(edit.case.version, rebased=edit.stale)
 
 
-def save_draft(db: Database, case_id: int, question_id: str, text: str, *, who: str,
+def save_draft(db: Database, case_id: int, question_id: str, text: str, *, actor: Actor,
                rater: str = "primary") -> None:
     """Keep a note being typed, so a crash or a killed terminal never loses it."""
     with db.write_session() as session:
-        inspector = inspector_id(session, who)
+        require(session, actor, _rating_action(rater))
+        inspector = person_id(session, actor.name)
         draft = session.exec(select(NoteDraft).where(
             NoteDraft.case_id == case_id, NoteDraft.question_id == question_id,
             NoteDraft.rater == rater, NoteDraft.inspector_id == inspector)).first()
@@ -369,14 +373,15 @@ def save_draft(db: Database, case_id: int, question_id: str, text: str, *, who: 
         session.add(draft)
 
 
-def drafts(db: Database, case_id: int, *, who: str, rater: str = "primary") -> dict[str, str]:
+def drafts(db: Database, case_id: int, *, actor: Actor,
+           rater: str = "primary") -> dict[str, str]:
     """Unsaved note drafts of this person on this case: question id -> text."""
     with db.session() as session:
         rows = session.execute(
             sa.select(col(NoteDraft.question_id), col(NoteDraft.text))
             .join(Inspector, col(NoteDraft.inspector_id) == Inspector.id)
             .where(col(NoteDraft.case_id) == case_id, col(NoteDraft.rater) == rater,
-                   col(Inspector.name) == who)).all()
+                   col(Inspector.name) == actor.name)).all()
     return {qid: text for qid, text in rows}
 
 
@@ -389,8 +394,8 @@ def _discard_draft(session: Session, case_id: int, question_id: str, rater: str,
             sa.select(col(Inspector.id)).where(col(Inspector.name) == who))))
 
 
-def discard_draft(db: Database, case_id: int, question_id: str, *, who: str,
+def discard_draft(db: Database, case_id: int, question_id: str, *, actor: Actor,
                   rater: str = "primary") -> None:
     """Drop a draft the person chose not to keep."""
     with db.write_session() as session:
-        _discard_draft(session, case_id, question_id, rater, who)
+        _discard_draft(session, case_id, question_id, rater, actor.name)

@@ -12,6 +12,8 @@ import getpass
 import os
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 if TYPE_CHECKING:
     from audit.store.engine import Database
 
@@ -32,19 +34,27 @@ def current_user(explicit: str | None = None) -> str:
 
 
 def database_login(db: Database) -> str | None:
-    """The PostgreSQL login when it names a person, else None.
-
-    A superuser or the database's owner is an administrator's account (and the one tests
-    and set-up scripts use), not a person's: for them the given name still counts.
-    """
+    """The PostgreSQL login when it names a person, else None (see `login_of`)."""
     if db.location.is_sqlite:
         return None
     with db.engine.connect() as conn:
-        login, is_admin = conn.exec_driver_sql(
-            "SELECT current_user, "
-            "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR "
-            "pg_get_userbyid((SELECT datdba FROM pg_database "
-            "WHERE datname = current_database())) = current_user").one()
+        return login_of(conn)
+
+
+def login_of(conn: sa.Connection) -> str | None:
+    """The login of this connection when it names a person, else None.
+
+    SQLite has no logins. A PostgreSQL superuser or the database's owner is an
+    administrator's account (and the one tests and set-up scripts use), not a person's:
+    for them the given name still counts.
+    """
+    if conn.dialect.name == "sqlite":
+        return None
+    login, is_admin = conn.exec_driver_sql(
+        "SELECT current_user, "
+        "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR "
+        "pg_get_userbyid((SELECT datdba FROM pg_database "
+        "WHERE datname = current_database())) = current_user").one()
     return None if is_admin else str(login)
 
 

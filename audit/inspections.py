@@ -9,6 +9,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from audit.errors import NotFoundError, UsageError
+from audit.people import ensure_first_lead
+from audit.permissions import Actor, require
+from audit.store.engine import Database
 from audit.store.models import INSPECTION_KINDS, Case, Inspection, QuestionSetRecord, Site
 from question_sets import QuestionSet, UnknownSetError, load_set
 
@@ -47,6 +50,28 @@ def create_inspection(session: Session, name: str, *, kind: str = "thematic",
     session.add(inspection)
     session.flush()
     return inspection
+
+
+@dataclass(frozen=True)
+class Created:
+    """An inspection just created, and whether its creator became the database's lead."""
+
+    name: str
+    kind: str
+    question_set_id: str
+    question_set_version: str
+    first_lead: bool
+
+
+def start_inspection(db: Database, name: str, *, actor: Actor, kind: str = "thematic",
+                     question_set: str = DEFAULT_QUESTION_SET) -> Created:
+    """Create an inspection; whoever creates the first one in a database leads it."""
+    with db.write_session() as session:
+        require(session, actor, "create_inspection")
+        inspection = create_inspection(session, name, kind=kind, question_set=question_set)
+        first = ensure_first_lead(session, actor.name)
+        return Created(inspection.name, inspection.kind, inspection.question_set_id,
+                       inspection.question_set_version, first)
 
 
 def question_set_of(inspection: Inspection) -> QuestionSet:

@@ -1,140 +1,118 @@
-"""Roles: who may rate, lead, export or manage a database.
+"""Who may do what: one table of permissions, checked inside each use case's transaction.
 
-`inspector` rates cases; `lead` also QA-checks, locks, compiles reports, purges and
-manages inspectors; `researcher` only exports (pseudonymised unless a lead says
-otherwise). A person not yet in the `inspector` table is an inspector: they are
-registered as one the first time they rate.
+`inspector` rates cases and imports them; `lead` also QA-checks and locks cases, manages
+people, restores and purges, and exports identifiable data; `researcher` exports
+pseudonymised data and compiles the aggregate report. Every use case that changes or
+discloses data takes the acting person (`Actor`) and calls `require` on the connection
+of its own transaction, so the app and the command line refuse exactly the same things
+and a role changed meanwhile is the role that counts.
+
+A person not yet registered is an inspector once the database has a lead (`init` and
+`demo` always make one). A database built through the library with nobody registered
+has no roles configured: its single user acts as its lead.
+
+On PostgreSQL a person's database login is their identity: an actor whose name is not
+the login of the connection is refused (an administrator's login - a superuser or the
+database's owner - may act under any name, as set-up scripts and tests do).
 """
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from dataclasses import dataclass
 
-from audit import trail
-from audit.errors import NotFoundError, PermissionDenied, UsageError
-from audit.identity import initials as initials_of
-from audit.store.engine import Database
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from audit.errors import PermissionDenied
+from audit.identity import login_of
 from audit.store.models import ROLES, Inspector
 
 DEFAULT_ROLE = "inspector"
+RATING_ROLES = ("inspector", "lead")
+
+# action -> (roles allowed, what the refusal says they tried to do)
+PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "rate": (RATING_ROLES, "rate cases"),
+    "moderate": (RATING_ROLES, "record moderated answers"),
+    "complete": (RATING_ROLES, "complete cases"),
+    "qa_check": (("lead",), "QA-check cases"),
+    "lock": (("lead",), "lock or unlock cases"),
+    "read_cases": (RATING_ROLES, "read case records"),
+    "read_history": (RATING_ROLES, "read a case's history"),
+    "import": (RATING_ROLES, "import cases or ratings"),
+    "export": (("inspector", "lead", "researcher"), "export data"),
+    "export_identifiable": (("lead",), "export case references and notes"),
+    "report": (("lead", "researcher"), "compile reports"),
+    "create_inspection": (("inspector", "lead", "researcher"), "create inspections"),
+    "backup": (RATING_ROLES, "back up the database"),
+    "restore": (("lead",), "restore over a database"),
+    "purge": (("lead",), "purge an inspection"),
+    "manage_people": (("lead",), "add people or change roles"),
+}
 
 
-def _unregistered_role(has_a_lead: bool) -> str:
-    # Roles apply once a database has a lead (`init` and `demo` always make one). A
-    # database built without one, through the library, has no roles configured: its
-    # single user acts as its lead.
-    return DEFAULT_ROLE if has_a_lead else "lead"
+@dataclass(frozen=True)
+class Actor:
+    """The person acting: the name the trail records, the role they were identified with
+    (for display: every check reads the role again) and, on PostgreSQL, their login."""
+
+    name: str
+    role: str = DEFAULT_ROLE
+    login: str | None = None
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == "lead"
 
 
-def current_role(db: Database, who: str) -> str:
-    """The role of `who` here: an unknown person is an inspector (lead while none exists)."""
-    with db.engine.connect() as conn:
-        role = conn.execute(sa.select(col(Inspector.role))
-                            .where(col(Inspector.name) == who)).scalar()
-        if role is None:
-            lead = conn.execute(sa.select(col(Inspector.id)).where(col(Inspector.role) == "lead")
-                                .limit(1)).scalar()
-            role = _unregistered_role(lead is not None)
-    return role
+def allows(role: str, action: str) -> bool:
+    """Whether `role` may do `action` (for a face to show or dim a key; never a check)."""
+    return role in _entry(action)[0]
 
 
-def require(db: Database, who: str, *roles: str, action: str = "do this") -> str:
-    """Raise PermissionDenied unless `who` has one of `roles`; returns their role."""
-    return check(current_role(db, who), who, roles, action)
+def _entry(action: str) -> tuple[tuple[str, ...], str]:
+    try:
+        return PERMISSIONS[action]
+    except KeyError:
+        raise ValueError(f"unknown action {action!r}") from None
 
 
-def require_in(session: Session, who: str, *roles: str, action: str = "do this") -> str:
-    """`require` inside an open transaction (the role read where the change is made)."""
-    role = session.exec(select(Inspector.role).where(Inspector.name == who)).first()
-    return check(role or _unregistered_role(has_lead(session)), who, roles, action)
+def _connection(where: sa.Connection | Session) -> sa.Connection:
+    return where.connection() if isinstance(where, Session) else where
 
 
-def check(role: str, who: str, roles: tuple[str, ...], action: str) -> str:
-    """Raise PermissionDenied unless `role` is one of `roles`."""
-    unknown = [r for r in roles if r not in ROLES]
-    if unknown or not roles:
-        raise ValueError(f"unknown role(s) {unknown or roles}")
-    if role not in roles:
-        needed = " or ".join(roles)
-        raise PermissionDenied(f"only the {needed} role may {action} ({who} has the {role} "
-                               "role)")
-    return role
-
-
-def has_lead(session: Session) -> bool:
+def has_lead(where: sa.Connection | Session) -> bool:
     """Whether anyone holds the lead role yet."""
-    return session.exec(select(Inspector.id).where(Inspector.role == "lead")).first() is not None
+    conn = _connection(where)
+    found = conn.execute(sa.select(col(Inspector.id)).where(col(Inspector.role) == "lead")
+                         .limit(1)).scalar()
+    return found is not None
 
 
-def ensure_first_lead(session: Session, who: str) -> bool:
-    """Make `who` the lead of a database that has none yet (the person who runs init).
+def role_of(where: sa.Connection | Session, name: str) -> str:
+    """The role of `name` here: an unknown person is an inspector (lead while none exists)."""
+    conn = _connection(where)
+    role = conn.execute(sa.select(col(Inspector.role))
+                        .where(col(Inspector.name) == name)).scalar()
+    if role is not None:
+        return str(role)
+    return DEFAULT_ROLE if has_lead(conn) else "lead"
 
-    Returns True when `who` was made lead. Once a lead exists, nobody becomes one
-    except through `set_role` by a lead.
+
+def require(where: sa.Connection | Session, actor: Actor, action: str) -> str:
+    """Raise PermissionDenied unless the actor may do `action`; returns their role.
+
+    Call it on the connection (or session) of the use case's own transaction.
     """
-    if has_lead(session):
-        return False
-    _set(session, who, "lead", by=who, initials=None)
-    return True
-
-
-
-def _set(session: Session, name: str, role: str, *, by: str, initials: str | None) -> str | None:
-    if role not in ROLES:
-        raise UsageError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    person = session.exec(select(Inspector).where(Inspector.name == name)).first()
-    old = person.role if person else None
-    if person is None:
-        person = Inspector(name=name, initials=initials or initials_of(name), role=role)
-    else:
-        person.role = role
-        if initials:
-            person.initials = initials
-    session.add(person)
-    if old != role:
-        trail.record(session, who=by, entity="inspector", key=name, field="role",
-                     old=old, new=role)
-    session.flush()
-    return old
-
-
-def add_inspector(db: Database, name: str, role: str, *, by: str,
-                  initials: str | None = None) -> None:
-    """Register a person with a role (lead only, except to appoint a database's first lead)."""
-    name = name.strip()
-    if not name:
-        raise UsageError("a name is needed")
-    with db.write_session() as session:
-        if has_lead(session):
-            require_in(session, by, "lead", action="add inspectors")
-        elif role != "lead":
-            raise UsageError("this database has no lead yet: add a lead first")
-        if session.exec(select(Inspector.id).where(Inspector.name == name)).first():
-            raise UsageError(f"{name!r} is already registered: use `inspectors set-role`")
-        _set(session, name, role, by=by, initials=initials)
-
-
-def set_role(db: Database, name: str, role: str, *, by: str) -> str:
-    """Change a person's role (lead only); the last lead cannot be demoted. Returns the old."""
-    with db.write_session() as session:
-        require_in(session, by, "lead", action="change roles")
-        person = session.exec(select(Inspector).where(Inspector.name == name)).first()
-        if person is None:
-            raise NotFoundError(f"no inspector named {name!r}")
-        if person.role == "lead" and role != "lead":
-            leads = session.exec(select(sa.func.count()).select_from(Inspector)
-                                 .where(Inspector.role == "lead")).one()
-            if leads <= 1:
-                raise UsageError(f"{name} is the only lead: appoint another lead first")
-        old = _set(session, name, role, by=by, initials=None)
-    return old or DEFAULT_ROLE
-
-
-def list_inspectors(db: Database) -> list[tuple[str, str | None, str]]:
-    """(name, initials, role) of every registered person, by name."""
-    with db.engine.connect() as conn:
-        rows = conn.execute(sa.select(col(Inspector.name), col(Inspector.initials),
-                                      col(Inspector.role))
-                            .order_by(col(Inspector.name))).all()
-    return [(n, i, r) for n, i, r in rows]
+    roles, what = _entry(action)
+    conn = _connection(where)
+    login = login_of(conn)
+    if login is not None and login != actor.name:
+        raise PermissionDenied(f"you are logged in to the database as {login}: you cannot act "
+                               f"as {actor.name}")
+    role = role_of(conn, actor.name)
+    if role not in roles:
+        needed = " or ".join(r for r in ROLES if r in roles)
+        raise PermissionDenied(f"only the {needed} role may {what} ({actor.name} has the "
+                               f"{role} role)")
+    return role

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from audit.errors import NotFoundError
-from audit.permissions import require
+from audit.permissions import Actor, require
 from audit.store.engine import Database
 from audit.store.models import AuditEvent, Inspection, table_of, utcnow
 
@@ -39,12 +39,12 @@ class PurgeResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def aggregate_snapshot(db: Database, inspection: str) -> dict[str, Any]:
+def aggregate_snapshot(db: Database, inspection: str, *, actor: Actor) -> dict[str, Any]:
     """The inspection's report tables as JSON (what survives a purge)."""
     from audit.report.build import compile_report
     from audit.report.jsonout import report_to_json
 
-    return report_to_json(compile_report(db, inspections=[inspection]))
+    return report_to_json(compile_report(db, actor=actor, inspections=[inspection]))
 
 
 def stored_snapshot(db: Database, inspection: str) -> dict[str, Any] | None:
@@ -101,10 +101,10 @@ def _redact(conn: sa.Connection, inspection_id: int) -> None:
         conn.execute(sa.text(_REDACT), {"i": inspection_id})
 
 
-def purge_inspection(db: Database, inspection: str, *, who: str) -> PurgeResult:
+def purge_inspection(db: Database, inspection: str, *, actor: Actor) -> PurgeResult:
     """Remove an inspection's case-level data, keeping its aggregate tables (lead only)."""
-    require(db, who, "lead", action="purge an inspection")
     with db.engine.connect() as conn:
+        require(conn, actor, "purge")
         found = conn.execute(sa.select(col(Inspection.id)).where(
             col(Inspection.name) == inspection)).scalar()
     if found is None:
@@ -117,8 +117,9 @@ def purge_inspection(db: Database, inspection: str, *, who: str) -> PurgeResult:
         warnings = _compact(db) if sqlite else _vacuum_postgres(db)
         return PurgeResult(inspection, dict.fromkeys(_COUNTS, 0),
                            stored_snapshot(db, inspection) or {}, warnings + _older_copies(db))
-    snapshot = aggregate_snapshot(db, inspection)
+    snapshot = aggregate_snapshot(db, inspection, actor=actor)
     with db.write() as conn:
+        require(conn, actor, "purge")
         if sqlite:
             # Overwrite deleted content with zeros instead of leaving it in free pages.
             conn.exec_driver_sql("PRAGMA secure_delete=ON")
@@ -127,7 +128,7 @@ def purge_inspection(db: Database, inspection: str, *, who: str) -> PurgeResult:
         for sql in _DELETES:
             conn.execute(sa.text(sql), {"i": found})
         conn.execute(sa.insert(table_of(AuditEvent)).values(
-            at=utcnow(), who=who, entity="purge", key=inspection, field="aggregate_report",
+            at=utcnow(), who=actor.name, entity="purge", key=inspection, field="aggregate_report",
             old_value=json.dumps(removed), new_value=json.dumps(snapshot, sort_keys=True)))
     warnings = _compact(db) if sqlite else _vacuum_postgres(db)
     warnings += _older_copies(db)

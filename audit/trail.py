@@ -10,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from audit.permissions import Actor, require
+from audit.store.engine import Database
 from audit.store.models import AuditEvent, Case, Inspection, table_of, utcnow
 
 
@@ -53,9 +55,19 @@ class HistoryEntry:
     new: str | None
 
 
-def case_history(session: Session, case_ref: str,
-                 inspections: Sequence[str] | None = None) -> dict[str, list[HistoryEntry]]:
-    """Every event of the cases with this reference, per inspection name, oldest first."""
+def case_history(db: Database, case_ref: str, inspections: Sequence[str] | None = None, *,
+                 actor: Actor) -> dict[str, list[HistoryEntry]]:
+    """Every event of the cases with this reference, per inspection name, oldest first.
+
+    The trail holds answers and notes: only those who may read case records see it.
+    """
+    with db.session() as session:
+        require(session, actor, "read_history")
+        return _history(session, case_ref, inspections)
+
+
+def _history(session: Session, case_ref: str,
+             inspections: Sequence[str] | None) -> dict[str, list[HistoryEntry]]:
     cases = sa.select(col(Case.id), col(Inspection.name)).join(
         Inspection, col(Case.inspection_id) == Inspection.id).where(col(Case.case_ref) == case_ref)
     if inspections:

@@ -17,7 +17,19 @@ import typer
 from audit import __version__
 from audit.errors import AuditError
 from audit.store.engine import DatabaseError
-from cli import compare, core, demo, export, imports, question_sets, report, safety
+from cli import (
+    backups,
+    compare,
+    core,
+    demo,
+    export,
+    history,
+    imports,
+    people,
+    purge,
+    question_sets,
+    report,
+)
 from cli.state import CliState
 from question_sets import QuestionSetError
 
@@ -73,7 +85,8 @@ def make_app(launch_tui: TuiLauncher | None = None) -> typer.Typer:
 # Every command of the CLI, in the order `--help` lists them.
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     core.register, question_sets.register, imports.register, export.register,
-    compare.register, report.register, demo.register, safety.register,
+    compare.register, report.register, demo.register, history.register, backups.register,
+    purge.register, people.register,
 )
 
 

@@ -8,15 +8,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from audit.identity import acting_user
 from audit.inspections import (
     DEFAULT_INSPECTION,
     DEFAULT_QUESTION_SET,
     all_inspections,
-    create_inspection,
+    start_inspection,
     status_counts,
 )
-from audit.permissions import ensure_first_lead
 from cli.state import CliState
 from question_sets.profile import CASE_STATUS
 
@@ -38,13 +36,11 @@ def init(
     """Create the database (if needed) and an inspection in it."""
     state: CliState = ctx.obj
     database = state.database()
-    with database.write_session() as session:
-        created = create_inspection(session, inspection, kind=kind, question_set=question_set)
-        ensure_first_lead(session, acting_user(database))  # whoever creates a database leads it
-        summary = (f"Created {created.kind} inspection {created.name!r} rated on "
-                   f"{created.question_set_id} v{created.question_set_version} "
-                   f"in {database.location.display()}")
-    typer.echo(summary)
+    created = start_inspection(database, inspection, actor=state.actor(), kind=kind,
+                               question_set=question_set)
+    typer.echo(f"Created {created.kind} inspection {created.name!r} rated on "
+               f"{created.question_set_id} v{created.question_set_version} "
+               f"in {database.location.display()}")
 
 
 def info(ctx: typer.Context) -> None:

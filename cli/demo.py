@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from audit.store.engine import Database
 from cli.state import CliState
 
 
@@ -41,9 +40,8 @@ def demo(
                   transient=True, disable=total <= core.CHUNK_CASES) as bar:
         task = bar.add_task("Core cases", total=total)
         summary = build.build_demo(
-            database, cases=cases, seed=seed,
+            database, actor=state.actor(), cases=cases, seed=seed,
             progress=lambda done, _total: bar.update(task, completed=done))
-    lead = _lead_the_demo(database)
     out = Console()
     out.print(f"Built the demo in {database.location.display()} (seed {summary.seed}):")
     for built in summary.inspections:
@@ -53,24 +51,6 @@ def demo(
                   f"{built.cases:,} cases ({statuses}), {built.answers:,} answers")
     out.print(f"  {summary.cases:,} cases and {summary.answers:,} answers "
               f"in {summary.seconds:.1f} s")
-    if lead:
-        out.print(f"  {lead} is a lead of this demo database (reports, full exports, QA).")
-
-
-def _lead_the_demo(database: Database) -> str | None:
-    """Make the person who built the demo one of its leads, so they can try everything.
-
-    Only a name not yet known is added: an existing person keeps the role they have.
-    """
-    from sqlmodel import select
-
-    from audit.identity import acting_user
-    from audit.identity import initials as initials_of
-    from audit.store.models import Inspector
-
-    who = acting_user(database)
-    with database.write_session() as session:
-        if session.exec(select(Inspector.id).where(Inspector.name == who)).first() is not None:
-            return None
-        session.add(Inspector(name=who, initials=initials_of(who), role="lead"))
-    return who
+    if summary.lead:
+        out.print(f"  {summary.lead} is a lead of this demo database (reports, full exports, "
+                  "QA).")

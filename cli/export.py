@@ -33,25 +33,20 @@ def export(
 ) -> None:
     """Export the coded data and codebook.csv; the export is logged in the audit trail."""
     from audit.exports.exporters import export as run_export
-    from audit.identity import acting_user
-    from audit.permissions import current_role
     from cli.imports import StderrProgress
 
     state: CliState = ctx.obj
     database = state.database()
-    who = acting_user(database)
-    if not pseudonymise and current_role(database, who) != "lead":
-        # Case references and notes identify people: only a lead may disclose them.
-        pseudonymise = True
-        typer.echo("Pseudonymised: only a lead may export case references and notes.",
-                   err=True)
     progress = StderrProgress()
     try:
-        result = run_export(database, out, fmt=fmt.lower(), long=long,
+        result = run_export(database, out, actor=state.actor(), fmt=fmt.lower(), long=long,
                             pseudonymise_refs=pseudonymise, inspections=inspection or None,
-                            rater=rater, progress=progress, who=who)
+                            rater=rater, progress=progress)
     finally:
         progress.close()
+    if result.pseudonymised_by_role:
+        typer.echo("Pseudonymised: only a lead may export case references and notes.",
+                   err=True)
     for path in result.files:
         typer.echo(f"Wrote {path}")
     typer.echo(f"{result.rows:,} rows from {', '.join(result.inspections)}"

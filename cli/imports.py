@@ -96,16 +96,13 @@ def cases(
                                         help="Skip columns that are not case fields."),
 ) -> None:
     """Import a case sample: new case_refs are created, known ones updated."""
-    from audit.identity import acting_user
     from audit.imports.cases import import_cases
-    from audit.permissions import require
 
     state: CliState = ctx.obj
     database = state.database()
-    who = acting_user(database)
-    require(database, who, "inspector", "lead", action="import cases")
+    actor = state.actor()
     summary = _run(lambda progress: import_cases(
-        database, file, who=who, inspection=inspection, dry_run=dry_run,
+        database, file, actor=actor, inspection=inspection, dry_run=dry_run,
         ignore_unknown=ignore_unknown, progress=progress))
     r = summary.result
     verb = "would be" if summary.dry_run else "were"
@@ -140,16 +137,13 @@ def ratings(
                                         help="Skip columns the import does not use."),
 ) -> None:
     """Import answers, one row per answer; every answer is checked against its question."""
-    from audit.identity import acting_user
     from audit.imports.ratings import import_ratings
-    from audit.permissions import require
 
     state: CliState = ctx.obj
     database = state.database()
-    who = acting_user(database)
-    require(database, who, "inspector", "lead", action="import ratings")
+    actor = state.actor()
     summary = _run(lambda progress: import_ratings(
-        database, file, who=who, inspection=inspection, rater=rater, inspector=inspector,
+        database, file, actor=actor, inspection=inspection, rater=rater, inspector=inspector,
         dry_run=dry_run, ignore_unknown=ignore_unknown, progress=progress))
     r = summary.result
     verb = "would be" if summary.dry_run else "were"

@@ -18,15 +18,6 @@ def register(app: typer.Typer) -> None:
     app.command("tables")(tables)
 
 
-def _require_reader(state: CliState) -> None:
-    """Reports are for leads and researchers (aggregate tables, no case-level data)."""
-    from audit.identity import acting_user
-    from audit.permissions import require
-
-    database = state.database()
-    require(database, acting_user(database), "lead", "researcher", action="compile reports")
-
-
 def _parse_tables(value: str | None) -> list[str] | None:
     return [t.strip() for t in value.split(",") if t.strip()] if value else None
 
@@ -78,14 +69,14 @@ def report(
     state: CliState = ctx.obj
     if out.suffix.lower() != ".pdf":
         raise UsageError(f"--out must name a .pdf file, not {out}")
-    _require_reader(state)
     with _progress() as progress:
         task = progress.add_task("Compiling tables", total=None)
 
         def tick(done: int, total: int, label: str) -> None:
             progress.update(task, completed=done, total=total, description=f"Table {label}")
 
-        built = compile_report(state.database(), inspections=inspection or None,
+        built = compile_report(state.database(), actor=state.actor(),
+                               inspections=inspection or None,
                                tables=_parse_tables(table_ids), suppress_below=suppress_below,
                                bands=_parse_bands(rating_bands), alpha=alpha,
                                correction=correction, progress=tick)
@@ -124,8 +115,7 @@ def tables(
     from audit.report.jsonout import write_json
 
     state: CliState = ctx.obj
-    _require_reader(state)
-    built = compile_report(state.database(), inspections=inspection or None,
+    built = compile_report(state.database(), actor=state.actor(), inspections=inspection or None,
                            tables=_parse_tables(table_ids), bands=_parse_bands(rating_bands))
     if json_out == "-":
         write_json(built, sys.stdout)

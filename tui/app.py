@@ -56,7 +56,7 @@ class IomAuditApp(App[None]):
         from tui.screens.dashboard import DashboardScreen
 
         self.workspace = workspace
-        self.remember(inspector=workspace.who, role=workspace.role,
+        self.remember(inspector=workspace.actor.name, role=workspace.actor.role,
                       inspection=workspace.inspection)
         self.switch_screen(DashboardScreen())
 

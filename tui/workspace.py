@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audit.permissions import Actor, allows
 from audit.store.engine import Database
 from question_sets import QuestionSet
 
@@ -13,12 +14,19 @@ class Workspace:
     """The confirmed identity and inspection (set once the start screen is done)."""
 
     db: Database
-    who: str
-    role: str
+    actor: Actor
     inspection_id: int
     inspection: str
     qs: QuestionSet
 
     @property
-    def is_lead(self) -> bool:
-        return self.role == "lead"
+    def who(self) -> str:
+        return self.actor.name
+
+    @property
+    def role(self) -> str:
+        return self.actor.role
+
+    def may(self, action: str) -> bool:
+        """Whether to offer an action (the use case decides; this only dims a key)."""
+        return allows(self.actor.role, action)

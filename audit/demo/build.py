@@ -28,6 +28,8 @@ from audit.demo.thematic import build_thematic_frames
 from audit.errors import UsageError
 from audit.identity import initials as initials_of
 from audit.inspections import create_inspection
+from audit.people import grant_role
+from audit.permissions import Actor, require
 from audit.store.engine import Database
 from audit.store.models import Inspection, Inspector, Site, table_of
 from question_sets import load_set
@@ -62,6 +64,7 @@ class DemoSummary:
     inspections: tuple[BuiltInspection, ...]
     seconds: float
     seed: int
+    lead: str | None = None  # the builder, when the demo made them a lead
 
     @property
     def cases(self) -> int:
@@ -149,17 +152,21 @@ def _write(db: Database, name: str, kind: str, set_id: str, frames: Frames,
     return BuiltInspection(name, kind, set_id, cases, answers, statuses)
 
 
-def build_demo(db: Database, *, cases: int | None = None, seed: int = DEFAULT_SEED,
-               progress: Progress | None = None) -> DemoSummary:
+def build_demo(db: Database, *, actor: Actor, cases: int | None = None,
+               seed: int = DEFAULT_SEED, progress: Progress | None = None) -> DemoSummary:
     """Build the thematic sample and the core inspection (`cases` core cases in total).
 
-    Refuses (UsageError) when either demo inspection already exists in the database.
+    Refuses (UsageError) when either demo inspection already exists in the database. The
+    person who builds it becomes one of its leads if the database does not know them, so
+    they can try everything (`DemoSummary.lead`).
     """
     total = CORE_DEFAULT_CASES if cases is None else cases
     if total < CORE_DEFAULT_CASES:
         raise UsageError(f"--cases must be at least {CORE_DEFAULT_CASES:,} (the published "
                          "core sample of Figure 5.2)")
     started = time.perf_counter()
+    with db.engine.connect() as conn:
+        require(conn, actor, "create_inspection")
     _refuse_existing(db)
     thematic_qs, core_qs = load_set(THEMATIC_SET), load_set(CORE_SET)
     thematic = _write(db, THEMATIC_NAME, "thematic", THEMATIC_SET,
@@ -175,4 +182,16 @@ def build_demo(db: Database, *, cases: int | None = None, seed: int = DEFAULT_SE
 
     chunks = (build_core_chunk(seed, core_qs, c) for c in core_chunks(total))
     core = _write(db, CORE_NAME, "core", CORE_SET, chunks, _core_site_details(), on_chunk)
-    return DemoSummary((thematic, core), time.perf_counter() - started, seed)
+    lead = _lead_the_demo(db, actor)
+    return DemoSummary((thematic, core), time.perf_counter() - started, seed, lead)
+
+
+def _lead_the_demo(db: Database, actor: Actor) -> str | None:
+    """Make the builder a lead of the demo unless the database already knows them (an
+    existing person keeps the role they have). Returns their name when appointed."""
+    with db.write_session() as session:
+        known = session.exec(select(Inspector.id).where(Inspector.name == actor.name)).first()
+        if known is not None:
+            return None
+        grant_role(session, actor.name, "lead", by=actor.name)
+    return actor.name

@@ -32,8 +32,8 @@ from audit.exports.codebook import (
     unique_names,
     write_codebook,
 )
-from audit.identity import current_user
 from audit.inspections import inspections_for_reading, question_set_of
+from audit.permissions import Actor, allows, require
 from audit.store.engine import Database
 from audit.store.models import RATERS, Answer, Case, Inspection, Inspector, Site, utcnow
 from audit.views.frames import fetch_frame, pivot_answers
@@ -59,6 +59,7 @@ class ExportResult:
     pseudonymised: bool = False
     key_file: Path | None = None  # where the pseudonym key is kept (None: from the env)
     key_created: bool = False
+    pseudonymised_by_role: bool = False  # identifiable data was asked for by a non-lead
 
 
 # ------------------------------------------------------------------------- pseudonyms
@@ -250,16 +251,24 @@ def write_frame(frame: pd.DataFrame, variables: Sequence[Variable], fmt: str,
 
 # ----------------------------------------------------------------------------- export
 
-def export(db: Database, out: Path, *, fmt: str = "csv", long: bool = False,
+def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: bool = False,
            pseudonymise_refs: bool = False, inspections: Sequence[str] | None = None,
-           rater: str = "primary", who: str | None = None,
-           progress: ProgressFn | None = None) -> ExportResult:
-    """Export the named inspections (default: all) to `out`, with codebook.csv."""
+           rater: str = "primary", progress: ProgressFn | None = None) -> ExportResult:
+    """Export the named inspections (default: all) to `out`, with codebook.csv.
+
+    Case references and notes identify people: only a lead may export them, so anyone
+    else gets pseudonymised data (`pseudonymised_by_role` says so).
+    """
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if rater not in RATERS:
         raise UsageError(f"--rater must be one of {', '.join(RATERS)}, not {rater!r}")
     out = Path(out)
+    by_role = False
+    with db.engine.connect() as conn:
+        role = require(conn, actor, "export")
+    if not pseudonymise_refs and not allows(role, "export_identifiable"):
+        pseudonymise_refs = by_role = True
     with db.session() as session:
         chosen = inspections_for_reading(session, inspections)
         questions = _questions([question_set_of(i) for i in chosen])
@@ -295,8 +304,12 @@ def export(db: Database, out: Path, *, fmt: str = "csv", long: bool = False,
     write_codebook(variables, codebook_path)
     names_out = tuple(i.name for i in chosen)
     with db.write() as conn:
+        # The disclosure is recorded by the role the person has now.
+        role = require(conn, actor, "export")
+        if not pseudonymise_refs and not allows(role, "export_identifiable"):
+            require(conn, actor, "export_identifiable")
         trail.record_many(conn, [{
-            "at": utcnow(), "who": current_user(who), "entity": "export",
+            "at": utcnow(), "who": actor.name, "entity": "export",
             "key": f"{fmt}:{out}"[:200], "field": "long" if long else f"wide/{rater}",
             "new_value": (f"inspections={','.join(names_out)}; rows={len(frame)}; "
                           f"format={fmt}; layout={'long' if long else 'wide'}; rater="
@@ -304,4 +317,4 @@ def export(db: Database, out: Path, *, fmt: str = "csv", long: bool = False,
                           f"{'yes' if pseudonymise_refs else 'no'}"),
         }])
     return ExportResult((data_path, codebook_path), len(frame), names_out, pseudonymise_refs,
-                        key_file, key_created)
+                        key_file, key_created, by_role)

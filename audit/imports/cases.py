@@ -11,7 +11,6 @@ import pandas as pd
 import sqlalchemy as sa
 
 from audit.cell_safety import unneutralise
-from audit.identity import current_user
 from audit.imports.cells import (
     CASE_REF_MAX,
     NAME_MAX,
@@ -28,7 +27,15 @@ from audit.imports.problems import ImportRejected, Problems
 from audit.imports.reading import CHUNK_ROWS, open_table
 from audit.imports.rule_checks import clear_inapplicable
 from audit.imports.stage_cases import CaseStaging
-from audit.imports.transaction import DryRun, ImportSummary, ProgressFn, lookup, run_in_transaction
+from audit.imports.transaction import (
+    DryRun,
+    ImportSummary,
+    ProgressFn,
+    lookup,
+    refuse_early,
+    run_in_transaction,
+)
+from audit.permissions import Actor, require
 from audit.profile import parse_profile_value, parse_status
 from audit.store.engine import Database
 from question_sets.profile import PROFILE
@@ -39,21 +46,23 @@ CASE_FILE_COLUMNS = ("case_ref", "site", "status", *PROFILE, "inspection")
 CASE_REQUIRED = ("case_ref", "iom")
 
 
-def import_cases(db: Database, path: Path, *, inspection: str | None = None,
-                 dry_run: bool = False, ignore_unknown: bool = False, who: str | None = None,
+def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | None = None,
+                 dry_run: bool = False, ignore_unknown: bool = False,
                  progress: ProgressFn | None = None,
                  chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
     """Import a case sample (one row per case); ImportRejected lists every bad row."""
-    who = current_user(who)
+    who = actor.name
+    refuse_early(db, actor)
     with open_table(Path(path), chunk_rows) as table:
         problems = Problems(table.label)
-        positions, ignored = map_columns(table, CASE_FILE_COLUMNS, CASE_REQUIRED, ignore_unknown,
-                                      problems)
+        positions, ignored = map_columns(table, CASE_FILE_COLUMNS, CASE_REQUIRED,
+                                         ignore_unknown, problems)
         if problems:
             raise ImportRejected(problems)
         fields = [c for c in positions if c not in ("case_ref", "inspection")]
 
         def work(conn: sa.Connection) -> ImportSummary:
+            require(conn, actor, "import")
             found, qs = lookup(conn, inspection)
             assert found.id is not None
             stage = CaseStaging(conn, found.id, fields, who=who)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from audit.cell_safety import unneutralise
 from audit.errors import UsageError
-from audit.identity import ENV_INSPECTOR, current_user
+from audit.identity import ENV_INSPECTOR
 from audit.imports.cells import (
     NAME_MAX,
     VALUE_MAX,
@@ -37,7 +37,15 @@ from audit.imports.problems import ImportRejected, Problems
 from audit.imports.reading import CHUNK_ROWS, open_table
 from audit.imports.rule_checks import check_file_rules
 from audit.imports.stage_answers import AnswerStaging
-from audit.imports.transaction import DryRun, ImportSummary, ProgressFn, lookup, run_in_transaction
+from audit.imports.transaction import (
+    DryRun,
+    ImportSummary,
+    ProgressFn,
+    lookup,
+    refuse_early,
+    run_in_transaction,
+)
+from audit.permissions import Actor, require
 from audit.rules import rule_questions
 from audit.store.engine import Database
 from audit.store.models import RATERS
@@ -86,15 +94,20 @@ class _Ratings:
     duplicates: bool = False  # set by _duplicate_answers
 
 
-def import_ratings(db: Database, path: Path, *, inspection: str | None = None,
+def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | None = None,
                    rater: str = "primary", inspector: str | None = None,
-                   dry_run: bool = False, ignore_unknown: bool = False, who: str | None = None,
+                   dry_run: bool = False, ignore_unknown: bool = False,
                    progress: ProgressFn | None = None,
                    chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
-    """Import answers in long format (case_ref, question_id, answer[, note, inspector, rater])."""
+    """Import answers in long format (case_ref, question_id, answer[, note, inspector, rater]).
+
+    The trail records the actor; `inspector` (else the file's inspector column) names who
+    gave the answers.
+    """
     if rater not in RATERS:
         raise UsageError(f"--rater must be one of {', '.join(RATERS)}, not {rater!r}")
-    who = current_user(inspector or who)
+    who = actor.name
+    refuse_early(db, actor)
     fallback = inspector or os.environ.get(ENV_INSPECTOR) or DEFAULT_INSPECTOR
     with open_table(Path(path), chunk_rows) as table:
         problems = Problems(table.label)
@@ -105,6 +118,7 @@ def import_ratings(db: Database, path: Path, *, inspection: str | None = None,
             raise ImportRejected(problems)
 
         def work(conn: sa.Connection) -> ImportSummary:
+            require(conn, actor, "import")
             found, qs = lookup(conn, inspection)
             assert found.id is not None
             cases = {ref: i for ref, i in conn.execute(sa.text(

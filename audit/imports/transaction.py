@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from audit.imports.staging import BulkResult
 from audit.inspections import inspection_for_writing, question_set_of
+from audit.permissions import Actor, require
 from audit.store.engine import Database
 from audit.store.models import Inspection
 from question_sets import QuestionSet
@@ -47,6 +48,13 @@ def lookup(conn: sa.Connection, inspection: str | None) -> tuple[Inspection, Que
     with Session(bind=conn) as session:
         found = inspection_for_writing(session, inspection)
         return found, question_set_of(found)
+
+
+def refuse_early(db: Database, actor: Actor) -> None:
+    """Refuse someone who may not import before their file is read (the import's own
+    transaction checks again: that check is the one that counts)."""
+    with db.engine.connect() as conn:
+        require(conn, actor, "import")
 
 
 def run_in_transaction(db: Database,

@@ -19,6 +19,7 @@ from sqlmodel import col
 from audit import __version__
 from audit.errors import UsageError
 from audit.inspections import inspections_for_reading, question_set_of
+from audit.permissions import Actor, require
 from audit.report import tables as t
 from audit.report.model import Report, ReportMeta, ReportTable
 from audit.store.engine import Database
@@ -92,12 +93,15 @@ def _has(qs: QuestionSet, *ids: str) -> bool:
     return all(i in known for i in ids)
 
 
-def compile_report(db: Database, *, inspections: Sequence[str] | None = None,
+def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | None = None,
                    tables: Sequence[str] | None = None, suppress_below: int = 5,
                    command: str | None = None, bands: Sequence[float] = DEFAULT_BANDS,
                    alpha: float = 0.05, correction: str = "holm",
                    progress: Progress | None = None) -> Report:
-    """Build every requested table (default: all that the data supports)."""
+    """Build every requested table (default: all that the data supports).
+
+    The report holds aggregate tables only: leads and researchers may compile it.
+    """
     wanted = list(tables) if tables else list(TABLE_IDS)
     unknown = [w for w in wanted if w not in TABLE_IDS]
     if unknown:
@@ -106,6 +110,7 @@ def compile_report(db: Database, *, inspections: Sequence[str] | None = None,
     if len(bands) != 3 or not bands[0] > bands[1] > bands[2]:
         raise UsageError("rating bands must be three falling percentages, e.g. 80,65,50")
     with db.session() as session:
+        require(session, actor, "report")
         chosen = inspections_for_reading(session, inspections)
         sets = {i.id: question_set_of(i) for i in chosen}
     qs = max(sets.values(), key=lambda s: len(s.questions))

@@ -15,11 +15,12 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from audit.errors import UsageError
 from audit.store import encryption
+from audit.store.copies import copy_database, fsync_dir, holds_data, integrity
 from audit.store.engine import Database, DatabaseLocation
+from audit.store.migrate import alembic_config
 
 PG_BACKUP_HINT = ("a PostgreSQL database is backed up with pg_dump, e.g. "
                   "`pg_dump -Fc -f iom-audit.dump DBNAME`, and restored with pg_restore")
@@ -47,37 +48,9 @@ def _sqlite_path(location: DatabaseLocation, verb: str) -> Path:
     return location.path
 
 
-def _fsync_dir(path: Path) -> None:
-    # The rename is only durable once the directory entry is on disk too.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def copy_database(source: Path, target: Path, *, key: str | None = None) -> None:
-    """Copy one SQLite file into another with the online backup API (one snapshot)."""
-    src = encryption.connect(source, key=key)
-    dst = encryption.connect(target, key=key)
-    try:
-        src.backup(dst)  # pages=-1: the whole database in one step, so one read snapshot
-        dst.commit()
-    finally:
-        dst.close()
-        src.close()
-
-
-def _integrity(conn: Any) -> str:
-    rows = conn.execute("PRAGMA integrity_check").fetchall()
-    return "; ".join(str(r[0]) for r in rows[:3])
-
-
 def check_file(path: Path, *, key: str | None = None) -> FileCheck:
     """Check a file is an intact iom-audit database at a known revision; UsageError if not."""
     from alembic.script import ScriptDirectory
-
-    from audit.store.migrate import alembic_config
 
     if not path.is_file():
         raise UsageError(f"{path} does not exist")
@@ -87,7 +60,7 @@ def check_file(path: Path, *, key: str | None = None) -> FileCheck:
         raise UsageError(f"{path} cannot be opened: {exc}") from exc
     try:
         try:
-            result = _integrity(conn)
+            result = integrity(conn)
             tables = {r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
         except Exception as exc:  # noqa: BLE001 - sqlite3 and sqlcipher3 errors alike
@@ -135,27 +108,11 @@ def backup(db: Database, target: Path, *, force: bool = False) -> FileCheck:
         with open(partial, "rb") as f:
             os.fsync(f.fileno())
         os.replace(partial, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     finally:
         partial.unlink(missing_ok=True)
     return FileCheck(target, checked.revision, checked.inspections, checked.cases,
                      checked.events)
-
-
-def holds_data(path: Path, *, key: str | None = None) -> bool:
-    """Whether a database file holds anything worth keeping (unreadable counts as yes)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return False
-    try:
-        conn = encryption.connect(path, key=key, readonly=True)
-        try:
-            rows = conn.execute("SELECT (SELECT COUNT(*) FROM inspection) + "
-                                "(SELECT COUNT(*) FROM audit_event)").fetchone()
-        finally:
-            conn.close()
-    except Exception:  # noqa: BLE001 - a file we cannot read may still be precious
-        return True
-    return bool(rows[0])
 
 
 @dataclass(frozen=True)
@@ -184,7 +141,7 @@ def restore(location: DatabaseLocation, source: Path, *, force: bool = False) ->
     copy_database(source, target, key=key)
     conn = encryption.connect(target, key=key)
     try:
-        result = _integrity(conn)
+        result = integrity(conn)
     finally:
         conn.close()
     if result != "ok":

@@ -170,5 +170,5 @@ def open_database(db: str | None = None, *, migrate: bool = True, echo: bool = F
     if migrate:
         from audit.store.migrate import upgrade_to_head
 
-        upgrade_to_head(database)
+        upgrade_to_head(engine, location.path)
     return database

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import command
@@ -16,8 +15,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-if TYPE_CHECKING:
-    from audit.store.engine import Database
+from audit.store.copies import copy_database
+from audit.store.encryption import db_key
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -44,23 +43,22 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 def backup_sqlite(source: Path, target: Path) -> Path:
     """Copy a SQLite database consistently (online backup API; encrypted files too)."""
-    from audit.store.backup import copy_database
-    from audit.store.encryption import db_key
-
     target.parent.mkdir(parents=True, exist_ok=True)
     copy_database(source, target, key=db_key())
     return target
 
 
-def upgrade_to_head(database: Database, revision: str = "head") -> str | None:
-    """Migrate to `revision`; returns the path of the pre-migration copy, if one was made."""
-    engine = database.engine
+def upgrade_to_head(engine: sa.Engine, path: Path | None,
+                    revision: str = "head") -> str | None:
+    """Migrate to `revision`; returns the path of the pre-migration copy, if one was made.
+
+    `path` is the SQLite file (None on PostgreSQL): one that holds data is copied first.
+    """
     current = current_revision(engine)
     target = head_revision() if revision == "head" else revision
     if current == target:
         return None
     copy: str | None = None
-    path = database.location.path
     if current is not None and path is not None and path.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         copy = str(backup_sqlite(path, path.with_name(f"{path.name}.pre-{target}-{stamp}.bak")))

@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from audit.errors import UsageError
 from audit.inspections import inspections_for_reading, question_set_of
+from audit.permissions import Actor, require
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
 from audit.views.frames import (
@@ -148,7 +149,8 @@ class CaseBehind:
     value: str | None
 
 
-def cases_behind(db: Database, *, question_id: str, level: str, answer: str | None = None,
+def cases_behind(db: Database, *, actor: Actor, question_id: str, level: str,
+                 answer: str | None = None,
                  by: str = "iom", inspections: Sequence[str] | None = None,
                  limit: int = 200) -> list[CaseBehind]:
     """The cases of one group with (optionally) one answer to one question."""
@@ -167,6 +169,7 @@ def cases_behind(db: Database, *, question_id: str, level: str, answer: str | No
     if answer is not None:
         stmt = stmt.where(col(Answer.value) == answer)
     with db.engine.connect() as conn:
+        require(conn, actor, "read_cases")
         # A primary key read back is never NULL (the model types it `int | None` because
         # it is unset before the insert).
         return [CaseBehind(cast(int, case_id), name, ref, site, value)

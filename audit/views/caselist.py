@@ -13,6 +13,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from audit.permissions import Actor, require
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Inspector, Site, table_of
 
@@ -117,7 +118,8 @@ def _order(filt: CaseFilter) -> list[sa.ColumnElement[object]]:
     return [first, tie, case.id] if filt.sort != "case_ref" else [first, case.id]
 
 
-def list_cases(db: Database, filt: CaseFilter, *, offset: int = 0, limit: int = 50) -> CasePage:
+def list_cases(db: Database, filt: CaseFilter, *, actor: Actor, offset: int = 0,
+               limit: int = 50) -> CasePage:
     """One page of the cases matching `filt`, and how many match in all."""
     case_t, site_t, inspection_t = table_of(Case), table_of(Site), table_of(Inspection)
     case, site, inspection = case_t.c, site_t.c, inspection_t.c
@@ -130,6 +132,7 @@ def list_cases(db: Database, filt: CaseFilter, *, offset: int = 0, limit: int = 
             .join(inspection_t, case.inspection_id == inspection.id)
             .where(*where).order_by(*_order(filt)).limit(limit).offset(max(offset, 0)))
     with db.engine.connect() as conn:
+        require(conn, actor, "read_cases")
         total = conn.execute(count).scalar_one()
         rows = [CaseRow(*r) for r in conn.execute(page)]
     return CasePage(total, max(offset, 0), limit, rows)

@@ -133,13 +133,6 @@ def inspections(db: Database) -> list[InspectionInfo]:
         return [InspectionInfo(*r) for r in conn.execute(stmt)]
 
 
-def inspector_role(db: Database, name: str) -> str | None:
-    """The role recorded for an inspector, or None when the name is new."""
-    inspector = table_of(Inspector).c
-    with db.engine.connect() as conn:
-        return conn.execute(sa.select(inspector.role).where(inspector.name == name)).scalar()
-
-
 def question_set_for(db: Database, inspection_id: int) -> QuestionSet:
     """The question set an inspection is rated on (checked against its recorded digest)."""
     with db.session() as session:

@@ -138,7 +138,7 @@ def test_migrating_a_file_with_data_keeps_it_and_copies_it_first(tmp_path: Path)
     db = open_database(str(path), migrate=False)
     from audit.store.migrate import upgrade_to_head
 
-    upgrade_to_head(db, "0001")
+    upgrade_to_head(db.engine, db.location.path, "0001")
     _populate(db)
     # Pretend the file predates the newest revision so opening must migrate it.
     with db.write() as conn:

@@ -9,6 +9,7 @@ import pytest
 from audit.cases import load_case, record_answer, set_status
 from audit.errors import UsageError
 from audit.inspections import create_inspection, get_or_create_site
+from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Case
 
@@ -49,27 +50,28 @@ def cases(sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_site_rule_applies_in_the_app(sqlite_db: Database, cases: dict[str, int]) -> None:
-    view = load_case(sqlite_db, cases["Leeds"])
+    view = load_case(sqlite_db, cases["Leeds"], actor=Actor("Reader"))
     assert view.rule_case()["site"] == "Leeds"
-    record_answer(sqlite_db, cases["Leeds"], "leeds_only", "yes", who="Ann",
+    record_answer(sqlite_db, cases["Leeds"], "leeds_only", "yes", actor=Actor("Ann"),
                   expected_version=view.version)
-    hull = load_case(sqlite_db, cases["Hull"])
+    hull = load_case(sqlite_db, cases["Hull"], actor=Actor("Reader"))
     with pytest.raises(UsageError, match="does not apply"):
-        record_answer(sqlite_db, cases["Hull"], "leeds_only", "yes", who="Ann",
+        record_answer(sqlite_db, cases["Hull"], "leeds_only", "yes", actor=Actor("Ann"),
                       expected_version=hull.version)
 
 
 def test_a_status_rule_follows_the_work_flow(sqlite_db: Database,
                                              cases: dict[str, int]) -> None:
     case_id = cases["Hull"]
-    view = load_case(sqlite_db, case_id)
+    view = load_case(sqlite_db, case_id, actor=Actor("Reader"))
     assert view.rule_case()["status"] == "not_started"
     with pytest.raises(UsageError, match="does not apply"):
-        record_answer(sqlite_db, case_id, "after_qa", "yes", who="Lee",
+        record_answer(sqlite_db, case_id, "after_qa", "yes", actor=Actor("Lee"),
                       expected_version=view.version)
-    version = set_status(sqlite_db, case_id, "complete", who="Lee", role="lead",
+    version = set_status(sqlite_db, case_id, "complete", actor=Actor("Lee"),
                          expected_version=view.version).version
-    version = set_status(sqlite_db, case_id, "qa_checked", who="Lee", role="lead",
+    version = set_status(sqlite_db, case_id, "qa_checked", actor=Actor("Lee"),
                          expected_version=version).version
-    record_answer(sqlite_db, case_id, "after_qa", "no", who="Lee", expected_version=version)
-    assert load_case(sqlite_db, case_id).values() == {"after_qa": "no"}
+    record_answer(sqlite_db, case_id, "after_qa", "no", actor=Actor("Lee"),
+                  expected_version=version)
+    assert load_case(sqlite_db, case_id, actor=Actor("Reader")).values() == {"after_qa": "no"}

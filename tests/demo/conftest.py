@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from audit.demo import published
 from audit.demo.build import DemoSummary, build_demo
+from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from audit.store.models import Answer, Case, Inspection, Inspector, Site
 
@@ -54,7 +55,7 @@ def read_tables(database: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
 def build(path: Path, **options: object) -> Built:
     database = open_database(str(path))
     try:
-        summary = build_demo(database, **options)  # type: ignore[arg-type]
+        summary = build_demo(database, actor=Actor("Demo Builder"), **options)  # type: ignore[arg-type]
         cases, answers = read_tables(database)
     finally:
         database.dispose()

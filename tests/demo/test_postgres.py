@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from audit.demo.build import build_demo
+from audit.permissions import Actor
 from audit.store.engine import Database
 from tests.demo.conftest import Built, read_tables
 
@@ -19,7 +20,7 @@ def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 @pytest.mark.postgres
 def test_same_data_on_postgres(demo: Built, postgres_db: Database) -> None:
-    build_demo(postgres_db)
+    build_demo(postgres_db, actor=Actor("Demo Builder"))
     cases, answers = read_tables(postgres_db)
     case_keys = ["inspection", "case_ref"]
     answer_keys = ["inspection", "case_ref", "question_id", "rater"]

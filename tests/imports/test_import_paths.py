@@ -22,6 +22,7 @@ from audit.imports import stage_answers as bulk
 from audit.imports.cases import import_cases
 from audit.imports.ratings import import_ratings
 from audit.imports.stage_answers import AnswerStaging, upsert_answers
+from audit.permissions import Actor
 from audit.rules import inapplicable
 from audit.store.engine import Database
 from benchmarks import datagen
@@ -119,12 +120,12 @@ def test_direct_insert_and_diff_write_the_same(any_db: Database, files: tuple[Pa
     results, written = {}, {}
     for name in ("direct", "diffed"):
         new_inspection(any_db, name)
-        import_cases(any_db, cases, inspection=name, who=WHO)
+        import_cases(any_db, cases, inspection=name, actor=Actor(WHO))
         before = _last_event(any_db)
         with monkeypatch.context() as m:
             if name == "diffed":
                 m.setattr(AnswerStaging, "only_new", lambda stage: False)
-            results[name] = import_ratings(any_db, ratings, inspection=name, who=WHO,
+            results[name] = import_ratings(any_db, ratings, inspection=name, actor=Actor(WHO),
                                            chunk_rows=300).result
         written[name] = _written(any_db, name, before)
     assert ways.taken == ["insert", "diff"]
@@ -147,11 +148,11 @@ def test_reimport_is_diffed_and_changes_nothing(any_db: Database, files: tuple[P
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     cases, ratings = files
     new_inspection(any_db, "thematic")
-    import_cases(any_db, cases, who=WHO)
+    import_cases(any_db, cases, actor=Actor(WHO))
     ways = Ways(monkeypatch)
-    first = import_ratings(any_db, ratings, who=WHO).result
+    first = import_ratings(any_db, ratings, actor=Actor(WHO)).result
     before = _last_event(any_db)
-    again = import_ratings(any_db, ratings, who=WHO).result
+    again = import_ratings(any_db, ratings, actor=Actor(WHO)).result
     assert ways.taken == ["insert", "diff"]
     assert (again.created, again.updated, again.removed, again.events) == (0, 0, 0, 0)
     assert again.unchanged == first.created + first.unchanged
@@ -175,11 +176,11 @@ def test_new_rater_is_direct_but_stored_pairs_are_diffed(
     changed.to_csv(overlap, index=False)
 
     new_inspection(any_db, "thematic")
-    import_cases(any_db, cases, who=WHO)
+    import_cases(any_db, cases, actor=Actor(WHO))
     ways = Ways(monkeypatch)
-    import_ratings(any_db, first, who=WHO)
-    qa_result = import_ratings(any_db, qa, who=WHO, rater="qa").result
-    result = import_ratings(any_db, overlap, who=WHO).result
+    import_ratings(any_db, first, actor=Actor(WHO))
+    qa_result = import_ratings(any_db, qa, actor=Actor(WHO), rater="qa").result
+    result = import_ratings(any_db, overlap, actor=Actor(WHO)).result
     assert ways.taken == ["insert", "insert", "diff"]
     assert qa_result.created == len(primary[primary["case_ref"].isin(refs[:10])]) - \
         qa_result.unchanged
@@ -202,7 +203,7 @@ def test_upsert_answers_without_note_column_keeps_notes(any_db: Database,
                                                         files: tuple[Path, Path]) -> None:
     cases, ratings = files
     new_inspection(any_db, "thematic")
-    import_cases(any_db, cases, who=WHO)
+    import_cases(any_db, cases, actor=Actor(WHO))
     with any_db.engine.connect() as conn:
         case_id = conn.execute(sa.text('SELECT MIN(id) FROM "case"')).scalar_one()
     rows = pd.DataFrame({"case_id": [case_id, case_id], "question_id": ["2.1.1", "2.1.2"],
@@ -294,12 +295,12 @@ def test_a_file_of_notes_only(any_db: Database, files: tuple[Path, Path]) -> Non
     """No answer at all in a chunk: the parsed answers are an empty categorical."""
     cases, ratings = files
     new_inspection(any_db, "thematic")
-    import_cases(any_db, cases, who=WHO)
+    import_cases(any_db, cases, actor=Actor(WHO))
     frame = pd.read_csv(ratings, dtype=str, keep_default_na=False)
     notes = frame[frame["rater"] == "primary"].head(50).assign(answer="", note="just a note")
     path = ratings.parent / "notes.csv"
     notes.to_csv(path, index=False)
-    result = import_ratings(any_db, path, who=WHO, chunk_rows=20).result
+    result = import_ratings(any_db, path, actor=Actor(WHO), chunk_rows=20).result
     assert (result.created, result.events) == (50, 50)  # note events; no case starts
     with any_db.engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT value, note FROM answer")).all()
@@ -344,12 +345,12 @@ def test_bulk_insert_builds_indexes_after_and_keeps_them(
     monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 1)
     cases, ratings = files
     new_inspection(sqlite_db, "thematic")
-    import_cases(sqlite_db, cases, who=WHO)
+    import_cases(sqlite_db, cases, actor=Actor(WHO))
     _own_index(sqlite_db)
     before = _indexes(sqlite_db)
     secondary = [(n, sql) for n, sql in before if sql and "UNIQUE" not in sql.upper()]
     with _ddl(sqlite_db) as ddl:
-        result = import_ratings(sqlite_db, ratings, who=WHO).result
+        result = import_ratings(sqlite_db, ratings, actor=Actor(WHO)).result
     assert result.created > 1000
     assert secondary  # the schema has one to rebuild
     assert ddl == [f'DROP INDEX "{n}"' for n, _ in secondary] + \
@@ -366,7 +367,7 @@ def test_a_failed_bulk_insert_leaves_the_indexes(sqlite_db: Database,
     monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 1)
     cases, _ = files
     new_inspection(sqlite_db, "thematic")
-    import_cases(sqlite_db, cases, who=WHO)
+    import_cases(sqlite_db, cases, actor=Actor(WHO))
     _own_index(sqlite_db)
     before = _indexes(sqlite_db)
     with sqlite_db.engine.connect() as conn:
@@ -387,15 +388,15 @@ def test_no_rebuild_for_small_imports_or_into_a_full_table(
         sqlite_db: Database, files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     cases, ratings = files
     new_inspection(sqlite_db, "thematic")
-    import_cases(sqlite_db, cases, who=WHO)
+    import_cases(sqlite_db, cases, actor=Actor(WHO))
     frame = pd.read_csv(ratings, dtype=str, keep_default_na=False)
     primary, qa = frame[frame["rater"] == "primary"], frame[frame["rater"] == "qa"]
     primary.to_csv(ratings.parent / "primary.csv", index=False)
     qa.to_csv(ratings.parent / "qa.csv", index=False)
     with _ddl(sqlite_db) as ddl:  # below REBUILD_MIN_ROWS
-        import_ratings(sqlite_db, ratings.parent / "primary.csv", who=WHO)
+        import_ratings(sqlite_db, ratings.parent / "primary.csv", actor=Actor(WHO))
     assert ddl == []
     monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 1)
     with _ddl(sqlite_db) as ddl:  # new answers, but fewer than twice the stored ones
-        import_ratings(sqlite_db, ratings.parent / "qa.csv", who=WHO)
+        import_ratings(sqlite_db, ratings.parent / "qa.csv", actor=Actor(WHO))
     assert ddl == []

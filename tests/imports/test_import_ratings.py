@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from audit.imports.ratings import import_ratings
+from audit.permissions import Actor
 from audit.store.engine import Database
 from tests.imports.helpers import CASES, cli, content, dump, new_inspection, populated, write_csv
 
@@ -129,7 +130,8 @@ def test_checks_hold_across_chunks(sqlite_db: Database, tmp_path: Path) -> None:
     from audit.imports.problems import ImportRejected
 
     with pytest.raises(ImportRejected) as caught:
-        import_ratings(sqlite_db, write_csv(tmp_path / "r.csv", rows), chunk_rows=2)
+        import_ratings(sqlite_db, write_csv(tmp_path / "r.csv", rows), actor=Actor("Importer"),
+                       chunk_rows=2)
     text = "\n".join(caught.value.lines)
     assert ":2: column answer: value 'yes': factor.ete.delivered does not apply" in text
     assert ":6: column question_id: duplicate: row 3" in text

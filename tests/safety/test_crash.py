@@ -25,6 +25,7 @@ import audit.imports.cases  # noqa: F401
 import audit.imports.ratings  # noqa: F401
 import cli.imports  # noqa: F401 - imported before forking, as a running CLI has it
 from audit.cases import record_answer
+from audit.permissions import Actor
 from audit.store.engine import open_database
 from tests.safety import workers
 from tests.safety.helpers import FREE_QUESTIONS, integrity, make_inspection
@@ -55,7 +56,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
     for case_id in ids[:40]:
         v = 1
         for qid in EARLIER:
-            v = record_answer(db, case_id, qid, "yes", who="Earlier", expected_version=v).version
+            v = record_answer(db, case_id, qid, "yes", actor=Actor("Earlier"),
+                              expected_version=v).version
             earlier[(case_id, qid)] = "yes"
     db.dispose()
     ratings = folder / "ratings.csv"
@@ -101,8 +103,8 @@ def _import_state(path: Path) -> tuple[int, int, dict[tuple[int, str], str]]:
         marks = ", ".join("?" * len(IMPORTED))
         imported = conn.execute(f"SELECT COUNT(*) FROM answer WHERE question_id IN ({marks})",
                                 IMPORTED).fetchone()[0]
-        events = conn.execute("SELECT COUNT(*) FROM audit_event WHERE who = 'Importer'"
-                              ).fetchone()[0]
+        events = conn.execute("SELECT COUNT(*) FROM audit_event WHERE entity = 'answer' "
+                              f"AND field IN ({marks})", IMPORTED).fetchone()[0]
         kept = {(c, q): v for c, q, v in conn.execute(
             f"SELECT case_id, question_id, value FROM answer WHERE question_id NOT IN ({marks})",
             IMPORTED)}

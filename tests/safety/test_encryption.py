@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit.cases import save_note
+from audit.permissions import Actor
 from audit.store import encryption
 from audit.store.engine import DatabaseError, open_database
 from cli.app import run
@@ -25,7 +26,7 @@ def encrypted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "secret.db"
     db = open_database(str(path))
     case_id = make_inspection(db, cases=1)[0]
-    save_note(db, case_id, "2.1.1", MARKER, who="Ann", expected_version=1)
+    save_note(db, case_id, "2.1.1", MARKER, actor=Actor("Ann"), expected_version=1)
     db.dispose()
     return path
 

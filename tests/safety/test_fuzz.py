@@ -24,6 +24,7 @@ from audit.cases import record_answer, save_note
 from audit.errors import AuditError
 from audit.imports.cases import import_cases
 from audit.imports.ratings import import_ratings
+from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from question_sets import (
     ExpressionError,
@@ -47,8 +48,8 @@ def fuzz_db() -> Database:
     folder = tempfile.mkdtemp(prefix="fuzz-")
     db = open_database(str(Path(folder) / "fuzz.db"))
     ids = make_inspection(db, cases=4)
-    v = record_answer(db, ids[0], "2.1.1", "yes", who="Ann", expected_version=1).version
-    save_note(db, ids[0], "2.1.1", "kept", who="Ann", expected_version=v)
+    v = record_answer(db, ids[0], "2.1.1", "yes", actor=Actor("Ann"), expected_version=1).version
+    save_note(db, ids[0], "2.1.1", "kept", actor=Actor("Ann"), expected_version=v)
     yield db
     db.dispose()
 
@@ -102,9 +103,9 @@ def _import(db: Database, data: bytes, suffix: str, kind: str) -> None:
     path = Path(f.name)
     try:
         if kind == "ratings":
-            import_ratings(db, path, who="Fuzzer")
+            import_ratings(db, path, actor=Actor("Fuzzer"))
         else:
-            import_cases(db, path, who="Fuzzer", ignore_unknown=True)
+            import_cases(db, path, actor=Actor("Fuzzer"), ignore_unknown=True)
         RUN[f"{kind} accepted"] += 1
     except AuditError:
         assert digest(db) == before, "a refused import changed stored data"

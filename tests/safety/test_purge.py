@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import record_answer, save_draft, save_note
+from audit.permissions import Actor
 from audit.purge import REDACTED, purge_inspection, stored_snapshot
 from audit.store.engine import Database, open_database
 from cli.app import run
@@ -30,13 +31,13 @@ def _fill(db: Database, name: str, marker: str, cases: int = 6) -> list[int]:
     for case_id in ids:
         v = 1
         for qid in FREE_QUESTIONS[:5]:
-            v = record_answer(db, case_id, qid, "yes" if case_id % 3 else "no", who="Ann",
+            v = record_answer(db, case_id, qid, "yes" if case_id % 3 else "no", actor=Actor("Ann"),
                               expected_version=v).version
-        v = save_note(db, case_id, "2.1.1", f"{marker} case {case_id} was {marker}", who="Ann",
-                      expected_version=v).version
+        v = save_note(db, case_id, "2.1.1", f"{marker} case {case_id} was {marker}",
+                      actor=Actor("Ann"), expected_version=v).version
         # A note edited twice: the old text is in the trail and in freed pages.
-        save_note(db, case_id, "2.1.2", f"first {marker}", who="Ann", expected_version=v)
-        save_draft(db, case_id, "2.1.3", f"draft {marker}", who="Ann")
+        save_note(db, case_id, "2.1.2", f"first {marker}", actor=Actor("Ann"), expected_version=v)
+        save_draft(db, case_id, "2.1.3", f"draft {marker}", actor=Actor("Ann"))
     return ids
 
 
@@ -127,7 +128,7 @@ def test_purge_on_postgres_redacts_and_keeps_the_trail_append_only(postgres_db: 
     set_role(postgres_db, "Lee Lead", "lead")
     gone = _fill(postgres_db, "old-inspection", MARKER, cases=3)
     kept = _fill(postgres_db, "current", "KEEP", cases=2)
-    result = purge_inspection(postgres_db, "old-inspection", who="Lee Lead")
+    result = purge_inspection(postgres_db, "old-inspection", actor=Actor("Lee Lead"))
     assert result.removed["cases"] == 3 and result.snapshot["tables"]
     assert not [k for k in answers(postgres_db) if k[0] in gone]
     assert len([k for k in answers(postgres_db) if k[0] in kept]) == 2 * 5

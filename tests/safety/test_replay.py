@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from audit.cases import load_case, profile_of, record_answer, save_note, update_profile
 from audit.errors import UsageError
+from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from audit.store.models import Answer, AuditEvent, Case
 from audit.trail import as_text
@@ -123,14 +124,14 @@ class TrailMachine(RuleBasedStateMachine):
             self.dir.cleanup()
 
     def _version(self, case: int) -> int:
-        return load_case(self.db, self.cases[case]).version
+        return load_case(self.db, self.cases[case], actor=Actor("Reader")).version
 
     @rule(case=st.integers(0, 2), qid=st.sampled_from(QUESTIONS),
           value=st.sampled_from(["yes", "no", "na", None]), who=st.sampled_from(PEOPLE),
           rater=st.sampled_from(["primary", "qa"]))
     def answer(self, case: int, qid: str, value: str | None, who: str, rater: str) -> None:
         try:
-            record_answer(self.db, self.cases[case], qid, value, who=who, rater=rater,
+            record_answer(self.db, self.cases[case], qid, value, actor=Actor(who), rater=rater,
                           expected_version=self._version(case))
             self.edits += 1
         except UsageError:
@@ -139,7 +140,7 @@ class TrailMachine(RuleBasedStateMachine):
     @rule(case=st.integers(0, 2), qid=st.sampled_from(FREE_QUESTIONS[:4]),
           note=st.one_of(st.none(), st.text(max_size=30)), who=st.sampled_from(PEOPLE))
     def note(self, case: int, qid: str, note: str | None, who: str) -> None:
-        save_note(self.db, self.cases[case], qid, note, who=who,
+        save_note(self.db, self.cases[case], qid, note, actor=Actor(who),
                   expected_version=self._version(case))
         self.edits += 1
 
@@ -147,7 +148,7 @@ class TrailMachine(RuleBasedStateMachine):
           data=st.data(), who=st.sampled_from(PEOPLE))
     def profile(self, case: int, field: str, data: st.DataObject, who: str) -> None:
         value = data.draw(st.sampled_from(PROFILE_CHANGES[field]))
-        update_profile(self.db, self.cases[case], {field: value}, who=who,
+        update_profile(self.db, self.cases[case], {field: value}, actor=Actor(who),
                        expected_version=self._version(case))
         self.edits += 1
 
@@ -167,14 +168,14 @@ test_replaying_the_trail_rebuilds_the_data = pytest.mark.slow(TrailMachine.TestC
 def test_a_note_on_an_answer_removed_by_a_rule_is_in_the_trail(sqlite_db: Database) -> None:
     """The rule that removes an answer that stopped applying must log its note too."""
     case_id = make_inspection(sqlite_db, cases=1)[0]
-    v = record_answer(sqlite_db, case_id, "iom.deselected", "yes", who="Ann",
+    v = record_answer(sqlite_db, case_id, "iom.deselected", "yes", actor=Actor("Ann"),
                       expected_version=1).version
-    v = record_answer(sqlite_db, case_id, "iom.exit_strategy", "yes", who="Ann",
+    v = record_answer(sqlite_db, case_id, "iom.exit_strategy", "yes", actor=Actor("Ann"),
                       expected_version=v).version
-    v = save_note(sqlite_db, case_id, "iom.exit_strategy", "planned with police", who="Ann",
-                  expected_version=v).version
-    record_answer(sqlite_db, case_id, "iom.deselected", "no", who="Ann", expected_version=v,
-                  seen="yes")
+    v = save_note(sqlite_db, case_id, "iom.exit_strategy", "planned with police",
+                  actor=Actor("Ann"), expected_version=v).version
+    record_answer(sqlite_db, case_id, "iom.deselected", "no", actor=Actor("Ann"),
+                  expected_version=v, seen="yes")
     values, notes, _ = replay(sqlite_db)
     now_values, now_notes, _ = stored(sqlite_db)
     assert values == now_values

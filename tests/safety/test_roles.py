@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from audit.cases import set_status
+from audit.cases import record_answer, set_status
 from audit.errors import PermissionDenied
 from audit.identity import acting_user
-from audit.permissions import current_role, list_inspectors, require
+from audit.people import list_inspectors
+from audit.permissions import Actor, require, role_of
 from audit.store.engine import Database, open_database
 from audit.store.models import Inspector
 from cli.app import run
@@ -48,9 +49,11 @@ def _with_a_lead(db: Database) -> None:
 
 def test_an_unknown_person_is_an_inspector_once_there_is_a_lead(sqlite_db: Database) -> None:
     # A database built through the library, with nobody registered, has no roles yet.
-    assert current_role(sqlite_db, "Nobody Yet") == "lead"
+    with sqlite_db.engine.connect() as conn:
+        assert role_of(conn, "Nobody Yet") == "lead"
     _with_a_lead(sqlite_db)
-    assert current_role(sqlite_db, "Nobody Yet") == "inspector"
+    with sqlite_db.engine.connect() as conn:
+        assert role_of(conn, "Nobody Yet") == "inspector"
 
 
 def test_whoever_runs_init_on_a_new_database_is_its_lead(lead_db: str,
@@ -62,10 +65,12 @@ def test_whoever_runs_init_on_a_new_database_is_its_lead(lead_db: str,
 
 def test_require_names_the_role_needed(sqlite_db: Database) -> None:
     set_role(sqlite_db, "Rita Research", "researcher")
-    with pytest.raises(PermissionDenied, match=r"only the lead role may purge .*Rita Research "
-                                               r"has the researcher role"):
-        require(sqlite_db, "Rita Research", "lead", action="purge an inspection")
-    assert require(sqlite_db, "Rita Research", "researcher", "lead") == "researcher"
+    rita = Actor("Rita Research")
+    with sqlite_db.engine.connect() as conn:
+        with pytest.raises(PermissionDenied, match=r"only the lead role may purge .*Rita "
+                                                   r"Research has the researcher role"):
+            require(conn, rita, "purge")
+        assert require(conn, rita, "report") == "researcher"
 
 
 @pytest.mark.parametrize("role", ["inspector", "researcher"])
@@ -144,9 +149,8 @@ def test_a_researcher_cannot_read_case_history_or_take_a_backup(
 def test_qa_and_locking_are_for_leads(sqlite_db: Database) -> None:
     case_id = make_inspection(sqlite_db, cases=1)[0]
     _with_a_lead(sqlite_db)
-    with pytest.raises(PermissionDenied, match="only a lead"):
-        set_status(sqlite_db, case_id, "locked", who="Ivy", role=current_role(sqlite_db, "Ivy"),
-                   expected_version=1)
+    with pytest.raises(PermissionDenied, match="only the lead role may lock"):
+        set_status(sqlite_db, case_id, "locked", actor=Actor("Ivy"), expected_version=1)
 
 
 # ---------------------------------------------------------------------------- PostgreSQL
@@ -196,3 +200,27 @@ def test_postgres_login_without_lead_role_cannot_purge(pg_person: str, postgres_
     admin.dispose()
     assert run(["--db", pg_person, "purge", "-i", "insp", "--yes"]) == 1
     assert "iom_alice has the inspector role" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_postgres_login_cannot_act_under_another_name(pg_person: str, postgres_url: str) -> None:
+    """A use case refuses an actor whose name is not the connection's login, whatever face
+    built it: the trail can only ever name the person logged in."""
+    admin = open_database(postgres_url)
+    case_id = make_inspection(admin, cases=1)[0]
+    admin.dispose()
+    alice = open_database(pg_person, migrate=False)
+    try:
+        with pytest.raises(PermissionDenied, match="logged in to the database as iom_alice: "
+                                                   "you cannot act as root"):
+            record_answer(alice, case_id, "2.1.1", "yes", actor=Actor("root"),
+                          expected_version=1)
+        change = record_answer(alice, case_id, "2.1.1", "yes", actor=Actor("iom_alice"),
+                               expected_version=1)
+        assert change.version > 1
+        with alice.engine.connect() as conn:
+            who = conn.exec_driver_sql("SELECT DISTINCT who FROM audit_event WHERE entity = "
+                                       "'answer'").scalars().all()
+        assert who == ["iom_alice"]
+    finally:
+        alice.dispose()

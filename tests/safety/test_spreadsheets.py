@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from audit.cases import record_answer, save_note
 from audit.inspections import create_inspection, get_or_create_site
+from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from audit.store.models import Case
 from tests.safety.helpers import FREE_QUESTIONS
@@ -44,8 +45,10 @@ def _fill(db: Database, refs: list[str], sites: list[str], notes: list[str]) -> 
             session.flush()
             ids.append(case.id)
     for case_id, note in zip(ids, notes * len(ids), strict=False):
-        v = record_answer(db, case_id, FREE_QUESTIONS[0], "yes", who="=Ann", expected_version=1)
-        save_note(db, case_id, FREE_QUESTIONS[0], note, who="=Ann", expected_version=v.version)
+        v = record_answer(db, case_id, FREE_QUESTIONS[0], "yes", actor=Actor("=Ann"),
+                          expected_version=1)
+        save_note(db, case_id, FREE_QUESTIONS[0], note, actor=Actor("=Ann"),
+                  expected_version=v.version)
 
 
 def _unsafe(text: str) -> bool:
@@ -75,7 +78,7 @@ def test_exports_never_hold_a_formula(refs: list[str], sites: list[str],
             for fmt in ("csv", "xlsx"):
                 for long in (False, True):
                     out = Path(folder) / f"{fmt}-{long}"
-                    export(db, out, fmt=fmt, long=long, who="Rita")
+                    export(db, out, fmt=fmt, long=long, actor=Actor("Rita"))
                     data = out / (("answers" if long else "cases") + f".{fmt}")
                     _check(data, fmt)
             with db.engine.connect() as conn:
@@ -107,7 +110,7 @@ def test_the_neutralised_text_keeps_the_original_after_its_quote(tmp_path: Path)
 
     db = open_database(str(tmp_path / "x.db"))
     _fill(db, ["=HYPERLINK(\"http://x\")"], ["@SUM(A1)"], ["-2+3 cmd|' /C calc'!A0"])
-    export(db, tmp_path / "out", fmt="csv", long=True, who="Rita")
+    export(db, tmp_path / "out", fmt="csv", long=True, actor=Actor("Rita"))
     db.dispose()
     with open(tmp_path / "out" / "answers.csv", newline="", encoding="utf-8") as f:
         cells = {c for row in csv.reader(f) for c in row}
@@ -141,10 +144,10 @@ def test_markup_in_site_names_and_notes_cannot_break_the_pdf(tmp_path: Path) -> 
         v = 1
         for qid in FREE_QUESTIONS:
             v = record_answer(db, case_id, qid, "yes" if (n + len(qid)) % 3 else "no",
-                              who="Ann", expected_version=v).version
-        save_note(db, case_id, FREE_QUESTIONS[0], MARKUP[n % len(MARKUP)], who="Ann",
+                              actor=Actor("Ann"), expected_version=v).version
+        save_note(db, case_id, FREE_QUESTIONS[0], MARKUP[n % len(MARKUP)], actor=Actor("Ann"),
                   expected_version=v)
-    report = compile_report(db)
+    report = compile_report(db, actor=Actor("Lee Lead"))
     db.dispose()
     pdf = write_pdf(report, tmp_path / "report.pdf")
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)

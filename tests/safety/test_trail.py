@@ -9,19 +9,20 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import load_case, record_answer, save_note, update_profile
+from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from cli.app import run
 from tests.safety.helpers import make_inspection
 
 
 def _edit(db: Database, case_id: int) -> None:
-    v = load_case(db, case_id).version
-    v = record_answer(db, case_id, "2.1.1", "yes", who="Ann", expected_version=v).version
-    v = record_answer(db, case_id, "2.1.1", "no", who="Bob", expected_version=v,
+    v = load_case(db, case_id, actor=Actor("Reader")).version
+    v = record_answer(db, case_id, "2.1.1", "yes", actor=Actor("Ann"), expected_version=v).version
+    v = record_answer(db, case_id, "2.1.1", "no", actor=Actor("Bob"), expected_version=v,
                       seen="yes").version
-    v = save_note(db, case_id, "2.1.1", "engaged <b>well</b> [/bold]", who="Bob",
+    v = save_note(db, case_id, "2.1.1", "engaged <b>well</b> [/bold]", actor=Actor("Bob"),
                   expected_version=v).version
-    update_profile(db, case_id, {"rosh": "medium"}, who="Ann", expected_version=v)
+    update_profile(db, case_id, {"rosh": "medium"}, actor=Actor("Ann"), expected_version=v)
 
 
 def test_history_lists_every_change_as_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -90,7 +91,9 @@ def test_postgres_app_role_may_only_insert_and_read_the_trail(postgres_url: str)
     app = open_database(app_url, migrate=False)
     try:
         # The app role does its work: an edit writes the answer and its events.
-        record_answer(app, case_id, "2.1.1", "yes", who="Ann", expected_version=1)
+        # On PostgreSQL the login is the person: the app acts under its own login.
+        record_answer(app, case_id, "2.1.1", "yes", actor=Actor("iom_app_test"),
+                      expected_version=1)
         with app.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT COUNT(*) FROM audit_event").scalar() >= 1
         for statement in ("UPDATE audit_event SET new_value = 'forged'",

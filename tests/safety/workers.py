@@ -14,6 +14,7 @@ from typing import Any
 
 from audit.cases import load_case, record_answer, save_note
 from audit.errors import ConflictError
+from audit.permissions import Actor
 from audit.store.engine import open_database
 from tests.safety.helpers import FREE_QUESTIONS
 
@@ -25,8 +26,8 @@ def note_writer(db_url: str, case_ids: list[int], stop_at: float) -> None:
     while time.time() < stop_at:
         case_id = case_ids[n % len(case_ids)]
         qid = FREE_QUESTIONS[n % len(FREE_QUESTIONS)]
-        save_note(db, case_id, qid, f"note {n} " + "x" * 500, who="Writer",
-                  expected_version=load_case(db, case_id).version)
+        save_note(db, case_id, qid, f"note {n} " + "x" * 500, actor=Actor("Writer"),
+                  expected_version=load_case(db, case_id, actor=Actor("Reader")).version)
         n += 1
     db.dispose()
 
@@ -39,14 +40,14 @@ def acknowledged_answers(db_url: str, case_ids: list[int], ack_fd: int, seed: in
     """
     db = open_database(db_url, migrate=False)
     rng = random.Random(seed)
-    versions = {c: load_case(db, c).version for c in case_ids}
+    versions = {c: load_case(db, c, actor=Actor("Reader")).version for c in case_ids}
     current = {(c, q): v for c in case_ids
-               for q, v in load_case(db, c).values().items()}
+               for q, v in load_case(db, c, actor=Actor("Reader")).values().items()}
     while True:
         case_id = rng.choice(case_ids)
         qid = rng.choice(FREE_QUESTIONS)
         value = "no" if current.get((case_id, qid)) == "yes" else "yes"
-        versions[case_id] = record_answer(db, case_id, qid, value, who="Acker",
+        versions[case_id] = record_answer(db, case_id, qid, value, actor=Actor("Acker"),
                                           expected_version=versions[case_id]).version
         current[(case_id, qid)] = value
         os.write(ack_fd, f"{case_id} {qid} {value}\n".encode())
@@ -75,13 +76,13 @@ def contender(db_url: str, case_id: int, worker: int, rounds: int, result_q: Any
     while time.time() < start_at:
         time.sleep(0.001)
     for n in range(rounds):
-        view = load_case(db, case_id)
+        view = load_case(db, case_id, actor=Actor("Reader"))
         seen = view.answers.get("primary", {}).get("2.1.1")
         seen_note = seen.note if seen else None
         time.sleep(rng.uniform(0, 0.004))
         text = f"w{worker}-r{n}"
         try:
-            change = save_note(db, case_id, "2.1.1", text, who=f"W{worker}",
+            change = save_note(db, case_id, "2.1.1", text, actor=Actor(f"W{worker}"),
                                expected_version=view.version, seen=seen_note)
             log["saved"].append([text, seen_note])
             log["rebased"] += change.rebased
@@ -90,11 +91,11 @@ def contender(db_url: str, case_id: int, worker: int, rounds: int, result_q: Any
         except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it
             log["errors"].append(f"{type(exc).__name__}: {exc}")
         # An edit of an item nobody else touches must go through even when stale.
-        mine = load_case(db, case_id)
+        mine = load_case(db, case_id, actor=Actor("Reader"))
         value = "yes" if n % 2 else "no"
         time.sleep(rng.uniform(0, 0.002))
         try:
-            record_answer(db, case_id, own, value, who=f"W{worker}",
+            record_answer(db, case_id, own, value, actor=Actor(f"W{worker}"),
                           expected_version=mine.version,
                           seen=mine.values().get(own))
             log["own_saved"] += 1

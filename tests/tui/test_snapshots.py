@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from audit import cases
+from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Case
 from tests.tui.conftest import INSPECTOR, build_db, case_id
@@ -31,15 +32,15 @@ def rated_db(tmp_path: Path) -> Iterator[Database]:
     db = build_db(tmp_path / "t.db")
     for i in range(6):
         cid = case_id(db, f"C{i:04d}")
-        version = cases.load_case(db, cid).version
+        version = cases.load_case(db, cid, actor=Actor("Reader")).version
         for n, qid in enumerate(("2.1.1", "2.1.2", "2.2.1", "2.3.1")):
             value = "yes" if (i + n) % 3 else "no"
-            version = cases.record_answer(db, cid, qid, value, who="Bo Rater",
+            version = cases.record_answer(db, cid, qid, value, actor=Actor("Bo Rater"),
                                           expected_version=version).version
     cid = case_id(db, "C0000")
-    version = cases.load_case(db, cid).version
+    version = cases.load_case(db, cid, actor=Actor("Reader")).version
     for qid, value in (("2.1.1", "no"), ("2.1.2", "no")):
-        version = cases.record_answer(db, cid, qid, value, who="Cy QA", rater="qa",
+        version = cases.record_answer(db, cid, qid, value, actor=Actor("Cy QA"), rater="qa",
                                       expected_version=version).version
     with db.engine.begin() as conn:  # fixed times: the case list shows them
         conn.execute(sa.update(Case.__table__).values(updated_at=FROZEN))  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.command import CommandPalette
 
 from audit import cases
+from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspector
 from tests.tui.conftest import case_id
@@ -25,7 +26,7 @@ async def test_conflict_keep_mine(db: Database) -> None:
         screen = await open_first_case(app, pilot)
         cid = screen.case_id
         # Someone else answers the same question after the case was opened.
-        cases.record_answer(db, cid, "2.1.1", "no", who="Other Person",
+        cases.record_answer(db, cid, "2.1.1", "no", actor=Actor("Other Person"),
                             expected_version=screen.version)
         await pilot.press("y")
         await pilot.pause()
@@ -41,7 +42,7 @@ async def test_conflict_take_theirs(db: Database) -> None:
     app = IomAuditApp(db)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_case(app, pilot)
-        cases.record_answer(db, screen.case_id, "2.1.1", "no", who="Other Person",
+        cases.record_answer(db, screen.case_id, "2.1.1", "no", actor=Actor("Other Person"),
                             expected_version=screen.version)
         await pilot.press("y")
         await pilot.pause()
@@ -55,7 +56,7 @@ async def test_another_answer_elsewhere_is_no_conflict(db: Database) -> None:
     app = IomAuditApp(db)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_case(app, pilot)
-        cases.record_answer(db, screen.case_id, "2.1.2", "no", who="Other Person",
+        cases.record_answer(db, screen.case_id, "2.1.2", "no", actor=Actor("Other Person"),
                             expected_version=screen.version)
         await pilot.press("y")
         await pilot.pause()
@@ -65,7 +66,7 @@ async def test_another_answer_elsewhere_is_no_conflict(db: Database) -> None:
 
 async def test_drafts_are_offered_back(db: Database) -> None:
     cid = case_id(db, "C0000")
-    cases.save_draft(db, cid, "2.1.3", "typed before the crash", who="Ann Inspector")
+    cases.save_draft(db, cid, "2.1.3", "typed before the crash", actor=Actor("Ann Inspector"))
     app = IomAuditApp(db)
     async with app.run_test(size=SIZE) as pilot:
         await open_first_case(app, pilot)
@@ -74,7 +75,7 @@ async def test_drafts_are_offered_back(db: Database) -> None:
         await pilot.press("r")
         await pilot.pause()
     assert rows(db, Answer, case_id=cid)[0]["note"] == "typed before the crash"
-    assert not cases.drafts(db, cid, who="Ann Inspector")
+    assert not cases.drafts(db, cid, actor=Actor("Ann Inspector"))
 
 
 async def lead_app(db: Database) -> IomAuditApp:
@@ -86,17 +87,17 @@ async def lead_app(db: Database) -> IomAuditApp:
 async def fill_case(db: Database, ref: str) -> None:
     """Answer every required applicable question of a case (factors not linked)."""
     cid = case_id(db, ref)
-    view = cases.load_case(db, cid)
+    view = cases.load_case(db, cid, actor=Actor("Reader"))
     from audit.views.progress import question_set_for
 
     qs = question_set_for(db, view.inspection_id)
     version = view.version
     for q in qs.questions:
-        answers = cases.load_case(db, cid).values()
+        answers = cases.load_case(db, cid, actor=Actor("Reader")).values()
         if not q.required or not qs.applicable(view.profile, answers)[q.id]:
             continue
         value = "no" if q.id.endswith(".linked") else next(iter(q.codes))
-        version = cases.record_answer(db, cid, q.id, value, who="Bo Rater",
+        version = cases.record_answer(db, cid, q.id, value, actor=Actor("Bo Rater"),
                                       expected_version=version).version
 
 
@@ -130,8 +131,9 @@ async def test_inspector_cannot_lock(db: Database) -> None:
 
 async def test_blind_qa_then_moderation(db: Database) -> None:
     cid = case_id(db, "C0000")
-    version = cases.record_answer(db, cid, "2.1.1", "yes", who="Bo Rater",
-                                  expected_version=cases.load_case(db, cid).version).version
+    version = cases.record_answer(
+        db, cid, "2.1.1", "yes", actor=Actor("Bo Rater"),
+        expected_version=cases.load_case(db, cid, actor=Actor("Reader")).version).version
     app = IomAuditApp(db)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -175,7 +177,7 @@ async def test_palette_reaches_screens(db: Database) -> None:
 async def test_report_builds_files(db: Database, tmp_path: Path) -> None:
     await fill_case(db, "C0000")
     await fill_case(db, "C0001")
-    app = IomAuditApp(db)
+    app = await lead_app(db)
     app.report_dir = tmp_path
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -190,11 +192,35 @@ async def test_report_builds_files(db: Database, tmp_path: Path) -> None:
     assert (tmp_path / "iom-audit-report.xlsx").stat().st_size > 1000, log
 
 
+async def test_the_report_screen_refuses_an_inspector_as_the_cli_does(
+        db: Database, tmp_path: Path) -> None:
+    """One rule in the domain: the app says what `iom-audit report` says, and writes nothing."""
+    await fill_case(db, "C0000")
+    with db.write_session() as session:
+        session.add(Inspector(name="Lee Lead", role="lead"))  # roles apply: Ann is an inspector
+    app = IomAuditApp(db)
+    app.report_dir = tmp_path
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        log = "\n".join(app.screen.query_one("#report-log").lines)  # type: ignore[attr-defined]
+    refusal = "only the lead or researcher role may compile reports (Ann Inspector has the " \
+              "inspector role)"
+    assert refusal in log
+    assert not list(tmp_path.glob("iom-audit-report.*"))
+
+
 async def test_comparison_opens_a_case_behind_a_cell(db: Database) -> None:
     for ref in ("C0000", "C0001"):
         cid = case_id(db, ref)
-        cases.record_answer(db, cid, "2.1.1", "yes", who="Bo Rater",
-                            expected_version=cases.load_case(db, cid).version)
+        cases.record_answer(
+            db, cid, "2.1.1", "yes", actor=Actor("Bo Rater"),
+            expected_version=cases.load_case(db, cid, actor=Actor("Reader")).version)
     app = IomAuditApp(db)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

@@ -30,6 +30,8 @@ from tui.widgets.question_panel import NoteArea, PanelState, QuestionPanel
 from tui.widgets.question_tree import QuestionTree
 
 DRAFT_EVERY_S = 3.0
+# Keys shown only to those the use case would let through (it checks again).
+KEY_PERMISSIONS = {"qa_checked": "qa_check", "toggle_lock": "lock"}
 DISPLAYED: Any = object()  # "what the screen shows" (None is a real value: empty)
 RATER_TITLES = {"primary": "Rating", "qa": "Blind QA rating (primary answers hidden)",
                 "moderated": "Moderation"}
@@ -109,7 +111,7 @@ class CaseScreen(IomScreen):
 
     def reload(self) -> None:
         """Read the case again (after opening, a rebased edit, or taking theirs)."""
-        view = cases.load_case(self.ws.db, self.case_id)
+        view = cases.load_case(self.ws.db, self.case_id, actor=self.ws.actor)
         self.view = view
         self.version = view.version
         mine = view.answers.get(self.rater, {})
@@ -180,8 +182,8 @@ class CaseScreen(IomScreen):
             return False  # while typing, letters are text (and the footer says so)
         if action == "edit_note":
             return not isinstance(self.focused, TextArea)
-        if action in {"qa_checked", "toggle_lock"}:
-            return self.ws.is_lead and self.rater == "primary"
+        if action in KEY_PERMISSIONS:
+            return self.ws.may(KEY_PERMISSIONS[action]) and self.rater == "primary"
         if action == "complete":
             return self.rater == "primary"
         if action == "answer" and parameters == ("na",):
@@ -291,7 +293,7 @@ class CaseScreen(IomScreen):
         shown = self.values.get(qid) if seen is DISPLAYED else seen
         try:
             change = cases.record_answer(
-                self.ws.db, self.case_id, qid, value, who=self.ws.who,
+                self.ws.db, self.case_id, qid, value, actor=self.ws.actor,
                 expected_version=version if version is not None else self.version,
                 rater=self.rater, seen=shown)
         except ConflictError as exc:
@@ -359,7 +361,7 @@ class CaseScreen(IomScreen):
         stored = self.notes.get(qid) if seen is DISPLAYED else seen
         try:
             change = cases.save_note(self.ws.db, self.case_id, qid, text.strip() or None,
-                                     who=self.ws.who, rater=self.rater, seen=stored,
+                                     actor=self.ws.actor, rater=self.rater, seen=stored,
                                      expected_version=version if version is not None
                                      else self.version)
         except ConflictError as exc:
@@ -385,7 +387,7 @@ class CaseScreen(IomScreen):
         if text == self.draft_text or text.strip() == (self.notes.get(qid) or "").strip():
             return
         try:
-            cases.save_draft(self.ws.db, self.case_id, qid, text, who=self.ws.who,
+            cases.save_draft(self.ws.db, self.case_id, qid, text, actor=self.ws.actor,
                              rater=self.rater)
         except AuditError as exc:
             self.notify(str(exc), title="Draft not kept", severity="error")
@@ -397,7 +399,7 @@ class CaseScreen(IomScreen):
         self.commit_note()
 
     def offer_drafts(self) -> None:
-        found = cases.drafts(self.ws.db, self.case_id, who=self.ws.who, rater=self.rater)
+        found = cases.drafts(self.ws.db, self.case_id, actor=self.ws.actor, rater=self.rater)
         if not found:
             return
 
@@ -406,7 +408,7 @@ class CaseScreen(IomScreen):
                 if restore and qid in self.ws.qs:
                     self.write_note(qid, text)
                 else:
-                    cases.discard_draft(self.ws.db, self.case_id, qid, who=self.ws.who,
+                    cases.discard_draft(self.ws.db, self.case_id, qid, actor=self.ws.actor,
                                         rater=self.rater)
             self.show_current()
 
@@ -424,7 +426,7 @@ class CaseScreen(IomScreen):
         shown = self.view.profile.get(code) if seen is DISPLAYED else seen
         try:
             change = cases.update_profile(
-                self.ws.db, self.case_id, {code: value}, who=self.ws.who,
+                self.ws.db, self.case_id, {code: value}, actor=self.ws.actor,
                 expected_version=version if version is not None else self.version,
                 seen={code: shown})
         except ConflictError as exc:
@@ -446,8 +448,8 @@ class CaseScreen(IomScreen):
     def set_status(self, status: str) -> None:
         self.commit_note()
         try:
-            change = cases.set_status(self.ws.db, self.case_id, status, who=self.ws.who,
-                                      role=self.ws.role, expected_version=self.version)
+            change = cases.set_status(self.ws.db, self.case_id, status, actor=self.ws.actor,
+                                      expected_version=self.version)
         except IncompleteError as exc:
             self.show_missing(exc.missing)
             return

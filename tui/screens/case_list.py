@@ -97,7 +97,8 @@ class CaseListScreen(IomScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="caselist",
           description="Loading cases")
     def load_page(self, offset: int, cursor: str | int = "top") -> None:
-        page = list_cases(self.ws.db, self.filter, offset=offset, limit=PAGE_SIZE)
+        page = list_cases(self.ws.db, self.filter, actor=self.ws.actor, offset=offset,
+                          limit=PAGE_SIZE)
         self.post_message(PageLoaded(page, str(cursor)))
 
     @work(thread=True, exit_on_error=False, group="choices", description="Loading filters")

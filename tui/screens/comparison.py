@@ -153,7 +153,8 @@ class ComparisonScreen(IomScreen):
     def load_behind(self, question_id: str, label: str, level: str) -> None:
         from audit.views.analysis import cases_behind
 
-        found = cases_behind(self.ws.db, question_id=question_id, level=level,
+        found = cases_behind(self.ws.db, actor=self.ws.actor, question_id=question_id,
+                             level=level,
                              inspections=None if self.all_inspections
                              else [self.ws.inspection])
         self.post_message(CasesBehind(f"{LEVELS[level]} · {label}", found))

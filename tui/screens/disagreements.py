@@ -60,7 +60,7 @@ class DisagreementsScreen(IomScreen):
         table.focus()
 
     def reload(self, keep: int = 0) -> None:
-        view = cases.load_case(self.ws.db, self.case_id)
+        view = cases.load_case(self.ws.db, self.case_id, actor=self.ws.actor)
         self.version = view.version
         self.sub_title = f"{view.case_ref} · QA disagreements"
         self.rows = side_by_side(self.ws.qs, view, only_disagreements=self.only_disagreements)
@@ -96,7 +96,7 @@ class DisagreementsScreen(IomScreen):
             return
         try:
             change = cases.record_answer(self.ws.db, self.case_id, row.question_id, value,
-                                         who=self.ws.who, expected_version=self.version,
+                                         actor=self.ws.actor, expected_version=self.version,
                                          rater="moderated", seen=row.moderated)
         except AuditError as exc:
             self.notify(str(exc), title="Not saved", severity="error")

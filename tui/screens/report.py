@@ -103,7 +103,8 @@ class ReportScreen(IomScreen):
             self.post_message(ReportProgress(done, total, label))
 
         self.post_message(ReportStep("Compiling the tables…"))
-        report = compile_report(self.ws.db, suppress_below=suppress, progress=progress,
+        report = compile_report(self.ws.db, actor=self.ws.actor, suppress_below=suppress,
+                                progress=progress,
                                 command="iom-audit (app report screen)")
         self.post_message(ReportStep(f"{len(report.tables)} table(s) compiled."))
         written: list[Path] = []

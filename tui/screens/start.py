@@ -14,11 +14,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from audit.cases import inspector_id
 from audit.errors import AuditError
-from audit.permissions import has_lead
+from audit.people import identify, known_role
 from audit.store.models import ROLES
-from audit.views.progress import InspectionInfo, inspections, inspector_role, question_set_for
+from audit.views.progress import InspectionInfo, inspections, question_set_for
 from tui.settings import scripted_inspector
 from tui.workspace import Workspace
 
@@ -77,7 +76,7 @@ class StartScreen(Screen[None]):
         db = self.iom_app.database
         name = self._scripted or self.iom_app.settings.inspector
         self.post_message(InspectionsLoaded(inspections(db),
-                                            inspector_role(db, name) if name else None))
+                                            known_role(db, name) if name else None))
 
     @on(InspectionsLoaded)
     def show_inspections(self, message: InspectionsLoaded) -> None:
@@ -123,19 +122,11 @@ class StartScreen(Screen[None]):
         role = cast(str, self.query_one("#role", Select).value)
         db = self.iom_app.database
         try:
-            # The database's record of the person wins over the role picked here; a new
-            # name may claim lead only while there is no lead yet (a new database).
-            known = inspector_role(db, name)
-            with db.write_session() as session:
-                if known is None and role == "lead" and has_lead(session):
-                    role = "inspector"
-                    self.notify("Only a lead can make someone a lead (iom-audit inspectors "
-                                "set-role): you are rating as an inspector.",
-                                severity="warning", timeout=8)
-                role = known or role
-                inspector_id(session, name, role)
+            who = identify(db, name, role)
             qs = question_set_for(db, chosen.id)
         except AuditError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.iom_app.start(Workspace(db, name, role, chosen.id, chosen.name, qs))
+        if who.notice:
+            self.notify(who.notice, severity="warning", timeout=8)
+        self.iom_app.start(Workspace(db, who.actor, chosen.id, chosen.name, qs))
