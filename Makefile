@@ -39,7 +39,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy audit stats question_sets tui
+	$(BIN)/mypy audit stats question_sets tui cli
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

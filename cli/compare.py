@@ -12,6 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 from audit.errors import UsageError
+from audit.formatting import (
+    MISSING,
+    format_ci,
+    format_count,
+    format_p,
+    format_pct,
+    format_pp,
+    format_ratio,
+)
 from cli.state import CliState
 
 if TYPE_CHECKING:  # for annotations only: the CLI starts without importing the stats stack
@@ -69,22 +78,19 @@ def compare(
 
 
 def _effect_cell(effect: object, alpha: float) -> str:
-    from stats.formatting import format_p
-
     if effect is None:
-        return "–"
+        return MISSING
     status = getattr(effect, "status", None)
     odds = getattr(effect, "odds_ratio", None)
     if status != "ok" or odds is None:
         return str(status)
     p = getattr(effect, "p", None)
-    return f"{odds:.2f} (p {format_p(p)})" + (" *" if p is not None and p < alpha else "")
+    mark = " *" if p is not None and p < alpha else ""
+    return f"{format_ratio(odds)} (p {format_p(p)}){mark}"
 
 
 def _print_table(console: Console, result: Comparison, *, by: str, correction: str,
                  alpha: float, effects: bool) -> None:
-    from stats.formatting import format_ci, format_p, format_pct
-
     levels = list(result.levels)
     two = len(levels) == 2
     table = Table(title=f"Comparison by {by}: {' vs '.join(levels)}", title_justify="left",
@@ -106,11 +112,10 @@ def _print_table(console: Console, result: Comparison, *, by: str, correction: s
         cells = [row.question_id, row.label]
         for level in levels:
             g = row.groups[level]
-            cells.append(f"{format_pct(g.pct)} of {g.n:,}")
+            cells.append(f"{format_pct(g.pct)} of {format_count(g.n)}")
         if two:
-            diff = "–" if row.diff_pp is None else f"{row.diff_pp:+.1f}"
-            cells.append(f"{diff} {format_ci(row.diff_ci)}")
-        cells += [row.test or "–", format_p(row.p_value), format_p(row.p_adjusted)]
+            cells.append(f"{format_pp(row.diff_pp)} {format_ci(row.diff_ci)}")
+        cells += [row.test or MISSING, format_p(row.p_value), format_p(row.p_adjusted)]
         if effects and two:
             cells.append(_effect_cell(row.independent_effect, alpha))
         table.add_row(*cells, style="bold" if row.significant else None)
@@ -118,9 +123,9 @@ def _print_table(console: Console, result: Comparison, *, by: str, correction: s
     s = result.summary
     pooled = ", ".join(f"{lv} {format_pct(p)}" for lv, p in s.pooled.items())
     average = ", ".join(f"{lv} {format_pct(p)}" for lv, p in (s.mean_pct or {}).items())
-    mean = "–" if s.mean_diff_pp is None else f"{s.mean_diff_pp:+.1f}"
-    console.print(f"Over the {s.basis} questions: mean difference {mean} points; judged "
-                  f"positively on average {average} (pooled {pooled}).")
+    console.print(f"Over the {s.basis} questions: mean difference "
+                  f"{format_pp(s.mean_diff_pp)} points; judged positively on average "
+                  f"{average} (pooled {pooled}).")
     if effects and two:
         console.print("Indep. OR: odds ratio for the first group from a logistic regression "
                       "on the group and case type, risk of serious harm, likelihood of "

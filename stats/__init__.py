@@ -2,14 +2,14 @@
 
 Input: a wide DataFrame, one row per case, with a grouping column, covariate columns and
 one column per question holding answer codes ("yes", "no", "na", other codes, or
-missing).  Results are frozen dataclasses with ``to_frame()`` and ``to_dict()``;
-``stats.formatting`` turns their numbers into strings.
+missing).  Results are frozen dataclasses with ``to_frame()`` and ``to_dict()``, holding
+unrounded floats: printing them (rounding, signs, the missing mark) is the job of
+``audit.formatting``, so this package stays usable from a notebook without the app.
 """
 
 from stats.aggregate import compare_counts
 from stats.compare import compare_groups
 from stats.distribution import distribution, yes_no_by_factor
-from stats.formatting import format_ci, format_number, format_p, format_pct, format_pp
 from stats.regression import DEFAULT_COVARIATES, independent_effect, independent_effects
 from stats.reliability import reliability
 from stats.results import (
@@ -48,11 +48,6 @@ __all__ = [
     "compare_counts",
     "compare_groups",
     "distribution",
-    "format_ci",
-    "format_number",
-    "format_p",
-    "format_pct",
-    "format_pp",
     "independent_effect",
     "independent_effects",
     "newcombe_diff",

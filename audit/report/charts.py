@@ -13,8 +13,9 @@ from reportlab.lib import colors
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from audit.report.format import MISSING, format_pct, is_missing, winansi
+from audit.formatting import MISSING, format_pct, is_missing
 from audit.report.model import ReportTable
+from audit.report.text import winansi
 
 # Dark navy, light blue, mid blue, pale grey: far apart in luminance, in that order.
 SERIES_FILLS = (

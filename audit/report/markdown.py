@@ -9,9 +9,9 @@ HTML or emphasis characters show as typed.
 import re
 from pathlib import Path
 
-from audit.report.format import SHADING_LEGEND, format_cell, software_label, table_footnotes
 from audit.report.model import BOLD, SHADE, Report, ReportTable
 from audit.report.suppression import suppress_report, suppression_note
+from audit.report.text import SHADING_LEGEND, format_cell, software_label, table_footnotes
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")

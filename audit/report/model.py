@@ -3,7 +3,7 @@
 These are plain frozen dataclasses with no behaviour beyond look-ups, so that the
 code which builds tables (database, statistics) and the code which renders them
 (PDF, XLSX, Markdown, JSON) meet at one small, stable type. Row values are raw
-numbers (or text); every renderer formats them through ``audit.report.format``.
+numbers (or text); every renderer formats them through ``audit.formatting``.
 """
 
 from dataclasses import dataclass, field

@@ -35,15 +35,15 @@ from reportlab.platypus import (
 from reportlab.platypus.tableofcontents import TableOfContents
 
 from audit.report.charts import table_chart
-from audit.report.format import (
+from audit.report.model import BOLD, SHADE, Report, ReportMeta, ReportTable
+from audit.report.suppression import suppress_report, suppression_note
+from audit.report.text import (
     SHADING_LEGEND,
     format_cell,
     software_label,
     table_footnotes,
     winansi,
 )
-from audit.report.model import BOLD, SHADE, Report, ReportMeta, ReportTable
-from audit.report.suppression import suppress_report, suppression_note
 
 Progress = Callable[[int, int, str], None]
 

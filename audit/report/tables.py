@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from audit.formatting import format_count, format_pct, format_pp
 from audit.report.model import BOLD, HEADING, SHADE, WHOLE_ROW, Chart, Column, ReportTable
 from audit.views.samples import Sample, answered, count_of
 from question_sets import QuestionSet
@@ -66,8 +67,8 @@ def profile_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
         columns=(Column("item", "Characteristic"), *_count_pct_columns("")),
         rows=tuple(rows), row_styles=tuple(styles), base={sample.label: total},
         section="Profile of the case sample",
-        notes=(f"{sample.label}: {total} cases. Percentages are of the cases where the "
-               "characteristic was known.",))
+        notes=(f"{sample.label}: {format_count(total)} cases. Percentages are of the cases "
+               "where the characteristic was known.",))
 
 
 def index_offence_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
@@ -81,9 +82,9 @@ def index_offence_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
             for code, label in spec.codes.items() if int(counts.get(code, 0)) > 0]
     rows.append({"offence": "Total", "n": known, "pct": pct(known, known)})
     styles: list[dict[str, str]] = [{} for _ in rows[:-1]] + [{WHOLE_ROW: BOLD}]
-    notes = [f"Percentages of the {known} cases whose index offence is known."]
+    notes = [f"Percentages of the {format_count(known)} cases whose index offence is known."]
     if known < len(values):
-        notes.append(f"Index offence not known in {len(values) - known} case(s).")
+        notes.append(f"Index offence not known in {format_count(len(values) - known)} case(s).")
     return ReportTable(
         id="index_offence", figure="4.7",
         caption="Index offences committed by those in the case sample",
@@ -126,7 +127,7 @@ def factors_linked_table(qs: QuestionSet, samples: Sequence[Sample],
         caption="The factors most linked to the service user's offending",
         columns=tuple(columns), rows=tuple(rows), base=base,
         section="The quality of case work to support desistance",
-        notes=tuple(f"{label}: percentages of the {n} cases assessed." for label, n in
+        notes=tuple(f"{label}: percentages of the {format_count(n)} cases assessed." for label, n in
                     base.items()),
         chart=Chart("grouped_hbar" if len(samples) > 1 else "hbar", "factor", series,
                     title="Factors linked to offending (% of cases)"))
@@ -176,9 +177,9 @@ def yes_no_table(table_id: str, figure: str, caption: str, qs: QuestionSet,
              "pct": pct(count_of(counts, question_id, code), base)}
             for code, label in (("yes", "Yes"), ("no", "No"))]
     na = count_of(counts, question_id, "na")
-    notes = [f"{q.text} Base: {base} cases answering yes or no."]
+    notes = [f"{q.text} Base: {format_count(base)} cases answering yes or no."]
     if na:
-        notes.append(f"Not applicable in {na} case(s), excluded from the base.")
+        notes.append(f"Not applicable in {format_count(na)} case(s), excluded from the base.")
     return ReportTable(
         id=table_id, figure=figure, caption=caption,
         columns=(Column("answer", "Answer"), *_count_pct_columns("")),
@@ -298,14 +299,14 @@ def iom_comparison_table(result: Comparison, qs: QuestionSet) -> ReportTable:
     s = result.summary
     names = {"iom": "IOM", "non_iom": "non-IOM"}
     mean_pct = getattr(s, "mean_pct", {}) or {}
-    average = ", ".join(f"{names.get(lv, lv)} {p:.0f}%" for lv, p in mean_pct.items()
+    average = ", ".join(f"{names.get(lv, lv)} {format_pct(p)}" for lv, p in mean_pct.items()
                         if p is not None)
-    pooled = ", ".join(f"{names.get(lv, lv)} {p:.0f}%"
+    pooled = ", ".join(f"{names.get(lv, lv)} {format_pct(p)}"
                        for lv, p in s.pooled.items() if p is not None)
     tests = sorted({r.test for r in result.rows if r.test})
     notes = [
         f"Percentages of the cases where the question applied (n). Mean difference over the "
-        f"{s.basis} questions: {s.mean_diff_pp:+.1f} percentage points; judged positively on "
+        f"{s.basis} questions: {format_pp(s.mean_diff_pp)} percentage points; judged positively on "
         f"average over those questions: {average} (all their judgements pooled: {pooled})."
         if s.mean_diff_pp is not None else
         "No difference could be computed.",

@@ -21,24 +21,11 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from audit.cell_safety import neutralise
-from audit.report.format import (
-    MISSING,
-    SHADING_LEGEND,
-    format_cell,
-    is_missing,
-    software_label,
-    table_footnotes,
-)
+from audit.formatting import EXCEL_FORMATS, MISSING, is_missing
 from audit.report.model import BOLD, SHADE, Column, Report, ReportTable
 from audit.report.suppression import suppress_report, suppression_note
+from audit.report.text import SHADING_LEGEND, format_cell, software_label, table_footnotes
 
-NUMBER_FORMATS = {
-    "count": "#,##0",
-    "pct": "0%",
-    "pp": "+0.0;-0.0;0.0",
-    "p": '[<0.001]"<0.001";0.000',  # a p-value below 0.001 reads "<0.001", as in print
-    "ratio": "0.00",
-}
 _BOLD = Font(bold=True)
 _CAPTION = Font(bold=True, size=12)
 _HEADER = Font(bold=True, color="FFFFFF")
@@ -90,9 +77,9 @@ def _cell_value(value: Any, column: Column) -> tuple[Any, str | None]:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return format_cell(value, column.kind), None
     if column.kind == "pct":
-        return value / 100.0, NUMBER_FORMATS["pct"]
-    if column.kind in NUMBER_FORMATS:
-        return value, NUMBER_FORMATS[column.kind]
+        return value / 100.0, EXCEL_FORMATS["pct"]
+    if column.kind in EXCEL_FORMATS:
+        return value, EXCEL_FORMATS[column.kind]
     return value, None
 
 
@@ -218,7 +205,7 @@ def _write_methods(ws: Worksheet, report: Report, threshold: int | None) -> None
         put(ws, r, 1, label).font = _BOLD
         cell = put(ws, r, 2, value)
         if isinstance(value, int):
-            cell.number_format = NUMBER_FORMATS["count"]
+            cell.number_format = EXCEL_FORMATS["count"]
         cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
     ws.column_dimensions["A"].width = 48
     ws.column_dimensions["B"].width = 100

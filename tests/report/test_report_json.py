@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from audit.demo import published
-from audit.report.format import format_pct
+from audit.formatting import format_pct
 from audit.report.jsonout import report_to_json, write_json
 from audit.report.model import Report
 
@@ -42,9 +42,9 @@ def test_figure_4_3_reproduces_the_published_table(report: Report) -> None:
     for row, ref in zip(rows, _reference("fig4_3_factors_linked.csv"), strict=True):
         assert row["factor"] == ref["label"]
         assert row["thematic_n"] == int(ref["thematic_n"])
-        assert format_pct(row["thematic_pct"], sign=False) == ref["thematic_pct"]
+        assert format_pct(row["thematic_pct"], percent_sign=False) == ref["thematic_pct"]
         assert row["core_n"] == int(ref["core_iom_n"])
-        assert format_pct(row["core_pct"], sign=False) == ref["core_iom_pct"]
+        assert format_pct(row["core_pct"], percent_sign=False) == ref["core_iom_pct"]
 
 
 def test_figure_4_6_yes_rows_match_the_reference(report: Report) -> None:
@@ -55,7 +55,7 @@ def test_figure_4_6_yes_rows_match_the_reference(report: Report) -> None:
                              strict=True):
         assert row["thematic_n"] == int(ref["thematic_yes"])
         assert row["core_n"] == int(ref["core_iom_yes"])
-        assert format_pct(row["thematic_pct"], sign=False) == str(pct)
+        assert format_pct(row["thematic_pct"], percent_sign=False) == str(pct)
 
 
 def test_figure_5_2_and_raw_counts_stay_unsuppressed(report: Report) -> None:

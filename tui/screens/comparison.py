@@ -12,6 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
 
+from audit.formatting import MISSING, format_count, format_p, format_pct, format_pp
 from tui.screens.base import IomScreen
 from tui.widgets.bar_chart import BarChart, BarGroup
 
@@ -31,15 +32,10 @@ class CasesBehind(Message):
 
 
 def pct_cell(counts: Any) -> str:
+    """A group's cell: "43% (17/40)"; the missing mark when nobody answered."""
     if counts is None or counts.pct is None:
-        return "–"
-    return f"{counts.pct:.0f}% ({counts.yes:,}/{counts.n:,})"
-
-
-def p_cell(p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+        return MISSING
+    return f"{format_pct(counts.pct)} ({format_count(counts.yes)}/{format_count(counts.n)})"
 
 
 class ComparisonScreen(IomScreen):
@@ -113,15 +109,15 @@ class ComparisonScreen(IomScreen):
         table.clear()
         for row in c.rows:
             sig = " *" if row.significant else ""
-            diff = "–" if row.diff_pp is None else f"{row.diff_pp:+.1f}{sig}"
+            diff = MISSING if row.diff_pp is None else f"{format_pp(row.diff_pp)}{sig}"
             table.add_row(row.label, pct_cell(row.groups.get("iom")),
-                          pct_cell(row.groups.get("non_iom")), diff, p_cell(row.p_adjusted),
+                          pct_cell(row.groups.get("non_iom")), diff, format_p(row.p_adjusted),
                           key=row.question_id)
         mean = c.summary.mean_diff_pp
         self.query_one("#comparison-title", Static).update(
             f"IOM vs non-IOM · {message.scope} · {len(c.rows)} questions · "
             f"{c.correction}, α={c.alpha}, * significant"
-            + ("" if mean is None else f" · mean diff. {mean:+.1f} pp"))
+            + ("" if mean is None else f" · mean diff. {format_pp(mean)} pp"))
         self.update_chart()
         table.focus()
 

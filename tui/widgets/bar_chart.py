@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from audit.formatting import format_pct
+
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
@@ -53,7 +55,7 @@ class BarChart(Static):
             style = "bold reverse" if i == self.highlight else "bold"
             out.append(f"{g.label[:width + 15]}\n", style=style)
             for j, (name, pct, _n) in enumerate(g.values):
-                pct_text = "   –" if pct is None else f"{pct:3.0f}%"
+                pct_text = format_pct(pct).rjust(4)  # "100%" is the widest
                 out.append(f" {name:<8}", style="dim")
                 out.append(f"{bar(pct, width):<{width}}", style=colours[j % 2])
                 out.append(f"{pct_text}\n")

@@ -6,15 +6,18 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
+from audit.formatting import format_count
 from audit.views.progress import Progress
 
 
 def counts_text(p: Progress) -> str:
     """'3 to start, 2 rating, 4 complete, 1 QA-checked' (locked only when any)."""
-    parts = [f"{p.get('not_started')} to start", f"{p.get('in_progress')} rating",
-             f"{p.get('complete')} complete", f"{p.get('qa_checked')} QA-checked"]
+    parts = [f"{format_count(p.get('not_started'))} to start",
+             f"{format_count(p.get('in_progress'))} rating",
+             f"{format_count(p.get('complete'))} complete",
+             f"{format_count(p.get('qa_checked'))} QA-checked"]
     if p.get("locked"):
-        parts.append(f"{p.get('locked')} locked")
+        parts.append(f"{format_count(p.get('locked'))} locked")
     return ", ".join(parts)
 
 
@@ -37,7 +40,7 @@ class ProgressRow(Horizontal):
         p = self.progress
         yield Label(p.name[:27], classes="name")
         yield ProgressBar(total=max(p.total, 1), show_eta=False)
-        yield Label(f"{p.total:,}: {counts_text(p)}", classes="counts")
+        yield Label(f"{format_count(p.total)}: {counts_text(p)}", classes="counts")
 
     def on_mount(self) -> None:
         self.query_one(ProgressBar).progress = self.progress.done
