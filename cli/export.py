@@ -33,7 +33,7 @@ def export(
 ) -> None:
     """Export the coded data and codebook.csv; the export is logged in the audit trail."""
     from audit.exports.exporters import export as run_export
-    from cli.imports import StderrProgress
+    from cli.progress import StderrProgress
 
     state: CliState = ctx.obj
     database = state.database()

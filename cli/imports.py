@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from cli.progress import StderrProgress
 from cli.state import CliState
 
 if TYPE_CHECKING:
     from audit.imports.transaction import ImportSummary
-
-
-class StderrProgress:
-    """A rich progress bar on stderr, shown only once work has taken over `delay` seconds.
-
-    Called as progress(what, done, total); a total of None shows a spinner. stdout is
-    never touched, so scripts can read a command's output.
-    """
-
-    def __init__(self, delay: float = 1.0) -> None:
-        self.delay = delay
-        self.started = time.monotonic()
-        self._bar: Any = None
-        self._tasks: dict[str, Any] = {}
-
-    def __call__(self, what: str, done: int, total: int | None) -> None:
-        if self._bar is None:
-            if time.monotonic() - self.started < self.delay:
-                return
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-
-            console = Console(stderr=True)
-            self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                 BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                 console=console, transient=True,
-                                 disable=not console.is_terminal)
-            self._bar.start()
-        if what not in self._tasks:
-            self._tasks[what] = self._bar.add_task(what, total=total)
-        self._bar.update(self._tasks[what], completed=done, total=total)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
 
 def register(app: typer.Typer) -> None:

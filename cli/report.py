@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from audit.errors import UsageError
+from cli.progress import table_progress
 from cli.state import CliState
 
 
@@ -31,15 +31,6 @@ def _parse_bands(value: str) -> tuple[float, float, float]:
     if len(parts) != 3:
         raise UsageError("--rating-bands must be three numbers such as 80,65,50")
     return parts
-
-
-def _progress() -> Progress:
-    # Progress goes to stderr so that stdout stays clean for JSON.
-    from rich.console import Console
-
-    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=True)
 
 
 def report(
@@ -69,7 +60,7 @@ def report(
     state: CliState = ctx.obj
     if out.suffix.lower() != ".pdf":
         raise UsageError(f"--out must name a .pdf file, not {out}")
-    with _progress() as progress:
+    with table_progress() as progress:
         task = progress.add_task("Compiling tables", total=None)
 
         def tick(done: int, total: int, label: str) -> None:

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from audit.store.engine import Database, open_database
 from tui.commands import NavigationCommands
@@ -105,7 +106,6 @@ class IomAuditApp(App[None]):
 
     def goto(self, name: str) -> None:
         """Open a main screen from anywhere (palette, dashboard keys)."""
-        from tui.screens import main_screen
         from tui.screens.dashboard import DashboardScreen
 
         if self.workspace is None:
@@ -115,7 +115,7 @@ class IomAuditApp(App[None]):
         while len(self.screen_stack) > 1 and not isinstance(self.screen, DashboardScreen):
             self.pop_screen()
         if name != "dashboard":
-            self.push_screen(main_screen(name)())
+            self.push_screen(_main_screen(name))
 
     def open_case(self, case_id: int, *, rater: str = "primary") -> None:
         """Open the rating screen of one case (rater 'qa' rates blind)."""
@@ -138,6 +138,26 @@ class IomAuditApp(App[None]):
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK
         self.remember(theme=self.theme)
+
+
+def _main_screen(name: str) -> Screen[None]:
+    """A new main screen by name; each is imported when first shown, so the start screen
+    appears before pandas and statsmodels load."""
+    match name:
+        case "case_list":
+            from tui.screens.case_list import CaseListScreen
+
+            return CaseListScreen()
+        case "comparison":
+            from tui.screens.comparison import ComparisonScreen
+
+            return ComparisonScreen()
+        case "report":
+            from tui.screens.report import ReportScreen
+
+            return ReportScreen()
+        case _:
+            raise ValueError(f"no screen called {name!r}")
 
 
 def run_app(db: str | None) -> None:

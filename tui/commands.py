@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from tui.app import IomAuditApp
+from tui.shell import Shell
 
 SCREENS = {
     "dashboard": "Go to the dashboard (progress per site and inspector)",
@@ -23,7 +22,7 @@ class NavigationCommands(Provider):
     """Screens to go to, plus the key actions of the current screen by name."""
 
     def _commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
-        app = cast("IomAuditApp", self.app)
+        app = cast(Shell, self.app)
         if app.workspace is not None:
             for name, help_text in SCREENS.items():
                 title = name.replace("_", " ").capitalize()
@@ -38,10 +37,10 @@ class NavigationCommands(Provider):
             binding = active.binding
             if not active.enabled or not binding.description or binding.action in seen:
                 continue
-            if active.node is app:
+            if active.node is self.app:
                 continue  # app-wide actions are listed above
             seen.add(binding.action)
-            run = partial(app.run_action, binding.action, active.node)
+            run = partial(self.app.run_action, binding.action, active.node)
             yield (f"{title}: {binding.description}",
                    f"Key: {binding.key_display or key}", run)
 

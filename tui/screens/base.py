@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from textual import on
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from tui.shell import Shell
 from tui.workspace import Workspace
-
-if TYPE_CHECKING:
-    from tui.app import IomAuditApp
 
 
 class IomScreen(Screen[None]):
@@ -20,8 +18,8 @@ class IomScreen(Screen[None]):
     PALETTE_GROUP = "Screen"
 
     @property
-    def iom_app(self) -> IomAuditApp:
-        return cast("IomAuditApp", self.app)
+    def iom_app(self) -> Shell:
+        return cast(Shell, self.app)
 
     @property
     def ws(self) -> Workspace:

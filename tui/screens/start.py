@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,10 +19,8 @@ from audit.people import identify, known_role
 from audit.store.models import ROLES
 from audit.views.progress import InspectionInfo, inspections, question_set_for
 from tui.settings import scripted_inspector
+from tui.shell import Shell
 from tui.workspace import Workspace
-
-if TYPE_CHECKING:
-    from tui.app import IomAuditApp
 
 
 @dataclass
@@ -48,8 +46,8 @@ class StartScreen(Screen[None]):
         self._scripted = scripted_inspector()
 
     @property
-    def iom_app(self) -> IomAuditApp:
-        return cast("IomAuditApp", self.app)
+    def iom_app(self) -> Shell:
+        return cast(Shell, self.app)
 
     def compose(self) -> ComposeResult:
         settings = self.iom_app.settings

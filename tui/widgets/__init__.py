@@ -1,0 +1,1 @@
+"""Widgets the screens compose: question tree and panel, profile form, case table, bars."""
