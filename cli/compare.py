@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from audit.errors import UsageError
 from audit.formatting import (
     MISSING,
     format_ci,
@@ -57,10 +56,7 @@ def compare(
     """Compare groups (default IOM vs non-IOM) on each question, with significance tests."""
     from audit.views import analysis
 
-    if correction not in {"holm", "bh", "none"}:
-        raise UsageError("--correction must be holm, bh or none")
-    if not 0 < alpha < 1:
-        raise UsageError("--alpha must be between 0 and 1")
+    analysis.check_options(alpha=alpha, correction=correction)  # before opening the database
     state: CliState = ctx.obj
     result = analysis.compare(state.database(), by=by, inspections=inspection or None,
                               questions=questions, alpha=alpha, correction=correction,

@@ -30,6 +30,8 @@ from question_sets.profile import PROFILE
 from stats import Comparison, QuestionInfo, compare_counts
 from stats.regression import DEFAULT_COVARIATES
 
+CORRECTIONS = ("holm", "bh", "none")
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -102,12 +104,22 @@ def question_info(qs: QuestionSet, questions: Sequence[str]) -> dict[str, Questi
     return out
 
 
+def check_options(*, alpha: float, correction: str) -> None:
+    """Refuse a significance level or a correction a comparison cannot use."""
+    if correction not in CORRECTIONS:
+        raise UsageError(f"--correction must be {', '.join(CORRECTIONS[:-1])} or "
+                         f"{CORRECTIONS[-1]}")
+    if not 0 < alpha < 1:
+        raise UsageError("--alpha must be between 0 and 1")
+
+
 def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None = None,
             questions: str | Sequence[str] = "key", alpha: float = 0.05,
             correction: str = "holm", test: str = "auto", yates: bool = False,
             independent_effect: bool = True,
             covariates: Sequence[str] = DEFAULT_COVARIATES) -> Comparison:
     """Compare groups of cases on each question (Figure 5.2 for `by="iom"`)."""
+    check_options(alpha=alpha, correction=correction)
     if by not in groupable_fields():
         raise UsageError(f"cannot group by {by!r}; choose one of {', '.join(groupable_fields())}")
     where = scope(db, inspections)
