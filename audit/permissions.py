@@ -60,10 +60,6 @@ class Actor:
     role: str = DEFAULT_ROLE
     login: str | None = None
 
-    @property
-    def is_lead(self) -> bool:
-        return self.role == "lead"
-
 
 def allows(role: str, action: str) -> bool:
     """Whether `role` may do `action` (for a face to show or dim a key; never a check)."""
