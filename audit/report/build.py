@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import pandas as pd
-import sqlalchemy as sa
-from sqlmodel import col
 
 from audit import __version__
 from audit.errors import UsageError
@@ -23,11 +21,10 @@ from audit.permissions import Actor, require
 from audit.report import tables as t
 from audit.report.model import Report, ReportMeta, ReportTable
 from audit.store.engine import Database
-from audit.store.models import Answer, Case, Inspection, Site
+from audit.store.models import Inspection
 from audit.views.analysis import compare
-from audit.views.frames import case_frame
-from audit.views.samples import REPORT_RATER, Sample, answer_counts
-from audit.views.tally import case_keys, tally
+from audit.views.report_data import case_counts, rating_pairs, unit_counts
+from audit.views.samples import REPORT_RATER, Sample, answer_counts, sample_cases
 from question_sets import QuestionSet
 from stats.regression import DEFAULT_COVARIATES
 
@@ -60,26 +57,6 @@ def _samples(inspections: Sequence[Inspection]) -> tuple[Sample | None, list[Sam
         side.append(Sample("core_iom", "Core programme IOM cases",
                            tuple(i.id for i in core if i.id is not None), iom_only=True))
     return theme, side
-
-
-def _unit_counts(db: Database, inspection_ids: Sequence[int],
-                 questions: Sequence[str]) -> pd.DataFrame:
-    """Key-question answers counted per site and per provider (for standard ratings).
-
-    One scan of the answers, counted per inspection, site and provider together; the two
-    views are sums of it.
-    """
-    cases = case_keys(db, inspection_ids, {"inspection": col(Inspection.name),
-                                           "site": col(Site.name),
-                                           "provider": col(Case.provider)})
-    both = tally(db, cases, questions, inspection_ids=inspection_ids, rater=REPORT_RATER)
-    frames = []
-    for unit_type in ("site", "provider"):
-        part = (both.groupby(["inspection", unit_type, "question_id", "value"], dropna=False)
-                ["count"].sum().reset_index().rename(columns={unit_type: "unit"}))
-        part.insert(0, "unit_type", unit_type)
-        frames.append(part)
-    return pd.concat(frames, ignore_index=True)
 
 
 def _has_data(table: ReportTable) -> bool:
@@ -125,8 +102,7 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
             progress(step, total, label)
 
     built: dict[str, ReportTable] = {}
-    theme_cases = (case_frame(db, theme.inspection_ids, questions=[])
-                   if theme is not None else None)
+    theme_cases = sample_cases(db, theme) if theme is not None else None
     theme_counts = (answer_counts(db, theme, [q.id for q in qs.questions])
                     if theme is not None else None)
     factor_qs = [q.id for q in qs.questions if q.factor]
@@ -141,13 +117,11 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
         if table is not None and _has_data(table):
             built[table_id] = table
         tick(table_id)
+    sizes = case_counts(db, all_ids)
     samples: list[tuple[str, int]] = []
-    with db.engine.connect() as conn:
-        for insp in chosen:
-            n = conn.execute(sa.select(sa.func.count()).select_from(Case)
-                             .where(col(Case.inspection_id) == insp.id)).scalar_one()
-            kind = "thematic fieldwork sample" if insp.kind == "thematic" else "core programme"
-            samples.append((f"{insp.name} ({kind})", int(n)))
+    for insp in chosen:
+        kind = "thematic fieldwork sample" if insp.kind == "thematic" else "core programme"
+        samples.append((f"{insp.name} ({kind})", sizes.get(insp.id, 0) if insp.id else 0))
     meta = ReportMeta(
         title="Integrated Offender Management: inspection findings",
         subtitle="Tables and charts compiled from the case assessments",
@@ -237,7 +211,7 @@ def _ratings(db: Database, qs: QuestionSet, ids: list[int],
     key = [q.id for q in qs.questions if q.key]
     if not key:
         return None
-    counts = _unit_counts(db, ids, key)
+    counts = unit_counts(db, ids, key)
     if counts.empty:
         return None
     return t.standard_ratings_table(qs, counts, bands)
@@ -247,21 +221,10 @@ def _reliability(db: Database, qs: QuestionSet, ids: list[int]) -> ReportTable |
     from stats import reliability
 
     key = [q.id for q in qs.questions if q.key]
-    # The few cases rated twice, found on the answer index before any case is read.
-    with db.engine.connect() as conn:
-        rated_twice = conn.execute(
-            sa.select(col(Answer.case_id)).distinct()
-            .join(Case, col(Answer.case_id) == Case.id)
-            .where(col(Answer.rater) == "qa", col(Answer.question_id).in_(key),
-                   col(Case.inspection_id).in_(ids))).scalars().all()
-    if not rated_twice:
+    pairs = rating_pairs(db, ids, key)
+    if pairs is None:
         return None
-    qa = case_frame(db, ids, questions=key, rater="qa", fields=[], only_answered=True,
-                    case_ids=list(rated_twice))
-    if qa.empty:
-        return None
-    primary = case_frame(db, ids, questions=key, rater="primary", fields=[],
-                         case_ids=[int(i) for i in qa.index])
+    primary, qa = pairs
     labels = {q: qs.question(q).label for q in key}
     result = reliability(primary[key], qa[key], key, labels=labels)
     return t.reliability_table(result)
