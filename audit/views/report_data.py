@@ -74,8 +74,8 @@ def rating_pairs(db: Database, inspection_ids: Sequence[int],
 def case_counts(db: Database, inspection_ids: Sequence[int]) -> dict[int, int]:
     """Number of cases in each inspection (0 for one without cases)."""
     with db.engine.connect() as conn:
-        found = dict(conn.execute(
+        found = {i: int(n) for i, n in conn.execute(
             sa.select(col(Case.inspection_id), sa.func.count()).select_from(Case)
             .where(col(Case.inspection_id).in_(list(inspection_ids)))
-            .group_by(col(Case.inspection_id))).tuples().all())
-    return {i: int(found.get(i, 0)) for i in inspection_ids}
+            .group_by(col(Case.inspection_id)))}
+    return {i: found.get(i, 0) for i in inspection_ids}
