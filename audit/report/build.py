@@ -1,8 +1,9 @@
 """Compile the thematic report: every table from the stored cases, in figure order.
 
 Thematic-sample tables come from `thematic` inspections; the IOM comparison from every
-case whose IOM status is known (in the demo, the core programme). Each number is
-computed here once; the PDF, XLSX, Markdown and JSON renderers only format it.
+case whose IOM status is known (in the demo, the core programme). Which tables exist, and
+how each is built, is `audit.report.registry`; each number is computed there once, and the
+PDF, XLSX, Markdown and JSON renderers only format it.
 """
 
 from __future__ import annotations
@@ -12,85 +13,29 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-import pandas as pd
-import sqlalchemy as sa
-from sqlmodel import col
-
 from audit import __version__
 from audit.errors import UsageError
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
-from audit.report import tables as t
+from audit.report.context import ReportContext
 from audit.report.model import Report, ReportMeta, ReportTable
+from audit.report.registry import TABLE_IDS, entries
 from audit.store.engine import Database
-from audit.store.models import Answer, Case, Inspection, Site
-from audit.views.analysis import compare
-from audit.views.frames import case_frame
-from audit.views.samples import REPORT_RATER, Sample, answer_counts
-from audit.views.tally import case_keys, tally
-from question_sets import QuestionSet
+from audit.views.report_data import case_counts
+from audit.views.samples import REPORT_RATER
 from stats.regression import DEFAULT_COVARIATES
 
-# In the order of the publication: chapter 4 (desistance 4.2-4.6, keeping safe 4.7-4.9),
-# chapter 5, then the annex tables.
-TABLE_IDS = ("profile", "iom_registration", "factors_linked", "partner_info",
-             "plan_reoffending", "factors_delivered", "index_offence", "keeping_safe",
-             "iom_module", "outcomes", "iom_comparison", "standard_ratings", "reliability")
+__all__ = ["DEFAULT_BANDS", "TABLE_IDS", "Progress", "compile_report", "regenerate_command"]
+
 DEFAULT_BANDS = (80.0, 65.0, 50.0)
 
 Progress = Callable[[int, int, str], None]
-
-IOM_MODULE = ("iom.reasons_known", "iom.explained", "iom.partner_info", "iom.plan_requirements",
-              "iom.plan_roles", "iom.supported_engage", "iom.complied", "iom.recalled",
-              "iom.su_involved_review", "iom.review_adjusted", "iom.deselected",
-              "iom.exit_strategy", "safe.da_enquiries", "safe.safeguarding_enquiries",
-              "safe.info_shared", "safe.victim_focus")
-OUTCOMES = ("outcome.reoffended", "outcome.frequency", "outcome.seriousness")
-
-
-def _samples(inspections: Sequence[Inspection]) -> tuple[Sample | None, list[Sample]]:
-    """The thematic sample, and the samples shown side by side in Figures 4.3 and 4.6."""
-    thematic = [i for i in inspections if i.kind == "thematic"]
-    core = [i for i in inspections if i.kind == "core"]
-    theme = (Sample("thematic", "Thematic IOM sample",
-                    tuple(i.id for i in thematic if i.id is not None))
-             if thematic else None)
-    side = [theme] if theme else []
-    if core:
-        side.append(Sample("core_iom", "Core programme IOM cases",
-                           tuple(i.id for i in core if i.id is not None), iom_only=True))
-    return theme, side
-
-
-def _unit_counts(db: Database, inspection_ids: Sequence[int],
-                 questions: Sequence[str]) -> pd.DataFrame:
-    """Key-question answers counted per site and per provider (for standard ratings).
-
-    One scan of the answers, counted per inspection, site and provider together; the two
-    views are sums of it.
-    """
-    cases = case_keys(db, inspection_ids, {"inspection": col(Inspection.name),
-                                           "site": col(Site.name),
-                                           "provider": col(Case.provider)})
-    both = tally(db, cases, questions, inspection_ids=inspection_ids, rater=REPORT_RATER)
-    frames = []
-    for unit_type in ("site", "provider"):
-        part = (both.groupby(["inspection", unit_type, "question_id", "value"], dropna=False)
-                ["count"].sum().reset_index().rename(columns={unit_type: "unit"}))
-        part.insert(0, "unit_type", unit_type)
-        frames.append(part)
-    return pd.concat(frames, ignore_index=True)
 
 
 def _has_data(table: ReportTable) -> bool:
     """Whether a table counts anything (an empty figure is left out, not printed blank)."""
     return bool(table.rows) and any(v for v in table.base.values()) if table.base else bool(
         table.rows)
-
-
-def _has(qs: QuestionSet, *ids: str) -> bool:
-    known = {q.id for q in qs.questions}
-    return all(i in known for i in ids)
 
 
 def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | None = None,
@@ -102,11 +47,7 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
 
     The report holds aggregate tables only: leads and researchers may compile it.
     """
-    wanted = list(tables) if tables else list(TABLE_IDS)
-    unknown = [w for w in wanted if w not in TABLE_IDS]
-    if unknown:
-        raise UsageError(f"unknown table(s) {', '.join(unknown)}; "
-                         f"choose from {', '.join(TABLE_IDS)}")
+    wanted = entries(tables)
     if len(bands) != 3 or not bands[0] > bands[1] > bands[2]:
         raise UsageError("rating bands must be three falling percentages, e.g. 80,65,50")
     with db.session() as session:
@@ -114,40 +55,20 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
         chosen = inspections_for_reading(session, inspections)
         sets = {i.id: question_set_of(i) for i in chosen}
     qs = max(sets.values(), key=lambda s: len(s.questions))
-    theme, side = _samples(chosen)
-    step = 0
-    total = len(wanted)
-
-    def tick(label: str) -> None:
-        nonlocal step
-        step += 1
-        if progress:
-            progress(step, total, label)
-
+    ctx = ReportContext(db, qs, chosen, names=list(inspections or []), bands=bands,
+                        alpha=alpha, correction=correction)
     built: dict[str, ReportTable] = {}
-    theme_cases = (case_frame(db, theme.inspection_ids, questions=[])
-                   if theme is not None else None)
-    theme_counts = (answer_counts(db, theme, [q.id for q in qs.questions])
-                    if theme is not None else None)
-    factor_qs = [q.id for q in qs.questions if q.factor]
-    side_counts = {s.id: (theme_counts if theme_counts is not None and s is theme
-                          else answer_counts(db, s, factor_qs)) for s in side}
-    all_ids = [i.id for i in chosen if i.id is not None]
-    for table_id in wanted:
-        table = _build_one(table_id, db=db, qs=qs, theme=theme, theme_cases=theme_cases,
-                           theme_counts=theme_counts, side=side, side_counts=side_counts,
-                           all_ids=all_ids, inspections=list(inspections or []),
-                           bands=bands, alpha=alpha, correction=correction)
+    for step, entry in enumerate(wanted, start=1):
+        table = entry.build(entry, ctx) if entry.possible(ctx) else None
         if table is not None and _has_data(table):
-            built[table_id] = table
-        tick(table_id)
+            built[entry.id] = table
+        if progress:
+            progress(step, len(wanted), entry.id)
+    sizes = case_counts(db, ctx.inspection_ids)
     samples: list[tuple[str, int]] = []
-    with db.engine.connect() as conn:
-        for insp in chosen:
-            n = conn.execute(sa.select(sa.func.count()).select_from(Case)
-                             .where(col(Case.inspection_id) == insp.id)).scalar_one()
-            kind = "thematic fieldwork sample" if insp.kind == "thematic" else "core programme"
-            samples.append((f"{insp.name} ({kind})", int(n)))
+    for insp in chosen:
+        kind = "thematic fieldwork sample" if insp.kind == "thematic" else "core programme"
+        samples.append((f"{insp.name} ({kind})", sizes.get(insp.id or 0, 0)))
     meta = ReportMeta(
         title="Integrated Offender Management: inspection findings",
         subtitle="Tables and charts compiled from the case assessments",
@@ -156,115 +77,7 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
         question_sets=tuple(sorted({f"{s.id} v{s.version}" for s in sets.values()})),
         samples=tuple(samples), suppress_below=suppress_below,
         methods=_methods(alpha, correction, suppress_below, bands))
-    return Report(meta, tuple(built[i] for i in wanted if i in built))
-
-
-def _build_one(table_id: str, *, db: Database, qs: QuestionSet, theme: Sample | None,
-               theme_cases: pd.DataFrame | None, theme_counts: pd.DataFrame | None,
-               side: list[Sample], side_counts: dict[str, pd.DataFrame], all_ids: list[int],
-               inspections: list[str], bands: Sequence[float], alpha: float,
-               correction: str) -> ReportTable | None:
-    """One table, or None when the data holds nothing for it."""
-    if table_id == "profile" and theme is not None and theme_cases is not None:
-        return t.profile_table(theme_cases, theme)
-    if table_id == "index_offence" and theme is not None and theme_cases is not None:
-        return t.index_offence_table(theme_cases, theme)
-    if table_id == "factors_linked" and side and qs.factors:
-        return t.factors_linked_table(qs, side, side_counts)
-    if table_id == "factors_delivered" and side and qs.factors:
-        return t.factors_delivered_table(qs, side, side_counts)
-    if theme is None or theme_counts is None:
-        if table_id == "iom_comparison":
-            return _comparison(db, qs, inspections, alpha, correction)
-        if table_id == "standard_ratings":
-            return _ratings(db, qs, all_ids, bands)
-        if table_id == "reliability":
-            return _reliability(db, qs, all_ids)
-        return None
-    section = "The quality of case work to support desistance"
-    if table_id == "iom_registration" and _has(qs, "iom.explained"):
-        return t.yes_no_table("iom_registration", "4.2",
-                              "Were the reasons for IOM registration explained to the service "
-                              "user at the time and were their views taken into account?",
-                              qs, "iom.explained", theme, theme_counts, section)
-    if table_id == "partner_info" and _has(qs, "iom.partner_info"):
-        return t.yes_no_table("partner_info", "4.4",
-                              "Does assessment sufficiently incorporate information obtained "
-                              "from IOM partners?", qs, "iom.partner_info", theme,
-                              theme_counts, section)
-    if table_id == "plan_reoffending" and _has(qs, "2.2.2"):
-        return t.yes_no_table("plan_reoffending", "4.5",
-                              "Does the plan focus sufficiently on reducing reoffending?", qs,
-                              "2.2.2", theme, theme_counts, section)
-    if table_id == "iom_module":
-        present = [q for q in IOM_MODULE if _has(qs, q)]
-        if present:
-            return t.question_counts_table(
-                "iom_module", "4.10", "The IOM module: selection, planning, delivery, review "
-                "and keeping people safe", qs, present, theme, theme_counts,
-                "The quality of work to keep people safe")
-    if table_id == "keeping_safe" and _has(qs, *(q for p in t.KEEPING_SAFE_PAIRS for q in p[1:])):
-        return t.keeping_safe_table(qs, theme, theme_counts)
-    if table_id == "outcomes" and _has(qs, *OUTCOMES):
-        return t.choice_table("outcomes", "5.1",
-                              "Is there evidence that the service user has been convicted, "
-                              "cautioned, or had another out-of-court disposal for an offence "
-                              "committed since the start of sentence/release on licence?",
-                              qs, list(OUTCOMES), theme, theme_counts,
-                              "Understanding the impact of IOM")
-    if table_id == "iom_comparison":
-        return _comparison(db, qs, inspections, alpha, correction)
-    if table_id == "standard_ratings":
-        return _ratings(db, qs, all_ids, bands)
-    if table_id == "reliability":
-        return _reliability(db, qs, all_ids)
-    return None
-
-
-def _comparison(db: Database, qs: QuestionSet, inspections: list[str], alpha: float,
-                correction: str) -> ReportTable | None:
-    # No names: `compare` itself keeps the inspections holding both IOM and non-IOM cases.
-    result = compare(db, by="iom", inspections=inspections or None, questions="key",
-                     alpha=alpha, correction=correction)
-    if not result.rows or any(not any(r.groups[lv].n for r in result.rows)
-                              for lv in result.levels):
-        return None  # no IOM status known on both sides: nothing to compare
-    return t.iom_comparison_table(result, qs)
-
-
-def _ratings(db: Database, qs: QuestionSet, ids: list[int],
-             bands: Sequence[float]) -> ReportTable | None:
-    key = [q.id for q in qs.questions if q.key]
-    if not key:
-        return None
-    counts = _unit_counts(db, ids, key)
-    if counts.empty:
-        return None
-    return t.standard_ratings_table(qs, counts, bands)
-
-
-def _reliability(db: Database, qs: QuestionSet, ids: list[int]) -> ReportTable | None:
-    from stats import reliability
-
-    key = [q.id for q in qs.questions if q.key]
-    # The few cases rated twice, found on the answer index before any case is read.
-    with db.engine.connect() as conn:
-        rated_twice = conn.execute(
-            sa.select(col(Answer.case_id)).distinct()
-            .join(Case, col(Answer.case_id) == Case.id)
-            .where(col(Answer.rater) == "qa", col(Answer.question_id).in_(key),
-                   col(Case.inspection_id).in_(ids))).scalars().all()
-    if not rated_twice:
-        return None
-    qa = case_frame(db, ids, questions=key, rater="qa", fields=[], only_answered=True,
-                    case_ids=list(rated_twice))
-    if qa.empty:
-        return None
-    primary = case_frame(db, ids, questions=key, rater="primary", fields=[],
-                         case_ids=[int(i) for i in qa.index])
-    labels = {q: qs.question(q).label for q in key}
-    result = reliability(primary[key], qa[key], key, labels=labels)
-    return t.reliability_table(result)
+    return Report(meta, tuple(built[e.id] for e in wanted if e.id in built))
 
 
 def _methods(alpha: float, correction: str, suppress_below: int,

@@ -8,6 +8,7 @@ whole sample, as in the published report.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -20,6 +21,30 @@ from question_sets.profile import PROFILE
 from stats import Comparison, Reliability
 
 YES_NO = ("yes", "no")
+
+
+@dataclass(frozen=True)
+class TableHead:
+    """Where a table stands in the publication: its id, figure number, caption and section.
+
+    The builders below take it rather than literals, so that each caption is stated once,
+    in the table's registry entry (``audit.report.registry``).
+    """
+
+    id: str
+    figure: str
+    caption: str
+    section: str
+
+
+def _table(head: TableHead, *, columns: tuple[Column, ...], rows: tuple[dict[str, Any], ...],
+           notes: tuple[str, ...], base: dict[str, int] | None = None,
+           tests: tuple[str, ...] = (), chart: Chart | None = None,
+           row_styles: tuple[dict[str, str], ...] = ()) -> ReportTable:
+    return ReportTable(id=head.id, figure=head.figure, caption=head.caption,
+                       section=head.section, columns=columns, rows=rows, notes=notes,
+                       base=base if base is not None else {}, tests=tests, chart=chart,
+                       row_styles=row_styles)
 
 
 def pct(part: int, whole: int) -> float | None:
@@ -39,7 +64,7 @@ PROFILE_ROWS = ("provider", "case_type", "rosh", "likelihood", "mappa_level", "d
                 "child_safeguarding", "prev_convictions", "age_band", "gender", "ethnicity")
 
 
-def profile_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
+def profile_table(head: TableHead, cases: pd.DataFrame, sample: Sample) -> ReportTable:
     """Annex 2 case profile, with Figures 4.1 (lead agency) and 4.8 (risk of serious harm)."""
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
@@ -60,18 +85,14 @@ def profile_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
         if known < total:
             rows.append({"item": "Not known", "n": total - known, "pct": None})
             styles.append({})
-    return ReportTable(
-        id="profile", figure="A2",
-        caption="Inspection case profile: lead agency (Figure 4.1), case type, risk of "
-                "serious harm (Figure 4.8), demographics and previous convictions",
-        columns=(Column("item", "Characteristic"), *_count_pct_columns("")),
+    return _table(
+        head, columns=(Column("item", "Characteristic"), *_count_pct_columns("")),
         rows=tuple(rows), row_styles=tuple(styles), base={sample.label: total},
-        section="Profile of the case sample",
         notes=(f"{sample.label}: {format_count(total)} cases. Percentages are of the cases "
                "where the characteristic was known.",))
 
 
-def index_offence_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
+def index_offence_table(head: TableHead, cases: pd.DataFrame, sample: Sample) -> ReportTable:
     """Figure 4.7: index offences of the sample."""
     spec = PROFILE["index_offence"]
     values = cases["index_offence"]
@@ -85,12 +106,10 @@ def index_offence_table(cases: pd.DataFrame, sample: Sample) -> ReportTable:
     notes = [f"Percentages of the {format_count(known)} cases whose index offence is known."]
     if known < len(values):
         notes.append(f"Index offence not known in {format_count(len(values) - known)} case(s).")
-    return ReportTable(
-        id="index_offence", figure="4.7",
-        caption="Index offences committed by those in the case sample",
-        columns=(Column("offence", "Index offence"), *_count_pct_columns("")),
+    return _table(
+        head, columns=(Column("offence", "Index offence"), *_count_pct_columns("")),
         rows=tuple(rows), row_styles=tuple(styles), base={sample.label: known},
-        section="The quality of work to keep people safe", notes=tuple(notes),
+        notes=tuple(notes),
         chart=Chart("hbar", "offence", (("pct", sample.label),),
                     title="Index offence (% of cases)"))
 
@@ -101,7 +120,7 @@ def _factor_questions(qs: QuestionSet, suffix: str) -> list[tuple[str, str, str]
             if f"factor.{code}.{suffix}" in {q.id for q in qs.questions}]
 
 
-def factors_linked_table(qs: QuestionSet, samples: Sequence[Sample],
+def factors_linked_table(head: TableHead, qs: QuestionSet, samples: Sequence[Sample],
                          counts: dict[str, pd.DataFrame]) -> ReportTable:
     """Figure 4.3: factors linked to offending, one pair of columns per sample."""
     factors = _factor_questions(qs, "linked")
@@ -122,18 +141,15 @@ def factors_linked_table(qs: QuestionSet, samples: Sequence[Sample],
             row[f"{s.id}_pct"] = pct(yes, answered(counts[s.id], qid, YES_NO))
         rows.append(row)
     series = tuple((f"{s.id}_pct", s.label) for s in samples)
-    return ReportTable(
-        id="factors_linked", figure="4.3",
-        caption="The factors most linked to the service user's offending",
-        columns=tuple(columns), rows=tuple(rows), base=base,
-        section="The quality of case work to support desistance",
+    return _table(
+        head, columns=tuple(columns), rows=tuple(rows), base=base,
         notes=tuple(f"{label}: percentages of the {format_count(n)} cases assessed." for label, n in
                     base.items()),
         chart=Chart("grouped_hbar" if len(samples) > 1 else "hbar", "factor", series,
                     title="Factors linked to offending (% of cases)"))
 
 
-def factors_delivered_table(qs: QuestionSet, samples: Sequence[Sample],
+def factors_delivered_table(head: TableHead, qs: QuestionSet, samples: Sequence[Sample],
                             counts: dict[str, pd.DataFrame]) -> ReportTable:
     """Figure 4.6: sufficient services delivered, among cases where the factor is linked."""
     factors = _factor_questions(qs, "delivered")
@@ -155,21 +171,16 @@ def factors_delivered_table(qs: QuestionSet, samples: Sequence[Sample],
             rows.append(row)
             styles.append({})
         chart_rows.append(label)
-    return ReportTable(
-        id="factors_delivered", figure="4.6",
-        caption="Were sufficient services delivered to address relevant offending-related "
-                "factors?",
-        columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
+    return _table(
+        head, columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
         base={s.label: max((answered(counts[s.id], q, YES_NO) for _, _, q in factors),
                            default=0) for s in samples},
-        section="The quality of case work to support desistance",
         notes=("Asked only where the factor was linked to offending; percentages are of "
                "those cases.",))
 
 
-def yes_no_table(table_id: str, figure: str, caption: str, qs: QuestionSet,
-                 question_id: str, sample: Sample, counts: pd.DataFrame,
-                 section: str) -> ReportTable:
+def yes_no_table(head: TableHead, qs: QuestionSet, question_id: str, sample: Sample,
+                 counts: pd.DataFrame) -> ReportTable:
     """A single yes/no question as a small table with its bar (Figures 4.2, 4.4, 4.5)."""
     q = qs.question(question_id)
     base = answered(counts, question_id, YES_NO)
@@ -180,16 +191,14 @@ def yes_no_table(table_id: str, figure: str, caption: str, qs: QuestionSet,
     notes = [f"{q.text} Base: {format_count(base)} cases answering yes or no."]
     if na:
         notes.append(f"Not applicable in {format_count(na)} case(s), excluded from the base.")
-    return ReportTable(
-        id=table_id, figure=figure, caption=caption,
-        columns=(Column("answer", "Answer"), *_count_pct_columns("")),
-        rows=tuple(rows), base={sample.label: base}, section=section, notes=tuple(notes),
+    return _table(
+        head, columns=(Column("answer", "Answer"), *_count_pct_columns("")),
+        rows=tuple(rows), base={sample.label: base}, notes=tuple(notes),
         chart=Chart("hbar", "answer", (("pct", sample.label),), title=q.label))
 
 
-def question_counts_table(table_id: str, figure: str, caption: str, qs: QuestionSet,
-                          question_ids: Sequence[str], sample: Sample, counts: pd.DataFrame,
-                          section: str) -> ReportTable:
+def question_counts_table(head: TableHead, qs: QuestionSet, question_ids: Sequence[str],
+                          sample: Sample, counts: pd.DataFrame) -> ReportTable:
     """Yes out of applicable answers for a list of questions ("21 of 59 cases")."""
     rows: list[dict[str, Any]] = []
     for qid in question_ids:
@@ -198,22 +207,19 @@ def question_counts_table(table_id: str, figure: str, caption: str, qs: Question
         yes = count_of(counts, qid, "yes")
         rows.append({"question": q.label, "question_id": qid, "yes": yes, "n": base,
                      "pct": pct(yes, base), "na": count_of(counts, qid, "na")})
-    return ReportTable(
-        id=table_id, figure=figure, caption=caption,
-        columns=(Column("question", "Question"),
+    return _table(
+        head, columns=(Column("question", "Question"),
                  Column("yes", "Yes", "count", suppressible=True),
                  Column("n", "Of (applicable)", "count"),
                  Column("pct", "Percentage", "pct", suppressible=True, count_of="yes"),
                  Column("na", "Not applicable", "count")),
         rows=tuple(rows), base={sample.label: max((r["n"] for r in rows), default=0)},
-        section=section,
         notes=("Of: cases where the question applied and was answered yes or no.",),
         chart=Chart("hbar", "question", (("pct", sample.label),), title="% yes"))
 
 
-def choice_table(table_id: str, figure: str, caption: str, qs: QuestionSet,
-                 question_ids: Sequence[str], sample: Sample, counts: pd.DataFrame,
-                 section: str) -> ReportTable:
+def choice_table(head: TableHead, qs: QuestionSet, question_ids: Sequence[str],
+                 sample: Sample, counts: pd.DataFrame) -> ReportTable:
     """Answers to choice and yes/no questions, a block per question (Figure 5.1)."""
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
@@ -228,13 +234,11 @@ def choice_table(table_id: str, figure: str, caption: str, qs: QuestionSet,
             rows.append({"answer": q.codes[code], "n": n, "pct": pct(n, base),
                          "question_id": qid, "code": code})
             styles.append({})
-    return ReportTable(
-        id=table_id, figure=figure, caption=caption,
-        columns=(Column("answer", "Answer"), *_count_pct_columns("")),
+    return _table(
+        head, columns=(Column("answer", "Answer"), *_count_pct_columns("")),
         rows=tuple(rows), row_styles=tuple(styles),
         base={sample.label: answered(counts, question_ids[0],
                                      [c for c in qs.question(question_ids[0]).codes if c != "na"])},
-        section=section,
         notes=("Frequency and seriousness were asked only of those who reoffended.",))
 
 
@@ -243,7 +247,8 @@ KEEPING_SAFE_PAIRS = (("2.1", "2.1.2", "2.1.3"), ("2.2", "2.2.2", "2.2.3"),
                       ("2.3", "2.3.2", "2.3.3"), ("2.4", "2.4.2", "2.4.3"))
 
 
-def keeping_safe_table(qs: QuestionSet, sample: Sample, counts: pd.DataFrame) -> ReportTable:
+def keeping_safe_table(head: TableHead, qs: QuestionSet, sample: Sample,
+                       counts: pd.DataFrame) -> ReportTable:
     """Figure 4.9: practice to keep people safe against practice to reduce reoffending."""
     titles = {s.id: s.title for s in qs.sections}
     rows: list[dict[str, Any]] = []
@@ -253,10 +258,8 @@ def keeping_safe_table(qs: QuestionSet, sample: Sample, counts: pd.DataFrame) ->
         rows.append({"standard": titles.get(section, section),
                      "desist_n": d_yes, "desist_base": d_base, "desist_pct": pct(d_yes, d_base),
                      "safe_n": s_yes, "safe_base": s_base, "safe_pct": pct(s_yes, s_base)})
-    return ReportTable(
-        id="keeping_safe", figure="4.9",
-        caption="The quality of practice to keep victims and other people safe",
-        columns=(Column("standard", "Standard"),
+    return _table(
+        head, columns=(Column("standard", "Standard"),
                  Column("desist_n", "Yes", "count", "Reducing reoffending", True),
                  Column("desist_base", "Of", "count", "Reducing reoffending"),
                  Column("desist_pct", "%", "pct", "Reducing reoffending", True, "desist_n"),
@@ -264,7 +267,6 @@ def keeping_safe_table(qs: QuestionSet, sample: Sample, counts: pd.DataFrame) ->
                  Column("safe_base", "Of", "count", "Keeping people safe"),
                  Column("safe_pct", "%", "pct", "Keeping people safe", True, "safe_n")),
         rows=tuple(rows), base={sample.label: max(r["desist_base"] for r in rows)},
-        section="The quality of work to keep people safe",
         notes=("Reducing reoffending: questions 2.1.2, 2.2.2, 2.3.2 and 2.4.2; keeping people "
                "safe: 2.1.3, 2.2.3, 2.3.3 and 2.4.3 (in relevant cases).",),
         chart=Chart("grouped_hbar", "standard", (("desist_pct", "Reducing reoffending"),
@@ -272,7 +274,7 @@ def keeping_safe_table(qs: QuestionSet, sample: Sample, counts: pd.DataFrame) ->
                     title="Sufficient (% of relevant cases)"))
 
 
-def iom_comparison_table(result: Comparison, qs: QuestionSet) -> ReportTable:
+def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -> ReportTable:
     """Figure 5.2: IOM against non-IOM cases, with tests and independent effects."""
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
@@ -316,10 +318,8 @@ def iom_comparison_table(result: Comparison, qs: QuestionSet) -> ReportTable:
         "Shaded (†): IOM status had an independent positive effect in a logistic regression "
         f"controlling for {_covariate_words(result.covariates)}.",
     ]
-    return ReportTable(
-        id="iom_comparison", figure="5.2",
-        caption="Summary of inspection findings: IOM and non-IOM cases",
-        columns=(Column("standard", "Standard"), Column("question", "Question"),
+    return _table(
+        head, columns=(Column("standard", "Standard"), Column("question", "Question"),
                  Column("non_iom_pct", "%", "pct", "Non-IOM cases"),
                  Column("non_iom_n", "Number", "count", "Non-IOM cases"),
                  Column("iom_pct", "%", "pct", "IOM cases"),
@@ -329,7 +329,7 @@ def iom_comparison_table(result: Comparison, qs: QuestionSet) -> ReportTable:
         rows=tuple(rows), row_styles=tuple(styles),
         base={lv: max((r.groups[lv].n for r in result.rows), default=0)
               for lv in result.levels},
-        tests=tuple(tests), section="Understanding the impact of IOM", notes=tuple(notes),
+        tests=tuple(tests), notes=tuple(notes),
         chart=Chart("grouped_hbar", "question_id", (("non_iom_pct", "Non-IOM cases"),
                                                     ("iom_pct", "IOM cases")),
                     title="Judged sufficient (% of relevant cases)"))
@@ -367,7 +367,7 @@ def rating_for(pct_value: float | None, bands: Sequence[float]) -> str | None:
     return "Inadequate"
 
 
-def standard_ratings_table(qs: QuestionSet, counts: pd.DataFrame,
+def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFrame,
                            bands: Sequence[float]) -> ReportTable:
     """Each standard rated per site and per provider: the lowest-scoring key question rules.
 
@@ -410,17 +410,14 @@ def standard_ratings_table(qs: QuestionSet, counts: pd.DataFrame,
         columns += [Column(f"{s.id}_rating", "Rating", "rating", s.title),
                     Column(f"{s.id}_pct", "Lowest %", "pct", s.title)]
     outstanding, good, requires = bands
-    return ReportTable(
-        id="standard_ratings", figure="A3",
-        caption="Case supervision standards rated per site and per lead agency",
-        columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
-        section="Ratings",
+    return _table(
+        head, columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
         notes=(f"Each standard takes the rating of its lowest-scoring key question: at least "
                f"{outstanding:g}% of relevant cases sufficient = Outstanding, {good:g}% = Good, "
                f"{requires:g}% = Requires improvement, below that Inadequate.",))
 
 
-def reliability_table(result: Reliability) -> ReportTable:
+def reliability_table(head: TableHead, result: Reliability) -> ReportTable:
     """Inter-rater agreement between primary and QA ratings, per question and overall."""
     rows = []
     styles = []
@@ -434,15 +431,14 @@ def reliability_table(result: Reliability) -> ReportTable:
                      "kappa_high": None if high is None else min(high, 1.0),
                      "status": r.status})
         styles.append({WHOLE_ROW: BOLD} if r.question_id == "overall" else {})
-    return ReportTable(
-        id="reliability", figure="A4",
-        caption="Inter-rater reliability: primary and quality-assurance ratings",
-        columns=(Column("question", "Question"), Column("pairs", "Pairs rated twice", "count"),
+    return _table(
+        head, columns=(Column("question", "Question"),
+                       Column("pairs", "Pairs rated twice", "count"),
                  Column("agreement", "Agreement %", "pct"),
                  Column("kappa", "Cohen's kappa", "ratio"),
                  Column("kappa_low", "95% CI low", "ratio"),
                  Column("kappa_high", "95% CI high", "ratio")),
-        rows=tuple(rows), row_styles=tuple(styles), section="Quality assurance",
+        rows=tuple(rows), row_styles=tuple(styles),
         base={"Cases rated twice": result.n_cases},
         notes=("Cases rated blind by a second inspector (QA). Cohen's kappa with a 95% "
                "large-sample interval (Fleiss, Cohen and Everitt), bounded to -1..1; kappa "

@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from audit.store.engine import Database
 from audit.store.models import Case
+from audit.views.frames import case_frame
 from audit.views.tally import case_keys, tally
 
 # Rater whose answers the published tables count.
@@ -45,6 +46,14 @@ def answer_counts(db: Database, sample: Sample, questions: Sequence[str]) -> pd.
     cases = case_keys(db, sample.inspection_ids, {}, where=where)
     return tally(db, cases, questions, inspection_ids=sample.inspection_ids,
                  rater=REPORT_RATER)
+
+
+def sample_cases(db: Database, sample: Sample) -> pd.DataFrame:
+    """The sample's cases with their profile, one row a case (index: case id; no answers)."""
+    cases = case_frame(db, sample.inspection_ids, questions=[])
+    if sample.iom_only:
+        cases = cases[cases["iom"].fillna(False).astype(bool)]
+    return cases
 
 
 def case_count(db: Database, sample: Sample) -> int:

@@ -1,0 +1,81 @@
+"""The reads behind the report's tables that are not answer counts of one sample.
+
+Ratings per site and provider, the cases rated twice for the reliability annex, and the
+size of each inspection for the title page. The report builds tables from these frames;
+it holds no SQL of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlmodel import col
+
+from audit.store.engine import Database
+from audit.store.models import Answer, Case, Inspection, Site
+from audit.views.frames import case_frame
+from audit.views.samples import REPORT_RATER
+from audit.views.tally import case_keys, tally
+
+
+def unit_counts(db: Database, inspection_ids: Sequence[int],
+                questions: Sequence[str]) -> pd.DataFrame:
+    """Answers counted per site and per provider, for the standards ratings.
+
+    Columns: unit_type ("site" or "provider"), inspection, unit, question_id, value, count.
+    One scan of the answers, counted per inspection, site and provider together; the two
+    views are sums of it.
+    """
+    cases = case_keys(db, inspection_ids, {"inspection": col(Inspection.name),
+                                           "site": col(Site.name),
+                                           "provider": col(Case.provider)})
+    both = tally(db, cases, questions, inspection_ids=inspection_ids, rater=REPORT_RATER)
+    frames = []
+    for unit_type in ("site", "provider"):
+        part = (both.groupby(["inspection", unit_type, "question_id", "value"], dropna=False)
+                ["count"].sum().reset_index().rename(columns={unit_type: "unit"}))
+        part.insert(0, "unit_type", unit_type)
+        frames.append(part)
+    return pd.concat(frames, ignore_index=True)
+
+
+def rated_twice(db: Database, inspection_ids: Sequence[int],
+                questions: Sequence[str]) -> list[int]:
+    """Ids of the cases with a QA answer to any of `questions`."""
+    # Found on the answer index before any case is read: a national set has few of them.
+    with db.engine.connect() as conn:
+        return [int(i) for i in conn.execute(
+            sa.select(col(Answer.case_id)).distinct()
+            .join(Case, col(Answer.case_id) == Case.id)
+            .where(col(Answer.rater) == "qa", col(Answer.question_id).in_(list(questions)),
+                   col(Case.inspection_id).in_(list(inspection_ids)))).scalars().all()]
+
+
+def rating_pairs(db: Database, inspection_ids: Sequence[int],
+                 questions: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Primary and QA answers of the cases rated twice (index: case id), or None if none.
+
+    Both frames hold the same cases (those with a QA answer) and one column per question.
+    """
+    twice = rated_twice(db, inspection_ids, questions)
+    if not twice:
+        return None
+    qa = case_frame(db, inspection_ids, questions=questions, rater="qa", fields=[],
+                    only_answered=True, case_ids=twice)
+    if qa.empty:
+        return None
+    primary = case_frame(db, inspection_ids, questions=questions, rater="primary", fields=[],
+                         case_ids=[int(i) for i in qa.index])
+    return primary, qa
+
+
+def case_counts(db: Database, inspection_ids: Sequence[int]) -> dict[int, int]:
+    """Number of cases in each inspection (0 for one without cases)."""
+    with db.engine.connect() as conn:
+        found = {i: int(n) for i, n in conn.execute(
+            sa.select(col(Case.inspection_id), sa.func.count()).select_from(Case)
+            .where(col(Case.inspection_id).in_(list(inspection_ids)))
+            .group_by(col(Case.inspection_id)))}
+    return {i: found.get(i, 0) for i in inspection_ids}
