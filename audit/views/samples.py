@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlmodel import col
 
 from audit.store.engine import Database
@@ -32,13 +31,6 @@ class Sample:
     inspection_ids: tuple[int, ...]
     iom_only: bool = False
 
-    def case_filter(self) -> sa.ColumnElement[bool]:
-        """SQL condition selecting the sample's cases."""
-        cond: sa.ColumnElement[bool] = col(Case.inspection_id).in_(self.inspection_ids)
-        if self.iom_only:
-            cond = sa.and_(cond, col(Case.iom).is_(True))
-        return cond
-
 
 def answer_counts(db: Database, sample: Sample, questions: Sequence[str]) -> pd.DataFrame:
     """Answers of the sample counted per question and code: question_id, value, count."""
@@ -54,13 +46,6 @@ def sample_cases(db: Database, sample: Sample) -> pd.DataFrame:
     if sample.iom_only:
         cases = cases[cases["iom"].fillna(False).astype(bool)]
     return cases
-
-
-def case_count(db: Database, sample: Sample) -> int:
-    """Number of cases in the sample."""
-    with db.engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(Case)
-                                .where(sample.case_filter())).scalar_one())
 
 
 def count_of(counts: pd.DataFrame, question_id: str, value: str) -> int:
