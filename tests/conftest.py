@@ -1,16 +1,22 @@
-"""Shared fixtures: a fresh SQLite database per test, and the real PostgreSQL server."""
+"""Shared fixtures: a fresh SQLite database per test, and the real PostgreSQL server.
+
+Fresh databases are copies of one migrated template per test process (see
+tests/databases.py): a file copy on SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from audit.store.engine import Database, open_database
+from tests import databases
 
 PG_ADMIN_URL = os.environ.get("IOM_AUDIT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -26,10 +32,16 @@ def _postgres_answers() -> bool:
         return False
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _database_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Where this process keeps its migrated SQLite template (built on first use)."""
+    databases.configure(tmp_path_factory.mktemp("db-template"))
+
+
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty SQLite database in a temporary file."""
-    database = open_database(str(tmp_path / "test.db"))
+    """A migrated, empty SQLite database in a temporary file (a copy of the template)."""
+    database = databases.fresh_sqlite(tmp_path / "test.db")
     yield database
     database.dispose()
 
@@ -44,21 +56,61 @@ def postgres_server() -> str:
     return PG_ADMIN_URL
 
 
+def _url(server: str, name: str) -> str:
+    return sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def _database(server: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database (a copy of `template`, else empty) with a unique name; dropped after.
+
+    Unique names keep parallel workers, and other checkouts using the same server, apart.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"'
+                                 + (f' TEMPLATE "{template}"' if template else ""))
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,))
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str) -> Iterator[str]:
+    """The name of a database migrated to head once per test process, to copy from.
+
+    Nothing stays connected to it (PostgreSQL copies only a database nobody is connected
+    to), and connections to it are refused from then on.
+    """
+    with _database(postgres_server, "iom_tmpl") as name:
+        open_database(_url(postgres_server, name)).dispose()
+        admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        admin.dispose()
+        yield name
+
+
 @pytest.fixture
-def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"iom_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(postgres_server).set(database=name).render_as_string(
-        hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.dispose()
+def postgres_empty_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (no schema), dropped afterwards."""
+    with _database(postgres_server, "iom_test") as name:
+        yield _url(postgres_server, name)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str, postgres_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database at the newest schema, no data, dropped afterwards
+    (a copy of the migrated template: opening it migrates nothing)."""
+    with _database(postgres_server, "iom_test", template=postgres_template) as name:
+        yield _url(postgres_server, name)
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
 from audit.demo.generator import DemoSummary, build_demo
 from audit.store.models import Answer, Case, Inspection, Inspector, Site
+from tests.databases import fresh_sqlite
 
 REFERENCE = Path(__file__).parents[2].parent / "shared" / "reference"
 
@@ -53,7 +54,7 @@ def read_tables(database: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def build(path: Path, **options: object) -> Built:
-    database = open_database(str(path))
+    database = fresh_sqlite(path)
     try:
         summary = build_demo(database, **options)  # type: ignore[arg-type]
         cases, answers = read_tables(database)

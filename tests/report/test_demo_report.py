@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
 from audit.demo.generator import build_demo
 from audit.report.build import TABLE_IDS, compile_report
 from audit.report.tables import rating_for
+from tests.databases import fresh_sqlite
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = open_database(str(tmp_path_factory.mktemp("demo") / "demo.db"))
+    db = fresh_sqlite(tmp_path_factory.mktemp("demo") / "demo.db")
     build_demo(db)
     yield db
     db.dispose()

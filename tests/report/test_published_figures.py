@@ -12,7 +12,8 @@ import pytest
 from pypdf import PdfReader
 
 from cli.app import run
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
+from tests.databases import fresh_sqlite
 from tests.published import OFFENCE_CODES, build_published, read
 
 
@@ -24,7 +25,7 @@ def published_round(value: float) -> int:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, Path]]:
     path = tmp_path_factory.mktemp("published") / "published.db"
-    db = open_database(str(path))
+    db = fresh_sqlite(path)
     build_published(db)
     yield db, path
     db.dispose()

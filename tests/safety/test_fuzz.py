@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.cases import record_answer, save_note
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
 from audit.errors import AuditError
 from audit.imports.importers import import_cases, import_ratings
 from question_sets import (
@@ -32,6 +32,7 @@ from question_sets import (
     validate_file,
 )
 from question_sets.profile import PROFILE
+from tests.databases import fresh_sqlite
 from tests.safety.helpers import make_inspection
 
 RUN: Counter[str] = Counter()  # fuzz cases run, printed at the end of the module
@@ -44,7 +45,7 @@ FUZZ = settings(deadline=None, max_examples=250, suppress_health_check=[HealthCh
 def fuzz_db() -> Database:
     """One database with cases, answers and notes, shared by the import fuzzers."""
     folder = tempfile.mkdtemp(prefix="fuzz-")
-    db = open_database(str(Path(folder) / "fuzz.db"))
+    db = fresh_sqlite(Path(folder) / "fuzz.db")
     ids = make_inspection(db, cases=4)
     v = record_answer(db, ids[0], "2.1.1", "yes", who="Ann", expected_version=1).version
     save_note(db, ids[0], "2.1.1", "kept", who="Ann", expected_version=v)

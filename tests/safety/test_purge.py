@@ -13,6 +13,7 @@ from audit.cases import record_answer, save_draft, save_note
 from cli.app import run
 from audit.store.engine import Database, open_database
 from audit.purge import REDACTED, purge_inspection, stored_snapshot
+from tests.databases import fresh_sqlite
 from tests.safety.helpers import (
     FREE_QUESTIONS,
     answers,
@@ -53,7 +54,7 @@ def test_purge_leaves_no_trace_in_the_database_files(tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("IOM_AUDIT_INSPECTOR", "Lee Lead")
     path = tmp_path / "retain.db"
-    db = open_database(str(path))
+    db = fresh_sqlite(path)
     set_role(db, "Lee Lead", "lead")
     gone = _fill(db, "old-inspection", MARKER)
     kept = _fill(db, "current", "KEEP-THIS-NOTE")

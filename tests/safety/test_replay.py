@@ -24,6 +24,7 @@ from audit.errors import UsageError
 from audit.store.models import Answer, AuditEvent, Case
 from audit.trail import as_text
 from question_sets.profile import PROFILE
+from tests.databases import fresh_sqlite
 from tests.safety.helpers import FREE_QUESTIONS, make_inspection
 
 # Answers here gate other questions or depend on the profile, so edits cascade.
@@ -88,7 +89,7 @@ def _template() -> Path:
     """A migrated database with three cases, made once per test process."""
     if not _TEMPLATE:
         folder = Path(tempfile.mkdtemp(prefix="replay-template-"))
-        db = open_database(str(folder / "template.db"))
+        db = fresh_sqlite(folder / "template.db")
         make_inspection(db, cases=3)
         with db.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

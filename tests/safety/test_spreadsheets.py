@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.cases import record_answer, save_note
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
 from audit.inspections import create_inspection, get_or_create_site
 from audit.store.models import Case
+from tests.databases import fresh_sqlite
 from tests.safety.helpers import FREE_QUESTIONS
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -69,7 +70,7 @@ def test_exports_never_hold_a_formula(refs: list[str], sites: list[str],
     from audit.exports.exporters import export
 
     with tempfile.TemporaryDirectory() as folder:
-        db = open_database(str(Path(folder) / "x.db"))
+        db = fresh_sqlite(Path(folder) / "x.db")
         try:
             _fill(db, refs, sites, notes)
             for fmt in ("csv", "xlsx"):
@@ -105,7 +106,7 @@ def _check(path: Path, fmt: str) -> None:
 def test_the_neutralised_text_keeps_the_original_after_its_quote(tmp_path: Path) -> None:
     from audit.exports.exporters import export
 
-    db = open_database(str(tmp_path / "x.db"))
+    db = fresh_sqlite(tmp_path / "x.db")
     _fill(db, ["=HYPERLINK(\"http://x\")"], ["@SUM(A1)"], ["-2+3 cmd|' /C calc'!A0"])
     export(db, tmp_path / "out", fmt="csv", long=True, who="Rita")
     db.dispose()
@@ -126,7 +127,7 @@ def test_markup_in_site_names_and_notes_cannot_break_the_pdf(tmp_path: Path) -> 
     from audit.report.build import compile_report
     from audit.report.pdf import write_pdf
 
-    db = open_database(str(tmp_path / "r.db"))
+    db = fresh_sqlite(tmp_path / "r.db")
     with db.write_session() as session:
         inspection = create_inspection(session, "Leeds <b>&</para>")
         ids = []

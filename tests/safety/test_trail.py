@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from audit.cases import load_case, record_answer, save_note, update_profile
 from cli.app import run
 from audit.store.engine import Database, open_database
+from tests.databases import fresh_sqlite
 from tests.safety.helpers import make_inspection
 
 
@@ -28,7 +29,7 @@ def test_history_lists_every_change_as_a_table(tmp_path: Path, capsys: pytest.Ca
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     path = str(tmp_path / "h.db")
-    db = open_database(path)
+    db = fresh_sqlite(path)
     case_id = make_inspection(db, cases=1)[0]
     _edit(db, case_id)
     db.dispose()
@@ -41,7 +42,7 @@ def test_history_lists_every_change_as_a_table(tmp_path: Path, capsys: pytest.Ca
 
 def test_history_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = str(tmp_path / "h.db")
-    db = open_database(path)
+    db = fresh_sqlite(path)
     case_id = make_inspection(db, cases=1)[0]
     make_inspection(db, "other", cases=1)
     _edit(db, case_id)
