@@ -31,8 +31,11 @@ demo: $(DEMO_DB)
 run: $(STAMP) $(DEMO_DB)
 	$(BIN)/iom-audit --db $(DEMO_DB)
 
+# PYTHONDONTWRITEBYTECODE= : compile the project's modules (and pytest's rewritten tests)
+# once and reuse them (__pycache__ is ignored by git); otherwise every worker and every
+# app or CLI process a test starts compiles them all again, seconds each.
 test: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
