@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """
     gc.collect()
     gc.freeze()
+    _frozen_at[0] = len(sys.modules)
+
+
+_frozen_at = [0]  # how many modules were imported when the heap was last frozen
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a test that imported more modules (the exporters, the report builder and
+    their libraries are imported on first use), freeze those too."""
+    yield
+    if len(sys.modules) != _frozen_at[0]:
+        gc.collect()
+        gc.freeze()
+        _frozen_at[0] = len(sys.modules)
 
 
 def _postgres_answers() -> bool:
