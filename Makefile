@@ -35,7 +35,7 @@ run: $(STAMP) $(DEMO_DB)
 # once and reuse them (__pycache__ is ignored by git); otherwise every worker and every
 # app or CLI process a test starts compiles them all again, seconds each.
 test: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -52,6 +52,54 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         _frozen_at[0] = len(sys.modules)
 
 
+# Scheduling over the xdist workers (`make test`: -n 2 --dist loadgroup). A work unit is a
+# whole file, so module- and session-scoped fixtures are built once; tests/demo is one
+# unit (its session fixture builds the demo database); the files in SPLIT hold only
+# function-scoped set-up and are sent test by test, to even out the end of the run.
+# Units start longest first (seconds measured on the 2-core machine; unlisted files are
+# short and follow in collection order), so no long test is left to start last.
+SPLIT = ("tests/tui/test_two_sessions.py", "tests/tui/test_rating_flow.py",
+         "tests/tui/test_snapshots.py", "tests/tui/test_workflows.py",
+         "tests/tui/test_process.py")
+GROUPS = {"tests/demo/": "tests/demo"}
+LONGEST = {
+    "tests/tui/test_app_kills.py": 90,
+    "tests/test_benchmarks_smoke.py": 45,
+    "tests/tui/test_two_sessions.py": 24,
+    "tests/demo": 25,
+    "tests/safety/test_crash.py": 25,
+    "tests/tui/test_rating_flow.py::test_rate_a_case_end_to_end": 15,
+    "tests/tui/test_process.py": 5,
+    "tests/safety/test_fuzz.py": 9,
+    "tests/audit/test_tally.py": 9,
+    "tests/stats/test_aggregate.py": 8,
+    "tests/safety/test_spreadsheets.py": 8,
+    "tests/export/test_export.py": 7,
+}
+
+
+def _unit(item: pytest.Item) -> str:
+    """The xdist_group of a test: its file, its folder's group, or itself (split files)."""
+    path = item.nodeid.split("::")[0]
+    if path in SPLIT:
+        return item.nodeid
+    return next((g for prefix, g in GROUPS.items() if path.startswith(prefix)), path)
+
+
+def _seconds(unit: str) -> float:
+    return max((s for key, s in LONGEST.items() if unit.startswith(key)), default=0.0)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the tests into work units and put the longest units first (stable)."""
+    units = {id(item): _unit(item) for item in items}
+    for item in items:
+        if units[id(item)] != item.nodeid:
+            item.add_marker(pytest.mark.xdist_group(units[id(item)]))
+    items.sort(key=lambda item: -_seconds(units[id(item)]))
+
+
 def _postgres_answers() -> bool:
     try:
         engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
