@@ -52,7 +52,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         _frozen_at[0] = len(sys.modules)
 
 
-# Scheduling over the xdist workers (`make test`: -n 2 --dist loadgroup). A work unit is a
+# Scheduling over the xdist workers (`make test`: -n 3 --dist loadgroup). A work unit is a
 # whole file, so module- and session-scoped fixtures are built once; tests/demo is one
 # unit (its session fixture builds the demo database); the files in SPLIT hold only
 # function-scoped set-up and are sent test by test, to even out the end of the run.
@@ -63,18 +63,21 @@ SPLIT = ("tests/tui/test_two_sessions.py", "tests/tui/test_rating_flow.py",
          "tests/tui/test_process.py")
 GROUPS = {"tests/demo/": "tests/demo"}
 LONGEST = {
-    "tests/tui/test_app_kills.py": 90,
-    "tests/test_benchmarks_smoke.py": 45,
-    "tests/tui/test_two_sessions.py": 24,
-    "tests/demo": 25,
-    "tests/safety/test_crash.py": 25,
-    "tests/tui/test_rating_flow.py::test_rate_a_case_end_to_end": 15,
+    "tests/tui/test_app_kills.py": 72,
+    "tests/test_benchmarks_smoke.py": 30,
+    "tests/safety/test_crash.py": 22,
+    "tests/tui/test_two_sessions.py": 16,
+    "tests/tui/test_rating_flow.py::test_rate_a_case_end_to_end": 16,
+    "tests/demo": 13,
+    "tests/audit/test_tally.py": 8,
+    "tests/safety/test_fuzz.py": 7,
     "tests/tui/test_process.py": 5,
-    "tests/safety/test_fuzz.py": 9,
-    "tests/audit/test_tally.py": 9,
-    "tests/stats/test_aggregate.py": 8,
-    "tests/safety/test_spreadsheets.py": 8,
-    "tests/export/test_export.py": 7,
+    "tests/safety/test_concurrency.py": 6,
+    "tests/safety/test_spreadsheets.py": 5,
+    "tests/imports/test_import_paths.py": 4,
+    "tests/imports/test_import_cases.py": 4,
+    "tests/export/test_export.py": 4,
+    "tests/safety/test_backup.py": 4,
 }
 
 
