@@ -97,9 +97,10 @@ def _seconds(unit: str) -> float:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Group the tests into work units and put the longest units first (stable)."""
     units = {id(item): _unit(item) for item in items}
-    for item in items:
-        if units[id(item)] != item.nodeid:
-            item.add_marker(pytest.mark.xdist_group(units[id(item)]))
+    if config.pluginmanager.hasplugin("xdist"):  # which registers the xdist_group mark
+        for item in items:
+            if units[id(item)] != item.nodeid:
+                item.add_marker(pytest.mark.xdist_group(units[id(item)]))
     items.sort(key=lambda item: -_seconds(units[id(item)]))
 
 

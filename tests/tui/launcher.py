@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,14 +67,15 @@ class Launcher:
         theirs.close()
         self._buffer = b""
 
-    def _reply(self) -> dict[str, object]:
+    def _reply(self) -> dict[str, Any]:
         while b"\n" not in self._buffer:
             chunk = self._sock.recv(4096)
             if not chunk:
                 raise RuntimeError(f"the app launcher ended (exit {self._proc.wait()})")
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)  # type: ignore[no-any-return]
+        reply: dict[str, Any] = json.loads(line)
+        return reply
 
     def spawn(self, argv: Sequence[str], env: Mapping[str, str]) -> tuple[int, int]:
         """Start `iom-audit ARGV` in a new pseudo-terminal: (pid, master fd)."""
@@ -85,14 +87,14 @@ class Launcher:
                 raise RuntimeError(f"the app launcher ended (exit {self._proc.wait()})")
             self._buffer += data
             if fds:
-                return int(self._reply()["pid"]), fds[0]  # type: ignore[call-overload]
+                return int(self._reply()["pid"]), fds[0]
 
     def wait(self, pid: int, *, nohang: bool = False) -> int | None:
         """Reap the app: its exit code (negative: the signal), None if still running."""
         self._sock.sendall(json.dumps({"op": "wait", "pid": pid, "nohang": nohang}
                                       ).encode() + b"\n")
         code = self._reply()["code"]
-        return None if code is None else int(code)  # type: ignore[call-overload]
+        return None if code is None else int(code)
 
     def close(self) -> None:
         self._sock.close()  # the launcher reads end-of-file and exits
