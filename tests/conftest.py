@@ -1,18 +1,107 @@
-"""Shared fixtures: a fresh SQLite database per test, and the real PostgreSQL server."""
+"""Shared fixtures: a fresh SQLite database per test, and the real PostgreSQL server.
+
+Fresh databases are copies of one migrated template per test process (see
+tests/databases.py): a file copy on SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from audit.store.engine import Database, open_database
+from tests import databases
 
 PG_ADMIN_URL = os.environ.get("IOM_AUDIT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move everything imported so far out of the garbage collector's sight.
+
+    Every test module is imported by now (pandas, scipy, statsmodels, textual, ...): some
+    200,000 long-lived objects that a full collection would walk again each time, at
+    about 0.5 s a walk here. Full collections are frequent in tests that allocate a lot,
+    and statsmodels' Holm correction calls gc.collect() itself on every call (both the
+    statistics under test and the reference do). Frozen objects are still freed by
+    reference counting; only cycles among them are never collected.
+    """
+    gc.collect()
+    gc.freeze()
+    _frozen_at[0] = len(sys.modules)
+
+
+_frozen_at = [0]  # how many modules were imported when the heap was last frozen
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a test that imported more modules (the exporters, the report builder and
+    their libraries are imported on first use), freeze those too."""
+    yield
+    if len(sys.modules) != _frozen_at[0]:
+        gc.collect()
+        gc.freeze()
+        _frozen_at[0] = len(sys.modules)
+
+
+# Scheduling over the xdist workers (`make test`: -n 3 --dist loadgroup). A work unit is a
+# whole file, so module- and session-scoped fixtures are built once; tests/demo is one
+# unit (its session fixture builds the demo database); the files in SPLIT hold only
+# function-scoped set-up and are sent test by test, to even out the end of the run.
+# Units start longest first (seconds measured on the 2-core machine; unlisted files are
+# short and follow in collection order), so no long test is left to start last.
+SPLIT = ("tests/tui/test_two_sessions.py", "tests/tui/test_rating_flow.py",
+         "tests/tui/test_snapshots.py", "tests/tui/test_workflows.py",
+         "tests/tui/test_process.py")
+GROUPS = {"tests/demo/": "tests/demo"}
+LONGEST = {
+    "tests/tui/test_app_kills.py": 72,
+    "tests/test_benchmarks_smoke.py": 30,
+    "tests/safety/test_crash.py": 22,
+    "tests/tui/test_two_sessions.py": 16,
+    "tests/tui/test_rating_flow.py::test_rate_a_case_end_to_end": 16,
+    "tests/demo": 13,
+    "tests/audit/test_tally.py": 8,
+    "tests/safety/test_fuzz.py": 7,
+    "tests/tui/test_process.py": 5,
+    "tests/safety/test_concurrency.py": 6,
+    "tests/safety/test_spreadsheets.py": 5,
+    "tests/imports/test_import_paths.py": 4,
+    "tests/imports/test_import_cases.py": 4,
+    "tests/export/test_export.py": 4,
+    "tests/safety/test_backup.py": 4,
+}
+
+
+def _unit(item: pytest.Item) -> str:
+    """The xdist_group of a test: its file, its folder's group, or itself (split files)."""
+    path = item.nodeid.split("::")[0]
+    if path in SPLIT:
+        return item.nodeid
+    return next((g for prefix, g in GROUPS.items() if path.startswith(prefix)), path)
+
+
+def _seconds(unit: str) -> float:
+    return max((s for key, s in LONGEST.items() if unit.startswith(key)), default=0.0)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the tests into work units and put the longest units first (stable)."""
+    units = {id(item): _unit(item) for item in items}
+    if config.pluginmanager.hasplugin("xdist"):  # which registers the xdist_group mark
+        for item in items:
+            if units[id(item)] != item.nodeid:
+                item.add_marker(pytest.mark.xdist_group(units[id(item)]))
+    items.sort(key=lambda item: -_seconds(units[id(item)]))
 
 
 def _postgres_answers() -> bool:
@@ -26,10 +115,16 @@ def _postgres_answers() -> bool:
         return False
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _database_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Where this process keeps its migrated SQLite template (built on first use)."""
+    databases.configure(tmp_path_factory.mktemp("db-template"))
+
+
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty SQLite database in a temporary file."""
-    database = open_database(str(tmp_path / "test.db"))
+    """A migrated, empty SQLite database in a temporary file (a copy of the template)."""
+    database = databases.fresh_sqlite(tmp_path / "test.db")
     yield database
     database.dispose()
 
@@ -44,21 +139,61 @@ def postgres_server() -> str:
     return PG_ADMIN_URL
 
 
+def _url(server: str, name: str) -> str:
+    return sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def _database(server: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database (a copy of `template`, else empty) with a unique name; dropped after.
+
+    Unique names keep parallel workers, and other checkouts using the same server, apart.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"'
+                                 + (f' TEMPLATE "{template}"' if template else ""))
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,))
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str) -> Iterator[str]:
+    """The name of a database migrated to head once per test process, to copy from.
+
+    Nothing stays connected to it (PostgreSQL copies only a database nobody is connected
+    to), and connections to it are refused from then on.
+    """
+    with _database(postgres_server, "iom_tmpl") as name:
+        open_database(_url(postgres_server, name)).dispose()
+        admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        admin.dispose()
+        yield name
+
+
 @pytest.fixture
-def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"iom_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(postgres_server).set(database=name).render_as_string(
-        hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.dispose()
+def postgres_empty_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (no schema), dropped afterwards."""
+    with _database(postgres_server, "iom_test") as name:
+        yield _url(postgres_server, name)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str, postgres_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database at the newest schema, no data, dropped afterwards
+    (a copy of the migrated template: opening it migrates nothing)."""
+    with _database(postgres_server, "iom_test", template=postgres_template) as name:
+        yield _url(postgres_server, name)
 
 
 @pytest.fixture

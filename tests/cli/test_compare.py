@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from audit.demo.published import rows as read
-from audit.store.engine import open_database
 from cli.app import run
+from tests.databases import fresh_sqlite
 from tests.published import build_published
 
 
 @pytest.fixture(scope="module")
 def published_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("cmp") / "p.db"
-    db = open_database(str(path))
+    db = fresh_sqlite(path)
     build_published(db)
     db.dispose()
     return str(path)

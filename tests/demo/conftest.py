@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from audit.demo import published
 from audit.demo.build import DemoSummary, build_demo
 from audit.permissions import Actor
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Inspector, Site
+from tests.databases import fresh_sqlite
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def read_tables(database: Database) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def build(path: Path, **options: object) -> Built:
-    database = open_database(str(path))
+    database = fresh_sqlite(path)
     try:
         summary = build_demo(database, actor=Actor("Demo Builder"), **options)  # type: ignore[arg-type]
         cases, answers = read_tables(database)

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cell_safety import neutralise
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
+from tests.databases import fresh_sqlite
 from tests.imports.helpers import cli, content, new_inspection, populated
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
@@ -35,7 +36,7 @@ def test_export_then_import_round_trips(any_db: Database, tmp_path: Path, fmt: s
     out = tmp_path / "out"
     assert cli(any_db, "export", "--format", fmt, "--out", str(out)) == 0
     assert cli(any_db, "export", "--format", fmt, "--out", str(out), "--long") == 0
-    copy = open_database(str(tmp_path / "copy.db"))
+    copy = fresh_sqlite(tmp_path / "copy.db")
     try:
         new_inspection(copy)
         assert cli(copy, "import", "cases", str(out / f"cases.{fmt}"), "--ignore-unknown") == 0

@@ -59,6 +59,12 @@ def _check(db: Database, tmp: Path, data: bytes, *args: str,
         assert dump(db) == before
 
 
+# HealthCheck.function_scoped_fixture is suppressed below on purpose: fuzz_db, tmp_path
+# and capsys are shared by all 40 examples of a test, one database populated through the
+# CLI (so each hostile file meets real data) that accepted files keep changing. Each
+# example writes its own file, reads only the output it caused and compares the
+# database with its own `before`, so the sharing hides nothing. Generation is fast (a
+# few ms an example), so too_slow stays on.
 @pytest.fixture
 def fuzz_db(sqlite_db: Database, tmp_path: Path) -> Database:
     populated(sqlite_db, tmp_path)
@@ -66,7 +72,7 @@ def fuzz_db(sqlite_db: Database, tmp_path: Path) -> Database:
 
 
 @settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # see fuzz_db
 @given(data=csv_bytes(CASE_HEADERS))
 def test_case_files_never_crash(fuzz_db: Database, tmp_path: Path, data: bytes,
                                 capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,7 +80,7 @@ def test_case_files_never_crash(fuzz_db: Database, tmp_path: Path, data: bytes,
 
 
 @settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # see fuzz_db
 @given(data=csv_bytes(RATING_HEADERS))
 def test_rating_files_never_crash(fuzz_db: Database, tmp_path: Path, data: bytes,
                                   capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,14 +11,15 @@ from audit.demo.build import build_demo
 from audit.permissions import Actor
 from audit.report.build import TABLE_IDS, compile_report
 from audit.report.tables import rating_for
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
+from tests.databases import fresh_sqlite
 
 BUILDER = Actor("Demo Builder")  # the demo makes whoever builds it a lead
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = open_database(str(tmp_path_factory.mktemp("demo") / "demo.db"))
+    db = fresh_sqlite(tmp_path_factory.mktemp("demo") / "demo.db")
     build_demo(db, actor=BUILDER)
     yield db
     db.dispose()

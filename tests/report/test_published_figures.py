@@ -13,8 +13,9 @@ from pypdf import PdfReader
 
 from audit.demo.published import OFFENCE_CODES
 from audit.demo.published import rows as read
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
 from cli.app import run
+from tests.databases import fresh_sqlite
 from tests.published import build_published
 
 
@@ -26,7 +27,7 @@ def published_round(value: float) -> int:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, Path]]:
     path = tmp_path_factory.mktemp("published") / "published.db"
-    db = open_database(str(path))
+    db = fresh_sqlite(path)
     build_published(db)
     yield db, path
     db.dispose()

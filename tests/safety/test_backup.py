@@ -12,6 +12,7 @@ import pytest
 from audit.store.backup import check_file
 from audit.store.engine import open_database
 from cli.app import run
+from tests.databases import fresh_sqlite
 from tests.safety import workers
 from tests.safety.helpers import integrity, make_inspection
 
@@ -35,7 +36,7 @@ def _notes_match_trail(path: Path) -> int:
 @pytest.mark.slow
 def test_backup_while_another_process_writes_is_consistent(tmp_path: Path) -> None:
     path = tmp_path / "live.db"
-    db = open_database(str(path))
+    db = fresh_sqlite(path)
     cases = make_inspection(db, cases=5)
     db.dispose()
     writer = multiprocessing.get_context("fork").Process(

@@ -26,7 +26,7 @@ import audit.imports.ratings  # noqa: F401
 import cli.imports  # noqa: F401 - imported before forking, as a running CLI has it
 from audit.cases import record_answer
 from audit.permissions import Actor
-from audit.store.engine import open_database
+from tests.databases import fresh_sqlite
 from tests.safety import workers
 from tests.safety.helpers import FREE_QUESTIONS, integrity, make_inspection
 
@@ -50,7 +50,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
     """A database with CASES cases and some acknowledged answers; a ratings file for it."""
     folder = tmp_path_factory.mktemp("crash")
     path = folder / "template.db"
-    db = open_database(str(path))
+    db = fresh_sqlite(path)
     ids = make_inspection(db, cases=CASES)
     earlier = {}
     for case_id in ids[:40]:

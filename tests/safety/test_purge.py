@@ -14,6 +14,7 @@ from audit.permissions import Actor
 from audit.purge import REDACTED, purge_inspection, stored_snapshot
 from audit.store.engine import Database, open_database
 from cli.app import run
+from tests.databases import fresh_sqlite
 from tests.safety.helpers import (
     FREE_QUESTIONS,
     answers,
@@ -54,7 +55,7 @@ def test_purge_leaves_no_trace_in_the_database_files(tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("IOM_AUDIT_INSPECTOR", "Lee Lead")
     path = tmp_path / "retain.db"
-    db = open_database(str(path))
+    db = fresh_sqlite(path)
     set_role(db, "Lee Lead", "lead")
     gone = _fill(db, "old-inspection", MARKER)
     kept = _fill(db, "current", "KEEP-THIS-NOTE")

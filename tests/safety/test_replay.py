@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -25,6 +25,7 @@ from audit.store.engine import Database, open_database
 from audit.store.models import Answer, AuditEvent, Case
 from audit.trail import as_text
 from question_sets.profile import PROFILE
+from tests.databases import fresh_sqlite
 from tests.safety.helpers import FREE_QUESTIONS, make_inspection
 
 # Answers here gate other questions or depend on the profile, so edits cascade.
@@ -89,7 +90,7 @@ def _template() -> Path:
     """A migrated database with three cases, made once per test process."""
     if not _TEMPLATE:
         folder = Path(tempfile.mkdtemp(prefix="replay-template-"))
-        db = open_database(str(folder / "template.db"))
+        db = fresh_sqlite(folder / "template.db")
         make_inspection(db, cases=3)
         with db.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -159,9 +160,10 @@ class TrailMachine(RuleBasedStateMachine):
         assert replay(self.db, self.initial) == stored(self.db)
 
 
+# No health check suppressed: the rules' draws take a few ms a run; the time goes into
+# the edits and the replay after every step, which too_slow does not count.
 TrailMachine.TestCase.settings = settings(
-    max_examples=30, stateful_step_count=20, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    max_examples=30, stateful_step_count=20, deadline=None)
 test_replaying_the_trail_rebuilds_the_data = pytest.mark.slow(TrailMachine.TestCase)
 
 

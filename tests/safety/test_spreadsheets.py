@@ -15,14 +15,15 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit.cases import record_answer, save_note
 from audit.inspections import create_inspection, get_or_create_site
 from audit.permissions import Actor
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
 from audit.store.models import Case
+from tests.databases import fresh_sqlite
 from tests.safety.helpers import FREE_QUESTIONS
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -62,7 +63,10 @@ def _unsafe(text: str) -> bool:
 
 
 @pytest.mark.slow
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# No health check suppressed: drawing the hostile texts takes ~1 ms (the filters reject
+# almost nothing), the example's export is what is slow (~0.3 s), and with
+# deadline=None too_slow would allow 30 s of drawing for the first ten examples.
+@settings(max_examples=20, deadline=None)
 @given(refs=st.lists(REF, min_size=1, max_size=4, unique_by=str.strip).filter(
            lambda rs: all(r.strip() for r in rs)),
        sites=st.lists(HOSTILE.filter(str.strip), min_size=1, max_size=2, unique_by=str.strip),
@@ -72,7 +76,7 @@ def test_exports_never_hold_a_formula(refs: list[str], sites: list[str],
     from audit.exports.exporters import export
 
     with tempfile.TemporaryDirectory() as folder:
-        db = open_database(str(Path(folder) / "x.db"))
+        db = fresh_sqlite(Path(folder) / "x.db")
         try:
             _fill(db, refs, sites, notes)
             for fmt in ("csv", "xlsx"):
@@ -108,7 +112,7 @@ def _check(path: Path, fmt: str) -> None:
 def test_the_neutralised_text_keeps_the_original_after_its_quote(tmp_path: Path) -> None:
     from audit.exports.exporters import export
 
-    db = open_database(str(tmp_path / "x.db"))
+    db = fresh_sqlite(tmp_path / "x.db")
     _fill(db, ["=HYPERLINK(\"http://x\")"], ["@SUM(A1)"], ["-2+3 cmd|' /C calc'!A0"])
     export(db, tmp_path / "out", fmt="csv", long=True, actor=Actor("Rita"))
     db.dispose()
@@ -129,7 +133,7 @@ def test_markup_in_site_names_and_notes_cannot_break_the_pdf(tmp_path: Path) -> 
     from audit.report.build import compile_report
     from audit.report.pdf import write_pdf
 
-    db = open_database(str(tmp_path / "r.db"))
+    db = fresh_sqlite(tmp_path / "r.db")
     with db.write_session() as session:
         inspection = create_inspection(session, "Leeds <b>&</para>")
         ids = []

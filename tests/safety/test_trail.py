@@ -12,6 +12,7 @@ from audit.cases import load_case, record_answer, save_note, update_profile
 from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from cli.app import run
+from tests.databases import fresh_sqlite
 from tests.safety.helpers import make_inspection
 
 
@@ -29,7 +30,7 @@ def test_history_lists_every_change_as_a_table(tmp_path: Path, capsys: pytest.Ca
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     path = str(tmp_path / "h.db")
-    db = open_database(path)
+    db = fresh_sqlite(path)
     case_id = make_inspection(db, cases=1)[0]
     _edit(db, case_id)
     db.dispose()
@@ -42,7 +43,7 @@ def test_history_lists_every_change_as_a_table(tmp_path: Path, capsys: pytest.Ca
 
 def test_history_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = str(tmp_path / "h.db")
-    db = open_database(path)
+    db = fresh_sqlite(path)
     case_id = make_inspection(db, cases=1)[0]
     make_inspection(db, "other", cases=1)
     _edit(db, case_id)

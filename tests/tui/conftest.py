@@ -11,13 +11,17 @@ from sqlmodel import select
 from audit.inspections import create_inspection, get_or_create_site
 from audit.store.engine import Database, open_database
 from audit.store.models import Case, Inspection
+from tests.databases import fresh_sqlite
 
 INSPECTOR = "Ann Inspector"
 
 
-def build_db(path: Path, cases: int = 12) -> Database:
-    """An inspection 't' rated on iom-thematic-2019 with `cases` cases at three sites."""
-    db = open_database(str(path))
+def build_db(path: Path | str, cases: int = 12) -> Database:
+    """An inspection 't' rated on iom-thematic-2019 with `cases` cases at three sites.
+
+    `path` is a new SQLite file (made from the migrated template), or the URL of a fresh
+    PostgreSQL database from the `postgres_url` fixture (already at head)."""
+    db = open_database(path) if "://" in str(path) else fresh_sqlite(path)
     with db.write_session() as session:
         inspection = create_inspection(session, "t", question_set="iom-thematic-2019")
         sites = [get_or_create_site(session, inspection, name)[0]

@@ -29,7 +29,8 @@ import pytest
 from question_sets import load_set
 from tests.safety.helpers import integrity
 from tests.tui.conftest import INSPECTOR, build_db
-from tests.tui.test_process import Terminal
+from tests.tui.launcher import Launcher
+from tests.tui.test_process import Terminal, app_environment
 
 APP_KILLS = 30  # with the importer's 70 and the rater's 40 (tests/safety/test_crash.py)
 SEED = 20250611
@@ -100,7 +101,7 @@ def kill(term: Terminal) -> None:
     """SIGKILL, reap, and read everything the app had written to the terminal."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(term.pid, signal.SIGKILL)
-    os.waitpid(term.pid, 0)
+    term.reap()
     drain(term)
     os.close(term.fd)
 
@@ -203,10 +204,15 @@ def test_app_killed_at_random_moments_loses_no_acknowledged_edit(
     started = time.monotonic()
     total_acks = note_acks = total_edits = total_keys = mid_note = acked_runs = again = 0
 
+    # Each app is forked by one launcher that has imported the app's modules (see
+    # tests/tui/launcher.py): the same entry point, arguments and terminal as the command,
+    # without an interpreter start and the imports per kill.
+    launcher = Launcher(app_environment(tmp_path / "settings.json"))
+
     def launch(i: int) -> tuple[Path, Terminal]:
         db = tmp_path / f"kill{i}.db"
         shutil.copyfile(prepared, db)
-        return db, Terminal(db, tmp_path / f"settings{i}.json")
+        return db, Terminal(db, tmp_path / f"settings{i}.json", launcher)
 
     # The next app starts while this one is opened and driven (start-up is mostly CPU,
     # driving mostly waiting), each on its own copy: an iteration costs about one start.
@@ -245,6 +251,7 @@ def test_app_killed_at_random_moments_loses_no_acknowledged_edit(
     finally:
         if upcoming is not None:
             kill(upcoming[1])
+        launcher.close()
     seconds = time.monotonic() - started
     print(f"app kills: {APP_KILLS} iterations, {total_acks} acknowledged answers, none lost "
           f"({note_acks} of them notes; {total_edits} edits stored in all; {total_keys} keys; "

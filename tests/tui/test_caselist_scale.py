@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from audit.permissions import Actor
 from audit.store.engine import Database
-from audit.store.models import Answer, Case, Inspector
+from audit.store.models import Answer, Case, Inspector, utcnow
 from audit.views.caselist import CaseFilter, list_cases
 from audit.views.progress import overview
 from tests.tui.conftest import build_db
@@ -27,17 +27,19 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def big_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    # Timestamps from the models' own default factory (utcnow): building a model object
+    # per row just to read its default took most of this fixture's 7 s.
     db = build_db(Path(tmp_path_factory.mktemp("big")) / "big.db", cases=0)
     with db.engine.begin() as conn:
         inspection_id, site_ids = 1, [1, 2, 3]
         conn.execute(sa.insert(Case.__table__), [  # type: ignore[attr-defined]
             {"inspection_id": inspection_id, "case_ref": f"R{i:06d}",
              "site_id": site_ids[i % 3], "iom": i % 2 == 0, "status": "not_started",
-             "version": 1, "updated_at": Case().updated_at} for i in range(N)])
+             "version": 1, "updated_at": utcnow()} for i in range(N)])
         conn.execute(sa.insert(Inspector.__table__), [{"name": "Bo Rater", "role": "inspector"}])  # type: ignore[attr-defined]
         conn.execute(sa.insert(Answer.__table__), [  # type: ignore[attr-defined]
             {"case_id": i, "question_id": "2.1.1", "question_set_version": "1.0", "value": "yes",
-             "inspector_id": 1, "rater": "primary", "updated_at": Case().updated_at}
+             "inspector_id": 1, "rater": "primary", "updated_at": utcnow()}
             for i in range(1, 2001)])
     yield db
     db.dispose()

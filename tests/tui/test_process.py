@@ -18,25 +18,47 @@ import sqlalchemy as sa
 from audit.store.engine import open_database
 from audit.store.models import Answer, NoteDraft
 from tests.tui.conftest import INSPECTOR, build_db
+from tests.tui.launcher import Launcher
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-class Terminal:
-    """`iom-audit --db DB` running in a pty, with a screen buffer to wait on."""
+def app_environment(settings: Path) -> dict[str, str]:
+    """The app's environment: the rater named, settings in `settings`, a 120x40 xterm."""
+    return {**os.environ, "IOM_AUDIT_INSPECTOR": INSPECTOR,
+            "IOM_AUDIT_SETTINGS": str(settings), "TERM": "xterm-256color",
+            "COLUMNS": "120", "LINES": "40"}
 
-    def __init__(self, db_path: Path, settings: Path) -> None:
-        env = {**os.environ, "IOM_AUDIT_INSPECTOR": INSPECTOR,
-               "IOM_AUDIT_SETTINGS": str(settings), "TERM": "xterm-256color",
-               "COLUMNS": "120", "LINES": "40"}
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child: become the app
-            os.chdir(ROOT)
-            os.execve(sys.executable, [sys.executable, "-c",
-                                       "from cli.main import main; main()",
-                                       "--db", str(db_path)], env)
+
+class Terminal:
+    """`iom-audit --db DB` running in a pty, with a screen buffer to wait on.
+
+    Started as a new interpreter, or forked by `launcher` (tests/tui/launcher.py), which
+    has the app's modules imported already; `reap` collects its exit either way."""
+
+    def __init__(self, db_path: Path, settings: Path,
+                 launcher: Launcher | None = None) -> None:
+        env = app_environment(settings)
+        self.launcher = launcher
+        if launcher is not None:
+            self.pid, self.fd = launcher.spawn(["--db", str(db_path)], env)
+        else:
+            self.pid, self.fd = pty.fork()
+            if self.pid == 0:  # the child: become the app
+                os.chdir(ROOT)
+                os.execve(sys.executable, [sys.executable, "-c",
+                                           "from cli.main import main; main()",
+                                           "--db", str(db_path)], env)
         self.output = b""
+
+    def reap(self) -> int:
+        """Wait for the app to end (after a kill): its exit code, negative for a signal."""
+        if self.launcher is not None:
+            code = self.launcher.wait(self.pid)
+            assert code is not None
+            return code
+        return os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
 
     def read(self, seconds: float = 0.1) -> None:
         ready, _, _ = select.select([self.fd], [], [], seconds)

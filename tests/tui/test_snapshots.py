@@ -6,6 +6,8 @@ report paths in a fixed folder. Update with `pytest tests/tui --snapshot-update`
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +19,7 @@ from textual.widgets import Input, TextArea
 
 from audit import cases
 from audit.permissions import Actor
-from audit.store.engine import Database
+from audit.store.engine import Database, open_database
 from audit.store.models import Case
 from tests.tui.conftest import INSPECTOR, build_db, case_id
 from tui.app import DARK, LIGHT, IomAuditApp
@@ -26,10 +28,11 @@ SIZE = (120, 40)
 FROZEN = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture
-def rated_db(tmp_path: Path) -> Iterator[Database]:
-    """Twelve cases; six rated on the key questions (IOM and not), one by a QA rater too."""
-    db = build_db(tmp_path / "t.db")
+@pytest.fixture(scope="module")
+def rated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The rated database below, built once for the module (one file, WAL folded in)."""
+    path = tmp_path_factory.mktemp("rated") / "rated.db"
+    db = build_db(path)
     for i in range(6):
         cid = case_id(db, f"C{i:04d}")
         version = cases.load_case(db, cid, actor=Actor("Reader")).version
@@ -44,6 +47,18 @@ def rated_db(tmp_path: Path) -> Iterator[Database]:
                                       expected_version=version).version
     with db.engine.begin() as conn:  # fixed times: the case list shows them
         conn.execute(sa.update(Case.__table__).values(updated_at=FROZEN))  # type: ignore[attr-defined]
+    db.dispose()
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw.close()
+    return path
+
+
+@pytest.fixture
+def rated_db(rated_file: Path, tmp_path: Path) -> Iterator[Database]:
+    """Twelve cases; six rated on the key questions (IOM and not), one by a QA rater too
+    (a copy of the module's file: each test changes its own)."""
+    db = open_database(str(shutil.copyfile(rated_file, tmp_path / "t.db")))
     yield db
     db.dispose()
 

@@ -40,8 +40,8 @@ def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     if request.param == "sqlite":
         url = str(tmp_path / "shared.db")
     else:
-        url = request.getfixturevalue("postgres_url")  # an empty database, dropped after
-    build_db(url).dispose()  # type: ignore[arg-type]  # it opens str(path): a URL works
+        url = request.getfixturevalue("postgres_url")  # a fresh database, dropped after
+    build_db(url).dispose()
     yield request.param, url
 
 

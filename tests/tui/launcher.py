@@ -1,0 +1,105 @@
+"""Start the real app in a pseudo-terminal many times without paying for start-up each time.
+
+`iom-audit` spends most of a second of CPU starting the interpreter and importing
+typer, textual and the app before it does anything. A test that starts the app dozens
+of times (tests/tui/test_app_kills.py) runs one `Launcher`: a plain Python process, started
+once with the test's environment, that imports `cli.main` and `tui.app` and then, per
+request, forks a child in a new pseudo-terminal that runs `cli.main.main()` with the
+given arguments, exactly as the console script does (same entry point, same argv,
+environment, working directory and terminal; it exits through the interpreter as usual).
+Only the imports are shared; nothing the app does at start-up is done in advance.
+
+The launcher is the app's parent, so it reaps it: `Launcher.wait` reports how the app
+ended. The pty's master side is passed back over a Unix socket (SCM_RIGHTS).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Run by the launcher process; its argument is the file descriptor of its end of the socket.
+SERVER = r"""
+import json, os, pty, socket, sys
+from cli.main import main
+import tui.app  # noqa: F401 - what the bare command imports to open the app
+import textual.drivers.linux_driver  # noqa: F401
+sock = socket.socket(fileno=int(sys.argv[1]))
+reader = sock.makefile("r", encoding="utf-8")
+for line in reader:
+    request = json.loads(line)
+    if request["op"] == "spawn":
+        pid, fd = pty.fork()
+        if pid == 0:  # the app: the launcher's copies of its plumbing are not its own
+            reader.close()
+            sock.close()
+            os.environ.clear()
+            os.environ.update(request["env"])
+            os.chdir(request["cwd"])
+            sys.argv = ["iom-audit", *request["argv"]]
+            main()  # sys.exit() from here ends the process the usual way
+            sys.exit(0)
+        socket.send_fds(sock, [json.dumps({"pid": pid}).encode() + b"\n"], [fd])
+        os.close(fd)
+    else:  # wait: how the app ended (None while it runs, with "nohang")
+        pid, status = os.waitpid(request["pid"], os.WNOHANG if request["nohang"] else 0)
+        code = os.waitstatus_to_exitcode(status) if pid else None
+        sock.sendall(json.dumps({"code": code}).encode() + b"\n")
+"""
+
+
+class Launcher:
+    """A process that forks the app on request (see the module's docstring)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock = ours
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(theirs.fileno())], env=dict(env), cwd=ROOT,
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        theirs.close()
+        self._buffer = b""
+
+    def _reply(self) -> dict[str, Any]:
+        while b"\n" not in self._buffer:
+            chunk = self._sock.recv(4096)
+            if not chunk:
+                raise RuntimeError(f"the app launcher ended (exit {self._proc.wait()})")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def spawn(self, argv: Sequence[str], env: Mapping[str, str]) -> tuple[int, int]:
+        """Start `iom-audit ARGV` in a new pseudo-terminal: (pid, master fd)."""
+        request = {"op": "spawn", "argv": list(argv), "env": dict(env), "cwd": str(ROOT)}
+        self._sock.sendall(json.dumps(request).encode() + b"\n")
+        while True:
+            data, fds, _, _ = socket.recv_fds(self._sock, 4096, 1)
+            if not data:
+                raise RuntimeError(f"the app launcher ended (exit {self._proc.wait()})")
+            self._buffer += data
+            if fds:
+                return int(self._reply()["pid"]), fds[0]
+
+    def wait(self, pid: int, *, nohang: bool = False) -> int | None:
+        """Reap the app: its exit code (negative: the signal), None if still running."""
+        self._sock.sendall(json.dumps({"op": "wait", "pid": pid, "nohang": nohang}
+                                      ).encode() + b"\n")
+        code = self._reply()["code"]
+        return None if code is None else int(code)
+
+    def close(self) -> None:
+        self._sock.close()  # the launcher reads end-of-file and exits
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
