@@ -53,7 +53,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 # Scheduling over the xdist workers (`make test`: -n 3 --dist loadgroup). A work unit is a
-# whole file, so module- and session-scoped fixtures are built once; tests/demo is one
+# whole file, so module- and session-scoped fixtures are built once; tests/audit/demo is one
 # unit (its session fixture builds the demo database); the files in SPLIT hold only
 # function-scoped set-up and are sent test by test, to even out the end of the run.
 # Units start longest first (seconds measured on the 2-core machine; unlisted files are
@@ -61,23 +61,23 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 SPLIT = ("tests/tui/test_two_sessions.py", "tests/tui/test_rating_flow.py",
          "tests/tui/test_snapshots.py", "tests/tui/test_workflows.py",
          "tests/tui/test_process.py")
-GROUPS = {"tests/demo/": "tests/demo"}
+GROUPS = {"tests/audit/demo/": "tests/audit/demo"}
 LONGEST = {
     "tests/tui/test_app_kills.py": 72,
-    "tests/test_benchmarks_smoke.py": 30,
-    "tests/safety/test_crash.py": 22,
+    "tests/benchmarks/test_harness.py": 30,
+    "tests/audit/test_crash.py": 22,
     "tests/tui/test_two_sessions.py": 16,
     "tests/tui/test_rating_flow.py::test_rate_a_case_end_to_end": 16,
-    "tests/demo": 13,
-    "tests/audit/test_tally.py": 8,
-    "tests/safety/test_fuzz.py": 7,
+    "tests/audit/demo": 13,
+    "tests/audit/views/test_tally.py": 8,
+    "tests/audit/test_fuzz.py": 7,
     "tests/tui/test_process.py": 5,
-    "tests/safety/test_concurrency.py": 6,
-    "tests/safety/test_spreadsheets.py": 5,
-    "tests/imports/test_import_paths.py": 4,
-    "tests/imports/test_import_cases.py": 4,
-    "tests/export/test_export.py": 4,
-    "tests/safety/test_backup.py": 4,
+    "tests/audit/test_cases_concurrency.py": 6,
+    "tests/audit/test_cell_safety.py": 5,
+    "tests/audit/imports/test_staging.py": 4,
+    "tests/audit/imports/test_cases.py": 4,
+    "tests/audit/exports/test_exporters.py": 4,
+    "tests/audit/store/test_backup.py": 4,
 }
 
 

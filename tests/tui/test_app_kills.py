@@ -27,12 +27,12 @@ from pathlib import Path
 import pytest
 
 from question_sets import load_set
-from tests.safety.helpers import integrity
+from tests.helpers import integrity
 from tests.tui.conftest import INSPECTOR, build_db
 from tests.tui.launcher import Launcher
 from tests.tui.test_process import Terminal, app_environment
 
-APP_KILLS = 30  # with the importer's 70 and the rater's 40 (tests/safety/test_crash.py)
+APP_KILLS = 30  # with the importer's 70 and the rater's 40 (tests/audit/test_crash.py)
 SEED = 20250611
 ANSWER_KEYS = "yynnjjjk"  # answers and navigation, weighted
 NOTE_LETTERS = "bfghimorstuvw "  # bound to nothing on the case screen, should focus lag

@@ -18,7 +18,7 @@ from audit.permissions import Actor, require, role_of
 from audit.store.engine import Database, open_database
 from audit.store.models import Inspector
 from cli.app import run
-from tests.safety.helpers import make_inspection, set_role
+from tests.helpers import make_inspection, set_role
 
 
 @pytest.fixture

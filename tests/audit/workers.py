@@ -16,7 +16,7 @@ from audit.cases import load_case, record_answer, save_note
 from audit.errors import ConflictError
 from audit.permissions import Actor
 from audit.store.engine import open_database
-from tests.safety.helpers import FREE_QUESTIONS
+from tests.helpers import FREE_QUESTIONS
 
 
 def note_writer(db_url: str, case_ids: list[int], stop_at: float) -> None:

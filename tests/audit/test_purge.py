@@ -15,7 +15,7 @@ from audit.purge import REDACTED, purge_inspection, stored_snapshot
 from audit.store.engine import Database, open_database
 from cli.app import run
 from tests.databases import fresh_sqlite
-from tests.safety.helpers import (
+from tests.helpers import (
     FREE_QUESTIONS,
     answers,
     files_containing,

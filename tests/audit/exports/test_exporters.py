@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from audit.cell_safety import neutralise
 from audit.store.engine import Database
+from tests.audit.imports.helpers import cli, content, new_inspection, populated
 from tests.databases import fresh_sqlite
-from tests.imports.helpers import cli, content, new_inspection, populated
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 

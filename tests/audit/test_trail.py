@@ -13,7 +13,7 @@ from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from cli.app import run
 from tests.databases import fresh_sqlite
-from tests.safety.helpers import make_inspection
+from tests.helpers import make_inspection
 
 
 def _edit(db: Database, case_id: int) -> None:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from audit.demo.published import THEMATIC_SITES
-from tests.demo.conftest import Built, reference
+from tests.audit.demo.conftest import Built, reference
 
 # Figure 4.7 labels (as typed in the CSV) -> profile codes.
 OFFENCES = {"Violence against the person": "violence",

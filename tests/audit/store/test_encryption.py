@@ -12,7 +12,7 @@ from audit.permissions import Actor
 from audit.store import encryption
 from audit.store.engine import DatabaseError, open_database
 from cli.app import run
-from tests.safety.helpers import files_containing, make_inspection
+from tests.helpers import files_containing, make_inspection
 
 pytestmark = pytest.mark.skipif(not encryption.available(),
                                 reason="sqlcipher3 is not installed (the encryption extra)")

@@ -10,7 +10,7 @@ from audit.demo.core import build_core_chunk, core_chunks
 from audit.rules import applicable_mask
 from question_sets import load_set
 from question_sets.profile import PROFILE
-from tests.demo.conftest import Built
+from tests.audit.demo.conftest import Built
 
 SETS = {"iom-thematic-2019": "iom-thematic-2019", "core-2018-19": "hmip-adult-2018"}
 

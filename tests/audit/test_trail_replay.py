@@ -26,7 +26,7 @@ from audit.store.models import Answer, AuditEvent, Case
 from audit.trail import as_text
 from question_sets.profile import PROFILE
 from tests.databases import fresh_sqlite
-from tests.safety.helpers import FREE_QUESTIONS, make_inspection
+from tests.helpers import FREE_QUESTIONS, make_inspection
 
 # Answers here gate other questions or depend on the profile, so edits cascade.
 GATED = ("factor.drugs.linked", "factor.drugs.delivered", "iom.deselected",

@@ -9,7 +9,15 @@ import pytest
 import sqlalchemy as sa
 
 from audit.store.engine import Database
-from tests.imports.helpers import CASES, cli, content, dump, new_inspection, populated, write_csv
+from tests.audit.imports.helpers import (
+    CASES,
+    cli,
+    content,
+    dump,
+    new_inspection,
+    populated,
+    write_csv,
+)
 
 
 def test_import_creates_cases_and_sites(any_db: Database, tmp_path: Path,

@@ -26,9 +26,9 @@ import audit.imports.ratings  # noqa: F401
 import cli.imports  # noqa: F401 - imported before forking, as a running CLI has it
 from audit.cases import record_answer
 from audit.permissions import Actor
+from tests.audit import workers
 from tests.databases import fresh_sqlite
-from tests.safety import workers
-from tests.safety.helpers import FREE_QUESTIONS, integrity, make_inspection
+from tests.helpers import FREE_QUESTIONS, integrity, make_inspection
 
 IMPORT_KILLS = 70
 ACK_KILLS = 40

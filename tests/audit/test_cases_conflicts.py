@@ -10,7 +10,7 @@ from audit.errors import ConflictError
 from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import AuditEvent
-from tests.safety.helpers import make_inspection
+from tests.helpers import make_inspection
 
 ANN, BO = Actor("Ann"), Actor("Bo")
 

@@ -10,7 +10,15 @@ import sqlalchemy as sa
 from audit.imports.ratings import import_ratings
 from audit.permissions import Actor
 from audit.store.engine import Database
-from tests.imports.helpers import CASES, cli, content, dump, new_inspection, populated, write_csv
+from tests.audit.imports.helpers import (
+    CASES,
+    cli,
+    content,
+    dump,
+    new_inspection,
+    populated,
+    write_csv,
+)
 
 HEADER = ["case_ref", "question_id", "answer"]
 

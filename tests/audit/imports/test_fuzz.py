@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.store.engine import Database
-from tests.imports.helpers import cli, dump, populated
+from tests.audit.imports.helpers import cli, dump, populated
 
 CASE_HEADERS = ["case_ref", "iom", "site", "status", "rosh", "start_date", "domestic_abuse",
                 "inspection", "Case_Ref ", "colour", "", "iom"]

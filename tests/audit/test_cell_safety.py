@@ -24,7 +24,7 @@ from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Case
 from tests.databases import fresh_sqlite
-from tests.safety.helpers import FREE_QUESTIONS
+from tests.helpers import FREE_QUESTIONS
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 HOSTILE = st.tuples(st.sampled_from(TRIGGERS),

@@ -28,7 +28,7 @@ from audit.store.engine import Database
 from benchmarks import datagen
 from question_sets import load_set
 from question_sets.loader import load_file
-from tests.imports.helpers import new_inspection
+from tests.audit.imports.helpers import new_inspection
 
 WHO = "Path Tester"
 

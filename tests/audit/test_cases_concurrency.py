@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from audit.store.engine import Database
-from tests.safety import workers
-from tests.safety.helpers import FREE_QUESTIONS, make_inspection
+from tests.audit import workers
+from tests.helpers import FREE_QUESTIONS, make_inspection
 
 WORKERS = 4
 ROUNDS = 25

@@ -12,9 +12,9 @@ import pytest
 from audit.store.backup import check_file
 from audit.store.engine import open_database
 from cli.app import run
+from tests.audit import workers
 from tests.databases import fresh_sqlite
-from tests.safety import workers
-from tests.safety.helpers import integrity, make_inspection
+from tests.helpers import integrity, make_inspection
 
 
 def _notes_match_trail(path: Path) -> int:

@@ -11,7 +11,7 @@ from audit.demo.thematic import build_thematic_frames
 from audit.store.engine import open_database
 from cli.app import run
 from question_sets import load_set
-from tests.demo.conftest import Built, read_tables
+from tests.audit.demo.conftest import Built, read_tables
 
 TIMESTAMPS = ["updated_at"]
 

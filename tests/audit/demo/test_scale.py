@@ -8,8 +8,8 @@ import pytest
 
 from audit.demo.core import CORE_DEFAULT_CASES, core_chunks
 from cli.app import run
-from tests.demo.conftest import Built, build, reference
-from tests.demo.test_marginals import figure_5_2_table
+from tests.audit.demo.conftest import Built, build, reference
+from tests.audit.demo.test_marginals import figure_5_2_table
 
 
 def test_cli_refuses_to_build_twice(demo: Built, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ import pytest
 from audit.demo.build import build_demo
 from audit.permissions import Actor
 from audit.store.engine import Database
-from tests.demo.conftest import Built, read_tables
+from tests.audit.demo.conftest import Built, read_tables
 
 DROP = ["id", "case_id", "updated_at"]
 

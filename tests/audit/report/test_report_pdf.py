@@ -13,7 +13,9 @@ from audit.report.pdf import write_pdf
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, PdfReader, list]:
-    from tests.report.conftest import sample_report  # the report fixture, built once for the module
+    from tests.audit.report.conftest import (
+        sample_report,  # the report fixture, built once for the module
+    )
 
     report = sample_report()
     calls: list[tuple[int, int, str]] = []

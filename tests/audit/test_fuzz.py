@@ -35,7 +35,7 @@ from question_sets import (
 )
 from question_sets.profile import PROFILE
 from tests.databases import fresh_sqlite
-from tests.safety.helpers import make_inspection
+from tests.helpers import make_inspection
 
 RUN: Counter[str] = Counter()  # fuzz cases run, printed at the end of the module
 SHIPPED = Path(__file__).resolve().parents[2] / "question_sets" / "iom-thematic-2019.yaml"
