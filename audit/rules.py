@@ -18,12 +18,13 @@ demo and the app always reach the same verdict for the same case.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from question_sets import QuestionSet
+
+if TYPE_CHECKING:  # numpy and pandas load with the first frame: editing one case needs neither
+    import numpy as np
+    import pandas as pd
 
 Answers = Mapping[str, str | None]
 
@@ -111,6 +112,9 @@ def applicability(qs: QuestionSet, n: int, case_columns: Mapping[str, np.ndarray
     answer reads as missing in the rules after it, as in `QuestionSet.applicable`.
     With `only`, just those questions and the ones their rules depend on are judged.
     """
+    import numpy as np
+    import pandas as pd
+
     needed = _closure(qs, only) if only is not None else None
     masked = dict(answers)
     out: dict[str, np.ndarray] = {}
@@ -144,6 +148,9 @@ def applicability(qs: QuestionSet, n: int, case_columns: Mapping[str, np.ndarray
 def _rule_verdicts(rule: Any, inputs: list[tuple[str, str]], codes: list[np.ndarray],
                    choices: list[list[Any]], n: int) -> np.ndarray:
     """The rule's verdict per row, evaluated once per distinct combination of inputs."""
+    import numpy as np
+    import pandas as pd
+
     key = np.zeros(n, dtype=np.int64)
     for code, options in zip(codes, choices, strict=True):
         if len(options) > 1:
@@ -163,6 +170,8 @@ def applicable_mask(qs: QuestionSet, question_id: str, cases: pd.DataFrame,
                     answers: Mapping[str, np.ndarray]) -> np.ndarray:
     """Whether one question applies to each case of a frame (profile columns) given the
     answers generated so far (question id -> array, None where unanswered)."""
+    import numpy as np
+
     if qs.question(question_id).rule is None:
         return np.ones(len(cases), dtype=bool)
     columns = {f: cases[f].to_numpy(dtype=object) for f in rule_case_fields(qs)
@@ -179,6 +188,9 @@ def inapplicable(qs: QuestionSet, answers: pd.DataFrame,
     by case id. The result (case_id, rater, question_id) lists rule by rule, groups in
     (case_id, rater) order.
     """
+    import numpy as np
+    import pandas as pd
+
     empty = pd.DataFrame(columns=["case_id", "rater", "question_id"])
     if answers.empty:
         return empty

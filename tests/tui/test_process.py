@@ -8,6 +8,7 @@ import os
 import pty
 import select
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -170,3 +171,18 @@ def test_signal_saves_the_note_and_exits_0(tmp_path: Path, sig: signal.Signals) 
     assert code == 0
     notes = [(a["question_id"], a["note"]) for a in stored(db_path, Answer)]
     assert notes == [("2.1.1", "flushed")]
+
+
+def test_rating_a_case_loads_no_statistics_stack() -> None:
+    """The start, dashboard, case list and rating screens never import pandas, numpy,
+    scipy or statsmodels: an inspector's app opens without them (they cost ~0.3 s and
+    ~80 MB). Only the comparison and report screens load them, when they are opened."""
+    code = ("import sys\n"
+            "import cli.main, tui.app, tui.screens.start, tui.screens.dashboard\n"
+            "import tui.screens.case_list, tui.screens.case, tui.screens.disagreements\n"
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('pandas', 'numpy', 'scipy', 'statsmodels', 'reportlab'))))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
