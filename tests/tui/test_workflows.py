@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.command import CommandPalette
 
 from audit import cases
 from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspector
+from cli.app import run
 from tests.tui.conftest import case_id
 from tests.tui.test_rating_flow import SIZE, open_first_case, rows
 from tui.app import IomAuditApp
@@ -174,11 +176,8 @@ async def test_palette_reaches_screens(db: Database) -> None:
         assert isinstance(app.screen, ReportScreen)
 
 
-async def test_report_builds_files(db: Database, tmp_path: Path) -> None:
-    await fill_case(db, "C0000")
-    await fill_case(db, "C0001")
-    app = await lead_app(db)
-    app.report_dir = tmp_path
+async def build_report_in_app(app: IomAuditApp) -> str:
+    """Open the report screen, build with ctrl+b, wait for the worker; the screen's log."""
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("r")
@@ -187,32 +186,37 @@ async def test_report_builds_files(db: Database, tmp_path: Path) -> None:
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        log = "\n".join(app.screen.query_one("#report-log").lines)  # type: ignore[attr-defined]
+        return "\n".join(app.screen.query_one("#report-log").lines)  # type: ignore[attr-defined]
+
+
+async def test_report_builds_files(db: Database, tmp_path: Path) -> None:
+    await fill_case(db, "C0000")
+    await fill_case(db, "C0001")
+    app = await lead_app(db)
+    app.report_dir = tmp_path
+    log = await build_report_in_app(app)
     assert (tmp_path / "iom-audit-report.pdf").stat().st_size > 1000, log
     assert (tmp_path / "iom-audit-report.xlsx").stat().st_size > 1000, log
 
 
 async def test_the_report_screen_refuses_an_inspector_as_the_cli_does(
-        db: Database, tmp_path: Path) -> None:
+        db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """One rule in the domain: the app says what `iom-audit report` says, and writes nothing."""
     await fill_case(db, "C0000")
     with db.write_session() as session:
         session.add(Inspector(name="Lee Lead", role="lead"))  # roles apply: Ann is an inspector
     app = IomAuditApp(db)
     app.report_dir = tmp_path
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("r")
-        await pilot.pause()
-        await pilot.press("ctrl+b")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        log = "\n".join(app.screen.query_one("#report-log").lines)  # type: ignore[attr-defined]
+    log = await build_report_in_app(app)
     refusal = "only the lead or researcher role may compile reports (Ann Inspector has the " \
               "inspector role)"
     assert refusal in log
     assert not list(tmp_path.glob("iom-audit-report.*"))
+    capsys.readouterr()
+    assert run(["--db", str(db.location.path), "report", "--out",
+                str(tmp_path / "cli.pdf")]) == 1
+    assert capsys.readouterr().err.strip() == f"Error: {refusal}"
+    assert not (tmp_path / "cli.pdf").exists()
 
 
 async def test_comparison_opens_a_case_behind_a_cell(db: Database) -> None:
