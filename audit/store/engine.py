@@ -50,7 +50,7 @@ def default_path() -> Path:
     """The database file used when neither --db nor IOM_AUDIT_DB is given."""
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("iom-audit", appauthor=False)) / "iom-audit.store.engine"
+    return Path(user_data_dir("iom-audit", appauthor=False)) / "iom-audit.db"
 
 
 def resolve_location(db: str | None = None) -> DatabaseLocation:

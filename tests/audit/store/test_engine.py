@@ -30,7 +30,7 @@ def test_environment_variable_names_the_database(tmp_path: Path, monkeypatch) ->
 def test_default_is_a_file_in_the_user_data_directory(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.delenv("IOM_AUDIT_DB", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert resolve_location(None).path == tmp_path / "iom-audit" / "iom-audit.store.engine"
+    assert resolve_location(None).path == tmp_path / "iom-audit" / "iom-audit.db"
 
 
 def test_sqlite_connections_are_durable(sqlite_db: Database) -> None:
