@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from audit import rules, trail
+from audit import lifecycle, rules, trail
 from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
 from audit.inspections import question_set_of
 from audit.people import person_id
@@ -42,8 +42,6 @@ from question_sets.profile import CASE_STATUS, PROFILE
 UNSEEN: Any = object()
 """Marks 'the caller does not say what it saw': any concurrent change is then a conflict."""
 
-# The permission each status needs (`audit.permissions`); the others need "complete".
-STATUS_ACTIONS = {"qa_checked": "qa_check", "locked": "lock"}
 
 
 @dataclass(frozen=True)
@@ -170,8 +168,8 @@ def _editing(db: Database, case_id: int, expected_version: int, actor: Actor, ac
         case = session.get(Case, case_id, with_for_update=True)
         if case is None:
             raise NotFoundError(f"no case with id {case_id}")
-        if case.status == "locked" and not allow_locked:
-            raise PermissionDenied(f"case {case.case_ref} is locked: it can no longer be changed")
+        if case.status == lifecycle.LOCKED and not allow_locked:
+            raise PermissionDenied(lifecycle.locked_refusal(case.case_ref))
         inspection = session.get(Inspection, case.inspection_id)
         assert inspection is not None
         edit = _Edit(session, case, question_set_of(inspection), actor.name,
@@ -337,11 +335,9 @@ def set_status(db: Database, case_id: int, status: str, *, actor: Actor,
     if status not in CASE_STATUS:
         raise UsageError(f"status must be one of {', '.join(CASE_STATUS)}")
     who = actor.name
-    action = STATUS_ACTIONS.get(status, "complete")
-    with _editing(db, case_id, expected_version, actor, action, allow_locked=True) as edit:
+    with _editing(db, case_id, expected_version, actor, "complete", allow_locked=True) as edit:
         current = edit.case.status
-        if current == "locked" and status != "locked":
-            require(edit.session, actor, "lock")  # unlocking is a lead's decision too
+        require(edit.session, actor, lifecycle.status_action(current, status))
         edit.check_seen("status", current, current)
         if status in {"complete", "qa_checked", "locked"}:
             answers = {q: a.value for q, a in edit.answers("primary").items()}

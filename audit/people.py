@@ -42,8 +42,9 @@ class Identified:
 def identify(db: Database, name: str, wanted_role: str) -> Identified:
     """Decide who a person starting the app is, registering a new name.
 
-    The database's record of a person wins over the role they pick; a new name may be
-    a lead only while the database has no lead. On PostgreSQL the login is the person,
+    The database's record of a person wins over the role they pick; once the database
+    has a lead, a new name is an inspector whatever they pick (leads give the other
+    roles, as `iom-audit inspectors` does). On PostgreSQL the login is the person,
     whatever name was typed.
     """
     name = name.strip()
@@ -62,10 +63,12 @@ def identify(db: Database, name: str, wanted_role: str) -> Identified:
         known = session.exec(select(Inspector.role).where(Inspector.name == name)).first()
         role = known or wanted_role
         if known is None:
-            if role == "lead" and has_lead(session):
-                role = DEFAULT_ROLE
-                notices.append("Only a lead can make someone a lead (iom-audit inspectors "
+            # Once a database has a lead, roles are theirs to give: a newcomer rates. (On a
+            # database without one, roles are not configured and the first may lead.)
+            if role != DEFAULT_ROLE and has_lead(session):
+                notices.append(f"Only a lead can make someone a {role} (iom-audit inspectors "
                                "set-role): you are rating as an inspector.")
+                role = DEFAULT_ROLE
             grant_role(session, name, role, by=name, initials=None)
     return Identified(Actor(name, role, login), " ".join(notices) or None)
 

@@ -38,7 +38,6 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "qa_check": (("lead",), "QA-check cases"),
     "lock": (("lead",), "lock or unlock cases"),
     "read_cases": (RATING_ROLES, "read case records"),
-    "read_history": (RATING_ROLES, "read a case's history"),
     "import": (RATING_ROLES, "import cases or ratings"),
     "export": (("inspector", "lead", "researcher"), "export data"),
     "export_identifiable": (("lead",), "export case references and notes"),
@@ -59,6 +58,11 @@ class Actor:
     name: str
     role: str = DEFAULT_ROLE
     login: str | None = None
+
+
+def may_do(role: str) -> list[str]:
+    """What a role may do, in the words refusals use (for listing, e.g. `inspectors list`)."""
+    return [what for roles, what in PERMISSIONS.values() if role in roles]
 
 
 def allows(role: str, action: str) -> bool:
@@ -95,20 +99,30 @@ def role_of(where: sa.Connection | Session, name: str) -> str:
     return DEFAULT_ROLE if has_lead(conn) else "lead"
 
 
+def refusal(name: str, role: str, action: str) -> str | None:
+    """Why someone with `role` may not do `action` (the words every refusal uses), or None.
+
+    For checks of many rows at once (a file's status column), where the role has been
+    read in the transaction already."""
+    roles, what = _entry(action)
+    if role in roles:
+        return None
+    needed = " or ".join(r for r in ROLES if r in roles)
+    return f"only the {needed} role may {what} ({name} has the {role} role)"
+
+
 def require(where: sa.Connection | Session, actor: Actor, action: str) -> str:
     """Raise PermissionDenied unless the actor may do `action`; returns their role.
 
     Call it on the connection (or session) of the use case's own transaction.
     """
-    roles, what = _entry(action)
     conn = _connection(where)
     login = login_of(conn)
     if login is not None and login != actor.name:
         raise PermissionDenied(f"you are logged in to the database as {login}: you cannot act "
                                f"as {actor.name}")
     role = role_of(conn, actor.name)
-    if role not in roles:
-        needed = " or ".join(r for r in ROLES if r in roles)
-        raise PermissionDenied(f"only the {needed} role may {what} ({actor.name} has the "
-                               f"{role} role)")
+    refused = refusal(actor.name, role, action)
+    if refused:
+        raise PermissionDenied(refused)
     return role

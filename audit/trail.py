@@ -62,7 +62,7 @@ def case_history(db: Database, case_ref: str, inspections: Sequence[str] | None 
     The trail holds answers and notes: only those who may read case records see it.
     """
     with db.session() as session:
-        require(session, actor, "read_history")
+        require(session, actor, "read_cases")
         return _history(session, case_ref, inspections)
 
 

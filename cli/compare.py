@@ -69,7 +69,7 @@ def compare(
             Path(json_out).write_text(text + "\n", encoding="utf-8")
             typer.echo(f"Wrote {json_out}", err=True)
         return
-    console = Console()
+    console = Console(markup=False)  # names, refs and sites are printed as typed
     _print_table(console, result, by=by, correction=correction, alpha=alpha, effects=effects)
 
 

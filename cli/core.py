@@ -47,7 +47,7 @@ def info(ctx: typer.Context) -> None:
     """Counts of cases per inspection, site and status."""
     state: CliState = ctx.obj
     database = state.database()
-    console = Console()
+    console = Console(markup=False)  # names, refs and sites are printed as typed
     with database.session() as session:
         inspections = all_inspections(session)
         counts = status_counts(session)

@@ -42,7 +42,7 @@ def demo(
         summary = build.build_demo(
             database, actor=state.actor(), cases=cases, seed=seed,
             progress=lambda done, _total: bar.update(task, completed=done))
-    out = Console()
+    out = Console(markup=False)  # paths and names are printed as typed
     out.print(f"Built the demo in {database.location.display()} (seed {summary.seed}):")
     for built in summary.inspections:
         statuses = ", ".join(f"{n:,} {s.replace('_', ' ')}"

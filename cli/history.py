@@ -53,7 +53,7 @@ def history(
         else:
             Path(json_out).write_text(text, encoding="utf-8")
         return
-    console = Console()
+    console = Console(markup=False)  # names, refs and sites are printed as typed
     for name, events in found.items():
         table = Table(title=f"Case {case_ref} in {name}: {len(events)} event(s)",
                       title_justify="left")

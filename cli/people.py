@@ -9,7 +9,7 @@ from rich.text import Text
 
 from cli.state import CliState
 
-ROLE_HELP = "inspector (rates cases), lead (QA, lock, reports, purge) or researcher (export)"
+ROLE_HELP = "inspector, lead or researcher (`iom-audit inspectors list` says what each may do)"
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
 def inspectors_list(ctx: typer.Context) -> None:
     """Everyone registered in this database, with their role."""
     from audit.people import list_inspectors
+    from audit.permissions import may_do
     from audit.store.models import ROLES
 
     state: CliState = ctx.obj
@@ -34,7 +35,14 @@ def inspectors_list(ctx: typer.Context) -> None:
         table.add_column(column)
     for name, initials, role in list_inspectors(db):
         table.add_row(Text(name), Text(initials or ""), ROLES.get(role, role))
-    Console().print(table)
+    console = Console(markup=False)  # names are printed as typed
+    console.print(table)
+    roles = Table(title="What each role may do", title_justify="left", show_lines=True)
+    roles.add_column("Role")
+    roles.add_column("May", overflow="fold")
+    for role, label in ROLES.items():
+        roles.add_row(label, "; ".join(may_do(role)))
+    console.print(roles)
     typer.echo(f"You are {state.actor().name}. Anyone not listed is an inspector.")
 
 

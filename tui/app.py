@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from audit.store.engine import Database, open_database
@@ -60,6 +61,13 @@ class IomAuditApp(App[None]):
         self.remember(inspector=workspace.actor.name, role=workspace.actor.role,
                       inspection=workspace.inspection)
         self.switch_screen(DashboardScreen())
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification is plain text: messages carry names, refs and notes, and a
+        bracket in them is what someone typed, never markup (a stray `[/b]` used to stop
+        the app)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def remember(self, **changes: str | None) -> None:
         """Update the remembered settings (a read-only config dir is not an error)."""

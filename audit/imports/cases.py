@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from audit import lifecycle
 from audit.cell_safety import unneutralise
 from audit.imports.cells import (
     CASE_REF_MAX,
@@ -35,14 +36,12 @@ from audit.imports.transaction import (
     refuse_early,
     run_in_transaction,
 )
-from audit.permissions import Actor, require
+from audit.permissions import Actor, refusal, require
 from audit.profile import parse_profile_value, parse_status
 from audit.store.engine import Database
 from question_sets.profile import PROFILE
 
 CASE_FILE_COLUMNS = ("case_ref", "site", "status", *PROFILE, "inspection")
-
-
 CASE_REQUIRED = ("case_ref", "iom")
 
 
@@ -62,7 +61,7 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
         fields = [c for c in positions if c not in ("case_ref", "inspection")]
 
         def work(conn: sa.Connection) -> ImportSummary:
-            require(conn, actor, "import")
+            role = require(conn, actor, "import")
             found, qs = lookup(conn, inspection)
             assert found.id is not None
             stage = CaseStaging(conn, found.id, fields, who=who)
@@ -76,12 +75,16 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                 chunk, rows = chunk[keep], rows[keep]
                 check_unnamed(chunk, unnamed, rows, problems)
                 parsed = _parse_cases(chunk, positions, rows, found.name, problems)
-                refs.append(pd.DataFrame({"case_ref": parsed["case_ref"], "row": rows}))
+                refs.append(pd.DataFrame({
+                    "case_ref": parsed["case_ref"], "row": rows,
+                    "status": parsed.get("status")}))
                 if not problems:
                     stage.add(parsed)
                 if progress:
                     progress("Reading", table.position(), table.size)
             _check_duplicates(refs, problems)
+            if not problems:
+                _check_lifecycle(stage, refs, actor.name, role, problems)
             if problems:
                 raise ImportRejected(problems)
             if progress:
@@ -123,6 +126,27 @@ def _parse_cases(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndarra
                     _reason(PROFILE[name].kind, name))
         out[name] = pd.Series(value, index=chunk.index, dtype=object)  # not str: no copy
     return pd.DataFrame(out, index=chunk.index)
+
+
+def _check_lifecycle(stage: CaseStaging, refs: list[pd.DataFrame], name: str, role: str,
+                     problems: Problems) -> None:
+    """Refuse, row by row, what the app refuses: QA-checking, locking and unlocking by
+    someone who is not a lead, and any change to a locked case that the row does not
+    also unlock."""
+    rows = pd.concat(refs, ignore_index=True).merge(stage.stored(), on="case_ref")
+    current = rows["stored_status"].fillna("not_started")
+    target = rows["status"].where(rows["status"].notna(), current)
+    moved = (target != current).to_numpy()
+    for row, was, wanted in zip(rows["row"][moved].tolist(), current[moved].tolist(),
+                                target[moved].tolist(), strict=True):
+        refused = refusal(name, role, lifecycle.status_action(str(was), str(wanted)))
+        if refused:
+            problems.add(int(row), "status", str(wanted), refused)
+    locked = ((current == lifecycle.LOCKED) & (target == lifecycle.LOCKED)
+              & (rows["changes"] == 1)).to_numpy()
+    for row, ref in zip(rows["row"][locked].tolist(), rows["case_ref"][locked].tolist(),
+                        strict=True):
+        problems.add(int(row), "case_ref", str(ref), lifecycle.locked_refusal(str(ref)))
 
 
 def _check_duplicates(refs: list[pd.DataFrame], problems: Problems) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from audit import lifecycle
 from audit.cell_safety import unneutralise
 from audit.errors import UsageError
 from audit.identity import ENV_INSPECTOR
@@ -125,6 +126,8 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 'SELECT case_ref, id FROM "case" WHERE inspection_id = :i'), {"i": found.id})}
             stage = AnswerStaging(conn, found.id, who=who, question_set_version=qs.version)
             relevant = rule_questions(qs)
+            locked = _locked_cases(conn, found.id)
+            on_locked: list[pd.DataFrame] = []
             seen = _Ratings()
             checker = _AnswerChecker(qs)
             unnamed = unnamed_columns(table)
@@ -138,6 +141,10 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 parsed = _parse_ratings(chunk, positions, rows, found.name, cases, checker,
                                         rater, inspector, fallback, problems)
                 _remember(parsed, rows, qs, relevant, seen)
+                if locked:
+                    mine = parsed["ok"].to_numpy() & np.isin(parsed["case_id"].to_numpy(),
+                                                             list(locked))
+                    on_locked.append(parsed[mine].astype(object).assign(row=rows[mine]))
                 count += int(parsed["ok"].sum())
                 if not problems:
                     # Without a note column the stored notes are left as they are.
@@ -146,6 +153,10 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 if progress:
                     progress("Reading", table.position(), table.size)
             _duplicate_answers(seen, problems)
+            if on_locked:
+                _refuse_changes_to_locked(conn, pd.concat(on_locked, ignore_index=True),
+                                          {i: ref for ref, i in cases.items()},
+                                          "note" in positions, problems)
             given = pd.concat(seen.ruled, ignore_index=True) if seen.ruled else pd.DataFrame()
             clears = check_file_rules(conn, found, qs, given, seen.duplicates, relevant,
                                       problems) \
@@ -166,6 +177,37 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             return summary
 
         return run_in_transaction(db, work)
+
+
+def _locked_cases(conn: sa.Connection, inspection_id: int) -> set[int]:
+    return set(conn.execute(sa.text('SELECT id FROM "case" WHERE inspection_id = :i AND '
+                                    "status = :locked"),
+                            {"i": inspection_id, "locked": lifecycle.LOCKED}).scalars())
+
+
+def _refuse_changes_to_locked(conn: sa.Connection, rows: pd.DataFrame, refs: dict[int, str],
+                              with_notes: bool, problems: Problems) -> None:
+    """A locked case is read-only, in a file as in the app: a row that would change one of
+    its answers (or, with a note column, its note) is refused; one repeating what is
+    stored is not."""
+    if rows.empty:
+        return
+    stmt = sa.text("SELECT case_id, question_id, rater, value, note FROM answer "
+                   "WHERE case_id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
+    case_ids = [int(i) for i in rows["case_id"].tolist()]
+    stored = {(c, q, r): (v, n) for c, q, r, v, n in conn.execute(
+        stmt, {"ids": sorted(set(case_ids))})}
+
+    def text(column: str) -> list[str | None]:
+        return [None if pd.isna(v) else str(v) for v in rows[column].tolist()]
+
+    for case_id, qid, rater, value, note, row in zip(
+            case_ids, text("question_id"), text("rater"), text("value"), text("note"),
+            rows["row"].tolist(), strict=True):
+        was_value, was_note = stored.get((case_id, qid, rater), (None, None))
+        if value != was_value or (with_notes and note != was_note):
+            ref = refs[case_id]
+            problems.add(int(row), "case_ref", ref, lifecycle.locked_refusal(ref))
 
 
 class _AnswerChecker:

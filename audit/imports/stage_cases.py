@@ -55,6 +55,26 @@ class CaseStaging:
         load_rows(self.conn, self.TABLE, names, zip(*columns, strict=True))
         self.staged += len(rows)
 
+    def stored(self) -> pd.DataFrame:
+        """Each staged row's case as stored before the merge: case_ref, status (None for a
+        new case) and `changes`, whether the row changes any field other than the status."""
+        t = self.TABLE
+
+        def differs(f: str) -> str:
+            if f == "site":
+                return "(SELECT name FROM site WHERE site.id = c.site_id) IS DISTINCT FROM s.site"
+            return f"c.{f} IS DISTINCT FROM s.{f}"
+
+        changed = " OR ".join(differs(f) for f in self.fields if f != "status") or "1=0"
+        rows = run_sql(self.conn, f"""
+            SELECT s.case_ref, c.status, CASE WHEN c.id IS NOT NULL AND ({changed})
+                                             THEN 1 ELSE 0 END
+            FROM {t} s LEFT JOIN {CASE_TABLE} c
+              ON c.inspection_id = :i AND c.case_ref = s.case_ref""",
+                       i=self.inspection_id).all()
+        return pd.DataFrame([tuple(r) for r in rows],
+                            columns=["case_ref", "stored_status", "changes"])
+
     def merge(self) -> BulkResult:
         """Create missing sites, update changed cases, insert new ones, log every change."""
         t, i, at, who = self.TABLE, self.inspection_id, utcnow(), self.who

@@ -243,8 +243,11 @@ async def test_comparison_opens_a_case_behind_a_cell(db: Database) -> None:
         assert app.screen.view is not None and app.screen.view.case_ref == "C0000"
 
 
-async def test_a_new_name_cannot_claim_lead_once_a_lead_exists(
-        db: Database, monkeypatch) -> None:
+@pytest.mark.parametrize("picked", ["lead", "researcher"])
+async def test_a_new_name_cannot_claim_a_role_once_a_lead_exists(
+        db: Database, monkeypatch: pytest.MonkeyPatch, picked: str) -> None:
+    """Only a lead gives roles, in the app as with `iom-audit inspectors`: a newcomer who
+    picks lead (QA, locking) or researcher (the aggregate report) rates as an inspector."""
     from textual.widgets import Input, Select
 
     monkeypatch.delenv("IOM_AUDIT_INSPECTOR")
@@ -254,8 +257,30 @@ async def test_a_new_name_cannot_claim_lead_once_a_lead_exists(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         app.screen.query_one("#name", Input).value = "Newcomer Nell"
+        app.screen.query_one("#role", Select).value = picked
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.workspace is not None and app.workspace.role == "inspector"
+    assert rows(db, Inspector, name="Newcomer Nell")[0]["role"] == "inspector"
+
+
+async def test_the_first_person_on_a_database_without_a_lead_may_lead(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As `iom-audit init` makes its runner the lead of a new database, and the trail says so."""
+    from textual.widgets import Input, Select
+
+    monkeypatch.delenv("IOM_AUDIT_INSPECTOR")
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#name", Input).value = "First Fay"
         app.screen.query_one("#role", Select).value = "lead"
         await pilot.press("enter")
         await pilot.pause()
         await pilot.pause()
-    assert rows(db, Inspector, name="Newcomer Nell")[0]["role"] == "inspector"
+    assert rows(db, Inspector, name="First Fay")[0]["role"] == "lead"
+    with db.engine.connect() as conn:
+        event = conn.exec_driver_sql("SELECT who, new_value FROM audit_event WHERE entity = "
+                                     "'inspector' AND key = 'First Fay'").one()
+    assert tuple(event) == ("First Fay", "lead")

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Select, Static, TextArea, Tree
 
-from audit import cases, rules
+from audit import cases, lifecycle, rules
 from audit.cases import CaseView, Change, IncompleteError
 from audit.errors import AuditError, ConflictError
 from question_sets import Question
@@ -105,7 +105,7 @@ class CaseScreen(IomScreen):
 
     @property
     def read_only(self) -> bool:
-        return self.view is not None and self.view.status == "locked"
+        return self.view is not None and self.view.status == lifecycle.LOCKED
 
     # -- state -----------------------------------------------------------------------------
 
@@ -477,5 +477,5 @@ class CaseScreen(IomScreen):
         self.set_status("qa_checked")
 
     def action_toggle_lock(self) -> None:
-        self.set_status("complete" if self.read_only else "locked")
+        self.set_status("complete" if self.read_only else lifecycle.LOCKED)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -97,8 +99,11 @@ class ComparisonScreen(IomScreen):
         self.post_message(ComparisonReady(result, scope))
 
     def worker_error(self, worker: Any, error: BaseException) -> None:
+        # A refused look at the cases behind a cell is notified (IomScreen); the table stays.
+        if worker.group != "comparison":
+            return
         self.query_one("#comparison-loading").display = False
-        self.query_one("#comparison-title", Static).update(f"No comparison: {error}")
+        self.query_one("#comparison-title", Static).update(f"No comparison: {escape(str(error))}")
 
     @on(ComparisonReady)
     def show(self, message: ComparisonReady) -> None:
@@ -110,12 +115,12 @@ class ComparisonScreen(IomScreen):
         for row in c.rows:
             sig = " *" if row.significant else ""
             diff = MISSING if row.diff_pp is None else f"{format_pp(row.diff_pp)}{sig}"
-            table.add_row(row.label, pct_cell(row.groups.get("iom")),
+            table.add_row(Text(row.label), pct_cell(row.groups.get("iom")),
                           pct_cell(row.groups.get("non_iom")), diff, format_p(row.p_adjusted),
                           key=row.question_id)
         mean = c.summary.mean_diff_pp
         self.query_one("#comparison-title", Static).update(
-            f"IOM vs non-IOM · {message.scope} · {len(c.rows)} questions · "
+            f"IOM vs non-IOM · {escape(message.scope)} · {len(c.rows)} questions · "
             f"{c.correction}, α={c.alpha}, * significant"
             + ("" if mean is None else f" · mean diff. {format_pp(mean)} pp"))
         self.update_chart()
@@ -161,8 +166,11 @@ class ComparisonScreen(IomScreen):
         table = self.query_one("#behind", DataTable)
         table.clear()
         for c in message.cases:
-            table.add_row(c.case_ref, c.inspection, c.site or "", c.value or "")
-        table.border_title = f"{message.title}: {len(message.cases)} case(s) · enter opens"
+            # Text, not str: a DataTable reads str cells as markup; these are as typed.
+            table.add_row(*(Text(v) for v in (c.case_ref, c.inspection, c.site or "",
+                                               c.value or "")))
+        table.border_title = f"{escape(message.title)}: {len(message.cases)} case(s) · " \
+                             "enter opens"
         table.add_class("visible")
         table.focus()
 

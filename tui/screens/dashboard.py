@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -42,8 +43,9 @@ class DashboardScreen(IomScreen):
     def compose(self) -> ComposeResult:
         ws = self.ws
         yield Header()
-        yield Static(f"[b]{ws.inspection}[/b] · {ws.qs.title} (v{ws.qs.version}) · "
-                     f"rating as [b]{ws.who}[/b] ({ws.role})", id="dashboard-title")
+        yield Static(f"[b]{escape(ws.inspection)}[/b] · {escape(ws.qs.title)} "
+                     f"(v{escape(ws.qs.version)}) · rating as [b]{escape(ws.who)}[/b] "
+                     f"({ws.role})", id="dashboard-title")
         yield LoadingIndicator(id="dashboard-loading")
         yield VerticalScroll(id="dashboard-body")
         yield Footer()

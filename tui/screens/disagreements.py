@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -69,14 +70,14 @@ class DisagreementsScreen(IomScreen):
         resolved = sum(r.disagrees and r.resolved for r in everything)
         both = sum(r.primary is not None and r.qa is not None for r in everything)
         self.query_one("#qa-title", Static).update(
-            f"[b]{view.case_ref}[/b] · {both} question(s) rated by both · {differ} "
+            f"[b]{escape(view.case_ref)}[/b] · {both} question(s) rated by both · {differ} "
             f"disagreement(s) · {resolved} moderated · showing "
             f"{'disagreements only' if self.only_disagreements else 'every answered question'}")
         table = self.query_one(DataTable)
         table.clear()
         for r in self.rows:
             style = "bold red" if r.disagrees and not r.resolved else ""
-            table.add_row(Text(r.question_id, style=style), r.label, _cell(r.primary),
+            table.add_row(Text(r.question_id, style=style), Text(r.label), _cell(r.primary),
                           _cell(r.qa), _cell(r.moderated), key=r.question_id)
         if self.rows:
             table.move_cursor(row=min(keep, len(self.rows) - 1))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,6 +15,10 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 Resolution = Literal["mine", "theirs"]
+
+
+def _shown(value: str | None) -> str:
+    return value if value is not None else "(empty)"
 
 
 class ConflictModal(ModalScreen[Resolution]):
@@ -30,11 +36,11 @@ class ConflictModal(ModalScreen[Resolution]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("[b]Someone else changed this case[/b]", classes="heading")
-            yield Static(f"{self.what} was changed by another inspector since you opened the "
-                         "case. Nothing was overwritten.")
-            yield Static(f"Mine:   [b]{self.mine if self.mine is not None else '(empty)'}[/b]")
-            yield Static(f"Theirs: [b]{self.theirs if self.theirs is not None else '(empty)'}"
-                         "[/b]")
+            yield Static(f"{escape(self.what)} was changed by another inspector since you "
+                         "opened the case. Nothing was overwritten.")
+            # Answers and notes are free text: shown as typed, never read as markup.
+            yield Static(f"Mine:   [b]{escape(_shown(self.mine))}[/b]")
+            yield Static(f"Theirs: [b]{escape(_shown(self.theirs))}[/b]")
             with Horizontal(classes="buttons"):
                 yield Button("Keep mine (m)", id="mine", variant="warning")
                 yield Button("Take theirs (t)", id="theirs", variant="primary")
@@ -65,7 +71,8 @@ class MissingModal(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Static(f"[b]Not complete: {len(self.missing)} required question(s) "
                          "unanswered[/b]", classes="heading")
-            yield OptionList(*[Option(f"{qid}  {label}", id=qid) for qid, label in self.missing],
+            yield OptionList(*[Option(Text(f"{qid}  {label}"), id=qid)
+                               for qid, label in self.missing],
                              id="missing")
             yield Static("enter: go to the question · escape: go to the first", classes="muted")
 
@@ -95,7 +102,7 @@ class DraftsModal(ModalScreen[bool]):
             yield Static("These notes were being typed when the app last closed:")
             for qid, text in self.drafts.items():
                 short = text if len(text) <= 60 else text[:59] + "…"
-                yield Static(f"  {qid}: {short}")
+                yield Static(Text(f"  {qid}: {short}"))  # a note, as typed
             with Horizontal(classes="buttons"):
                 yield Button("Restore (r)", id="restore", variant="primary")
                 yield Button("Discard (d)", id="discard")

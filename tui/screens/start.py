@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -82,7 +83,7 @@ class StartScreen(Screen[None]):
         if message.known_role:
             self.query_one("#role", Select).value = message.known_role
         options = self.query_one("#inspections", OptionList)
-        options.add_options([Option(f"{i.name}  ·  {i.question_set}  ·  {i.cases:,} cases",
+        options.add_options([Option(Text(f"{i.name}  ·  {i.question_set}  ·  {i.cases:,} cases"),
                                     id=str(i.id)) for i in self._inspections])
         last = self.iom_app.settings.inspection
         index = next((n for n, i in enumerate(self._inspections) if i.name == last), 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
@@ -15,7 +16,7 @@ from question_sets.profile import CASE_STATUS
 IOM_TEXT = {True: "IOM", False: "Not IOM", None: "Unknown"}
 
 
-class CaseTable(DataTable[str]):
+class CaseTable(DataTable[str | Text]):
     """A DataTable of one page of cases; paging keys post `PageRequested`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -49,8 +50,10 @@ class CaseTable(DataTable[str]):
         self.case_ids = [r.id for r in rows]
         for r in rows:
             updated = r.updated_at.strftime("%Y-%m-%d %H:%M") if r.updated_at else ""
-            self.add_row(r.case_ref, r.site or "", IOM_TEXT[r.iom],
-                         CASE_STATUS.get(r.status, r.status), updated, r.inspection,
+            # Text, not str: a DataTable reads str cells as markup, and refs and site names
+            # are what people typed.
+            self.add_row(Text(r.case_ref), Text(r.site or ""), IOM_TEXT[r.iom],
+                         CASE_STATUS.get(r.status, r.status), updated, Text(r.inspection),
                          key=str(r.id))
         if rows:
             self.move_cursor(row=len(rows) - 1 if cursor == "bottom" else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
@@ -38,7 +39,7 @@ class ProgressRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         p = self.progress
-        yield Label(p.name[:27], classes="name")
+        yield Label(Text(p.name[:27]), classes="name")  # a site or person's name, as typed
         yield ProgressBar(total=max(p.total, 1), show_eta=False)
         yield Label(f"{format_count(p.total)}: {counts_text(p)}", classes="counts")
 
