@@ -44,17 +44,19 @@ def database_login(db: Database) -> str | None:
 def login_of(conn: sa.Connection) -> str | None:
     """The login of this connection when it names a person, else None.
 
-    SQLite has no logins. A PostgreSQL superuser or the database's owner is an
+    SQLite has no logins. On PostgreSQL it is `session_user`, the role that logged in:
+    `SET ROLE` changes `current_user` but not that, and the database's role functions
+    (migration 0005) read the same. A superuser or the database's owner is an
     administrator's account (and the one tests and set-up scripts use), not a person's:
     for them the given name still counts.
     """
     if conn.dialect.name == "sqlite":
         return None
     login, is_admin = conn.exec_driver_sql(
-        "SELECT current_user, "
-        "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR "
+        "SELECT session_user, "
+        "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user) OR "
         "pg_get_userbyid((SELECT datdba FROM pg_database "
-        "WHERE datname = current_database())) = current_user").one()
+        "WHERE datname = current_database())) = session_user").one()
     return None if is_admin else str(login)
 
 
