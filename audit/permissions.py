@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "lock": (("lead",), "lock or unlock cases"),
     "read_cases": (RATING_ROLES, "read case records"),
     "import": (RATING_ROLES, "import cases or ratings"),
+    "import_others": (("lead",), "import ratings given by others"),
     "export": (("inspector", "lead", "researcher"), "export data"),
     "export_identifiable": (("lead",), "export case references and notes"),
     "report": (("lead", "researcher"), "compile reports"),

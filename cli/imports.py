@@ -93,9 +93,10 @@ def ratings(
                               help="primary, qa or moderated (a rater column overrides it "
                                    "per row)."),
     inspector: str | None = typer.Option(None, "--inspector",
-                                         help="Inspector recorded on every answer (default: "
-                                              "the inspector column, else "
-                                              "IOM_AUDIT_INSPECTOR, else 'import')."),
+                                         help="Whose judgement every answer records "
+                                              "(default: the inspector column, else your "
+                                              "own); only a lead may name someone else. "
+                                              "The trail records you as the importer."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and report what "
                                                           "would change; store nothing."),
     ignore_unknown: bool = typer.Option(False, "--ignore-unknown",

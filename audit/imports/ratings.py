@@ -20,6 +20,7 @@ from audit import lifecycle
 from audit.cell_safety import unneutralise
 from audit.errors import UsageError
 from audit.identity import ENV_INSPECTOR
+from audit.imports.attribution import Raters, unnamed_rater
 from audit.imports.cells import (
     NAME_MAX,
     VALUE_MAX,
@@ -102,14 +103,14 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                    chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
     """Import answers in long format (case_ref, question_id, answer[, note, inspector, rater]).
 
-    The trail records the actor; `inspector` (else the file's inspector column) names who
-    gave the answers.
+    The trail records the actor; `inspector` (else the file's inspector column) names whose
+    judgement the answers record: someone else only for a lead (audit/imports/attribution).
     """
     if rater not in RATERS:
         raise UsageError(f"--rater must be one of {', '.join(RATERS)}, not {rater!r}")
     who = actor.name
     refuse_early(db, actor)
-    fallback = inspector or os.environ.get(ENV_INSPECTOR) or DEFAULT_INSPECTOR
+    fallback = os.environ.get(ENV_INSPECTOR) or DEFAULT_INSPECTOR  # (--inspector: every row)
     with open_table(Path(path), chunk_rows) as table:
         problems = Problems(table.label)
         positions, ignored = map_columns(
@@ -120,11 +121,16 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
 
         def work(conn: sa.Connection) -> ImportSummary:
             require(conn, actor, "import")
+            default_rater = unnamed_rater(conn, actor, fallback)
+            raters = Raters(conn, actor, default_rater)
+            if inspector is not None:
+                raters.check_option(inspector)
             found, qs = lookup(conn, inspection)
             assert found.id is not None
             cases = {ref: i for ref, i in conn.execute(sa.text(
                 'SELECT case_ref, id FROM "case" WHERE inspection_id = :i'), {"i": found.id})}
-            stage = AnswerStaging(conn, found.id, who=who, question_set_version=qs.version)
+            stage = AnswerStaging(conn, found.id, who=who, question_set_version=qs.version,
+                                  own_names=(who, default_rater))
             relevant = rule_questions(qs)
             locked = _locked_cases(conn, found.id)
             on_locked: list[pd.DataFrame] = []
@@ -139,7 +145,9 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 chunk, rows = chunk[keep], rows[keep]
                 check_unnamed(chunk, unnamed, rows, problems)
                 parsed = _parse_ratings(chunk, positions, rows, found.name, cases, checker,
-                                        rater, inspector, fallback, problems)
+                                        rater, inspector, default_rater, problems)
+                if inspector is None:
+                    raters.check(problems, rows, parsed["inspector"])
                 _remember(parsed, rows, qs, relevant, seen)
                 if locked:
                     mine = parsed["ok"].to_numpy() & np.isin(parsed["case_id"].to_numpy(),

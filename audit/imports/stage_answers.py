@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from audit.identity import initials as initials_of
 from audit.imports.staging import BulkResult, load_rows, run_sql, temp_table
+from audit.people import rater_ids
 from audit.store.models import RATERS, utcnow
 
 _NOTE_KEPT = object()  # add() without a note column: stored notes are left alone
@@ -82,10 +82,15 @@ class AnswerStaging:
                     "creates", "answered")
 
     def __init__(self, conn: sa.Connection, inspection_id: int, *, who: str,
-                 question_set_version: str) -> None:
+                 question_set_version: str,
+                 own_names: Sequence[str] | None = None) -> None:
         self.conn = conn
         self.inspection_id = inspection_id
         self.who = who
+        # With `own_names` (the importer's: their name, and whom a row naming nobody is
+        # attributed to), answers attributed to anyone else are in the trail beside who
+        # imported them: one 'rated_by' event per case, rater and person.
+        self.own_names = tuple(own_names) if own_names is not None else None
         self.version = question_set_version
         self.staged = 0
         self.sqlite = conn.dialect.name == "sqlite"
@@ -228,12 +233,8 @@ class AnswerStaging:
             found: dict[str, int] = {
                 name: i for name, i in self.conn.execute(stmt, {"names": sorted(wanted)})}
             missing = sorted(wanted - set(found))
-            if missing:
-                self.conn.execute(
-                    sa.text("INSERT INTO inspector (name, initials, role) "
-                            "VALUES (:name, :initials, 'inspector')"),
-                    [{"name": n, "initials": initials_of(n)} for n in missing])
-                found.update(self.conn.execute(stmt, {"names": missing}).all())
+            if missing:  # registered through audit/people.py, the one way in
+                found.update(rater_ids(self.conn, missing, by=self.who))
             self._inspectors.update(found)
         return self._inspectors
 
@@ -308,6 +309,7 @@ class AnswerStaging:
                 SELECT r.case_id, k.question_id, :v, k.value, k.note, k.inspector_id, k.rater,
                        :at
                 FROM {rows} WHERE k.creates = 1{order}""", v=self.version, at=at).rowcount
+        self._rated_by(f"{rows} WHERE k.creates = 1", "r.case_id", "k", at)
         touched = pd.unique(np.concatenate(self._created_cases)) if self._created_cases \
             else np.zeros(0, dtype=np.int64)
         touched.sort()
@@ -417,6 +419,8 @@ class AnswerStaging:
                                 inspector_id, rater, updated_at)
             SELECT case_id, question_id, :v, value, note, inspector_id, rater, :at
             FROM {d} WHERE answer_id IS NULL""", v=self.version, at=at)
+        self._rated_by(f"{d} d WHERE d.value IS NOT NULL OR d.note IS NOT NULL", "d.case_id",
+                       "d", at)
         if removed:
             run_sql(self.conn, f"""
                 DELETE FROM answer WHERE id IN (SELECT answer_id FROM {d}
@@ -429,6 +433,28 @@ class AnswerStaging:
         events += self._touch_cases(at)
         return BulkResult(created, updated, self.staged - created - updated - removed,
                           events=events, removed=removed)
+
+    def _rated_by(self, source: str, case_id: str, alias: str, at: Any) -> None:
+        """With `own_names`: one event per case, rater and person other than the importer
+        that the written answers (`source`) are attributed to. (Not counted in the
+        summary's events, which count changes of answers and cases.)"""
+        if not self.own_names:
+            return
+        own = {f"own{i}": name for i, name in enumerate(self.own_names)}
+        others = f"p.name NOT IN ({', '.join(':' + k for k in own)})"
+        if not run_sql(self.conn, f"""
+                SELECT EXISTS (SELECT 1 FROM {self.KINDS} k JOIN inspector p
+                               ON p.id = k.inspector_id WHERE {others})""", **own).scalar_one():
+            return  # the usual file: the importer's own ratings, nothing to scan
+        run_sql(self.conn, f"""
+            INSERT INTO audit_event (at, who, entity, case_id, key, field, old_value, new_value)
+            SELECT :at, :who, 'rating', w.case_id, c.case_ref || '/' || w.rater, 'rated_by',
+                   NULL, p.name
+            FROM (SELECT DISTINCT {case_id} AS case_id, {alias}.rater AS rater,
+                                  {alias}.inspector_id AS inspector_id FROM {source}) w
+            JOIN "case" c ON c.id = w.case_id JOIN inspector p ON p.id = w.inspector_id
+            WHERE {others} ORDER BY w.case_id, w.rater, p.name""", at=at, who=self.who,
+                **own)
 
     def _touch_cases(self, at: Any) -> int:
         """Bump each changed case's version once; a first answer starts the case.

@@ -19,6 +19,7 @@ from tests.audit.imports.helpers import (
     populated,
     write_csv,
 )
+from tests.helpers import set_role
 
 HEADER = ["case_ref", "question_id", "answer"]
 
@@ -46,6 +47,7 @@ def test_inspector_option_then_column_then_env(sqlite_db: Database, tmp_path: Pa
     new_inspection(sqlite_db)
     cli(sqlite_db, "import", "cases", str(write_csv(tmp_path / "c.csv", CASES)))
     monkeypatch.setenv("IOM_AUDIT_INSPECTOR", "Env Person")
+    set_role(sqlite_db, "Env Person", "lead")  # only a lead imports others' ratings
     rows = [[*HEADER, "inspector"], ["A1", "2.1.1", "yes", "Col Person"], ["A1", "2.1.2", "no", ""]]
     assert cli(sqlite_db, "import", "ratings", str(write_csv(tmp_path / "r.csv", rows))) == 0
     who = {a[1]: a[5] for a in content(sqlite_db, "thematic")["answers"]}

@@ -138,7 +138,8 @@ def test_direct_insert_and_diff_write_the_same(any_db: Database, files: tuple[Pa
         assert {k: sorted(v, key=repr) for k, v in direct.items()} == \
                {k: sorted(v, key=repr) for k, v in diffed.items()}
     entities = {e[0] for e in direct["events"]}
-    assert entities == {"answer", "note", "case"}
+    # 'rating': whom the file attributes answers to, beside the importer (rated_by)
+    assert entities == {"answer", "note", "case", "rating"}
     assert ("note", "=1+1") in {(e[0], e[5]) for e in direct["events"]}
     assert any(a[3] is None and a[4] == "only a note" for a in direct["answers"])
     assert {a[2] for a in direct["answers"]} == {"primary", "qa"}
