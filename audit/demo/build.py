@@ -26,7 +26,6 @@ from audit.demo.core import (
 from audit.demo.people import PEOPLE, WHO
 from audit.demo.thematic import build_thematic_frames
 from audit.errors import UsageError
-from audit.identity import initials as initials_of
 from audit.inspections import create_inspection
 from audit.people import grant_role
 from audit.permissions import Actor, require
@@ -90,15 +89,14 @@ def _refuse_existing(db: Database) -> None:
 
 
 def _people(conn: sa.Connection) -> None:
-    """The fictional inspectors with their roles (created, or given their demo role)."""
+    """The fictional inspectors with their roles (registered, or given their demo role)
+    through audit/people.py: each change is in the trail, and on PostgreSQL only a lead's
+    login may make it."""
     table = table_of(Inspector)
-    known = set(conn.execute(sa.select(table.c.name)).scalars())
-    new = [{"name": n, "initials": initials_of(n), "role": r}
-           for n, r in PEOPLE if n not in known]
-    if new:
-        conn.execute(sa.insert(table), new)
+    known = {str(n): str(r) for n, r in conn.execute(sa.select(table.c.name, table.c.role))}
     for name, role in PEOPLE:
-        conn.execute(sa.update(table).where(table.c.name == name).values(role=role))
+        if known.get(name) != role:
+            grant_role(conn, name, role, by=WHO)
 
 
 def _site_details(conn: sa.Connection, inspection_id: int,
@@ -168,6 +166,9 @@ def build_demo(db: Database, *, actor: Actor, cases: int | None = None,
     with db.engine.connect() as conn:
         require(conn, actor, "create_inspection")
     _refuse_existing(db)
+    # First, so that on PostgreSQL the builder is a lead (when the database has none yet)
+    # before the demo's people are registered, which only a lead's login may do.
+    lead = _lead_the_demo(db, actor)
     thematic_qs, core_qs = load_set(THEMATIC_SET), load_set(CORE_SET)
     thematic = _write(db, THEMATIC_NAME, "thematic", THEMATIC_SET,
                       iter([build_thematic_frames(seed, thematic_qs)]),
@@ -182,13 +183,13 @@ def build_demo(db: Database, *, actor: Actor, cases: int | None = None,
 
     chunks = (build_core_chunk(seed, core_qs, c) for c in core_chunks(total))
     core = _write(db, CORE_NAME, "core", CORE_SET, chunks, _core_site_details(), on_chunk)
-    lead = _lead_the_demo(db, actor)
     return DemoSummary((thematic, core), time.perf_counter() - started, seed, lead)
 
 
 def _lead_the_demo(db: Database, actor: Actor) -> str | None:
     """Make the builder a lead of the demo unless the database already knows them (an
-    existing person keeps the role they have). Returns their name when appointed."""
+    existing person keeps the role they have). Returns their name when appointed. On
+    PostgreSQL a login appoints itself only while the database has no lead (people.py)."""
     with db.write_session() as session:
         known = session.exec(select(Inspector.id).where(Inspector.name == actor.name)).first()
         if known is not None:
