@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Se
 from textual.widgets.option_list import Option
 
 from audit.errors import AuditError
+from audit.identity import database_login
 from audit.people import identify, known_role
 from audit.store.models import ROLES
 from audit.views.progress import InspectionInfo, inspections, question_set_for
@@ -26,10 +27,12 @@ from tui.workspace import Workspace
 
 @dataclass
 class InspectionsLoaded(Message):
-    """The inspections in the database, and the role known for the remembered name."""
+    """The inspections in the database, the role known for the remembered name and, on
+    PostgreSQL, the login (which is the person rating, whatever name was remembered)."""
 
     inspections: list[InspectionInfo]
     known_role: str | None
+    login: str | None = None
 
 
 class StartScreen(Screen[None]):
@@ -54,7 +57,7 @@ class StartScreen(Screen[None]):
         settings = self.iom_app.settings
         yield Header()
         with Vertical(id="start-box"):
-            yield Static("Who is rating?", classes="heading")
+            yield Static("Who is rating?", classes="heading", id="who-heading")
             yield Input(self._scripted or settings.inspector or "", placeholder="Your full name",
                         id="name", disabled=bool(self._scripted))
             yield Label("Role (for a name new to this database)")
@@ -73,13 +76,21 @@ class StartScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="start")
     def load(self) -> None:
         db = self.iom_app.database
-        name = self._scripted or self.iom_app.settings.inspector
+        login = database_login(db)
+        name = login or self._scripted or self.iom_app.settings.inspector
         self.post_message(InspectionsLoaded(inspections(db),
-                                            known_role(db, name) if name else None))
+                                            known_role(db, name) if name else None, login))
 
     @on(InspectionsLoaded)
     def show_inspections(self, message: InspectionsLoaded) -> None:
         self._inspections = message.inspections
+        if message.login:
+            # On PostgreSQL the database login is the person: shown, and not to be changed.
+            name = self.query_one("#name", Input)
+            name.value = message.login
+            name.disabled = True
+            self.query_one("#who-heading", Static).update(
+                Text(f"Who is rating? You are logged in to the database as {message.login}."))
         if message.known_role:
             self.query_one("#role", Select).value = message.known_role
         options = self.query_one("#inspections", OptionList)
@@ -101,8 +112,10 @@ class StartScreen(Screen[None]):
         if self._scripted and len(self._inspections) == 1:
             self.action_confirm()
             return
-        focus = self.query_one("#name", Input) if not self._scripted else options
-        focus.focus()
+        if self._scripted or message.login:
+            (options if options.display else self.query_one("#start", Button)).focus()
+        else:
+            self.query_one("#name", Input).focus()
 
     @on(Button.Pressed, "#start")
     @on(Input.Submitted, "#name")
