@@ -402,6 +402,7 @@ async def test_the_start_screen_shows_the_login_and_cannot_change_it(
         await _started(app, pilot, lambda: bool(app.screen.query("#dashboard-title")))
         header = Text.from_markup(str(app.screen.query_one("#dashboard-title",
                                                            Static).content)).plain
+        await pilot.pause(0.2)
         assert f"rating as {server.login} (inspector)" in header and "root" not in header
     assert server.rows("SELECT count(*) FROM audit_event WHERE who = 'root'") == [(0,)]
     assert server.role_events(server.login) == [(server.login, None, "inspector")]
@@ -420,6 +421,9 @@ async def test_the_inspector_variable_cannot_choose_the_person_either(
         await _started(app, pilot, lambda: app.workspace is not None)
         assert app.workspace is not None
         assert (app.workspace.who, app.workspace.role) == (server.login, "inspector")
+        # Let the dashboard finish mounting before the app closes.
+        await _started(app, pilot, lambda: bool(app.screen.query("#dashboard-title")))
+        await pilot.pause(0.2)
     assert server.rows("SELECT count(*) FROM audit_event WHERE who = 'root'") == [(0,)]
 
 
