@@ -24,7 +24,7 @@ from pathlib import Path
 
 from audit.errors import UsageError
 from audit.store import encryption
-from audit.store.copies import copy_database, fsync_dir, holds_data, integrity
+from audit.store.copies import copy_database, holds_data, integrity
 from audit.store.engine import Database, DatabaseLocation
 from audit.store.migrate import alembic_config
 from audit.store.staging import clean_abandoned, create_staging, exclusive, open_folder
