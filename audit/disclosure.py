@@ -72,11 +72,16 @@ class Disclosure:
             names = [Path(f) for f in files]
             if len({str(_abs(n)) for n in names}) != len(names):
                 raise UsageError("two outputs have the same file name: choose different names")
-            for given in folders:  # a folder named by the person: a link is refused
-                self._folder(given, strict=True)
+            # A folder named by the person (--out DIR, --markdown DIR) must not be a link;
+            # the folder part of a file's path is followed as typed (/tmp is a link on
+            # macOS): only the file's own name could redirect a write, and it is checked.
+            # Shallowest first, so `--out out/r.pdf --markdown out/md` makes out, then md.
+            wanted = {_abs(f): True for f in folders}
             for path in names:
-                # The folder part of a file's path is followed as typed (/tmp is a link on
-                # macOS); only the file's own name could redirect a write, and it is checked.
+                wanted.setdefault(_abs(path.parent), False)
+            for given, strict in sorted(wanted.items(), key=lambda item: len(item[0].parts)):
+                self._folder(given, strict=strict)
+            for path in names:
                 folder = self._folder(path.parent, strict=False)
                 target = _Target(path, folder.path / path.name, folder, path.name)
                 folder.refuse_unsafe(target.name, force=force)
@@ -145,7 +150,7 @@ class Disclosure:
         for staging in self._staging.values():
             staging.discard()
         self._staging.clear()
-        for folder in self._folders.values():
+        for folder in reversed(self._folders.values()):  # deepest first
             if not any(p.parent == folder.path for p in self.placed):
                 folder.remove_if_created_and_empty()
             folder.close()

@@ -228,3 +228,20 @@ def test_report_files_read_back(db: Database, tmp_path: Path) -> None:
     assert f"{tmp_path / 'md' / 'index.md'}" in value and "r.xlsx" in value
     assert json_key == str(tmp_path / "t.json") and json_field == "json"
     assert who  # the person who ran it
+
+
+def test_folders_made_for_a_refused_report_are_taken_back(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--out out/r.pdf --markdown out/md` makes out, then md; refused, both go again."""
+    from audit.report import publish
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise UsageError("refused")
+
+    monkeypatch.setattr(publish, "require", refuse)
+    out = tmp_path / "out"
+    assert cli(db, "report", "--out", str(out / "r.pdf"), "--markdown", str(out / "md")) == 1
+    assert not out.exists()
+    monkeypatch.undo()
+    assert cli(db, "report", "--out", str(out / "r.pdf"), "--markdown", str(out / "md")) == 0
+    assert (out / "md" / "index.md").exists() and (out / "r.pdf").exists()
