@@ -14,7 +14,7 @@ from audit.permissions import Actor, require
 from audit.store import backup as store_backup
 from audit.store.backup import PG_BACKUP_HINT, FileCheck, Restored
 from audit.store.copies import holds_data
-from audit.store.engine import Database, open_database, resolve_location
+from audit.store.engine import Database, DatabaseLocation, open_database, resolve_location
 from audit.store.models import utcnow
 
 
@@ -32,12 +32,19 @@ def restore(db: str | None, source: Path, *, actor: Actor,
     """Replace the SQLite database named by `db` with a checked backup, and record it.
 
     Only a lead of the database being replaced may replace one that holds data; the
-    restored database records who restored it, from which file.
+    restored database records who restored it, from which file. Restores of one file
+    run one at a time: a second waits briefly for the first, then is refused.
     """
     location = resolve_location(db)
     if not location.is_sqlite or location.path is None:
         raise UsageError(f"`iom-audit restore` restores SQLite files; {PG_BACKUP_HINT}")
-    if holds_data(location.path):
+    with store_backup.restore_lock(location.path):
+        return _restore(db, location, location.path, source, actor=actor, force=force)
+
+
+def _restore(db: str | None, location: DatabaseLocation, target: Path, source: Path, *,
+             actor: Actor, force: bool) -> Restored:
+    if holds_data(target):
         current = open_database(db, migrate=False)
         try:
             with current.engine.connect() as conn:

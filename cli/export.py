@@ -30,8 +30,11 @@ def export(
     rater: str = typer.Option("primary", "--rater",
                               help="Whose answers fill the wide layout: primary, qa or "
                                    "moderated."),
+    force: bool = typer.Option(False, "--force",
+                               help="Replace files of the same names in OUT (never a "
+                                    "symbolic link)."),
 ) -> None:
-    """Export the coded data and codebook.csv; the export is logged in the audit trail."""
+    """Export the coded data and codebook.csv, recorded in the audit trail before they appear."""
     from audit.exports.exporters import export as run_export
     from cli.progress import StderrProgress
 
@@ -41,7 +44,7 @@ def export(
     try:
         result = run_export(database, out, actor=state.actor(), fmt=fmt.lower(), long=long,
                             pseudonymise_refs=pseudonymise, inspections=inspection or None,
-                            rater=rater, progress=progress)
+                            rater=rater, progress=progress, force=force)
     finally:
         progress.close()
     if result.pseudonymised_by_role:
@@ -52,7 +55,3 @@ def export(
     typer.echo(f"{result.rows:,} rows from {', '.join(result.inspections)}"
                f"{' (pseudonymised)' if result.pseudonymised else ''}; "
                "the export is recorded in the audit trail.")
-    if result.key_file is not None:
-        made = "was created" if result.key_created else "is"
-        typer.echo(f"The pseudonymisation key {made} at {result.key_file}: keep it safe and "
-                   "private; the same key gives the same pseudonyms in later exports.")

@@ -50,16 +50,18 @@ def report(
                                      help="Outstanding, Good, Requires-improvement thresholds."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
     correction: str = typer.Option("holm", "--correction", help="holm, bh or none."),
+    force: bool = typer.Option(False, "--force",
+                               help="Replace existing files of the same names (never a "
+                                    "symbolic link)."),
 ) -> None:
     """Compile the thematic report: numbered tables and charts as a PDF (and XLSX, Markdown)."""
     from audit.report.build import compile_report
-    from audit.report.markdown import write_markdown
-    from audit.report.pdf import write_pdf
-    from audit.report.xlsx import write_xlsx
+    from audit.report.publish import check_targets, publish_report
 
     state: CliState = ctx.obj
     if out.suffix.lower() != ".pdf":
         raise UsageError(f"--out must name a .pdf file, not {out}")
+    check_targets(pdf=out, xlsx=xlsx, markdown=markdown, force=force)
     with table_progress() as progress:
         task = progress.add_task("Compiling tables", total=None)
 
@@ -77,13 +79,10 @@ def report(
             progress.update(pdf_task, completed=done, total=total,
                             description=f"PDF: {label}")
 
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_pdf(built, out, suppress_below=suppress_below, progress=pdf_tick)
-        if xlsx is not None:
-            xlsx.parent.mkdir(parents=True, exist_ok=True)
-            write_xlsx(built, xlsx, suppress_below=suppress_below)
-        if markdown is not None:
-            write_markdown(built, markdown, suppress_below=suppress_below)
+        # Recorded in the trail first; the files appear only then (audit/disclosure.py).
+        publish_report(state.database(), built, actor=state.actor(), pdf=out, xlsx=xlsx,
+                       markdown=markdown, suppress_below=suppress_below, force=force,
+                       progress=pdf_tick)
     typer.echo(f"Wrote {out} ({len(built.tables)} tables)")
     if xlsx is not None:
         typer.echo(f"Wrote {xlsx}")
@@ -100,16 +99,23 @@ def tables(
                                          help="Inspection(s) to cover (default: all)."),
     rating_bands: str = typer.Option("80,65,50", "--rating-bands",
                                      help="Outstanding, Good, Requires-improvement thresholds."),
+    force: bool = typer.Option(False, "--force",
+                               help="Replace an existing FILE (never a symbolic link)."),
 ) -> None:
     """Write every report table as JSON, unsuppressed, for scripts and checks."""
     from audit.report.build import compile_report
     from audit.report.jsonout import write_json
+    from audit.report.publish import check_targets, publish_report
 
     state: CliState = ctx.obj
+    if json_out != "-":
+        check_targets(json=Path(json_out), force=force)
     built = compile_report(state.database(), actor=state.actor(), inspections=inspection or None,
                            tables=_parse_tables(table_ids), bands=_parse_bands(rating_bands))
     if json_out == "-":
         write_json(built, sys.stdout)
     else:
-        write_json(built, Path(json_out))
+        # A file is a disclosure of raw counts: recorded first, like the report's files.
+        publish_report(state.database(), built, actor=state.actor(), json=Path(json_out),
+                       force=force)
         typer.echo(f"Wrote {json_out} ({len(built.tables)} tables)", err=True)

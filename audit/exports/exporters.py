@@ -8,11 +8,7 @@ whether it was pseudonymised.
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
-import os
-import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +17,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import col
 
-from audit import trail
+from audit import pseudonyms, trail
 from audit.cell_safety import neutralise_frame
+from audit.disclosure import Disclosure
 from audit.errors import UsageError
 from audit.exports.codebook import (
     Variable,
@@ -42,8 +39,6 @@ from question_sets.profile import PROFILE
 
 FORMATS = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet", "stata": ".dta",
            "spss": ".sav"}
-ENV_KEY = "IOM_AUDIT_PSEUDO_KEY"
-PSEUDONYM_HEX = 16
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 
 ProgressFn = Callable[[str, int, int | None], None]
@@ -57,38 +52,7 @@ class ExportResult:
     rows: int
     inspections: tuple[str, ...]
     pseudonymised: bool = False
-    key_file: Path | None = None  # where the pseudonym key is kept (None: from the env)
-    key_created: bool = False
     pseudonymised_by_role: bool = False  # identifiable data was asked for by a non-lead
-
-
-# ------------------------------------------------------------------------- pseudonyms
-
-def pseudonym_key() -> tuple[bytes, Path | None, bool]:
-    """The pseudonymisation key: (key, key file or None when from the env, created now)."""
-    env = os.environ.get(ENV_KEY)
-    if env:
-        return env.encode("utf-8"), None, False
-    from platformdirs import user_config_dir
-
-    path = Path(user_config_dir("iom-audit", appauthor=False)) / "pseudonym.key"
-    if path.exists():
-        return path.read_text(encoding="ascii").strip().encode("ascii"), path, False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    # O_EXCL: two exports at once must not each write a different key.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(key + "\n")
-    return key.encode("ascii"), path, True
-
-
-def pseudonymise(refs: pd.Series, key: bytes) -> pd.Series:
-    """Keyed hash of each case reference (HMAC-SHA256, first 16 hex digits)."""
-    def one(ref: str) -> str:
-        return hmac.new(key, ref.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
-
-    return refs.map(one)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -253,37 +217,80 @@ def write_frame(frame: pd.DataFrame, variables: Sequence[Variable], fmt: str,
 
 def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: bool = False,
            pseudonymise_refs: bool = False, inspections: Sequence[str] | None = None,
-           rater: str = "primary", progress: ProgressFn | None = None) -> ExportResult:
+           rater: str = "primary", progress: ProgressFn | None = None,
+           force: bool = False) -> ExportResult:
     """Export the named inspections (default: all) to `out`, with codebook.csv.
 
     Case references and notes identify people: only a lead may export them, so anyone
-    else gets pseudonymised data (`pseudonymised_by_role` says so).
+    else gets pseudonymised data (`pseudonymised_by_role` says so). The files appear
+    under their names only after the export event is committed (`audit.disclosure`);
+    an existing file is replaced only with `force`, a symbolic link never.
     """
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if rater not in RATERS:
         raise UsageError(f"--rater must be one of {', '.join(RATERS)}, not {rater!r}")
+    pseudonyms.refuse_retired_key()
     out = Path(out)
-    by_role = False
+    data_name = ("answers" if long else "cases") + FORMATS[fmt]
+    with Disclosure([out / data_name, out / "codebook.csv"], force=force,
+                    folders=[out]) as disclosure:
+        by_role = False
+        with db.engine.connect() as conn:
+            role = require(conn, actor, "export")
+        if not pseudonymise_refs and not allows(role, "export_identifiable"):
+            pseudonymise_refs = by_role = True
+        with db.session() as session:
+            chosen = inspections_for_reading(session, inspections)
+            questions = _questions([question_set_of(i) for i in chosen])
+        ids = [i.id for i in chosen if i.id is not None]
+        if progress:
+            progress("Loading", 0, None)
+        frame, variables = _load(db, ids, questions, long=long, rater=rater,
+                                 pseudonymise_refs=pseudonymise_refs)
+        names_out = tuple(i.name for i in chosen)
+        if progress:
+            progress("Writing", 0, None)
+
+        def write(staged: Mapping[Path, Path]) -> None:
+            write_frame(frame, variables, fmt, staged[out / data_name])
+            write_codebook(variables, staged[out / "codebook.csv"])
+
+        def record(conn: sa.Connection, files: Sequence[Path]) -> None:
+            # The disclosure is recorded by the role the person has now.
+            now = require(conn, actor, "export")
+            if not pseudonymise_refs and not allows(now, "export_identifiable"):
+                require(conn, actor, "export_identifiable")
+            trail.record_many(conn, [{
+                "at": utcnow(), "who": actor.name, "entity": "export",
+                "key": f"{fmt}:{out}"[:200], "field": "long" if long else f"wide/{rater}",
+                "new_value": (f"inspections={','.join(names_out)}; rows={len(frame)}; "
+                              f"format={fmt}; layout={'long' if long else 'wide'}; rater="
+                              f"{'all' if long else rater}; pseudonymised="
+                              f"{'yes' if pseudonymise_refs else 'no'}; files="
+                              f"{','.join(f.name for f in files)}"),
+            }])
+
+        placed = disclosure.publish(db, write, record)
+    return ExportResult(tuple(placed), len(frame), names_out, pseudonymise_refs, by_role)
+
+
+def _load(db: Database, ids: Sequence[int], questions: Sequence[Question], *, long: bool,
+          rater: str, pseudonymise_refs: bool) -> tuple[pd.DataFrame, list[Variable]]:
+    """The frame to write and its variables (case references replaced when asked)."""
     with db.engine.connect() as conn:
-        role = require(conn, actor, "export")
-    if not pseudonymise_refs and not allows(role, "export_identifiable"):
-        pseudonymise_refs = by_role = True
-    with db.session() as session:
-        chosen = inspections_for_reading(session, inspections)
-        questions = _questions([question_set_of(i) for i in chosen])
-    ids = [i.id for i in chosen if i.id is not None]
-    key, key_file, key_created = pseudonym_key() if pseudonymise_refs else (b"", None, False)
-    if progress:
-        progress("Loading", 0, None)
-    with db.engine.connect() as conn:
+        names_of = pseudonyms.case_pseudonyms(conn, ids) if pseudonymise_refs else {}
         if long:
-            frame = load_answers(conn, ids).drop(columns=["case_id"])
+            frame = load_answers(conn, ids)
             variables = long_variables(pseudonymised=pseudonymise_refs)
             if pseudonymise_refs:
+                frame["case_ref"] = frame["case_id"].map(names_of)
                 frame = frame.drop(columns=["note", "updated_at"])
+            frame = frame.drop(columns=["case_id"])
         else:
             cases = load_cases(conn, ids)
+            if pseudonymise_refs:
+                cases["case_ref"] = cases["id"].map(names_of)
             variables = case_variables(pseudonymised=pseudonymise_refs,
                                        with_dates=not pseudonymise_refs)
             names = unique_names([q.id for q in questions], [v.name for v in variables])
@@ -293,28 +300,4 @@ def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: boo
                 frame = frame.drop(columns=[f for f, s in PROFILE.items() if s.kind == "date"])
     variables += question_variables(questions, unique_names(
         [q.id for q in questions], [v.name for v in variables]))
-    if pseudonymise_refs:
-        frame["case_ref"] = pseudonymise(frame["case_ref"], key)
-    out.mkdir(parents=True, exist_ok=True)
-    data_path = out / (("answers" if long else "cases") + FORMATS[fmt])
-    if progress:
-        progress("Writing", 0, None)
-    write_frame(frame, variables, fmt, data_path)
-    codebook_path = out / "codebook.csv"
-    write_codebook(variables, codebook_path)
-    names_out = tuple(i.name for i in chosen)
-    with db.write() as conn:
-        # The disclosure is recorded by the role the person has now.
-        role = require(conn, actor, "export")
-        if not pseudonymise_refs and not allows(role, "export_identifiable"):
-            require(conn, actor, "export_identifiable")
-        trail.record_many(conn, [{
-            "at": utcnow(), "who": actor.name, "entity": "export",
-            "key": f"{fmt}:{out}"[:200], "field": "long" if long else f"wide/{rater}",
-            "new_value": (f"inspections={','.join(names_out)}; rows={len(frame)}; "
-                          f"format={fmt}; layout={'long' if long else 'wide'}; rater="
-                          f"{'all' if long else rater}; pseudonymised="
-                          f"{'yes' if pseudonymise_refs else 'no'}"),
-        }])
-    return ExportResult((data_path, codebook_path), len(frame), names_out, pseudonymise_refs,
-                        key_file, key_created, by_role)
+    return frame, variables

@@ -1,30 +1,38 @@
 """Backups and restores of a SQLite database, consistent while others have it open.
 
 `backup` uses SQLite's online backup API: the copy is one snapshot even while the app
-or an import is writing, is written to a temporary file and renamed into place (a
-crash never leaves a half backup under the final name), and is integrity-checked
-before it is reported. `restore` checks the file first (integrity, an iom-audit
-schema at a revision this version knows), keeps a copy of the database it replaces
-and copies the backup in with the same API, so open connections see the restored
-data rather than a file swapped under them. PostgreSQL has pg_dump and pg_restore.
+or an import is writing, is written in a locked staging folder next to the target
+(`.iom-audit-tmp-*`, `audit.store.staging`) and renamed into place, so a crash never
+leaves a half backup under the final name, and the next backup into that folder removes
+what a killed one left. It is integrity-checked before it is reported. `restore` checks
+the file first (integrity, an iom-audit schema at a revision this version knows), keeps
+a copy of the database it replaces under a name that cannot collide, and copies the
+backup in with the same API, so open connections see the restored data rather than a
+file swapped under them. One restore runs at a time (`restore_lock`). PostgreSQL has
+pg_dump and pg_restore.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from audit.errors import UsageError
 from audit.store import encryption
-from audit.store.copies import copy_database, fsync_dir, holds_data, integrity
+from audit.store.copies import copy_database, holds_data, integrity
 from audit.store.engine import Database, DatabaseLocation
 from audit.store.migrate import alembic_config
+from audit.store.staging import clean_abandoned, create_staging, exclusive, open_folder
 
 PG_BACKUP_HINT = ("a PostgreSQL database is backed up with pg_dump, e.g. "
                   "`pg_dump -Fc -f iom-audit.dump DBNAME`, and restored with pg_restore")
 REQUIRED_TABLES = {"alembic_version", "inspection", "case", "answer", "audit_event"}
+RESTORE_WAIT_S = 10.0  # a second restore waits this long for the first, then is refused
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,37 @@ class FileCheck:
 
 
 def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """The time to the microsecond (names sort in the order they were made)."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def keep_name(target: Path) -> Path:
+    """Reserve `<file>.replaced-<time>-<random>.bak` for the copy a restore keeps.
+
+    Created empty with O_EXCL (and not through a link), so two restores, in the same
+    microsecond or not, never write the same copy.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(10):
+        kept = target.with_name(f"{target.name}.replaced-{_stamp()}-"
+                                f"{secrets.token_hex(4)}.bak")
+        try:
+            os.close(os.open(kept, flags, 0o600))
+        except FileExistsError:
+            continue
+        return kept
+    raise UsageError(f"cannot find a free name to keep a copy of {target}")
+
+
+@contextmanager
+def restore_lock(target: Path) -> Iterator[None]:
+    """One restore of a database file at a time (`<file>.restore.lock`, flock)."""
+    if not target.parent.is_dir():
+        raise UsageError(f"{target.parent} does not exist: create the folder first")
+    with exclusive(target.with_name(f"{target.name}.restore.lock"), wait_s=RESTORE_WAIT_S,
+                   busy=f"another restore of {target} is running: try again when it has "
+                        "finished"):
+        yield
 
 
 def _sqlite_path(location: DatabaseLocation, verb: str) -> Path:
@@ -87,30 +125,35 @@ def check_file(path: Path, *, key: str | None = None) -> FileCheck:
 def backup(db: Database, target: Path, *, force: bool = False) -> FileCheck:
     """Write a consistent copy of the open database to `target` and check it."""
     source = _sqlite_path(db.location, "back up")
-    target = target.expanduser().resolve()
-    if target == source:
+    target = Path(os.path.abspath(target.expanduser()))  # the name itself: links refused
+    if target == source or target.resolve() == source:
         raise UsageError("the backup must not be the database file itself")
-    if target.exists() and not force:
-        raise UsageError(f"{target} exists: choose another name or add --force")
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    partial.unlink(missing_ok=True)
-    key = encryption.db_key()
+    # The folder is followed as typed; the file's own name is never followed (checked).
+    folder = open_folder(target.parent.resolve(), create=False)
+    target = folder.path / target.name
     try:
-        copy_database(source, partial, key=key)
-        conn = encryption.connect(partial, key=key)
+        folder.refuse_unsafe(target.name, force=force)
+        clean_abandoned(folder)  # what a killed backup (or export) left here
+        staging = create_staging(folder)
         try:
-            # One self-contained file: no -wal beside it to forget when copying it away.
-            conn.execute("PRAGMA journal_mode=DELETE")
+            partial = staging.path(target.name)
+            key = encryption.db_key()
+            copy_database(source, partial, key=key)
+            conn = encryption.connect(partial, key=key)
+            try:
+                # One self-contained file: no -wal beside it to forget when copying it away.
+                conn.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                conn.close()
+            checked = check_file(partial, key=key)
+            staging.sync(target.name)
+            staging.place(target.name, force=force)
+            folder.fsync()
         finally:
-            conn.close()
-        checked = check_file(partial, key=key)
-        with open(partial, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(partial, target)
-        fsync_dir(target.parent)
+            staging.discard()
     finally:
-        partial.unlink(missing_ok=True)
+        folder.close()
     return FileCheck(target, checked.revision, checked.inspections, checked.cases,
                      checked.events)
 
@@ -124,7 +167,10 @@ class Restored:
 
 
 def restore(location: DatabaseLocation, source: Path, *, force: bool = False) -> Restored:
-    """Replace the database at `location` with a checked backup (keeping the old one)."""
+    """Replace the database at `location` with a checked backup (keeping the old one).
+
+    Call it under `restore_lock` (the use case `audit.backups.restore` does).
+    """
     target = _sqlite_path(location, "restore")
     source = source.expanduser().resolve()
     if source == target:
@@ -136,7 +182,7 @@ def restore(location: DatabaseLocation, source: Path, *, force: bool = False) ->
                          "kept next to it)")
     kept: Path | None = None
     if target.exists() and target.stat().st_size > 0:
-        kept = target.with_name(f"{target.name}.replaced-{_stamp()}.bak")
+        kept = keep_name(target)
         copy_database(target, kept, key=key)
     copy_database(source, target, key=key)
     conn = encryption.connect(target, key=key)

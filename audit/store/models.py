@@ -289,3 +289,23 @@ class QuestionSetRecord(SQLModel, table=True):
     registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
                                     description="When the database first saw it (UTC)")
 
+
+
+class PseudonymKey(SQLModel, table=True):
+    """The secret that keys the pseudonyms of exported case references (one row).
+
+    Made by migration 0006 (32 random bytes) and held by the lead: on PostgreSQL the
+    application's role may not read it, and exports get pseudonyms through a SECURITY
+    DEFINER function (audit/pseudonyms.py). Never shown, never named in an output.
+    """
+
+    __tablename__ = "pseudonym_key"
+    __table_args__ = (
+        sa.CheckConstraint("id = 1", name="ck_pseudonym_key_single"),
+        sa.CheckConstraint("length(key) >= 32", name="ck_pseudonym_key_length"),
+    )
+
+    id: int = Field(default=1, primary_key=True)
+    key: bytes = Field(sa_type=sa.LargeBinary, description="32 random bytes (HMAC-SHA256 key)")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
+                                 description="When the key was made (UTC)")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,6 +16,7 @@ from textual.widgets import Footer, Header, Input, Label, Log, ProgressBar, Stat
 from textual.worker import get_current_worker
 
 from tui.screens.base import IomScreen
+from tui.screens.modals import ConfirmModal
 
 
 @dataclass
@@ -60,7 +62,8 @@ class ReportScreen(IomScreen):
         yield Header()
         with Vertical(id="report-form"):
             yield Static("Tables of every inspection, with small counts suppressed. "
-                         "[b]ctrl+b[/b] builds; the files are overwritten.", classes="muted")
+                         "[b]ctrl+b[/b] builds; you are asked before a file is replaced.",
+                         classes="muted")
             yield Label("PDF file (empty: no PDF)")
             yield Input(str(cwd / "iom-audit-report.pdf"), id="pdf", compact=True)
             yield Label("Spreadsheet file (empty: no spreadsheet)")
@@ -86,14 +89,33 @@ class ReportScreen(IomScreen):
         if not pdf and not xlsx:
             self.notify("Name a PDF or a spreadsheet file.", severity="warning")
             return
+        from audit.disclosure import existing
+
+        pdf_path, xlsx_path = Path(pdf) if pdf else None, Path(xlsx) if xlsx else None
+        there = existing([p for p in (pdf_path, xlsx_path) if p is not None])
+        if not there:
+            self.start(pdf_path, xlsx_path, suppress, force=False)
+            return
+        names = ", ".join(escape(str(p)) for p in there)
+
+        def answered(replace: bool | None) -> None:
+            if replace:
+                self.start(pdf_path, xlsx_path, suppress, force=True)
+
+        self.app.push_screen(ConfirmModal(f"Replace {names}?"), answered)
+
+    def start(self, pdf: Path | None, xlsx: Path | None, suppress: int, *,
+              force: bool) -> None:
+        """Clear the log and build in a worker thread."""
         self.query_one(Log).clear()
         self.query_one(ProgressBar).update(total=100, progress=0)
-        self.build(Path(pdf) if pdf else None, Path(xlsx) if xlsx else None, suppress)
+        self.build(pdf, xlsx, suppress, force)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="report",
           description="Building the report")
-    def build(self, pdf: Path | None, xlsx: Path | None, suppress: int) -> None:
+    def build(self, pdf: Path | None, xlsx: Path | None, suppress: int, force: bool) -> None:
         from audit.report.build import compile_report  # slow imports, only when asked
+        from audit.report.publish import check_targets, publish_report
 
         worker = get_current_worker()
 
@@ -102,23 +124,18 @@ class ReportScreen(IomScreen):
                 raise Cancelled
             self.post_message(ReportProgress(done, total, label))
 
+        check_targets(pdf=pdf, xlsx=xlsx, force=force)  # before a long compilation
         self.post_message(ReportStep("Compiling the tables…"))
         report = compile_report(self.ws.db, actor=self.ws.actor, suppress_below=suppress,
                                 progress=progress,
                                 command="iom-audit (app report screen)")
         self.post_message(ReportStep(f"{len(report.tables)} table(s) compiled."))
-        written: list[Path] = []
-        if pdf is not None:
-            from audit.report.pdf import write_pdf
-
-            self.post_message(ReportStep(f"Writing {pdf}…"))
-            written.append(write_pdf(report, pdf, suppress_below=suppress, progress=progress))
-        if xlsx is not None and not worker.is_cancelled:
-            from audit.report.xlsx import write_xlsx
-
-            self.post_message(ReportStep(f"Writing {xlsx}…"))
-            written.append(write_xlsx(report, xlsx, suppress_below=suppress))
-        self.post_message(ReportDone(written))
+        self.post_message(ReportStep("Writing " + " and ".join(
+            str(p) for p in (pdf, xlsx) if p is not None) + "…"))
+        # Recorded in the trail first; the files appear only then (audit/disclosure.py).
+        done = publish_report(self.ws.db, report, actor=self.ws.actor, pdf=pdf, xlsx=xlsx,
+                              suppress_below=suppress, force=force, progress=progress)
+        self.post_message(ReportDone(done.files))
 
     @on(ReportProgress)
     def show_progress(self, message: ReportProgress) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import re
-import stat
 from pathlib import Path
 
 import openpyxl
@@ -35,7 +36,9 @@ def test_export_then_import_round_trips(any_db: Database, tmp_path: Path, fmt: s
     assert cli(any_db, "import", "ratings", str(qa)) == 0
     out = tmp_path / "out"
     assert cli(any_db, "export", "--format", fmt, "--out", str(out)) == 0
-    assert cli(any_db, "export", "--format", fmt, "--out", str(out), "--long") == 0
+    # the second export replaces codebook.csv: an existing file needs --force
+    assert cli(any_db, "export", "--format", fmt, "--out", str(out), "--long") == 1
+    assert cli(any_db, "export", "--format", fmt, "--out", str(out), "--long", "--force") == 0
     copy = fresh_sqlite(tmp_path / "copy.db")
     try:
         new_inspection(copy)
@@ -115,38 +118,41 @@ def test_neutralise_prefixes_formula_triggers(text: str) -> None:
     assert neutralise("plain") == "plain" and neutralise("'plain") == "'plain"
 
 
-def test_pseudonymise_with_generated_key(sqlite_db: Database, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_pseudonymise_with_the_database_key(sqlite_db: Database, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
     populated(sqlite_db, tmp_path)
     monkeypatch.delenv("IOM_AUDIT_PSEUDO_KEY", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     capsys.readouterr()
     assert cli(sqlite_db, "export", "--long", "--pseudonymise", "--out", str(tmp_path / "a")) == 0
     out = capsys.readouterr().out
-    key = tmp_path / "config" / "iom-audit" / "pseudonym.key"
-    assert key.exists() and str(key) in out and "keep it safe" in out
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert not (tmp_path / "config").exists()  # nothing in the exporting person's folder
+    assert "key" not in out.lower()  # and the output names no key
     rows = _rows(tmp_path / "a" / "answers.csv")
     assert set(rows[0]) == {"inspection", "case_ref", "question_id", "rater", "value",
                             "inspector"}  # no notes, no dates
     assert all(re.fullmatch(r"[0-9a-f]{16}", r["case_ref"]) for r in rows)
-    # the same key gives the same pseudonyms; the wide layout drops the dates
+    # the database's key: the same pseudonyms in every export; the wide layout drops dates
     assert cli(sqlite_db, "export", "--pseudonymise", "--out", str(tmp_path / "b")) == 0
     wide = _rows(tmp_path / "b" / "cases.csv")
     assert {r["case_ref"] for r in wide} == {r["case_ref"] for r in rows}
     assert "start_date" not in wide[0] and "A1" not in {r["case_ref"] for r in wide}
+    with sqlite_db.engine.connect() as conn:
+        key = conn.execute(sa.text("SELECT key FROM pseudonym_key")).scalar_one()
+    assert len(key) == 32
+    assert {r["case_ref"] for r in wide} == {
+        hmac.new(key, ref.encode(), hashlib.sha256).hexdigest()[:16] for ref in ("A1", "A2", "A3")}
 
 
-def test_pseudonym_key_from_environment(sqlite_db: Database, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_retired_key_variable_is_refused(sqlite_db: Database, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
     populated(sqlite_db, tmp_path)
-    refs = []
-    for key in ("one", "one", "two"):
-        monkeypatch.setenv("IOM_AUDIT_PSEUDO_KEY", key)
-        assert cli(sqlite_db, "export", "--pseudonymise", "--out", str(tmp_path / key)) == 0
-        refs.append([r["case_ref"] for r in _rows(tmp_path / key / "cases.csv")])
-    assert refs[0] == refs[1] != refs[2]
+    monkeypatch.setenv("IOM_AUDIT_PSEUDO_KEY", "one")
+    assert cli(sqlite_db, "export", "--pseudonymise", "--out", str(tmp_path / "one")) == 1
+    assert "IOM_AUDIT_PSEUDO_KEY is no longer used" in capsys.readouterr().err
+    assert not (tmp_path / "one").exists()
 
 
 def test_export_is_logged_as_a_disclosure(sqlite_db: Database, tmp_path: Path) -> None:
@@ -157,6 +163,7 @@ def test_export_is_logged_as_a_disclosure(sqlite_db: Database, tmp_path: Path) -
             "SELECT key, new_value FROM audit_event WHERE entity = 'export'")).one()
     assert key == f"csv:{tmp_path / 'o'}"
     assert "inspections=thematic" in value and "rows=3" in value and "pseudonymised=no" in value
+    assert "files=cases.csv,codebook.csv" in value
 
 
 def test_several_inspections_mix_with_an_inspection_column(

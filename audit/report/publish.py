@@ -1,0 +1,137 @@
+"""Publishing a compiled report: PDF, XLSX, Markdown and JSON files, recorded first.
+
+Every report file the command line or the app writes goes through `publish_report`:
+the renderers write under temporary names, the `report` event (who, when, which
+samples, how many tables, the suppression threshold, the files) is committed, and only
+then do the files get their names (`audit.disclosure`). The renderers themselves
+(`write_pdf`, `write_xlsx`, `write_markdown`, `write_json`) only format a report into
+the path they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from audit import trail
+from audit.disclosure import Disclosure
+from audit.permissions import Actor, require
+from audit.report.model import Report
+from audit.store.engine import Database
+from audit.store.models import utcnow
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Published:
+    """The files a report went to, by kind (markdown: every file of the folder)."""
+
+    pdf: Path | None = None
+    xlsx: Path | None = None
+    markdown: tuple[Path, ...] = ()
+    json: Path | None = None
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file written, in order."""
+        return [p for p in (self.pdf, self.xlsx, *self.markdown, self.json) if p is not None]
+
+
+def markdown_files(report: Report, folder: Path) -> list[Path]:
+    """The files `write_markdown` writes into `folder`: one per table, then index.md."""
+    from audit.report.markdown import table_filename
+
+    return [*(Path(folder) / table_filename(i, t) for i, t in enumerate(report.tables, start=1)),
+            Path(folder) / "index.md"]
+
+
+def report_files(report: Report, *, pdf: Path | None = None, xlsx: Path | None = None,
+                 markdown: Path | None = None, json: Path | None = None) -> list[Path]:
+    """The final paths a publication would write (for a face to ask about existing ones)."""
+    out = [Path(p) for p in (pdf, xlsx) if p is not None]
+    if markdown is not None:
+        out += markdown_files(report, markdown)
+    if json is not None:
+        out.append(Path(json))
+    return out
+
+
+def check_targets(*, pdf: Path | None = None, xlsx: Path | None = None,
+                  markdown: Path | None = None, json: Path | None = None,
+                  force: bool = False) -> None:
+    """Refuse, before a long compilation, names that `publish_report` would refuse.
+
+    The Markdown files are named after the tables, so only their folder is checked here;
+    `publish_report` checks every name again.
+    """
+    files = [Path(p) for p in (pdf, xlsx, json) if p is not None]
+    with Disclosure(files, force=force, folders=[markdown] if markdown is not None else []):
+        pass
+
+
+def publish_report(db: Database, report: Report, *, actor: Actor, pdf: Path | None = None,
+                   xlsx: Path | None = None, markdown: Path | None = None,
+                   json: Path | None = None, suppress_below: int | None = None,
+                   force: bool = False, progress: Progress | None = None) -> Published:
+    """Write the report where asked, recorded in the trail before any file appears.
+
+    `json` holds raw (unsuppressed) counts, like `iom-audit tables --json FILE`.
+    """
+    files = report_files(report, pdf=pdf, xlsx=xlsx, markdown=markdown, json=json)
+    md_files = markdown_files(report, markdown) if markdown is not None else []
+    threshold = report.meta.suppress_below if suppress_below is None else suppress_below
+    with Disclosure(files, force=force,
+                    folders=[markdown] if markdown is not None else []) as disclosure:
+
+        def write(staged: Mapping[Path, Path]) -> None:
+            _render(report, staged, pdf=pdf, xlsx=xlsx, markdown=md_files, json=json,
+                    threshold=threshold, progress=progress)
+
+        def record(conn: sa.Connection, written: Sequence[Path]) -> None:
+            require(conn, actor, "report")
+            kinds = [k for k, p in (("pdf", pdf), ("xlsx", xlsx), ("markdown", markdown),
+                                    ("json", json)) if p is not None]
+            trail.record_many(conn, [{
+                "at": utcnow(), "who": actor.name, "entity": "report",
+                "key": str(written[0])[:200] if written else "", "field": ",".join(kinds),
+                "new_value": (f"inspections={'; '.join(n for n, _ in report.meta.samples)}; "
+                              f"tables={len(report.tables)}; suppress_below={threshold}"
+                              f"{'; json=raw counts' if json is not None else ''}; "
+                              f"files={','.join(str(p) for p in written)}"),
+            }])
+
+        placed = disclosure.publish(db, write, record)
+    by_final = dict(zip(files, placed, strict=True))
+    return Published(
+        pdf=by_final.get(Path(pdf)) if pdf is not None else None,
+        xlsx=by_final.get(Path(xlsx)) if xlsx is not None else None,
+        markdown=tuple(by_final[p] for p in md_files),
+        json=by_final.get(Path(json)) if json is not None else None)
+
+
+def _render(report: Report, staged: Mapping[Path, Path], *, pdf: Path | None,
+            xlsx: Path | None, markdown: Sequence[Path], json: Path | None, threshold: int,
+            progress: Progress | None) -> None:
+    """Run each renderer into its staged path."""
+    if pdf is not None:
+        from audit.report.pdf import write_pdf
+
+        write_pdf(report, staged[Path(pdf)], suppress_below=threshold, progress=progress)
+    if xlsx is not None:
+        from audit.report.xlsx import write_xlsx
+
+        write_xlsx(report, staged[Path(xlsx)], suppress_below=threshold)
+    if markdown:
+        from audit.report.markdown import write_markdown
+
+        written = write_markdown(report, staged[markdown[-1]].parent, suppress_below=threshold)
+        if [p.name for p in written] != [p.name for p in markdown]:
+            raise RuntimeError("the Markdown files differ from the names checked")
+    if json is not None:
+        from audit.report.jsonout import write_json
+
+        write_json(report, staged[Path(json)])
