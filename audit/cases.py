@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from audit import lifecycle, rules, trail
+from audit import lifecycle, qa_rules, rules, trail
 from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
 from audit.inspections import question_set_of
 from audit.people import person_id
@@ -104,6 +104,7 @@ def load_case(db: Database, case_id: int, *, actor: Actor) -> CaseView:
         case = session.get(Case, case_id)
         if case is None:
             raise NotFoundError(f"no case with id {case_id}")
+        _require_sighted(session, actor, case)
         return _view(session, case)
 
 
@@ -115,6 +116,7 @@ def find_case(db: Database, inspection: str, case_ref: str, *, actor: Actor) -> 
             Inspection.name == inspection, Case.case_ref == case_ref)).first()
         if case is None:
             raise NotFoundError(f"no case {case_ref!r} in inspection {inspection!r}")
+        _require_sighted(session, actor, case)
         return _view(session, case)
 
 
@@ -207,6 +209,35 @@ def _enforce_rules(edit: _Edit) -> None:
     edit.session.flush()
 
 
+# -- QA independence (the rules live in audit/qa_rules.py) --------------------------------
+
+def _require_sighted(session: Session, actor: Actor, case: Case) -> None:
+    """A QA rater still rating the case blind is shown nothing of its primary rating."""
+    assert case.id is not None
+    qa_rules.require_sighted(session, actor.name, case.id)
+
+
+def _require_independent(edit: _Edit, rater: str) -> None:
+    """Nobody rates a case as both its primary rater and its QA rater or moderator."""
+    assert edit.case.id is not None
+    qa_rules.require_independent(edit.session, edit.who, edit.case.id, edit.case.case_ref,
+                                 rater)
+
+
+def load_blind(db: Database, case_id: int, *, actor: Actor) -> CaseView:
+    """The case as its blind QA rater sees it: profile, status and QA answers, nothing of
+    its primary or moderated rating. Refused to its primary raters (`audit.qa_rules`)."""
+    with db.session() as session:
+        require(session, actor, "read_cases")
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFoundError(f"no case with id {case_id}")
+        assert case.id is not None
+        qa_rules.require_independent(session, actor.name, case.id, case.case_ref, "qa")
+        view = _view(session, case)
+    return replace(view, answers={"qa": view.answers.get("qa", {})})
+
+
 def _rating_action(rater: str) -> str:
     if rater not in RATERS:
         raise UsageError(f"rater must be one of {', '.join(RATERS)}, not {rater!r}")
@@ -223,6 +254,7 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
     """
     who = actor.name
     with _editing(db, case_id, expected_version, actor, _rating_action(rater)) as edit:
+        _require_independent(edit, rater)
         try:
             question = edit.qs.question(question_id)
         except KeyError as exc:
@@ -274,6 +306,7 @@ def save_note(db: Database, case_id: int, question_id: str, note: str | None, *,
     note = note or None
     who = actor.name
     with _editing(db, case_id, expected_version, actor, _rating_action(rater)) as edit:
+        _require_independent(edit, rater)
         edit.qs.question(question_id)
         existing = edit.answers(rater).get(question_id)
         current = existing.note if existing else None

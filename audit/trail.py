@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from audit import qa_rules
 from audit.permissions import Actor, require
 from audit.store.engine import Database
 from audit.store.models import AuditEvent, Case, Inspection, table_of, utcnow
@@ -59,21 +60,23 @@ def case_history(db: Database, case_ref: str, inspections: Sequence[str] | None 
                  actor: Actor) -> dict[str, list[HistoryEntry]]:
     """Every event of the cases with this reference, per inspection name, oldest first.
 
-    The trail holds answers and notes: only those who may read case records see it.
+    The trail holds answers and notes: only those who may read case records see it, and
+    not while they are rating the case's QA blind (`audit.qa_rules`).
     """
     with db.session() as session:
         require(session, actor, "read_cases")
-        return _history(session, case_ref, inspections)
+        return _history(session, case_ref, inspections, actor.name)
 
 
-def _history(session: Session, case_ref: str,
-             inspections: Sequence[str] | None) -> dict[str, list[HistoryEntry]]:
+def _history(session: Session, case_ref: str, inspections: Sequence[str] | None,
+             reader: str) -> dict[str, list[HistoryEntry]]:
     cases = sa.select(col(Case.id), col(Inspection.name)).join(
         Inspection, col(Case.inspection_id) == Inspection.id).where(col(Case.case_ref) == case_ref)
     if inspections:
         cases = cases.where(col(Inspection.name).in_(inspections))
     out: dict[str, list[HistoryEntry]] = {}
     for case_id, inspection in session.execute(cases).all():
+        qa_rules.require_sighted(session, reader, case_id)
         table = table_of(AuditEvent)
         rows = session.execute(sa.select(table).where(table.c.case_id == case_id)
                                .order_by(table.c.at, table.c.id)).mappings()

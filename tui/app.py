@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from audit.errors import AuditError
 from audit.store.engine import Database, open_database
 from tui.commands import NavigationCommands
 from tui.settings import Settings, load_settings, save_settings
@@ -126,16 +127,32 @@ class IomAuditApp(App[None]):
             self.push_screen(_main_screen(name))
 
     def open_case(self, case_id: int, *, rater: str = "primary") -> None:
-        """Open the rating screen of one case (rater 'qa' rates blind)."""
+        """Open the rating screen of one case (rater 'qa' rates blind); a refusal (e.g. the
+        primary rater opening its blind QA) is shown and nothing opens."""
         from tui.screens.case import CaseScreen
 
-        self.push_screen(CaseScreen(case_id, rater=rater))
+        if self.workspace is None:
+            return
+        try:
+            first = CaseScreen.read(self.workspace, case_id, rater)
+        except AuditError as exc:
+            self.notify(str(exc), title="Not opened", severity="error")
+            return
+        self.push_screen(CaseScreen(case_id, rater=rater, first=first))
 
     def open_disagreements(self, case_id: int) -> None:
-        """Open the side-by-side QA view of one case."""
+        """Open the side-by-side QA view of one case (refused, and shown so, until its
+        blind QA rating is complete)."""
         from tui.screens.disagreements import DisagreementsScreen
 
-        self.push_screen(DisagreementsScreen(case_id))
+        if self.workspace is None:
+            return
+        try:
+            first = DisagreementsScreen.read(self.workspace, case_id)
+        except AuditError as exc:
+            self.notify(str(exc), title="Not opened", severity="error")
+            return
+        self.push_screen(DisagreementsScreen(case_id, first=first))
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

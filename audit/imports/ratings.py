@@ -35,6 +35,7 @@ from audit.imports.cells import (
     report,
     unnamed_columns,
 )
+from audit.imports.independence import RaterRows, refuse_self_rating
 from audit.imports.problems import ImportRejected, Problems
 from audit.imports.reading import CHUNK_ROWS, open_table
 from audit.imports.rule_checks import check_file_rules
@@ -135,6 +136,7 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             locked = _locked_cases(conn, found.id)
             on_locked: list[pd.DataFrame] = []
             seen = _Ratings()
+            named = RaterRows()  # who each row names: QA independence (audit.qa_rules)
             checker = _AnswerChecker(qs)
             unnamed = unnamed_columns(table)
             total = count = 0
@@ -149,6 +151,7 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 if inspector is None:
                     raters.check(problems, rows, parsed["inspector"])
                 _remember(parsed, rows, qs, relevant, seen)
+                named.add(parsed, rows)
                 if locked:
                     mine = parsed["ok"].to_numpy() & np.isin(parsed["case_id"].to_numpy(),
                                                              list(locked))
@@ -165,6 +168,8 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 _refuse_changes_to_locked(conn, pd.concat(on_locked, ignore_index=True),
                                           {i: ref for ref, i in cases.items()},
                                           "note" in positions, problems)
+            refuse_self_rating(conn, named, who, {i: ref for ref, i in cases.items()},
+                               problems)
             given = pd.concat(seen.ruled, ignore_index=True) if seen.ruled else pd.DataFrame()
             clears = check_file_rules(conn, found, qs, given, seen.duplicates, relevant,
                                       problems) \

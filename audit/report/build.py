@@ -101,7 +101,8 @@ def _methods(alpha: float, correction: str, suppress_below: int,
         f"Outstanding, {bands[1]:g}% Good, {bands[2]:g}% Requires improvement, below "
         "Inadequate.",
         f"Answers counted are the {REPORT_RATER} ratings; quality-assurance ratings feed the "
-        "inter-rater reliability table only.",
+        "inter-rater reliability table only, and never where the QA rater had also given or "
+        "changed primary answers of the case (a self-pair).",
     )
 
 

@@ -112,9 +112,9 @@ def _reliability(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     pairs = rating_pairs(ctx.db, ctx.inspection_ids, key)
     if pairs is None:
         return None
-    primary, qa = pairs
     labels = {q: ctx.qs.question(q).label for q in key}
-    return t.reliability_table(entry, reliability(primary[key], qa[key], key, labels=labels))
+    result = reliability(pairs.primary[key], pairs.qa[key], key, labels=labels)
+    return t.reliability_table(entry, result, self_pairs=pairs.self_pairs)
 
 
 _DESISTANCE = "The quality of case work to support desistance"

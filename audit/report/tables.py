@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from audit import qa_rules
 from audit.formatting import format_count, format_pct, format_pp
 from audit.report.model import BOLD, HEADING, SHADE, WHOLE_ROW, Chart, Column, ReportTable
 from audit.views.samples import Sample, answered, count_of
@@ -417,8 +418,10 @@ def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFram
                f"{requires:g}% = Requires improvement, below that Inadequate.",))
 
 
-def reliability_table(head: TableHead, result: Reliability) -> ReportTable:
-    """Inter-rater agreement between primary and QA ratings, per question and overall."""
+def reliability_table(head: TableHead, result: Reliability, *,
+                      self_pairs: int = 0) -> ReportTable:
+    """Inter-rater agreement between primary and QA ratings, per question and overall;
+    `self_pairs` cases were left out (`audit.qa_rules`) and the note says so."""
     rows = []
     styles = []
     for r in (*result.rows, result.overall):
@@ -444,4 +447,4 @@ def reliability_table(head: TableHead, result: Reliability) -> ReportTable:
                "large-sample interval (Fleiss, Cohen and Everitt), bounded to -1..1; kappa "
                "cannot be computed where both raters gave one and the same answer "
                "throughout. Kappa 0.61-0.80 is usually read as substantial agreement, above "
-               "0.80 as almost perfect.",))
+               "0.80 as almost perfect.", qa_rules.self_pair_note(self_pairs)))

@@ -13,6 +13,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlmodel import col
 
+from audit import qa_rules
 from audit.errors import UsageError
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
@@ -165,7 +166,10 @@ def cases_behind(db: Database, *, actor: Actor, question_id: str, level: str,
                  answer: str | None = None,
                  by: str = "iom", inspections: Sequence[str] | None = None,
                  limit: int = 200) -> list[CaseBehind]:
-    """The cases of one group with (optionally) one answer to one question."""
+    """The cases of one group with (optionally) one answer to one question.
+
+    A case whose QA the actor is still rating blind is left out: the list shows its
+    primary answer (`audit.qa_rules`)."""
     where = scope(db, inspections)
     group = group_expression(by)
     stmt = (sa.select(col(Case.id), col(Inspection.name), col(Case.case_ref), col(Site.name),
@@ -182,6 +186,9 @@ def cases_behind(db: Database, *, actor: Actor, question_id: str, level: str,
         stmt = stmt.where(col(Answer.value) == answer)
     with db.engine.connect() as conn:
         require(conn, actor, "read_cases")
+        blind = qa_rules.blind_cases(conn, actor.name)
+        if blind:
+            stmt = stmt.where(col(Case.id).not_in(sorted(blind)))
         # A primary key read back is never NULL (the model types it `int | None` because
         # it is unset before the insert).
         return [CaseBehind(cast(int, case_id), name, ref, site, value)

@@ -8,11 +8,13 @@ it holds no SQL of its own.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import col
 
+from audit import qa_rules
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
 from audit.views.frames import case_frame
@@ -53,22 +55,37 @@ def rated_twice(db: Database, inspection_ids: Sequence[int],
                    col(Case.inspection_id).in_(list(inspection_ids)))).scalars().all()]
 
 
-def rating_pairs(db: Database, inspection_ids: Sequence[int],
-                 questions: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """Primary and QA answers of the cases rated twice (index: case id), or None if none.
+@dataclass(frozen=True)
+class RatingPairs:
+    """The primary and QA answers of the cases rated twice (index: case id, one column
+    per question), and how many cases were left out as self-pairs."""
 
-    Both frames hold the same cases (those with a QA answer) and one column per question.
+    primary: pd.DataFrame
+    qa: pd.DataFrame
+    self_pairs: int = 0
+
+
+def rating_pairs(db: Database, inspection_ids: Sequence[int],
+                 questions: Sequence[str]) -> RatingPairs | None:
+    """The cases rated twice, or None if none.
+
+    Both frames hold the same cases: those with a QA answer, less the self-pairs (a QA
+    rater who also gave or changed the case's primary answers: `audit.qa_rules`), which
+    never enter the reliability statistics.
     """
     twice = rated_twice(db, inspection_ids, questions)
     if not twice:
         return None
+    with db.engine.connect() as conn:
+        excluded = qa_rules.self_pairs(conn, twice)
+    kept = [c for c in twice if c not in excluded]
     qa = case_frame(db, inspection_ids, questions=questions, rater="qa", fields=[],
-                    only_answered=True, case_ids=twice)
-    if qa.empty:
+                    only_answered=True, case_ids=kept)
+    if qa.empty and not excluded:
         return None
     primary = case_frame(db, inspection_ids, questions=questions, rater="primary", fields=[],
                          case_ids=[int(i) for i in qa.index])
-    return primary, qa
+    return RatingPairs(primary, qa, len(excluded))
 
 
 def case_counts(db: Database, inspection_ids: Sequence[int]) -> dict[int, int]:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from audit.cases import load_case, profile_of, record_answer, save_note, update_profile
-from audit.errors import UsageError
+from audit.errors import PermissionDenied, UsageError
 from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from audit.store.models import Answer, AuditEvent, Case
@@ -137,12 +137,17 @@ class TrailMachine(RuleBasedStateMachine):
             self.edits += 1
         except UsageError:
             pass  # not a valid answer here ('na' to a yes/no question, or does not apply)
+        except PermissionDenied:
+            pass  # one person both primary and QA rater (audit.qa_rules): nothing stored
 
     @rule(case=st.integers(0, 2), qid=st.sampled_from(FREE_QUESTIONS[:4]),
           note=st.one_of(st.none(), st.text(max_size=30)), who=st.sampled_from(PEOPLE))
     def note(self, case: int, qid: str, note: str | None, who: str) -> None:
-        save_note(self.db, self.cases[case], qid, note, actor=Actor(who),
-                  expected_version=self._version(case))
+        try:
+            save_note(self.db, self.cases[case], qid, note, actor=Actor(who),
+                      expected_version=self._version(case))
+        except PermissionDenied:
+            return  # a QA rater's note on the primary rating (audit.qa_rules): refused
         self.edits += 1
 
     @rule(case=st.integers(0, 2), field=st.sampled_from(sorted(PROFILE_CHANGES)),

@@ -18,6 +18,7 @@ from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Case, Inspector
 from tests.databases import fresh_sqlite
+from tests.helpers import rate_qa
 from tests.tui.test_rating_flow import SIZE, open_first_case
 from tui.app import IomAuditApp
 from tui.screens.comparison import ComparisonScreen
@@ -44,8 +45,8 @@ def hostile_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     lead = Actor(NAME)
     for cid in (1, 2):
         cases.record_answer(db, cid, "2.1.1", "yes", actor=lead, expected_version=1)
-    cases.record_answer(db, 1, "2.1.1", "no", actor=lead, rater="qa",
-                        expected_version=cases.load_case(db, 1, actor=lead).version)
+    # A complete blind QA rating by someone else (QA independence), so `D` shows both.
+    rate_qa(db, 1, "QA [/b] Person", {"2.1.1": "no"})
     return db
 
 

@@ -21,6 +21,7 @@ from audit import cases
 from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from audit.store.models import Case
+from tests.helpers import rate_qa
 from tests.tui.conftest import INSPECTOR, build_db, case_id
 from tui.app import DARK, LIGHT, IomAuditApp
 
@@ -40,11 +41,9 @@ def rated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
             value = "yes" if (i + n) % 3 else "no"
             version = cases.record_answer(db, cid, qid, value, actor=Actor("Bo Rater"),
                                           expected_version=version).version
-    cid = case_id(db, "C0000")
-    version = cases.load_case(db, cid, actor=Actor("Reader")).version
-    for qid, value in (("2.1.1", "no"), ("2.1.2", "no")):
-        version = cases.record_answer(db, cid, qid, value, actor=Actor("Cy QA"), rater="qa",
-                                      expected_version=version).version
+    # A complete blind QA rating of C0000 (side by side is shown only then); it agrees
+    # with Bo Rater's primary answers except on 2.1.2.
+    rate_qa(db, case_id(db, "C0000"), "Cy QA", {"2.1.1": "no", "2.1.2": "no", "2.3.1": "no"})
     with db.engine.begin() as conn:  # fixed times: the case list shows them
         conn.execute(sa.update(Case.__table__).values(updated_at=FROZEN))  # type: ignore[attr-defined]
     db.dispose()

@@ -12,7 +12,8 @@ from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspector
 from cli.app import run
-from tests.tui.conftest import case_id
+from tests.helpers import KEY_QUESTIONS, rate_qa
+from tests.tui.conftest import INSPECTOR, case_id
 from tests.tui.test_rating_flow import SIZE, open_first_case, rows
 from tui.app import IomAuditApp
 from tui.screens.case import CaseScreen
@@ -150,13 +151,18 @@ async def test_blind_qa_then_moderation(db: Database) -> None:
         await pilot.press("n")
         await pilot.press("escape")
         await pilot.pause()
+        await pilot.press("D")  # refused until the blind QA rating is complete
+        await pilot.pause()
+        assert not isinstance(app.screen, DisagreementsScreen)
+        rate_qa(db, cid, INSPECTOR, questions=KEY_QUESTIONS[1:])  # the rest of the QA
         await pilot.press("D")
         await pilot.pause()
         assert isinstance(app.screen, DisagreementsScreen)
         assert [r.question_id for r in app.screen.rows] == ["2.1.1"]
         await pilot.press("p")  # agree on the primary answer
         await pilot.pause()
-    by_rater = {r["rater"]: r["value"] for r in rows(db, Answer, case_id=cid)}
+    by_rater = {r["rater"]: r["value"]
+                for r in rows(db, Answer, case_id=cid, question_id="2.1.1")}
     assert by_rater == {"primary": "yes", "qa": "no", "moderated": "yes"}
     assert version
 

@@ -18,9 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Select, Static, TextArea, Tree
 
-from audit import cases, lifecycle, rules
+from audit import cases, lifecycle, qa_rules, rules
 from audit.cases import CaseView, Change, IncompleteError
 from audit.errors import AuditError, ConflictError
+from audit.views.qa import blind_case
 from question_sets import Question
 from question_sets.profile import CASE_STATUS, PROFILE
 from tui.screens.base import IomScreen
@@ -28,6 +29,7 @@ from tui.screens.modals import ConflictModal, DraftsModal, MissingModal, Resolut
 from tui.widgets.profile_form import ProfileForm
 from tui.widgets.question_panel import NoteArea, PanelState, QuestionPanel
 from tui.widgets.question_tree import QuestionTree
+from tui.workspace import Workspace
 
 DRAFT_EVERY_S = 3.0
 # Keys shown only to those the use case would let through (it checks again).
@@ -70,11 +72,14 @@ class CaseScreen(IomScreen):
         Binding("escape", "back", "Back", id="case.back"),
     ]
 
-    def __init__(self, case_id: int, *, rater: str = "primary") -> None:
+    def __init__(self, case_id: int, *, rater: str = "primary",
+                 first: CaseView | None = None) -> None:
         super().__init__()
         self.case_id = case_id
         self.rater = rater
+        self.first = first  # the view read before the screen opened (see `read`)
         self.view: CaseView | None = None
+        self.qa_missing: list[str] = []  # blind QA: QA questions still to answer
         self.version = 0
         self.values: dict[str, str | None] = {}
         self.notes: dict[str, str | None] = {}
@@ -98,6 +103,8 @@ class CaseScreen(IomScreen):
     def on_mount(self) -> None:
         self.current = self.ws.qs.questions[0].id
         self.reload()
+        if self.view is None:
+            return  # refused: the screen is closing
         first = self._step(self.current, 0)
         self.goto(first or self.current)
         self.set_interval(DRAFT_EVERY_S, self.keep_draft)
@@ -109,9 +116,25 @@ class CaseScreen(IomScreen):
 
     # -- state -----------------------------------------------------------------------------
 
+    @staticmethod
+    def read(ws: Workspace, case_id: int, rater: str) -> CaseView:
+        """The case as this rating shows it: blind QA gets the QA answers only. The use
+        case refuses what this person may not see (AuditError)."""
+        if rater == "qa":
+            return blind_case(ws.db, case_id, actor=ws.actor).view
+        return cases.load_case(ws.db, case_id, actor=ws.actor)
+
     def reload(self) -> None:
         """Read the case again (after opening, a rebased edit, or taking theirs)."""
-        view = cases.load_case(self.ws.db, self.case_id, actor=self.ws.actor)
+        if self.first is not None:
+            view, self.first = self.first, None
+        else:
+            try:
+                view = self.read(self.ws, self.case_id, self.rater)
+            except AuditError as exc:  # e.g. its blind QA was started by this person since
+                self.notify(str(exc), title="Case closed", severity="error")
+                self.app.pop_screen()
+                return
         self.view = view
         self.version = view.version
         mine = view.answers.get(self.rater, {})
@@ -129,6 +152,9 @@ class CaseScreen(IomScreen):
         """Re-evaluate every applies_when rule and relabel the tree."""
         assert self.view is not None
         self.applicable = rules.applicable(self.ws.qs, self.view.rule_case(), self.values)
+        if self.rater == "qa":
+            self.qa_missing = qa_rules.qa_missing(self.ws.qs, self.view.rule_case(),
+                                                  self.values)
         self.query_one(QuestionTree).refresh_marks(self.values, self.applicable)
         self.update_status()
 
@@ -139,6 +165,9 @@ class CaseScreen(IomScreen):
         done = sum(self.values.get(q.id) is not None for q in applicable)
         saved = f" · [green]saved ✓[/green] {escape(self.last_saved)}" if self.last_saved else ""
         lock = " · [b]read-only (locked)[/b]" if self.read_only else ""
+        if self.rater == "qa":
+            lock += (f" · blind: primary hidden until {len(self.qa_missing)} more QA "
+                     "answer(s)" if self.qa_missing else " · QA complete: D compares")
         self.query_one("#case-status", Static).update(
             f"[b]{escape(view.case_ref)}[/b] · {escape(view.site or 'no site')} · "
             f"{CASE_STATUS.get(view.status, view.status)}{lock} · {done}/{len(applicable)} "

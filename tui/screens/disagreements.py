@@ -13,8 +13,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from audit import cases
 from audit.errors import AuditError
-from audit.views.qa import Comparison, side_by_side
+from audit.views.qa import Comparison, SideBySide, side_by_side
 from tui.screens.base import IomScreen
+from tui.workspace import Workspace
 
 
 def _cell(value: str | None) -> str:
@@ -36,12 +37,19 @@ class DisagreementsScreen(IomScreen):
         Binding("escape", "back", "Back", id="qa.back"),
     ]
 
-    def __init__(self, case_id: int) -> None:
+    def __init__(self, case_id: int, *, first: SideBySide | None = None) -> None:
         super().__init__()
         self.case_id = case_id
+        self.first = first  # read before the screen opened (see `read`)
         self.only_disagreements = True
         self.rows: list[Comparison] = []
         self.version = 0
+
+    @staticmethod
+    def read(ws: Workspace, case_id: int) -> SideBySide:
+        """The case's ratings side by side; the use case refuses them until its blind QA
+        rating is complete (AuditError)."""
+        return side_by_side(ws.db, case_id, actor=ws.actor)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,11 +69,19 @@ class DisagreementsScreen(IomScreen):
         table.focus()
 
     def reload(self, keep: int = 0) -> None:
-        view = cases.load_case(self.ws.db, self.case_id, actor=self.ws.actor)
+        if self.first is not None:
+            view, self.first = self.first, None
+        else:
+            try:
+                view = self.read(self.ws, self.case_id)
+            except AuditError as exc:
+                self.notify(str(exc), title="Closed", severity="error")
+                self.app.pop_screen()
+                return
         self.version = view.version
         self.sub_title = f"{view.case_ref} · QA disagreements"
-        self.rows = side_by_side(self.ws.qs, view, only_disagreements=self.only_disagreements)
-        everything = side_by_side(self.ws.qs, view)
+        everything = view.rows
+        self.rows = list(view.disagreements() if self.only_disagreements else everything)
         differ = sum(r.disagrees for r in everything)
         resolved = sum(r.disagrees and r.resolved for r in everything)
         both = sum(r.primary is not None and r.qa is not None for r in everything)

@@ -93,9 +93,11 @@ def test_duplicate_rows_are_refused(sqlite_db: Database, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     populated(sqlite_db, tmp_path)
     before = dump(sqlite_db)
-    path = write_csv(tmp_path / "d.csv", [[*HEADER, "rater"], ["A2", "2.1.1", "yes", ""],
-                                          ["A2", "2.1.1", "yes", "qa"],
-                                          ["A2", "2.1.1", "no", "primary"]])
+    # The QA row names someone else: one name on both ratings of a case is refused too.
+    path = write_csv(tmp_path / "d.csv", [[*HEADER, "rater", "inspector"],
+                                          ["A2", "2.1.1", "yes", "", ""],
+                                          ["A2", "2.1.1", "yes", "qa", "QA Person"],
+                                          ["A2", "2.1.1", "no", "primary", ""]])
     assert cli(sqlite_db, "import", "ratings", str(path)) == 1
     err = capsys.readouterr().err
     assert f"{path}:4: column question_id: duplicate: row 2 answers the same question" in err

@@ -170,7 +170,9 @@ def test_new_rater_is_direct_but_stored_pairs_are_diffed(
     first = folder / "first.csv"
     primary[primary["case_ref"].isin(refs[:10])].to_csv(first, index=False)
     qa = folder / "qa.csv"
-    primary[primary["case_ref"].isin(refs[:10])].to_csv(qa, index=False)
+    # The same answers as a second rater's (QA independence: someone else's).
+    primary[primary["case_ref"].isin(refs[:10])].assign(inspector="QA Person").to_csv(
+        qa, index=False)
     overlap = folder / "overlap.csv"
     changed = primary[primary["case_ref"].isin(refs[9:])].copy()
     changed.loc[changed["question_id"] == "2.1.1", "answer"] = "yes"
