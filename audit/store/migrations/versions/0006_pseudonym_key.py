@@ -8,7 +8,7 @@ and can compute no pseudonym of a string it chooses. HMAC-SHA256 is written out 
 built-in sha256() (PostgreSQL 11+), so no extension is needed.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-11-30 10:00:00
 """
 import secrets
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0002'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
