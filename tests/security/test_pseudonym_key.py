@@ -25,18 +25,7 @@ from audit.pseudonyms import check_key
 from audit.store.engine import Database, open_database
 from tests.audit.imports.helpers import cli
 from tests.helpers import make_inspection, set_role
-
-# The grants of docs/security.md ("an application role that cannot rewrite the trail"),
-# with this test's own role names.
-DOCUMENTED_GRANTS = """
-GRANT CONNECT ON DATABASE "{database}" TO {group};
-GRANT USAGE ON SCHEMA public TO {group};
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {group};
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_event FROM {group};
-REVOKE ALL ON pseudonym_key FROM {group};
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {group};
-GRANT EXECUTE ON FUNCTION iom_audit_pseudonyms(integer[]) TO {group};
-"""
+from tests.security.pg_grants import grant_statements
 
 
 def _key(db: Database) -> bytes:
@@ -107,10 +96,8 @@ def researcher_login(postgres_url: str) -> Iterator[tuple[str, str]]:
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     database = sa.engine.make_url(postgres_url).database
     with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE ROLE {group} NOLOGIN")
-        conn.exec_driver_sql(f"CREATE ROLE {login} LOGIN IN ROLE {group}")
-        for statement in DOCUMENTED_GRANTS.format(group=group, database=database
-                                                  ).strip().splitlines():
+        assert database
+        for statement in grant_statements(group, login, database):
             conn.exec_driver_sql(statement)
     url = sa.engine.make_url(postgres_url).set(username=login).render_as_string(
         hide_password=False)

@@ -25,6 +25,7 @@ from audit.store.engine import Database, open_database
 from audit.views.qa import blind_case
 from cli.app import run
 from tests.helpers import KEY_QUESTIONS, answers, rate_qa
+from tests.security.pg_grants import grant_statements
 from tests.security.qa_fixtures import (
     LEAD,
     PRIMARY_RATER,
@@ -288,15 +289,14 @@ async def test_app_refuses_the_primary_rater_moderating_their_disagreements(
 def bo_login(postgres_url: str) -> Iterator[tuple[str, str]]:
     """A real non-owner login (table rights as docs/security.md grants them); its name
     and URL. Roles are cluster-wide: a unique name, dropped afterwards."""
-    role = f"iom_qa_{uuid.uuid4().hex[:10]}"
+    tag = uuid.uuid4().hex[:10]
+    role, group = f"iom_qa_{tag}", f"iom_qa_app_{tag}"
+    database = sa.engine.make_url(postgres_url).database
+    assert database
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
-        conn.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA '
-                             f'public TO "{role}"')
-        conn.exec_driver_sql(f'REVOKE UPDATE, DELETE, TRUNCATE ON audit_event FROM "{role}"')
-        conn.exec_driver_sql(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO '
-                             f'"{role}"')
+        for statement in grant_statements(group, role, database):
+            conn.exec_driver_sql(statement)
     url = sa.engine.make_url(postgres_url).set(username=role).render_as_string(
         hide_password=False)
     try:
@@ -305,8 +305,9 @@ def bo_login(postgres_url: str) -> Iterator[tuple[str, str]]:
         with admin.connect() as conn:
             conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                  "WHERE usename = %s", (role,))
-            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
-            conn.exec_driver_sql(f'DROP ROLE "{role}"')
+            for name in (role, group):
+                conn.exec_driver_sql(f'DROP OWNED BY "{name}"')
+                conn.exec_driver_sql(f'DROP ROLE "{name}"')
         admin.dispose()
 
 
