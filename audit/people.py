@@ -20,6 +20,7 @@ from audit.identity import initials as initials_of
 from audit.permissions import DEFAULT_ROLE, Actor, has_lead, require, role_of
 from audit.store.engine import Database
 from audit.store.models import ROLES, Inspector
+from audit.text_rules import clean_name
 
 
 def acting(db: Database, explicit: str | None = None) -> Actor:
@@ -47,7 +48,7 @@ def identify(db: Database, name: str, wanted_role: str) -> Identified:
     roles, as `iom-audit inspectors` does). On PostgreSQL the login is the person,
     whatever name was typed.
     """
-    name = name.strip()
+    name = clean_name(name)
     if wanted_role not in ROLES:
         raise UsageError(f"role must be one of {', '.join(ROLES)}, not {wanted_role!r}")
     notices: list[str] = []
@@ -124,7 +125,7 @@ def grant_role(session: Session, name: str, role: str, *, by: str,
 def add_inspector(db: Database, name: str, role: str, *, actor: Actor,
                   initials: str | None = None) -> None:
     """Register a person with a role (lead only, except to appoint a database's first lead)."""
-    name = name.strip()
+    name = clean_name(name)
     if not name:
         raise UsageError("a name is needed")
     with db.write_session() as session:
