@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from audit.store.engine import Database, Purpose, open_database
+from audit.store.engine import Database, open_database
 
 if TYPE_CHECKING:
     from audit.permissions import Actor
+    from audit.store.migrate import Purpose
 
 CREATING = frozenset({"init", "demo"})
 """Commands that create a database that does not exist yet."""

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -28,13 +28,13 @@ from sqlmodel import Session
 
 from audit.store.errors import BUSY_SECONDS, DatabaseError, describe, first_line
 
-__all__ = ["Database", "DatabaseError", "DatabaseLocation", "Purpose", "open_database"]
+if TYPE_CHECKING:
+    from audit.store.migrate import Purpose
+
+__all__ = ["Database", "DatabaseError", "DatabaseLocation", "open_database"]
 
 ENV_DB = "IOM_AUDIT_DB"
 SQLITE_BUSY_TIMEOUT_MS = BUSY_SECONDS * 1000
-
-Purpose = Literal["create", "write", "read"]
-"""Why a database is opened: create it if missing, migrate it if older, or only read it."""
 
 
 @dataclass(frozen=True)

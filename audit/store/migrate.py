@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Literal
 
 import sqlalchemy as sa
 from alembic import command
@@ -27,8 +27,8 @@ from audit.store.copies import copy_database
 from audit.store.encryption import db_key
 from audit.store.errors import DatabaseError, describe, first_line
 
-if TYPE_CHECKING:
-    from audit.store.engine import Purpose
+Purpose = Literal["create", "write", "read"]
+"""Why a database is opened: create it if missing, migrate it if older, or only read it."""
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 OUR_TABLES = frozenset({"inspection", "case", "answer", "audit_event"})
