@@ -36,6 +36,7 @@ from audit.store.models import (
     Site,
     utcnow,
 )
+from audit.text_rules import check_note
 from question_sets import QuestionSet
 from question_sets.profile import CASE_STATUS, PROFILE
 
@@ -302,8 +303,10 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
 
 def save_note(db: Database, case_id: int, question_id: str, note: str | None, *, actor: Actor,
               expected_version: int, rater: str = "primary", seen: Any = UNSEEN) -> Change:
-    """Store the note on one answer (an answer row without a value is kept for it)."""
-    note = note or None
+    """Store the note on one answer (an answer row without a value is kept for it).
+
+    A note longer than `text_rules.NOTE_MAX` or holding a NUL is refused (UsageError)."""
+    note = check_note(note)
     who = actor.name
     with _editing(db, case_id, expected_version, actor, _rating_action(rater)) as edit:
         _require_independent(edit, rater)
@@ -387,7 +390,10 @@ def set_status(db: Database, case_id: int, status: str, *, actor: Actor,
 
 def save_draft(db: Database, case_id: int, question_id: str, text: str, *, actor: Actor,
                rater: str = "primary") -> None:
-    """Keep a note being typed, so a crash or a killed terminal never loses it."""
+    """Keep a note being typed, so a crash or a killed terminal never loses it.
+
+    A draft obeys the rules of the note it may become (`text_rules.check_note`)."""
+    check_note(text)
     with db.write_session() as session:
         require(session, actor, _rating_action(rater))
         inspector = person_id(session, actor.name)

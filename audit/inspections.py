@@ -13,6 +13,7 @@ from audit.people import ensure_first_lead
 from audit.permissions import Actor, require
 from audit.store.engine import Database
 from audit.store.models import INSPECTION_KINDS, Case, Inspection, QuestionSetRecord, Site
+from audit.text_rules import clean_name, normal
 from question_sets import QuestionSet, UnknownSetError, load_set
 
 DEFAULT_INSPECTION = "default"
@@ -36,6 +37,9 @@ def create_inspection(session: Session, name: str, *, kind: str = "thematic",
                       question_set: str = DEFAULT_QUESTION_SET,
                       question_set_version: str | None = None) -> Inspection:
     """Create an inspection rated on a question set (refusing a duplicate name)."""
+    name = clean_name(name, "inspection name")
+    if not name:
+        raise UsageError("an inspection needs a name")
     if kind not in INSPECTION_KINDS:
         raise UsageError(f"kind must be one of {', '.join(INSPECTION_KINDS)}, not {kind!r}")
     if session.exec(select(Inspection).where(Inspection.name == name)).first():
@@ -91,6 +95,7 @@ def all_inspections(session: Session) -> list[Inspection]:
 
 def find_inspection(session: Session, name: str) -> Inspection:
     """The inspection with this name, or NotFoundError listing the ones there are."""
+    name = normal(name)
     inspection = session.exec(select(Inspection).where(Inspection.name == name)).first()
     if inspection is None:
         names = ", ".join(i.name for i in all_inspections(session)) or "none yet"
@@ -123,7 +128,12 @@ def inspections_for_reading(session: Session, names: Sequence[str] | None) -> li
 
 
 def get_or_create_site(session: Session, inspection: Inspection, name: str) -> tuple[Site, bool]:
-    """The inspection's site of this name, created when missing; (site, created)."""
+    """The inspection's site of this name, created when missing; (site, created).
+
+    The name is normalised first (`audit.text_rules`): two sites never look alike."""
+    name = clean_name(name, "site")
+    if not name:
+        raise UsageError("a site needs a name")
     site = session.exec(select(Site).where(Site.inspection_id == inspection.id,
                                            Site.name == name)).first()
     if site is not None:

@@ -29,6 +29,7 @@ from audit.identity import initials as initials_of
 from audit.permissions import DEFAULT_ROLE, Actor, has_lead, require, role_of
 from audit.store.engine import Database
 from audit.store.models import ROLES, Inspector, table_of, utcnow
+from audit.text_rules import clean_name
 
 # The SQLSTATEs the guarded functions refuse with (migration 0005), as our errors.
 _REFUSALS: dict[str, type[AuditError]] = {
@@ -62,7 +63,7 @@ def identify(db: Database, name: str, wanted_role: str) -> Identified:
     roles, as `iom-audit inspectors` does). On PostgreSQL the login is the person,
     whatever name was typed.
     """
-    name = name.strip()
+    name = clean_name(name)
     _check_role(wanted_role)
     notices: list[str] = []
     with db.write_session() as session:
@@ -194,7 +195,7 @@ def registered(conn: sa.Connection, names: Iterable[str]) -> set[str]:
 def add_inspector(db: Database, name: str, role: str, *, actor: Actor,
                   initials: str | None = None) -> None:
     """Register a person with a role (lead only, except to appoint a database's first lead)."""
-    name = name.strip()
+    name = clean_name(name)
     if not name:
         raise UsageError("a name is needed")
     with db.write_session() as session:

@@ -16,7 +16,7 @@ import typer
 
 from audit import __version__
 from audit.errors import AuditError
-from audit.store.engine import DatabaseError
+from audit.store.errors import message
 from cli import (
     backups,
     compare,
@@ -64,7 +64,7 @@ def make_app(launch_tui: TuiLauncher | None = None) -> typer.Typer:
                                      is_eager=True, help="Print the version and exit."),
     ) -> None:
         """With no command, open the terminal app."""
-        ctx.obj = CliState(db=db, debug=debug)
+        ctx.obj = CliState(db=db, debug=debug, command=ctx.invoked_subcommand or "")
         if ctx.invoked_subcommand is None:
             if launch_tui is None:
                 typer.echo(ctx.get_help())
@@ -105,10 +105,11 @@ def run(argv: Sequence[str] | None = None, launch_tui: TuiLauncher | None = None
     except click.ClickException as exc:
         exc.show()
         return 1
-    except (AuditError, DatabaseError, QuestionSetError) as exc:
+    except (AuditError, QuestionSetError) as exc:
         if debug:
             traceback.print_exc()
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(f"Error: {exc if isinstance(exc, QuestionSetError) else message(exc)}",
+                   err=True)
         return 1
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
@@ -116,7 +117,8 @@ def run(argv: Sequence[str] | None = None, launch_tui: TuiLauncher | None = None
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a dump
         if debug:
             raise
-        typer.echo(f"Error: {type(exc).__name__}: {exc} (run with --debug for details)",
-                   err=True)
+        # A locked database, a full disk, a refused privilege...: words, never the SQL,
+        # its parameters, a URL or an exception's class (audit/store/errors.py).
+        typer.echo(f"Error: {message(exc)}", err=True)
         return 1
     return result if isinstance(result, int) else 0

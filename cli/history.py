@@ -20,7 +20,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _change(old: str | None, new: str | None) -> str:
-    shown = [v if v is not None else "∅" for v in (old, new)]
+    from audit.text_rules import preview
+
+    # A long note is shown by its start (the JSON has it whole): a table never lays out
+    # megabytes of text.
+    shown = [preview(v, 500) if v is not None else "∅" for v in (old, new)]
     return f"{shown[0]} → {shown[1]}"
 
 

@@ -29,7 +29,7 @@ def inspectors_list(ctx: typer.Context) -> None:
     from audit.store.models import ROLES
 
     state: CliState = ctx.obj
-    db = state.database()
+    db = state.database("read")  # a read command: it never creates or migrates
     table = Table(title=f"People in {db.location.display()}", title_justify="left")
     for column in ("Name", "Initials", "Role"):
         table.add_column(column)

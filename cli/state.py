@@ -1,4 +1,5 @@
-"""What the root command passes to every subcommand."""
+"""What the root command passes to every subcommand, and what each command may do to a
+database when it opens one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,24 @@ from audit.store.engine import Database, open_database
 
 if TYPE_CHECKING:
     from audit.permissions import Actor
+    from audit.store.migrate import Purpose
+
+CREATING = frozenset({"init", "demo"})
+"""Commands that create a database that does not exist yet."""
+
+READING = frozenset({"info", "history", "compare", "tables", "report", "export", "verify",
+                     "backup"})
+"""Commands that read: they never create, migrate or otherwise change a database's
+schema (what they record, such as an export's disclosure, goes into the trail). Every
+other command writes: it migrates an older database (after a copy) but creates none.
+(`inspectors list` reads too: it asks for "read" itself, the group being shared.)"""
+
+
+def purpose_of(command: str) -> Purpose:
+    """What opening the database may do for a command ("init", "info", ...)."""
+    if command in CREATING:
+        return "create"
+    return "read" if command in READING else "write"
 
 
 @dataclass
@@ -17,13 +36,15 @@ class CliState:
 
     db: str | None = None
     debug: bool = False
+    command: str = ""  # the subcommand being run, as typed after `iom-audit`
     _database: Database | None = field(default=None, repr=False)
     _actor: Actor | None = field(default=None, repr=False)
 
-    def database(self) -> Database:
-        """Open (and migrate) the database on first use."""
+    def database(self, purpose: Purpose | None = None) -> Database:
+        """Open the database on first use, as the running command may (`purpose_of`)."""
         if self._database is None:
-            self._database = open_database(self.db)
+            self._database = open_database(self.db,
+                                           purpose=purpose or purpose_of(self.command))
         return self._database
 
     def actor(self) -> Actor:

@@ -15,6 +15,7 @@ from textual.screen import Screen
 
 from audit.errors import AuditError
 from audit.store.engine import Database, open_database
+from audit.store.errors import speak_plainly
 from tui.commands import NavigationCommands
 from tui.settings import Settings, load_settings, save_settings
 from tui.workspace import Workspace
@@ -39,6 +40,9 @@ class IomAuditApp(App[None]):
                  theme: str | None = None) -> None:
         super().__init__()
         self.database = database
+        # Every database failure reaches the screens as an AuditError in words (a busy
+        # database, a full disk, a refused privilege), which they show and survive.
+        speak_plainly(database.engine)
         self.settings_file = settings_file
         self.settings: Settings = load_settings(settings_file)
         self.workspace: Workspace | None = None
@@ -186,8 +190,12 @@ def _main_screen(name: str) -> Screen[None]:
 
 
 def run_app(db: str | None) -> None:
-    """Open the app on a database (the CLI's bare `iom-audit` and `iom-audit tui`)."""
-    database = open_database(db)
+    """Open the app on a database (the CLI's bare `iom-audit` and `iom-audit tui`).
+
+    The app creates no database: a missing one is refused, with `iom-audit init` (or
+    `make run`, which builds the demo) to create it; an older one is migrated after a
+    copy is kept."""
+    database = open_database(db, purpose="write")
     try:
         IomAuditApp(database).run()
     finally:

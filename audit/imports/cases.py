@@ -19,6 +19,7 @@ from audit.imports.cells import (
     check_length,
     check_unnamed,
     map_columns,
+    name_cell,
     parse_unique,
     per_value,
     report,
@@ -109,7 +110,10 @@ def _parse_cases(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndarra
             continue
         raw = per_value(chunk[i], unneutralise)
         if name in ("case_ref", "site"):
-            value = per_value(chunk[i], lambda v: unneutralise(v).strip())
+            # Trimmed and NFC-normalised, no control or invisible character: two refs or
+            # sites that look the same are the same (audit/text_rules.py).
+            value, reasons = parse_unique(chunk[i], name_cell)
+            report(problems, rows, name, raw, pd.notna(reasons), reasons)
             empty = value == ""
             check_length(problems, rows, name, chunk[i],
                           CASE_REF_MAX if name == "case_ref" else NAME_MAX)
@@ -153,7 +157,7 @@ def _check_duplicates(refs: list[pd.DataFrame], problems: Problems) -> None:
     if not refs:
         return
     frame = pd.concat(refs, ignore_index=True)
-    frame = frame[frame["case_ref"] != ""]
+    frame = frame[frame["case_ref"].notna() & (frame["case_ref"] != "")]
     first = frame.groupby("case_ref", sort=False)["row"].transform("min")
     dup = (frame["row"] != first).to_numpy()
     if dup.any():

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit import text_rules
 from audit.cell_safety import unneutralise
 from audit.errors import UsageError
 from audit.imports.problems import Problems
@@ -96,6 +97,25 @@ def check_length(problems: Problems, rows: np.ndarray, column: str, raw: pd.Seri
     report(problems, rows, column, raw,
             per_value(raw, lambda v: len(v.strip()) > limit),
             f"longer than {limit} characters")
+
+
+def name_cell(cell: str) -> str:
+    """A case ref or name cell as stored (see `audit.text_rules`); ValueError saying why a
+    control or invisible character makes it unusable."""
+    text = text_rules.normal(unneutralise(cell))
+    reason = text_rules.name_problem(text)
+    if reason:
+        raise ValueError(reason)
+    return text
+
+
+def check_notes(problems: Problems, rows: np.ndarray, raw: pd.Series) -> np.ndarray:
+    """Report notes too long or holding a NUL or another control character; the bad rows."""
+    reasons = per_value(raw, lambda v: text_rules.note_problem(unneutralise(v))
+                        if v.strip() else None)
+    bad = pd.notna(reasons)
+    report(problems, rows, "note", raw, bad, reasons)
+    return np.asarray(bad, dtype=bool)
 
 
 def check_inspection(problems: Problems, rows: np.ndarray, raw: pd.Series,

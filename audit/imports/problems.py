@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 
 from audit.errors import AuditError
+from audit.text_rules import visible
 
 MAX_SHOWN = 50
+KEPT_CHARS = 200  # of a bad cell's value: a 50 MB note is not kept 50 times over
 
 
 @dataclass(frozen=True, order=True)
@@ -34,8 +36,8 @@ class RowError:
 
 
 def shown(value: str, limit: int = 60) -> str:
-    text = "".join(c if c >= " " else repr(c)[1:-1] for c in value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    """A cell's value in a message: control and invisible characters as escapes, cut."""
+    return visible(value, limit)
 
 
 class Problems:
@@ -49,7 +51,8 @@ class Problems:
 
     def add(self, row: int, column: str | None, value: str | None, reason: str) -> None:
         self.count += 1
-        self._kept.append(RowError(row, column, value, reason))
+        self._kept.append(RowError(row, column,
+                                   None if value is None else value[:KEPT_CHARS], reason))
         self._trim()
 
     def add_rows(self, rows: np.ndarray, column: str | None, values: Sequence[Any] | None,
@@ -64,7 +67,8 @@ class Problems:
             value = None if values is None else values[i]
             reason = reasons if isinstance(reasons, str) else reasons[i]
             self._kept.append(RowError(int(rows[i]), column,
-                                       None if value is None else str(value), str(reason)))
+                                       None if value is None else str(value)[:KEPT_CHARS],
+                                       str(reason)))
         self._trim()
 
     def _trim(self) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from audit import lifecycle
+from audit import lifecycle, text_rules
 from audit.cell_safety import unneutralise
 from audit.errors import UsageError
 from audit.identity import ENV_INSPECTOR
@@ -27,6 +27,7 @@ from audit.imports.cells import (
     categorical_of,
     check_inspection,
     check_length,
+    check_notes,
     check_unnamed,
     map_columns,
     objects,
@@ -109,6 +110,8 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
     """
     if rater not in RATERS:
         raise UsageError(f"--rater must be one of {', '.join(RATERS)}, not {rater!r}")
+    if inspector is not None:
+        inspector = text_rules.clean_name(inspector, "--inspector") or None
     who = actor.name
     refuse_early(db, actor)
     fallback = os.environ.get(ENV_INSPECTOR) or DEFAULT_INSPECTOR  # (--inspector: every row)
@@ -263,13 +266,13 @@ def _parse_ratings(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndar
         check_inspection(problems, rows, column("inspection"), inspection)
 
     refs = column("case_ref")
-    ref_ids = np.array([cases.get(unneutralise(str(v)).strip(), -1)
+    # A ref is looked up as stored: trimmed and NFC-normalised (audit/text_rules.py).
+    ref_ids = np.array([cases.get(text_rules.normal(unneutralise(str(v))), -1)
                         for v in refs.cat.categories], dtype=np.int64)
     case_ids = ref_ids[refs.cat.codes.to_numpy()]
     bad = case_ids < 0
     report(problems, rows, "case_ref", refs, bad,
-            per_value(refs, lambda v: "case_ref is required" if not v.strip()
-                      else f"no such case in inspection {inspection!r}"))
+            per_value(refs, lambda v: _ref_reason(v, inspection)))
     ok = ~bad
 
     qids = column("question_id")
@@ -286,6 +289,7 @@ def _parse_ratings(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndar
     ok &= ~bad
 
     raw = column("answer")
+    ok &= ~check_notes(problems, rows, column("note"))  # capped, no NUL (audit/text_rules)
     notes = per_value_categorical(column("note"),
                                   lambda v: unneutralise(v) if v.strip() else None)
     values, reasons = _check_answers(qids, raw, ok, checker)
@@ -301,12 +305,24 @@ def _parse_ratings(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndar
         names = pd.Categorical.from_codes(np.zeros(len(chunk), dtype=np.int8),
                                           categories=pd.Index([inspector], dtype=object))
     else:
-        names = per_value_categorical(column("inspector"),
-                                      lambda v: unneutralise(v).strip() or fallback)
-        check_length(problems, rows, "inspector", column("inspector"), NAME_MAX)
+        given_names = column("inspector")
+        names = per_value_categorical(given_names,
+                                      lambda v: text_rules.normal(unneutralise(v)) or fallback)
+        check_length(problems, rows, "inspector", given_names, NAME_MAX)
+        reasons = per_value(given_names,
+                            lambda v: text_rules.name_problem(text_rules.normal(unneutralise(v))))
+        report(problems, rows, "inspector", given_names, pd.notna(reasons), reasons)
     return pd.DataFrame({
         "case_id": case_ids, "question_id": qid, "rater": raters, "value": values,
         "note": notes, "inspector": names, "ok": ok}, index=chunk.index)
+
+
+def _ref_reason(cell: str, inspection: str) -> str:
+    """Why a case_ref cell names no case of the inspection."""
+    text = text_rules.normal(unneutralise(cell))
+    if not text:
+        return "case_ref is required"
+    return text_rules.name_problem(text) or f"no such case in inspection {inspection!r}"
 
 
 def _check_answers(qids: pd.Series, raw: pd.Series, ok: np.ndarray,

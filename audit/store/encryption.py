@@ -58,6 +58,9 @@ def key_pragma(key: str) -> str:
 def apply_key(dbapi_connection: Any, key: str) -> None:
     """Unlock a fresh SQLCipher connection; this must be its very first statement."""
     cursor = dbapi_connection.cursor()
+    # SQLCipher writes its own lines to stderr on a wrong key ("hmac check failed"): the
+    # person is told once, in words (audit/store/errors.py). This reads no page.
+    cursor.execute("PRAGMA cipher_log_level = NONE")
     cursor.execute(key_pragma(key))
     cursor.close()
 

@@ -4,6 +4,11 @@ No engine exists at import time: callers ask `open_database()` for one. The loca
 comes from `--db` or `IOM_AUDIT_DB`; a plain path means an embedded SQLite file, a URL
 (`postgresql+psycopg://...`) a shared server. With neither, a file in the user's data
 directory, so `iom-audit` works with no option at all.
+
+What opening may do depends on its purpose: only "create" (`init`, `demo`) makes a new
+database; "write" migrates an older one (after a copy); "read" changes nothing. No
+purpose touches another application's database or one from a newer iom-audit
+(`audit.store.migrate.check_contents`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -20,12 +26,15 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
+from audit.store.errors import BUSY_SECONDS, DatabaseError, describe, first_line
+
+if TYPE_CHECKING:
+    from audit.store.migrate import Purpose
+
+__all__ = ["Database", "DatabaseError", "DatabaseLocation", "open_database"]
+
 ENV_DB = "IOM_AUDIT_DB"
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-
-class DatabaseError(Exception):
-    """A database that cannot be opened, migrated or used, with a one-line reason."""
+SQLITE_BUSY_TIMEOUT_MS = BUSY_SECONDS * 1000
 
 
 @dataclass(frozen=True)
@@ -152,23 +161,45 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(db: str | None = None, *, migrate: bool = True, echo: bool = False) -> Database:
-    """Open (and by default migrate to the newest schema) the database named by `db`."""
+def open_database(db: str | None = None, *, migrate: bool = True, echo: bool = False,
+                  purpose: Purpose = "create") -> Database:
+    """Open the database named by `db` for `purpose` and, unless it is only read, migrate
+    it to the newest schema.
+
+    "create" makes a missing or empty database; "write" and "read" refuse one (`init`
+    creates it); "read" also refuses an older schema rather than migrate it. Every
+    purpose refuses another application's database and a newer iom-audit's, before
+    anything is written to it. `migrate=False` opens as is, unchecked (tests, restore).
+    """
+    from audit.store import migrate as migrations
+
     location = resolve_location(db)
+    checked = migrate or purpose != "create"
+    path = location.path if location.is_sqlite else None
+    if checked and path is not None:
+        # Looked at read-only before an engine exists: the engine's first connection
+        # switches the file to WAL mode, which would change another program's file.
+        if not (path.exists() and path.stat().st_size > 0):
+            if purpose != "create":
+                raise DatabaseError(migrations.missing(location.display()))
+        else:
+            migrations.check_contents(migrations.sqlite_contents(path, location.display()),
+                                      location.display(), purpose)
     engine = make_engine(location, echo=echo)
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
+            if checked and not location.is_sqlite:
+                migrations.check_contents(migrations.contents(conn), location.display(),
+                                          purpose)
     except sa.exc.DBAPIError as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0]
-        if location.is_sqlite and "not a database" in reason:
-            # What SQLite says of an encrypted file opened without (or with a wrong) key.
-            reason += " (encrypted? set IOM_AUDIT_DB_KEY to its key)"
+        reason = describe(exc) or first_line(str(exc.orig))
         raise DatabaseError(f"cannot open database {location.display()}: {reason}") from exc
+    except DatabaseError:
+        engine.dispose()
+        raise
     database = Database(location, engine)
-    if migrate:
-        from audit.store.migrate import upgrade_to_head
-
-        upgrade_to_head(engine, location.path)
+    if migrate and purpose != "read":
+        migrations.upgrade_to_head(engine, location.path)
     return database

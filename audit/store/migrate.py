@@ -1,13 +1,20 @@
-"""Schema migrations with Alembic, applied when a database is opened.
+"""Schema migrations with Alembic, applied when a database is opened, and what a
+database must hold before iom-audit touches it.
 
 A SQLite file that already holds data is copied (with SQLite's online backup API)
-before it is migrated, so a failed or regretted migration never costs a rating.
+before it is migrated, so a failed or regretted migration never costs a rating. A
+database from a newer iom-audit (a revision this code does not know) or another
+application's (tables, but no iom-audit schema) is refused before anything is copied
+or written; a read-only purpose refuses an older schema instead of migrating it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import sqlalchemy as sa
 from alembic import command
@@ -15,10 +22,18 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from audit.store import encryption
 from audit.store.copies import copy_database
 from audit.store.encryption import db_key
+from audit.store.errors import DatabaseError, describe, first_line
+
+Purpose = Literal["create", "write", "read"]
+"""Why a database is opened: create it if missing, migrate it if older, or only read it."""
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+OUR_TABLES = frozenset({"inspection", "case", "answer", "audit_event"})
+"""Tables every iom-audit schema has had: a database with none of them is not ours."""
+CREATES = "run `iom-audit init` first, which creates it (or `iom-audit demo`, the demo)"
 
 
 def alembic_config() -> Config:
@@ -33,6 +48,92 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    """Every revision the code knows (a database at another one is from a newer version)."""
+    return frozenset(s.revision for s in
+                     ScriptDirectory.from_config(alembic_config()).walk_revisions())
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What a database holds before iom-audit touches it: its revision and its tables."""
+
+    revision: str | None
+    tables: frozenset[str]
+
+
+def _revision(rows: list[tuple[str]]) -> str | None:
+    return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def sqlite_contents(path: Path, where: str) -> Contents:
+    """Read a SQLite file's tables and revision through a read-only connection."""
+    try:
+        conn = encryption.connect(path, readonly=True)
+    except encryption.EncryptionUnavailable as exc:
+        raise DatabaseError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - sqlite3 and sqlcipher3 errors alike
+        raise DatabaseError(f"cannot open database {where}: "
+                            f"{describe(exc) or first_line(str(exc))}") from exc
+    try:
+        tables = frozenset(r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+        revision = _revision(conn.execute("SELECT version_num FROM alembic_version").fetchall()
+                             if "alembic_version" in tables else [])
+    except Exception as exc:  # noqa: BLE001 - e.g. a wrong key shows only when reading
+        raise DatabaseError(f"cannot open database {where}: "
+                            f"{describe(exc) or first_line(str(exc))}") from exc
+    finally:
+        conn.close()
+    return Contents(revision, tables)
+
+
+def contents(conn: sa.Connection) -> Contents:
+    """A server database's tables (in the connection's schema) and revision."""
+    tables = frozenset(sa.inspect(conn).get_table_names())
+    revision = _revision([tuple(r) for r in conn.exec_driver_sql(
+        "SELECT version_num FROM alembic_version")] if "alembic_version" in tables else [])
+    conn.rollback()
+    return Contents(revision, tables)
+
+
+def missing(where: str) -> str:
+    """The refusal for a database that does not exist yet."""
+    return f"no iom-audit database at {where} yet: {CREATES}"
+
+
+def newer(where: str, revision: str) -> str:
+    """The refusal for a database written by a newer version of iom-audit."""
+    return (f"{where} was written by a newer version of iom-audit (revision {revision}); "
+            "upgrade iom-audit to open it (nothing was changed)")
+
+
+def check_contents(found: Contents, where: str, purpose: Purpose) -> None:
+    """Refuse, before anything is written, what `purpose` may not open (DatabaseError)."""
+    ours = found.tables - {"alembic_version"}
+    if found.revision is not None and found.revision not in known_revisions():
+        if found.tables & OUR_TABLES:
+            raise DatabaseError(newer(where, found.revision))
+        found = Contents(None, found.tables)  # another program's Alembic history
+    if found.revision is None:
+        if ours:
+            shown = ", ".join(sorted(ours)[:5]) + (", ..." if len(ours) > 5 else "")
+            raise DatabaseError(
+                f"{where} is not an iom-audit database (it holds other tables: {shown}); "
+                "iom-audit leaves it as it is: name a new file or an iom-audit database "
+                "with --db")
+        if purpose != "create":
+            raise DatabaseError(f"{where} holds no iom-audit database yet: {CREATES}")
+        return
+    if purpose == "read" and found.revision != head_revision():
+        raise DatabaseError(
+            f"{where} was made by an older version of iom-audit (schema revision "
+            f"{found.revision}, now {head_revision()}); commands that only read leave it as "
+            "it is: open it in the app or run a command that writes, which upgrades it "
+            "after keeping a copy")
 
 
 def current_revision(engine: sa.Engine) -> str | None:
@@ -58,6 +159,10 @@ def upgrade_to_head(engine: sa.Engine, path: Path | None,
     target = head_revision() if revision == "head" else revision
     if current == target:
         return None
+    if current is not None and current not in known_revisions():
+        # Before the copy: Alembic cannot go anywhere from a revision it does not know.
+        where = str(path) if path is not None else "the database"
+        raise DatabaseError(newer(where, current))
     copy: str | None = None
     if current is not None and path is not None and path.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -8,6 +8,7 @@ from textual import on
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from audit.store.errors import message
 from tui.shell import Shell
 from tui.workspace import Workspace
 
@@ -32,7 +33,7 @@ class IomScreen(Screen[None]):
         # One place for every worker's failure: a one-line notification, never a crash.
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
-            self.notify(f"{event.worker.description or event.worker.name}: {error}",
+            self.notify(f"{event.worker.description or event.worker.name}: {message(error)}",
                         title="Failed", severity="error", timeout=8)
             self.worker_error(event.worker, error)
 

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Header, Input, Select, Static, TextArea, Tre
 from audit import cases, lifecycle, qa_rules, rules
 from audit.cases import CaseView, Change, IncompleteError
 from audit.errors import AuditError, ConflictError
+from audit.text_rules import is_long
 from audit.views.qa import blind_case
 from question_sets import Question
 from question_sets.profile import CASE_STATUS, PROFILE
@@ -185,8 +186,14 @@ class CaseScreen(IomScreen):
             self.applicable.get(q.id, True), answer, self.read_only, self.rater == "qa"))
         if reset_note:
             note = self.query_one(NoteArea)
-            note.load_text(self.notes.get(q.id) or "")
-            self.note_qid = q.id
+            stored = self.notes.get(q.id)
+            # A note longer than notes may be (stored by an older version) is shown
+            # shortened and is not editable: loading it whole would freeze the app, and
+            # saving a shortened copy would lose the rest.
+            too_long = is_long(stored)
+            self.query_one(QuestionPanel).show_long_note(stored if too_long else None)
+            note.load_text("" if too_long else stored or "")
+            self.note_qid = None if too_long else q.id
             self.draft_text = None
         self.query_one(QuestionTree).show_question(q.id)
 
@@ -279,6 +286,10 @@ class CaseScreen(IomScreen):
             self.focus_next()  # tab moves through the profile form as usual
             return
         note = self.query_one(NoteArea)
+        if not note.display:
+            self.notify("This note is too long to edit in the app (it is shown shortened).",
+                        severity="warning")
+            return
         if note.disabled:
             self.notify("No note on a question that does not apply.", severity="warning")
             return
@@ -373,6 +384,11 @@ class CaseScreen(IomScreen):
     @on(NoteArea.Left)
     def note_left(self) -> None:
         self.commit_note()
+
+    @on(TextArea.Changed, "#note")
+    def note_changed(self, event: TextArea.Changed) -> None:
+        # Warn while typing past the cap (save_note refuses such a note).
+        self.query_one(QuestionPanel).note_length(len(event.text_area.text))
 
     def commit_note(self) -> None:
         """Save the note in the box if it differs from what is stored (save_note)."""

@@ -14,11 +14,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from audit.text_rules import preview
+
 Resolution = Literal["mine", "theirs"]
 
 
 def _shown(value: str | None) -> str:
-    return value if value is not None else "(empty)"
+    # A note can be long: the dialog shows its start (audit.text_rules.preview).
+    return preview(value, 500) if value is not None else "(empty)"
 
 
 class ConflictModal(ModalScreen[Resolution]):

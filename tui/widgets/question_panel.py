@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.markup import escape
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,9 +15,12 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static, TextArea
 
 from audit.cases import AnswerView
+from audit.text_rules import NOTE_MAX, preview
 from question_sets import Question
 
 LETTER_KEYS = {"yes": "y", "no": "n", "na": "a"}
+LONG_NOTE_SHOWN = 600  # characters of a note too long to edit shown in its place
+NOTE_LABEL = "Note  (e or tab to type · escape to leave · saved as you go)"
 
 
 def choice_keys(question: Question) -> list[tuple[str, str, str]]:
@@ -73,9 +77,33 @@ class QuestionPanel(VerticalScroll):
         yield Static("", id="q-choices")
         yield Input(placeholder="Type the answer, then enter", id="q-input", compact=True)
         yield Static("", id="q-guidance")
-        yield Label("Note  (e or tab to type · escape to leave · saved as you go)",
-                    id="q-note-label", classes="muted")
+        yield Label(NOTE_LABEL, id="q-note-label", classes="muted")
+        yield Static("", id="q-note-long")
         yield NoteArea(id="note", soft_wrap=True, tab_behavior="focus")
+
+    def show_long_note(self, text: str | None) -> None:
+        """Show a note too long to edit (stored before notes were capped) shortened and
+        read-only in place of the note box; None shows the box again."""
+        long_note = self.query_one("#q-note-long", Static)
+        long_note.display = text is not None
+        self.query_one(NoteArea).display = text is None
+        if text is not None:
+            # Only the first characters are laid out: a 5 MB note never reaches a widget.
+            long_note.update(Text(preview(text, LONG_NOTE_SHOWN)))
+            self.query_one("#q-note-label", Label).update(
+                f"Note (read-only: longer than {NOTE_MAX:,} characters, stored by an older "
+                "version; shown shortened)")
+        else:
+            self.note_length(0)
+
+    def note_length(self, length: int) -> None:
+        """Warn in the label when the note being typed is longer than a note may be."""
+        label = self.query_one("#q-note-label", Label)
+        if length > NOTE_MAX:
+            label.update(Text(f"Note too long: {length:,} characters, at most {NOTE_MAX:,} "
+                              "are kept; shorten it or it is not saved", style="bold red"))
+        else:
+            label.update(NOTE_LABEL)
 
     def show(self, state: PanelState) -> None:
         """Render a question (the note box is filled by the screen, which owns it)."""
