@@ -229,12 +229,12 @@ def _editing(db: Database, case_id: int, expected_version: int, actor: Actor, ac
 
 
 def _remember(edit: _Edit) -> None:
-    """Keep this edit as the case's last change, for undo (or forget the one before)."""
-    last = edit.session.get(LastChange, edit.case.id)
+    """Keep an answer or note edit as the case's last change, for undo. Other edits leave
+    the one before in place: the case's version has moved past it, so undo refuses it
+    and says why."""
     if edit.undo is None:
-        if last is not None:
-            edit.session.delete(last)
         return
+    last = edit.session.get(LastChange, edit.case.id)
     assert edit.case.id is not None
     rater, qid, kind, old, new = edit.undo
     last = last or LastChange(case_id=edit.case.id, case_version=0, inspector_id=0,
@@ -423,6 +423,7 @@ def undo_last_change(db: Database, case_id: int, *, actor: Actor, expected_versi
         else:
             _write_note(edit, last.question_id, last.old, rater)
         edit.undo = None  # an undo is not undone in turn
+        edit.session.delete(last)
     return edit.change()
 
 

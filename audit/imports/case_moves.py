@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlmodel import Session
 
-from audit import lifecycle
+from audit import lifecycle, workflow
 from audit.imports.problems import Problems
 from audit.imports.rule_checks import stored_profiles
 from audit.imports.staging import load_rows, run_sql, temp_table
 from audit.permissions import refusal
 from audit.rules import missing_required_many, rule_case_fields
-from audit.store.models import utcnow
+from audit.store.models import Case, utcnow
 from question_sets import QuestionSet
 
 REASON_OPTION = "--reopen-reason"
@@ -40,6 +41,7 @@ class CaseFilePlan:
 
     reopen: dict[str, str] = field(default_factory=dict)
     signing: list[tuple[int, str, str]] = field(default_factory=list)  # row, case_ref, status
+    reasoned: list[str] = field(default_factory=list)  # moves back: the reason follows them
 
 
 def plan_case_file(rows: pd.DataFrame, name: str, role: str, reason: str | None,
@@ -79,8 +81,11 @@ def plan_case_file(rows: pd.DataFrame, name: str, role: str, reason: str | None,
         elif step.reason and reason is None:
             problems.add(row, "status", target,
                          needs_reason(lifecycle.reason_refusal(ref, now, target)))
-        elif step.complete:
-            plan.signing.append((row, ref, target))
+        else:
+            if step.reason:
+                plan.reasoned.append(ref)
+            if step.complete:
+                plan.signing.append((row, ref, target))
     return plan
 
 
@@ -125,6 +130,22 @@ def reopen(conn: sa.Connection, case_ids: dict[int, str], who: str, reason: str)
         WHERE id IN (SELECT case_id FROM {_REOPEN})""", at=at).rowcount
     conn.exec_driver_sql(f"DROP TABLE {_REOPEN}")
     return int(moved)
+
+
+def record_reasons(conn: sa.Connection, case_ids: list[int], who: str, reason: str) -> None:
+    """The reason for status moves the merge just wrote (one event per case, after its
+    status event)."""
+    if not case_ids:
+        return
+    at = utcnow()
+    temp_table(conn, _REOPEN, {"case_id": "int"})
+    load_rows(conn, _REOPEN, ("case_id",), ((i,) for i in sorted(set(case_ids))))
+    run_sql(conn, f"""
+        INSERT INTO audit_event (at, who, entity, case_id, key, field, old_value, new_value)
+        SELECT :at, :who, 'case', c.id, c.case_ref, 'reason', NULL, :reason
+        FROM {_REOPEN} r JOIN "case" c ON c.id = r.case_id ORDER BY c.id""",
+            at=at, who=who, reason=reason)
+    conn.exec_driver_sql(f"DROP TABLE {_REOPEN}")
 
 
 def refuse_incomplete(conn: sa.Connection, inspection_id: int, qs: QuestionSet,
@@ -176,17 +197,27 @@ def _differs(new: pd.Series, old: pd.Series) -> np.ndarray:
     return ~(both_missing | (new.to_numpy(dtype=object) == old.to_numpy(dtype=object)))
 
 
+@dataclass
+class RatingFilePlan:
+    """Cases to reopen before the merge (id -> the status they go back to), and signed-off
+    cases the file changes without reopening them (QA answers of a complete case): their
+    completeness is checked again after the merge."""
+
+    reopen: dict[int, str] = field(default_factory=dict)
+    changed_signed: set[int] = field(default_factory=set)
+
+
 def plan_rating_file(conn: sa.Connection, rows: pd.DataFrame, statuses: dict[int, str],
                      refs: dict[int, str], with_notes: bool, name: str, role: str,
-                     reason: str | None, problems: Problems) -> dict[int, str]:
+                     reason: str | None, problems: Problems) -> RatingFilePlan:
     """Rows of a ratings file on signed-off cases (case_id, question_id, rater, value,
     note, row): a row that changes a stored answer (or, with a note column, a note) of a
     locked case is refused; one that changes a signed-off rating needs a reason and the
     permission to reopen. Rows repeating what is stored change nothing and pass.
-    Returns the cases to reopen first: case id -> the status they go back to.
     """
+    plan = RatingFilePlan()
     if rows.empty:
-        return {}
+        return plan
     keys = ["case_id", "question_id", "rater"]
     given = rows.assign(case_id=rows["case_id"].astype("int64"),
                         question_id=rows["question_id"].astype(str),
@@ -197,7 +228,7 @@ def plan_rating_file(conn: sa.Connection, rows: pd.DataFrame, statuses: dict[int
     changed = _differs(both["value"], both["value_stored"])
     if with_notes:
         changed |= _differs(both["note"], both["note_stored"])
-    targets: dict[int, str] = {}
+    targets = plan.reopen
     for case_id, rater, row in zip(both["case_id"][changed].tolist(),
                                    both["rater"][changed].tolist(),
                                    both["row"][changed].tolist(), strict=True):
@@ -207,6 +238,7 @@ def plan_rating_file(conn: sa.Connection, rows: pd.DataFrame, statuses: dict[int
             continue
         target = lifecycle.reopen_target(status, str(rater))
         if target is None:
+            plan.changed_signed.add(int(case_id))
             continue
         if reason is None:
             problems.add(int(row), "case_ref", ref,
@@ -218,4 +250,28 @@ def plan_rating_file(conn: sa.Connection, rows: pd.DataFrame, statuses: dict[int
             continue
         earlier = targets.get(int(case_id))
         targets[int(case_id)] = lifecycle.earliest([target, earlier] if earlier else [target])
-    return targets
+    plan.changed_signed -= set(targets)
+    return plan
+
+
+def withdraw_incomplete(conn: sa.Connection, qs: QuestionSet, inspection_id: int,
+                        case_ids: set[int], who: str) -> int:
+    """Withdraw those of these signed-off cases that miss a required answer (judged as
+    the app judges it), each through `audit.workflow` with its trail event."""
+    if not case_ids:
+        return 0
+    ids = np.array(sorted(case_ids), dtype=np.int64)
+    profiles = stored_profiles(conn, inspection_id, rule_case_fields(qs))
+    if profiles is not None and "status" in profiles:
+        profiles = profiles.assign(status=lifecycle.JUDGED_AS)
+    missing = missing_required_many(qs, ids, _primary_answers(conn, ids), profiles)
+    gaps = sorted({int(i) for i in missing["case_id"].tolist()})
+    with Session(bind=conn) as session:
+        for case_id in gaps:
+            case = session.get(Case, case_id)
+            assert case is not None
+            if workflow.withdraw_if_incomplete(session, qs, case, who):
+                case.updated_at = utcnow()
+                session.add(case)
+            session.flush()
+    return len(gaps)

@@ -12,7 +12,12 @@ import sqlalchemy as sa
 
 from audit import lifecycle
 from audit.cell_safety import unneutralise
-from audit.imports.case_moves import plan_case_file, refuse_incomplete, reopen
+from audit.imports.case_moves import (
+    plan_case_file,
+    record_reasons,
+    refuse_incomplete,
+    reopen,
+)
 from audit.imports.cells import (
     CASE_REF_MAX,
     NAME_MAX,
@@ -106,6 +111,10 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                 reopen(conn, {ids[ref]: lifecycle.IN_PROGRESS for ref in plan.reopen}, who,
                        reason)
             result = stage.merge()
+            if plan.reasoned:
+                assert reason is not None
+                ids = _case_ids(conn, found.id)
+                record_reasons(conn, [ids[ref] for ref in plan.reasoned], who, reason)
             cleared = restored = 0
             if result.updated:
                 cleared = clear_inapplicable(conn, found, qs, who, set(fields))

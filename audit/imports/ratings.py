@@ -20,7 +20,7 @@ from audit import lifecycle
 from audit.cell_safety import unneutralise
 from audit.errors import UsageError
 from audit.identity import ENV_INSPECTOR
-from audit.imports.case_moves import plan_rating_file, reopen
+from audit.imports.case_moves import plan_rating_file, reopen, withdraw_incomplete
 from audit.imports.cells import (
     NAME_MAX,
     VALUE_MAX,
@@ -160,15 +160,13 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 if progress:
                     progress("Reading", table.position(), table.size)
             _duplicate_answers(seen, problems)
-            reopening: dict[int, str] = {}
-            if on_signed:
-                reopening = plan_rating_file(
-                    conn, pd.concat(on_signed, ignore_index=True), signed,
-                    {i: ref for ref, i in cases.items()}, "note" in positions, actor.name,
-                    role, reason, problems)
-            if reopening and not problems:
+            plan = plan_rating_file(
+                conn, pd.concat(on_signed, ignore_index=True) if on_signed else pd.DataFrame(),
+                signed, {i: ref for ref, i in cases.items()}, "note" in positions,
+                actor.name, role, reason, problems)
+            if plan.reopen and not problems:
                 assert reason is not None  # plan_rating_file refused the rows otherwise
-                reopen(conn, reopening, who, reason)  # first, as in the app
+                reopen(conn, plan.reopen, who, reason)  # first, as in the app
             given = pd.concat(seen.ruled, ignore_index=True) if seen.ruled else pd.DataFrame()
             clears = check_file_rules(conn, found, qs, given, seen.duplicates, relevant,
                                       problems) \
@@ -181,6 +179,7 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             cleared = hide_answers(conn, clears, who) if clears is not None else 0
             restored = settle_hidden(conn, qs, found.id,
                                      np.concatenate(touched) if touched else [], who)
+            withdraw_incomplete(conn, qs, found.id, plan.changed_signed, who)
             summary = ImportSummary(table.label, found.name, count, result, dry_run, ignored,
                                     cleared, restored)
             if dry_run:
