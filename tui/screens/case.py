@@ -65,6 +65,7 @@ class CaseScreen(IomScreen):
         *[Binding(str(d), f"choose({d})", f"Choice {d}", show=False, id=f"case.choice{d}")
           for d in range(2, 10)],
         Binding("x,backspace", "clear", "Clear", id="case.clear"),
+        Binding("u", "undo", "Undo", id="case.undo"),
         Binding("j,down", "next", "Next", key_display="j/↓", id="case.next"),
         Binding("k,up", "previous", "Previous", key_display="k/↑", id="case.previous",
                 show=False),
@@ -79,7 +80,6 @@ class CaseScreen(IomScreen):
         Binding("C", "qa_checked", "QA-checked", id="case.qa_checked"),
         Binding("M", "moderated", "Moderated", id="case.moderated", show=False),
         Binding("L", "toggle_lock", "Lock/unlock", id="case.lock"),
-        Binding("u", "undo", "Undo", id="case.undo"),
         Binding("D", "disagreements", "Disagreements", id="case.disagreements", show=False),
         Binding("escape", "back", "Back", id="case.back"),
     ]

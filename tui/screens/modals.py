@@ -157,7 +157,8 @@ class ReasonModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Text(self.title_text, style="bold"), classes="heading")
-            yield Static(Text(self.why))  # case refs are data, never markup
+            # Case refs are data, never markup; the refusal reads as a sentence here.
+            yield Static(Text(self.why[:1].upper() + self.why[1:]))
             yield Static("Reason (kept in the audit trail):")
             yield Input(placeholder="e.g. 2.1.1 was answered for the wrong case",
                         id="reason", max_length=500)
