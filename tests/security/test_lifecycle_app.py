@@ -197,3 +197,30 @@ def test_completing_still_needs_every_required_answer(db: Database) -> None:
     answer_all(db, cid)
     cases.set_status(db, cid, "complete", actor=INSPECTOR, expected_version=version(db, cid))
     assert status(db, cid) == "complete"
+
+
+async def test_moderating_a_moderated_case_again_asks_why(db: Database) -> None:
+    from tui.screens.disagreements import DisagreementsScreen
+
+    cid = case_id(db, "C0000")
+    sign_off(db, cid, "complete", "qa_checked")
+    cases.record_answer(db, cid, "2.1.1", "no", actor=LEAD, rater="qa",
+                        expected_version=version(db, cid))
+    cases.set_status(db, cid, "moderated", actor=LEAD, expected_version=version(db, cid))
+    set_role(db, APP_USER, "lead")
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("l")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, DisagreementsScreen)
+        await pilot.press("p")  # agree on the primary answer: the moderation changes
+        await pilot.pause()
+        await give_reason(pilot, app, "moderation meeting of 3 May")
+    view = cases.load_case(db, cid, actor=LEAD)
+    assert view.values("moderated") == {"2.1.1": "yes"} and view.status == "qa_checked"
+    assert status_moves(db, cid)[-2:] == [(APP_USER, "moderated", "qa_checked"),
+                                         ("reason", APP_USER, "moderation meeting of 3 May")]
