@@ -7,12 +7,12 @@ inspector's change is shown as a conflict instead of being overwritten.
 
 The lifecycle is the use cases' (`audit.lifecycle`): the first change to a signed-off
 case, and unlocking a locked one, asks for a reason in a dialog and then goes through;
-`u` undoes the last answer or note change.
+`u` undoes the last answer or note change. Status keys, reasons and undo are in
+`tui/screens/case_lifecycle.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -23,17 +23,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Select, Static, TextArea, Tree
 
-from audit import cases, lifecycle, rules
-from audit.cases import CaseView, Change, IncompleteError, ReasonRequired
+from audit import cases, rules
+from audit.cases import CaseView, Change, ReasonRequired
 from audit.errors import AuditError, ConflictError
 from question_sets import Question
 from question_sets.profile import CASE_STATUS, PROFILE
-from tui.screens.base import IomScreen
+from tui.screens.case_lifecycle import CaseLifecycle
 from tui.screens.modals import (
     ConflictModal,
     DraftsModal,
-    MissingModal,
-    ReasonModal,
     Resolution,
 )
 from tui.widgets.profile_form import ProfileForm
@@ -52,7 +50,7 @@ ANSWER_ACTIONS = {"answer", "choose", "clear", "next", "previous", "next_section
                   "profile", "disagreements", "type_answer", "undo"}
 
 
-class CaseScreen(IomScreen):
+class CaseScreen(CaseLifecycle):
     """Rate one case with single keys; nothing typed is ever lost."""
 
     PALETTE_GROUP = "Case"
@@ -117,10 +115,6 @@ class CaseScreen(IomScreen):
         self.set_interval(DRAFT_EVERY_S, self.keep_draft)
         self.offer_drafts()
 
-    @property
-    def read_only(self) -> bool:
-        return self.view is not None and self.view.status == lifecycle.LOCKED
-
     # -- state -----------------------------------------------------------------------------
 
     def reload(self) -> None:
@@ -157,9 +151,6 @@ class CaseScreen(IomScreen):
             f"[b]{escape(view.case_ref)}[/b] · {escape(view.site or 'no site')} · "
             f"{CASE_STATUS.get(view.status, view.status)}{lock} · {done}/{len(applicable)} "
             f"answered · {escape(self.ws.who)} ({self.rater}){saved}")
-
-    def question(self, qid: str | None = None) -> Question:
-        return self.ws.qs.question(qid or self.current)
 
     def show_current(self, *, reset_note: bool = True) -> None:
         q = self.question()
@@ -346,43 +337,6 @@ class CaseScreen(IomScreen):
             self.show_current(reset_note=False)
         self.announce(change, was)
 
-    def announce(self, change: Change, was: str | None) -> None:
-        """Say what the edit did beyond itself: a status change, answers hidden or back."""
-        now = change.status
-        if was not in (None, lifecycle.NOT_STARTED) and now is not None and now != was:
-            why = " (a required answer is missing)" if change.withdrawn else ""
-            self.notify(f"Case {self.view.case_ref if self.view else ''} is now "
-                        f"{lifecycle.label(now)}{why}.", title="Status changed",
-                        severity="warning")
-        if change.cleared:
-            labels = ", ".join(self.question(q).label for q in change.cleared)
-            self.notify(f"Hidden by rule (no longer applies; kept, and back if it applies "
-                        f"again): {labels}", title="Answers hidden", severity="warning",
-                        timeout=8)
-        if change.restored:
-            labels = ", ".join(self.question(q).label for q in change.restored)
-            self.notify(f"Back by rule (applies again): {labels}", title="Answers restored",
-                        timeout=8)
-
-    def ask_reason(self, refused: ReasonRequired, retry: Callable[[str], None],
-                   cancelled: Callable[[], None] | None = None) -> None:
-        """Ask why a signed-off case is reopened (or a locked one unlocked), then retry."""
-        unlocking = refused.current == lifecycle.LOCKED
-        title = (f"Unlock case {refused.case_ref}?" if unlocking
-                 else f"Reopen case {refused.case_ref}?")
-
-        def decided(reason: str | None) -> None:
-            if reason:
-                retry(reason)
-                return
-            if cancelled is not None:
-                cancelled()
-            self.notify("Nothing was changed: the case stays "
-                        f"{lifecycle.label(refused.current)}.", title="Not changed")
-
-        self.app.push_screen(ReasonModal(title, str(refused),
-                                         "Unlock" if unlocking else "Reopen"), decided)
-
     def resolve_conflict(self, what: str, mine: str | None, theirs: str | None,
                          keep_mine: Any) -> None:
         def decided(choice: Resolution | None) -> None:
@@ -514,69 +468,3 @@ class CaseScreen(IomScreen):
             return
         self.view.profile[code] = cases.parse_profile_value(code, value)
         self.after_change(change, PROFILE[code].label)
-
-    # -- status ----------------------------------------------------------------------------
-
-    def set_status(self, status: str, reason: str | None = None) -> None:
-        self.commit_note()
-        was = self.view.status if self.view is not None else None
-        try:
-            change = cases.set_status(self.ws.db, self.case_id, status, actor=self.ws.actor,
-                                      expected_version=self.version, reason=reason)
-        except IncompleteError as exc:
-            self.show_missing(exc.missing)
-            return
-        except ReasonRequired as exc:
-            self.ask_reason(exc, lambda why: self.set_status(status, why))
-            return
-        except AuditError as exc:
-            self.notify(str(exc), title="Not changed", severity="error")
-            return
-        self.version = change.version
-        self.reload()
-        if was != status:
-            self.notify(f"Case {self.view.case_ref if self.view else ''} is now "
-                        f"{CASE_STATUS[status]}.", title="Status")
-        if change.cleared or change.restored:
-            self.announce(replace(change, status=status), status)
-
-    def show_missing(self, missing: list[str]) -> None:
-        rows = [(qid, self.question(qid).label) for qid in missing]
-
-        def jump(qid: str | None) -> None:
-            if qid:
-                self.goto(qid)
-
-        self.app.push_screen(MissingModal(rows), jump)
-
-    def action_complete(self) -> None:
-        self.set_status("complete")
-
-    def action_qa_checked(self) -> None:
-        self.set_status("qa_checked")
-
-    def action_moderated(self) -> None:
-        self.set_status(lifecycle.MODERATED)
-
-    def action_toggle_lock(self) -> None:
-        # Unlocking reopens the case for changes (and asks why); locking signs it off.
-        self.set_status(lifecycle.IN_PROGRESS if self.read_only else lifecycle.LOCKED)
-
-    # -- undo ------------------------------------------------------------------------------
-
-    def action_undo(self) -> None:
-        """Put back what my last answer or note change of this case replaced."""
-        self.commit_note()
-        try:
-            change = cases.undo_last_change(self.ws.db, self.case_id, actor=self.ws.actor,
-                                            expected_version=self.version, rater=self.rater)
-        except AuditError as exc:
-            self.notify(str(exc), title="Nothing undone", severity="warning")
-            return
-        was = self.view.status if self.view is not None else None
-        self.version = change.version
-        self.last_saved = "undone"
-        self.reload()
-        self.notify("Your last change of this case was undone.", title="Undone")
-        self.announce(change, was)
-
