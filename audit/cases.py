@@ -4,8 +4,16 @@ Every edit runs in one write transaction that also writes its audit events. Each
 says which case version the editor last saw and what it believed the edited items held:
 if someone else changed the case meanwhile, an edit touching what they changed raises
 `ConflictError` (nothing is overwritten); an edit of something else is applied on top
-of theirs. Answers whose `applies_when` rule stops holding after an edit are removed
-(and the removal is in the trail), so no stored answer ever contradicts the rules.
+of theirs.
+
+The lifecycle (`audit.lifecycle`) holds for every edit: changing a signed-off case first
+reopens it, which needs a reason (`ReasonRequired` without one), and a locked case is
+read-only. After every edit `audit.workflow` settles the case: answers whose
+`applies_when` rule stopped holding are hidden (kept, with trail events, never deleted),
+hidden answers whose question applies again come back, and a signed-off case that lost
+a required answer is withdrawn to in progress. The last answer or note change of a case
+can be undone by the person who made it (`undo_last_change`) until anything else changes
+the case.
 """
 
 from __future__ import annotations
@@ -19,9 +27,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from audit import lifecycle, qa_rules, rules, trail
+from audit import lifecycle, qa_rules, rules, trail, workflow
 from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
 from audit.inspections import question_set_of
+from audit.lifecycle import ReasonRequired
 from audit.people import person_id
 from audit.permissions import Actor, require
 from audit.profile import parse_profile_value
@@ -32,17 +41,19 @@ from audit.store.models import (
     Case,
     Inspection,
     Inspector,
+    LastChange,
     NoteDraft,
     Site,
     utcnow,
 )
 from audit.text_rules import check_note
 from question_sets import QuestionSet
-from question_sets.profile import CASE_STATUS, PROFILE
+from question_sets.profile import PROFILE
+
+__all__ = ["ReasonRequired"]  # where the faces catch it
 
 UNSEEN: Any = object()
 """Marks 'the caller does not say what it saw': any concurrent change is then a conflict."""
-
 
 
 @dataclass(frozen=True)
@@ -80,11 +91,15 @@ class CaseView:
 
 @dataclass(frozen=True)
 class Change:
-    """What an edit did: the case's new version and the answers it removed by rule."""
+    """What an edit did: the case's new version and status, the answers a rule hid
+    (`cleared`) or brought back (`restored`), and whether a sign-off was withdrawn."""
 
     version: int
     cleared: tuple[str, ...] = ()
     rebased: bool = False
+    status: str | None = None
+    restored: tuple[str, ...] = ()
+    withdrawn: bool = False
 
 
 def profile_of(case: Case) -> dict[str, Any]:
@@ -94,8 +109,7 @@ def profile_of(case: Case) -> dict[str, Any]:
 
 def _rule_case(session: Session, case: Case) -> dict[str, Any]:
     """What question rules read as `case.*` for a stored case (see `rules.rule_case`)."""
-    site = session.get(Site, case.site_id) if case.site_id else None
-    return rules.rule_case(profile_of(case), site.name if site else None, case.status)
+    return workflow.rule_case(session, case)
 
 
 def load_case(db: Database, case_id: int, *, actor: Actor) -> CaseView:
@@ -143,10 +157,17 @@ class _Edit:
     session: Session
     case: Case
     qs: QuestionSet
-    who: str
+    actor: Actor
     stale: bool
-    cleared: list[str] = field(default_factory=list)
+    reason: str | None = None
     unchanged: bool = False  # a no-op edit must not bump the version
+    settled: workflow.Settled | None = None
+    # What an undo would put back: (rater, question id, "answer"/"note", old, new).
+    undo: tuple[str, str, str, str | None, str | None] | None = None
+
+    @property
+    def who(self) -> str:
+        return self.actor.name
 
     def answers(self, rater: str) -> dict[str, Answer]:
         return {a.question_id: a for a in self.session.exec(
@@ -159,10 +180,28 @@ class _Edit:
             raise ConflictError(self.case.case_ref, -1, self.case.version,
                                 {item: trail.as_text(current)})
 
+    def reopen_for(self, rater: str | None) -> None:
+        """Before changing `rater`'s answers or notes (None: the profile): move a signed-off
+        case back first, with the reason the editor gave (`lifecycle.reopen_target`)."""
+        current = self.case.status
+        target = lifecycle.reopen_target(current, rater)
+        if target is None:
+            return
+        if self.reason is None:
+            raise ReasonRequired(self.case.case_ref, current, target)
+        require(self.session, self.actor, lifecycle.move(current, target).action)
+        workflow.record_move(self.session, self.case, target, self.who, self.reason)
+
+    def change(self) -> Change:
+        settled = self.settled or workflow.Settled()
+        return Change(self.case.version, tuple(q for _, q in settled.hidden), self.stale,
+                      self.case.status, tuple(q for _, q in settled.restored),
+                      bool(settled.withdrawn))
+
 
 @contextmanager
 def _editing(db: Database, case_id: int, expected_version: int, actor: Actor, action: str,
-             *, allow_locked: bool = False) -> Iterator[_Edit]:
+             *, reason: str | None = None, allow_locked: bool = False) -> Iterator[_Edit]:
     with db.write_session() as session:
         require(session, actor, action)
         # Lock the row for the transaction: on PostgreSQL (READ COMMITTED) two editors
@@ -175,38 +214,38 @@ def _editing(db: Database, case_id: int, expected_version: int, actor: Actor, ac
             raise PermissionDenied(lifecycle.locked_refusal(case.case_ref))
         inspection = session.get(Inspection, case.inspection_id)
         assert inspection is not None
-        edit = _Edit(session, case, question_set_of(inspection), actor.name,
-                     stale=case.version != expected_version)
+        edit = _Edit(session, case, question_set_of(inspection), actor,
+                     stale=case.version != expected_version,
+                     reason=lifecycle.clean_reason(reason))
         try:
             yield edit
         except ConflictError as exc:
             exc.expected_version = expected_version
             raise
         if not edit.unchanged:
+            if edit.settled is None:
+                edit.settled = workflow.settle_case(session, edit.qs, case, edit.who)
             case.updated_at = utcnow()  # marks the row dirty, so the ORM bumps `version`
             session.add(case)
             session.flush()
+            _remember(edit)
 
 
-def _enforce_rules(edit: _Edit) -> None:
-    """Remove every answer whose question no longer applies, for every rater."""
-    profile = _rule_case(edit.session, edit.case)
-    for rater in RATERS:
-        answers = edit.answers(rater)
-        if not answers:
-            continue
-        values = {q: a.value for q, a in answers.items()}
-        for qid in rules.inapplicable_answers(edit.qs, profile, values):
-            answer = answers[qid]
-            trail.record(edit.session, who=edit.who, entity="answer", case_id=edit.case.id,
-                         key=f"{edit.case.case_ref}/{qid}/{rater}", field=qid,
-                         old=answer.value, new=None)
-            if answer.note is not None:  # the note goes with the row: the trail says so
-                trail.record(edit.session, who=edit.who, entity="note", case_id=edit.case.id,
-                             key=f"{edit.case.case_ref}/{qid}/{rater}", field=qid,
-                             old=answer.note, new=None)
-            edit.session.delete(answer)
-            edit.cleared.append(qid)
+def _remember(edit: _Edit) -> None:
+    """Keep an answer or note edit as the case's last change, for undo. Other edits leave
+    the one before in place: the case's version has moved past it, so undo refuses it
+    and says why."""
+    if edit.undo is None:
+        return
+    last = edit.session.get(LastChange, edit.case.id)
+    assert edit.case.id is not None
+    rater, qid, kind, old, new = edit.undo
+    last = last or LastChange(case_id=edit.case.id, case_version=0, inspector_id=0,
+                              rater=rater, question_id=qid, kind=kind)
+    last.case_version = edit.case.version  # after this edit's bump
+    last.inspector_id = person_id(edit.session, edit.who)
+    last.rater, last.question_id, last.kind, last.old, last.new = rater, qid, kind, old, new
+    edit.session.add(last)
     edit.session.flush()
 
 
@@ -247,111 +286,180 @@ def _rating_action(rater: str) -> str:
 
 def record_answer(db: Database, case_id: int, question_id: str, value: str | None, *,
                   actor: Actor, expected_version: int, rater: str = "primary",
-                  seen: Any = UNSEEN) -> Change:
+                  seen: Any = UNSEEN, reason: str | None = None) -> Change:
     """Store (or, with None, clear) one answer the moment it is given.
 
     `seen` is the value the editor believed was stored; a concurrent change of this same
-    answer raises ConflictError.
+    answer raises ConflictError. Changing a signed-off case reopens it first, which
+    needs `reason` (ReasonRequired without one).
     """
-    who = actor.name
-    with _editing(db, case_id, expected_version, actor, _rating_action(rater)) as edit:
+    with _editing(db, case_id, expected_version, actor, _rating_action(rater),
+                  reason=reason) as edit:
         _require_independent(edit, rater)
         try:
-            question = edit.qs.question(question_id)
+            edit.qs.question(question_id)
         except KeyError as exc:
             raise NotFoundError(f"no question {question_id!r} in {edit.qs.id}") from exc
-        answers = edit.answers(rater)
-        existing = answers.get(question_id)
+        existing = edit.answers(rater).get(question_id)
         current = existing.value if existing else None
         edit.check_seen(question_id, current, seen, value)
         if value is not None:
-            reason = edit.qs.check_answer(question_id, value)
-            if reason:
-                raise UsageError(f"{question_id}: {reason}")
-            values = {q: a.value for q, a in answers.items()}
-            if not rules.applies(edit.qs, question_id, _rule_case(edit.session, edit.case),
-                                 values):
-                raise UsageError(f"{question_id} does not apply to case {edit.case.case_ref} "
-                                 f"({question.applies_when})")
+            _check_value(edit, question_id, value, rater)
         if value == current:
             edit.unchanged = True
-            return Change(edit.case.version, rebased=edit.stale)
-        trail.record(edit.session, who=who, entity="answer", case_id=edit.case.id,
-                     key=f"{edit.case.case_ref}/{question_id}/{rater}", field=question_id,
-                     old=current, new=value)
-        if existing is None:
-            edit.session.add(Answer(case_id=case_id, question_id=question_id, value=value,
-                                    question_set_version=edit.qs.version, rater=rater,
-                                    inspector_id=person_id(edit.session, who)))
-        elif value is None and not existing.note:
-            edit.session.delete(existing)
-        else:
-            existing.value = value
-            existing.updated_at = utcnow()
-            existing.inspector_id = person_id(edit.session, who)
-            existing.question_set_version = edit.qs.version
-            edit.session.add(existing)
-        edit.session.flush()
-        if edit.case.status == "not_started" and value is not None:
-            trail.record(edit.session, who=who, entity="case", case_id=edit.case.id,
-                         key=edit.case.case_ref, field="status", old="not_started",
-                         new="in_progress")
-            edit.case.status = "in_progress"
-        _enforce_rules(edit)
-    return Change(edit.case.version, tuple(edit.cleared), edit.stale)
+            return Change(edit.case.version, rebased=edit.stale, status=edit.case.status)
+        before = edit.case.status
+        edit.reopen_for(rater)
+        if value is not None and edit.case.status != before:
+            _check_value(edit, question_id, value, rater)  # rules may read the status
+        _write_answer(edit, question_id, value, rater)
+    return edit.change()
+
+
+def _check_value(edit: _Edit, question_id: str, value: str, rater: str) -> None:
+    """Refuse an invalid answer, or one to a question that does not apply."""
+    reason = edit.qs.check_answer(question_id, value)
+    if reason:
+        raise UsageError(f"{question_id}: {reason}")
+    values = {q: a.value for q, a in edit.answers(rater).items()}
+    if not rules.applies(edit.qs, question_id, _rule_case(edit.session, edit.case), values):
+        raise UsageError(f"{question_id} does not apply to case {edit.case.case_ref} "
+                         f"({edit.qs.question(question_id).applies_when})")
+
+
+def _write_answer(edit: _Edit, question_id: str, value: str | None, rater: str) -> None:
+    """Store one changed answer with its event; a first answer starts the case."""
+    who = edit.who
+    existing = edit.answers(rater).get(question_id)
+    current = existing.value if existing else None
+    trail.record(edit.session, who=who, entity="answer", case_id=edit.case.id,
+                 key=f"{edit.case.case_ref}/{question_id}/{rater}", field=question_id,
+                 old=current, new=value)
+    assert edit.case.id is not None
+    if existing is None:
+        edit.session.add(Answer(case_id=edit.case.id, question_id=question_id, value=value,
+                                question_set_version=edit.qs.version, rater=rater,
+                                inspector_id=person_id(edit.session, who)))
+    elif value is None and not existing.note:
+        edit.session.delete(existing)
+    else:
+        existing.value = value
+        existing.updated_at = utcnow()
+        existing.inspector_id = person_id(edit.session, who)
+        existing.question_set_version = edit.qs.version
+        edit.session.add(existing)
+    edit.session.flush()
+    if edit.case.status == lifecycle.NOT_STARTED and value is not None:
+        workflow.record_move(edit.session, edit.case, lifecycle.IN_PROGRESS, who)
+    edit.undo = (rater, question_id, "answer", current, value)
 
 
 def save_note(db: Database, case_id: int, question_id: str, note: str | None, *, actor: Actor,
-              expected_version: int, rater: str = "primary", seen: Any = UNSEEN) -> Change:
+              expected_version: int, rater: str = "primary", seen: Any = UNSEEN,
+              reason: str | None = None) -> Change:
     """Store the note on one answer (an answer row without a value is kept for it).
 
-    A note longer than `text_rules.NOTE_MAX` or holding a NUL is refused (UsageError)."""
+    A note longer than `text_rules.NOTE_MAX` or holding a NUL is refused (UsageError); a
+    note on a signed-off case reopens it first, which needs `reason`.
+    """
     note = check_note(note)
-    who = actor.name
-    with _editing(db, case_id, expected_version, actor, _rating_action(rater)) as edit:
+    with _editing(db, case_id, expected_version, actor, _rating_action(rater),
+                  reason=reason) as edit:
         _require_independent(edit, rater)
         edit.qs.question(question_id)
         existing = edit.answers(rater).get(question_id)
         current = existing.note if existing else None
         edit.check_seen(f"{question_id} note", current, seen, note)
-        _discard_draft(edit.session, case_id, question_id, rater, who)
+        _discard_draft(edit.session, case_id, question_id, rater, edit.who)
         if note == current:
             edit.unchanged = True
-            return Change(edit.case.version, rebased=edit.stale)
-        trail.record(edit.session, who=who, entity="note", case_id=edit.case.id,
-                     key=f"{edit.case.case_ref}/{question_id}/{rater}", field=question_id,
-                     old=current, new=note)
-        if existing is None:
-            edit.session.add(Answer(case_id=case_id, question_id=question_id, value=None,
-                                    note=note, question_set_version=edit.qs.version,
-                                    rater=rater, inspector_id=person_id(edit.session, who)))
-        elif note is None and existing.value is None:
-            edit.session.delete(existing)
-        else:
-            existing.note = note
-            existing.updated_at = utcnow()
-            edit.session.add(existing)
-    return Change(edit.case.version, rebased=edit.stale)
+            return Change(edit.case.version, rebased=edit.stale, status=edit.case.status)
+        edit.reopen_for(rater)
+        _write_note(edit, question_id, note, rater)
+    return edit.change()
+
+
+def _write_note(edit: _Edit, question_id: str, note: str | None, rater: str) -> None:
+    existing = edit.answers(rater).get(question_id)
+    current = existing.note if existing else None
+    trail.record(edit.session, who=edit.who, entity="note", case_id=edit.case.id,
+                 key=f"{edit.case.case_ref}/{question_id}/{rater}", field=question_id,
+                 old=current, new=note)
+    assert edit.case.id is not None
+    if existing is None:
+        edit.session.add(Answer(case_id=edit.case.id, question_id=question_id, value=None,
+                                note=note, question_set_version=edit.qs.version, rater=rater,
+                                inspector_id=person_id(edit.session, edit.who)))
+    elif note is None and existing.value is None:
+        edit.session.delete(existing)
+    else:
+        existing.note = note
+        existing.updated_at = utcnow()
+        edit.session.add(existing)
+    edit.session.flush()
+    edit.undo = (rater, question_id, "note", current, note)
 
 
 def update_profile(db: Database, case_id: int, changes: Mapping[str, Any], *, actor: Actor,
-                   expected_version: int, seen: Mapping[str, Any] | None = None) -> Change:
-    """Change profile fields; rules are re-evaluated and answers that no longer apply go."""
+                   expected_version: int, seen: Mapping[str, Any] | None = None,
+                   reason: str | None = None) -> Change:
+    """Change profile fields; rules are judged again, and answers that no longer apply are
+    hidden (those that apply again come back). A signed-off case reopens first, which
+    needs `reason`."""
     parsed = {code: parse_profile_value(code, value) for code, value in changes.items()}
     who = actor.name
-    with _editing(db, case_id, expected_version, actor, "rate") as edit:
+    with _editing(db, case_id, expected_version, actor, "rate", reason=reason) as edit:
+        changed = False
         for code, value in parsed.items():
             current = getattr(edit.case, code)
             edit.check_seen(code, current, (seen or {}).get(code, UNSEEN), value)
             if current == value:
                 continue
+            if not changed:
+                edit.reopen_for(None)
+                changed = True
             trail.record(edit.session, who=who, entity="case", case_id=edit.case.id,
                          key=edit.case.case_ref, field=code, old=current, new=value)
             setattr(edit.case, code, value)
         edit.session.add(edit.case)
         edit.session.flush()
-        _enforce_rules(edit)
-    return Change(edit.case.version, tuple(edit.cleared), edit.stale)
+    return edit.change()
+
+
+def undo_last_change(db: Database, case_id: int, *, actor: Actor, expected_version: int,
+                     rater: str = "primary") -> Change:
+    """Put back what the person's last answer or note change of this case replaced.
+
+    Refused (UsageError) when the case's last change was not theirs, was no answer or
+    note change (`rater`'s), or anything changed the case since. The trail gets an 'undo'
+    event, then the answer or note event of the change itself; answers hidden or
+    restored by the undone change follow their rules again. A case the change reopened
+    stays in progress.
+    """
+    with _editing(db, case_id, expected_version, actor, _rating_action(rater)) as edit:
+        ref = edit.case.case_ref
+        last = edit.session.get(LastChange, case_id)
+        if last is None or last.rater != rater:
+            raise UsageError(f"nothing to undo on case {ref}")
+        if last.inspector_id != person_id(edit.session, edit.who):
+            raise UsageError(f"the last change of case {ref} was made by someone else: only "
+                             "they can undo it")
+        if last.case_version != edit.case.version:
+            raise UsageError(f"case {ref} has changed since your last change: nothing was "
+                             "undone")
+        trail.record(edit.session, who=edit.who, entity="undo", case_id=edit.case.id,
+                     key=f"{ref}/{last.question_id}/{rater}", field=last.question_id,
+                     old=None, new=last.kind)
+        edit.reopen_for(rater)
+        if last.kind == "answer":
+            if last.old is not None:
+                _check_value(edit, last.question_id, last.old, rater)
+            _write_answer(edit, last.question_id, last.old, rater)
+        else:
+            _write_note(edit, last.question_id, last.old, rater)
+        edit.undo = None  # an undo is not undone in turn
+        edit.session.delete(last)
+    return edit.change()
 
 
 class IncompleteError(UsageError):
@@ -359,33 +467,39 @@ class IncompleteError(UsageError):
 
     def __init__(self, case_ref: str, missing: list[str]) -> None:
         self.missing = missing
-        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more"
-                                           if len(missing) > 10 else "")
-        super().__init__(f"case {case_ref} cannot be completed: {len(missing)} required "
-                         f"question(s) unanswered ({shown})")
+        super().__init__(lifecycle.incomplete_refusal(case_ref, missing))
 
 
 def set_status(db: Database, case_id: int, status: str, *, actor: Actor,
-               expected_version: int) -> Change:
-    """Move a case through its work-flow; QA-checking and locking are for leads."""
-    if status not in CASE_STATUS:
-        raise UsageError(f"status must be one of {', '.join(CASE_STATUS)}")
-    who = actor.name
-    with _editing(db, case_id, expected_version, actor, "complete", allow_locked=True) as edit:
+               expected_version: int, reason: str | None = None) -> Change:
+    """Move a case through its work-flow, as `audit.lifecycle.TRANSITIONS` allows.
+
+    Each move needs its permission (QA-checking, marking moderated and locking are for
+    leads), moving back or unlocking needs `reason` (ReasonRequired without one), and
+    completing or signing off needs every required answer (IncompleteError).
+    """
+    with _editing(db, case_id, expected_version, actor, "complete", reason=reason,
+                  allow_locked=True) as edit:
         current = edit.case.status
-        require(edit.session, actor, lifecycle.status_action(current, status))
         edit.check_seen("status", current, current)
-        if status in {"complete", "qa_checked", "locked"}:
-            answers = {q: a.value for q, a in edit.answers("primary").items()}
-            missing = rules.missing_required(edit.qs, _rule_case(edit.session, edit.case),
-                                       answers)
+        if status == current:
+            lifecycle.check_status(status)
+            edit.unchanged = True
+            return Change(edit.case.version, rebased=edit.stale, status=current)
+        lifecycle.check_status(status)
+        require(edit.session, actor, lifecycle.status_action(current, status))
+        step = lifecycle.move(current, status)
+        if step.reason and edit.reason is None:
+            raise ReasonRequired(edit.case.case_ref, current, status)
+        workflow.record_move(edit.session, edit.case, status, actor.name, edit.reason)
+        # Rules on `case.status` may hide or restore answers under the new status.
+        edit.settled = workflow.settle_case(edit.session, edit.qs, edit.case, actor.name,
+                                            withdraw=not step.complete)
+        if step.complete:
+            missing = workflow.missing_required(edit.session, edit.qs, edit.case)
             if missing:
                 raise IncompleteError(edit.case.case_ref, missing)
-        if status != current:
-            trail.record(edit.session, who=who, entity="case", case_id=edit.case.id,
-                         key=edit.case.case_ref, field="status", old=current, new=status)
-            edit.case.status = status
-    return Change(edit.case.version, rebased=edit.stale)
+    return edit.change()
 
 
 def save_draft(db: Database, case_id: int, question_id: str, text: str, *, actor: Actor,

@@ -1,7 +1,8 @@
 """Who may do what: one table of permissions, checked inside each use case's transaction.
 
-`inspector` rates cases and imports them; `lead` also QA-checks and locks cases, manages
-people, restores and purges, and exports identifiable data; `researcher` exports
+`inspector` rates cases and imports them; `lead` also QA-checks, marks moderated and
+locks cases (which moves exist: `audit.lifecycle`), manages people, restores and
+purges, and exports identifiable data; `researcher` exports
 pseudonymised data and compiles the aggregate report. Every use case that changes or
 discloses data takes the acting person (`Actor`) and calls `require` on the connection
 of its own transaction, so the app and the command line refuse exactly the same things
@@ -36,6 +37,7 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "moderate": (RATING_ROLES, "record moderated answers"),
     "complete": (RATING_ROLES, "complete cases"),
     "qa_check": (("lead",), "QA-check cases"),
+    "moderate_case": (("lead",), "mark cases moderated"),
     "lock": (("lead",), "lock or unlock cases"),
     "read_cases": (RATING_ROLES, "read case records"),
     "import": (RATING_ROLES, "import cases or ratings"),

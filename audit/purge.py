@@ -74,6 +74,8 @@ _COUNTS = {
 # Children first: foreign keys are enforced.
 _DELETES = (
     f"DELETE FROM note_draft WHERE case_id IN ({_CASES})",
+    f"DELETE FROM hidden_answer WHERE case_id IN ({_CASES})",
+    f"DELETE FROM last_change WHERE case_id IN ({_CASES})",
     f"DELETE FROM answer WHERE case_id IN ({_CASES})",
     'DELETE FROM "case" WHERE inspection_id = :i',
     "DELETE FROM site WHERE inspection_id = :i",
@@ -161,7 +163,8 @@ def _vacuum_postgres(db: Database) -> list[str]:
     """Reclaim the deleted rows; PostgreSQL keeps them in data files until vacuumed."""
     try:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("note_draft", "answer", '"case"', "site", "audit_event"):
+            for table in ("note_draft", "hidden_answer", "last_change", "answer", '"case"',
+                          "site", "audit_event"):
                 conn.exec_driver_sql(f"VACUUM (FULL) {table}")
     except sa.exc.DBAPIError as exc:
         return [f"VACUUM FULL was refused ({str(exc.orig).strip().splitlines()[0]}): ask the "

@@ -5,7 +5,9 @@ or "answers['outcome.reoffended'] == 'yes'"); this module decides, for a case's 
 site and status and its answers, which questions apply. Every path calls it:
 
 * one case being edited in the app (`applicable`, `applies`, `inapplicable_answers`,
-  `missing_required`), through `QuestionSet.applicable`;
+  `missing_required`), through `QuestionSet.applicable`, and `settle`, which also says
+  which answers a rule hid earlier now apply again (the app, and every import, keep
+  such answers hidden instead of deleting them);
 * whole files and samples at once (`inapplicable` for imports, `applicable_mask` for the
   demo), through `applicability`, which evaluates each rule once per distinct
   combination of the values it reads rather than once per case.
@@ -60,6 +62,34 @@ def inapplicable_answers(qs: QuestionSet, case: Mapping[str, Any],
     """
     verdicts = qs.applicable(case, answers)
     return [qid for qid in answers if not verdicts.get(qid, True)]
+
+
+def settle(qs: QuestionSet, case: Mapping[str, Any], shown: Answers,
+           hidden: Answers) -> tuple[list[str], list[str]]:
+    """Which shown answers a rule now hides, and which hidden ones apply again.
+
+    `shown`: one rater's stored answers (question id -> value; a note without an answer
+    is a key with None); `hidden`: the answers rules hid earlier. Rules run dependencies
+    first, as in `applicable`: a question that does not apply hides its answer, which
+    then reads as missing in the rules after it; a question that applies again with no
+    shown answer gets its hidden one back, which the rules after it then read. Returns
+    (question ids to hide, question ids to restore), each in rule order.
+    """
+    effective: dict[str, str | None] = dict(shown)
+    to_hide: list[str] = []
+    to_restore: list[str] = []
+    for qid in qs.rule_order:
+        rule = qs.question(qid).rule
+        assert rule is not None  # rule_order lists only questions with rules
+        if rule.evaluate(case, effective):
+            if qid not in shown and qid in hidden:
+                effective[qid] = hidden[qid]
+                to_restore.append(qid)
+        elif qid in effective:
+            effective.pop(qid)
+            if qid in shown:
+                to_hide.append(qid)
+    return to_hide, to_restore
 
 
 def missing_required(qs: QuestionSet, case: Mapping[str, Any], answers: Answers) -> list[str]:
@@ -164,6 +194,47 @@ def _rule_verdicts(rule: Any, inputs: list[tuple[str, str]], codes: list[np.ndar
             (case if kind == "case" else given)[name] = options[code[row]]
         verdict[k] = rule.evaluate(case, given)
     return verdict[np.searchsorted(combos, key)]
+
+
+def missing_required_many(qs: QuestionSet, case_ids: np.ndarray, answers: pd.DataFrame,
+                          profiles: pd.DataFrame | None) -> pd.DataFrame:
+    """`missing_required` for many cases at once: (case_id, question_id) of each required
+    question that applies to the case and has no answer.
+
+    `answers`: case_id, question_id, value (one rater's stored answers of these cases, at
+    least those to required questions and those rules read); `profiles`: the case fields
+    rules read, indexed by case id.
+    """
+    import numpy as np
+    import pandas as pd
+
+    ids = np.asarray(case_ids, dtype=np.int64)
+    found = [pd.DataFrame(columns=["case_id", "question_id"])]
+    if not len(ids):
+        return found[0]
+    row_of = pd.Index(ids)
+    given: dict[str, np.ndarray] = {}
+    if not answers.empty:
+        rows = row_of.get_indexer(pd.Index(answers["case_id"].to_numpy(dtype=np.int64)))
+        keep = rows >= 0
+        values = answers["value"].to_numpy(dtype=object)
+        for qid, where in pd.Series(np.flatnonzero(keep)).groupby(
+                answers["question_id"].to_numpy(dtype=object)[keep]):
+            column = np.full(len(ids), None, dtype=object)
+            column[rows[where.to_numpy()]] = values[where.to_numpy()]
+            given[str(qid)] = column
+    fields = {f: profiles[f].reindex(ids).to_numpy(dtype=object)
+              for f in rule_case_fields(qs) if profiles is not None and f in profiles}
+    verdicts = applicability(qs, len(ids), fields, given)
+    for q in qs.questions:
+        if not q.required:
+            continue
+        answer = given.get(q.id)
+        missing = np.ones(len(ids), dtype=bool) if answer is None else pd.isna(answer)
+        missing &= verdicts.get(q.id, np.ones(len(ids), dtype=bool))
+        if missing.any():
+            found.append(pd.DataFrame({"case_id": ids[missing], "question_id": q.id}))
+    return pd.concat(found, ignore_index=True)
 
 
 def applicable_mask(qs: QuestionSet, question_id: str, cases: pd.DataFrame,

@@ -40,6 +40,16 @@ def _run(work: Any) -> ImportSummary:
         progress.close()
 
 
+def _rules_footer(summary: ImportSummary, where: str) -> None:
+    verb = "would be" if summary.dry_run else "were"
+    if summary.cleared:
+        typer.echo(f"{summary.cleared:,} stored answer(s) {verb} hidden: their questions no "
+                   f"longer apply to {where} (kept: they come back if they apply again).")
+    if summary.restored:
+        typer.echo(f"{summary.restored:,} hidden answer(s) {verb} restored: their questions "
+                   "apply again.")
+
+
 def _footer(summary: ImportSummary) -> None:
     if summary.ignored_columns:
         typer.echo(f"Ignored columns: {', '.join(summary.ignored_columns)}.")
@@ -59,6 +69,11 @@ def cases(
                                                           "would change; store nothing."),
     ignore_unknown: bool = typer.Option(False, "--ignore-unknown",
                                         help="Skip columns that are not case fields."),
+    reopen_reason: str | None = typer.Option(
+        None, "--reopen-reason", metavar="TEXT",
+        help="Why signed-off cases are reopened or unlocked: needed to move a case back "
+             "(a status column), to unlock it (leads), or to change the profile of a "
+             "complete, QA-checked or moderated case; recorded in the trail."),
 ) -> None:
     """Import a case sample: new case_refs are created, known ones updated."""
     from audit.imports.cases import import_cases
@@ -68,7 +83,7 @@ def cases(
     actor = state.actor()
     summary = _run(lambda progress: import_cases(
         database, file, actor=actor, inspection=inspection, dry_run=dry_run,
-        ignore_unknown=ignore_unknown, progress=progress))
+        ignore_unknown=ignore_unknown, progress=progress, reopen_reason=reopen_reason))
     r = summary.result
     verb = "would be" if summary.dry_run else "were"
     typer.echo(f"{summary.file}: {summary.rows:,} case rows for inspection "
@@ -76,9 +91,7 @@ def cases(
                f"{r.unchanged:,} unchanged.")
     if r.sites_created:
         typer.echo(f"New sites {verb} created: {', '.join(r.sites_created)}.")
-    if summary.cleared:
-        typer.echo(f"{summary.cleared:,} answer(s) {verb} removed: their questions no longer "
-                   "apply to the changed cases.")
+    _rules_footer(summary, "the changed cases")
     _footer(summary)
 
 
@@ -101,6 +114,11 @@ def ratings(
                                                           "would change; store nothing."),
     ignore_unknown: bool = typer.Option(False, "--ignore-unknown",
                                         help="Skip columns the import does not use."),
+    reopen_reason: str | None = typer.Option(
+        None, "--reopen-reason", metavar="TEXT",
+        help="Why complete, QA-checked or moderated cases whose answers or notes the file "
+             "changes are reopened (without it such rows are refused); recorded in the "
+             "trail. Locked cases are never changed by a ratings file."),
 ) -> None:
     """Import answers, one row per answer; every answer is checked against its question."""
     from audit.imports.ratings import import_ratings
@@ -110,13 +128,11 @@ def ratings(
     actor = state.actor()
     summary = _run(lambda progress: import_ratings(
         database, file, actor=actor, inspection=inspection, rater=rater, inspector=inspector,
-        dry_run=dry_run, ignore_unknown=ignore_unknown, progress=progress))
+        dry_run=dry_run, ignore_unknown=ignore_unknown, progress=progress,
+        reopen_reason=reopen_reason))
     r = summary.result
-    verb = "would be" if summary.dry_run else "were"
     typer.echo(f"{summary.file}: {summary.rows:,} answer rows for inspection "
                f"{summary.inspection!r}: {r.created:,} created, {r.updated:,} updated, "
                f"{r.unchanged:,} unchanged.")
-    if summary.cleared:
-        typer.echo(f"{summary.cleared:,} stored answer(s) {verb} removed: their questions no "
-                   "longer apply after this import.")
+    _rules_footer(summary, "the cases after this import")
     _footer(summary)

@@ -110,9 +110,10 @@ CASE_STATUS = {
     "in_progress": "In progress",
     "complete": "Complete",
     "qa_checked": "QA-checked",
+    "moderated": "Moderated",
     "locked": "Locked",
 }
-"""Case work-flow statuses, in order."""
+"""Case work-flow statuses, in order (the moves between them: `audit/lifecycle.py`)."""
 
 # Fields an expression may read besides the profile (they are on every case).
 EXTRA_CASE_FIELDS: Mapping[str, ProfileField] = {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -11,6 +13,7 @@ from sqlmodel import select
 from audit.inspections import create_inspection, get_or_create_site
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspector
+from question_sets import QuestionSet
 
 # Questions of iom-thematic-2019 that apply to every case and gate no other question, so
 # random edits to them never trigger rule-based removals.
@@ -95,3 +98,14 @@ def rate_qa(db: Database, case_id: int, who: str, given: dict[str, str] | None =
                                       actor=actor, rater="qa",
                                       expected_version=version).version
     return version
+
+
+def required_answers(qs: QuestionSet, case: Mapping[str, Any]) -> dict[str, str]:
+    """An answer to every required question that applies to a case (its profile, site
+    and status as rules read them): the first code of each, 'no' for the factor
+    '.linked' questions so that their follow-ups stay out."""
+    given: dict[str, str] = {}
+    for q in qs.questions:
+        if q.required and qs.applicable(case, given)[q.id]:
+            given[q.id] = "no" if q.id.endswith(".linked") else next(iter(q.codes))
+    return given

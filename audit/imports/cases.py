@@ -12,6 +12,12 @@ import sqlalchemy as sa
 
 from audit import lifecycle
 from audit.cell_safety import unneutralise
+from audit.imports.case_moves import (
+    plan_case_file,
+    record_reasons,
+    refuse_incomplete,
+    reopen,
+)
 from audit.imports.cells import (
     CASE_REF_MAX,
     NAME_MAX,
@@ -27,7 +33,7 @@ from audit.imports.cells import (
 )
 from audit.imports.problems import ImportRejected, Problems
 from audit.imports.reading import CHUNK_ROWS, open_table
-from audit.imports.rule_checks import clear_inapplicable
+from audit.imports.rule_checks import clear_inapplicable, settle_hidden
 from audit.imports.stage_cases import CaseStaging
 from audit.imports.transaction import (
     DryRun,
@@ -37,7 +43,7 @@ from audit.imports.transaction import (
     refuse_early,
     run_in_transaction,
 )
-from audit.permissions import Actor, refusal, require
+from audit.permissions import Actor, require
 from audit.profile import parse_profile_value, parse_status
 from audit.store.engine import Database
 from question_sets.profile import PROFILE
@@ -48,10 +54,16 @@ CASE_REQUIRED = ("case_ref", "iom")
 
 def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | None = None,
                  dry_run: bool = False, ignore_unknown: bool = False,
-                 progress: ProgressFn | None = None,
-                 chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
-    """Import a case sample (one row per case); ImportRejected lists every bad row."""
+                 progress: ProgressFn | None = None, chunk_rows: int = CHUNK_ROWS,
+                 reopen_reason: str | None = None) -> ImportSummary:
+    """Import a case sample (one row per case); ImportRejected lists every bad row.
+
+    A status column moves cases as the lifecycle allows (`audit.lifecycle`); moving a
+    case back, unlocking it, or changing the profile of a signed-off case needs
+    `reopen_reason`, recorded in the trail beside each move.
+    """
     who = actor.name
+    reason = lifecycle.clean_reason(reopen_reason)
     refuse_early(db, actor)
     with open_table(Path(path), chunk_rows) as table:
         problems = Problems(table.label)
@@ -84,16 +96,38 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                 if progress:
                     progress("Reading", table.position(), table.size)
             _check_duplicates(refs, problems)
-            if not problems:
-                _check_lifecycle(stage, refs, actor.name, role, problems)
+            if problems:
+                raise ImportRejected(problems)
+            given = pd.concat(refs, ignore_index=True) if refs else \
+                pd.DataFrame(columns=["case_ref", "row", "status"])
+            frame = given.merge(stage.stored(), on="case_ref")
+            plan = plan_case_file(frame, actor.name, role, reason, problems)
             if problems:
                 raise ImportRejected(problems)
             if progress:
                 progress("Storing", 0, None)
+            if plan.reopen:
+                assert reason is not None  # plan_case_file refused the rows otherwise
+                ids = _case_ids(conn, found.id)
+                reopen(conn, {ids[ref]: lifecycle.IN_PROGRESS for ref in plan.reopen}, who,
+                       reason)
             result = stage.merge()
-            cleared = clear_inapplicable(conn, found, qs, who, set(fields)) if result.updated else 0
+            if plan.reasoned:
+                assert reason is not None
+                ids = _case_ids(conn, found.id)
+                record_reasons(conn, [ids[ref] for ref in plan.reasoned], who, reason)
+            cleared = restored = 0
+            if result.updated:
+                cleared = clear_inapplicable(conn, found, qs, who, set(fields))
+                ids = _case_ids(conn, found.id)
+                changed = frame.loc[frame["changes"] == 1, "case_ref"]
+                restored = settle_hidden(conn, qs, found.id,
+                                         changed.map(ids).to_numpy(dtype=np.int64), who)
+            refuse_incomplete(conn, found.id, qs, plan.signing, problems)
+            if problems:
+                raise ImportRejected(problems)
             summary = ImportSummary(table.label, found.name, stage.staged, result, dry_run,
-                                    ignored, cleared)
+                                    ignored, cleared, restored)
             if dry_run:
                 raise DryRun(summary)
             return summary
@@ -132,25 +166,9 @@ def _parse_cases(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndarra
     return pd.DataFrame(out, index=chunk.index)
 
 
-def _check_lifecycle(stage: CaseStaging, refs: list[pd.DataFrame], name: str, role: str,
-                     problems: Problems) -> None:
-    """Refuse, row by row, what the app refuses: QA-checking, locking and unlocking by
-    someone who is not a lead, and any change to a locked case that the row does not
-    also unlock."""
-    rows = pd.concat(refs, ignore_index=True).merge(stage.stored(), on="case_ref")
-    current = rows["stored_status"].fillna("not_started")
-    target = rows["status"].where(rows["status"].notna(), current)
-    moved = (target != current).to_numpy()
-    for row, was, wanted in zip(rows["row"][moved].tolist(), current[moved].tolist(),
-                                target[moved].tolist(), strict=True):
-        refused = refusal(name, role, lifecycle.status_action(str(was), str(wanted)))
-        if refused:
-            problems.add(int(row), "status", str(wanted), refused)
-    locked = ((current == lifecycle.LOCKED) & (target == lifecycle.LOCKED)
-              & (rows["changes"] == 1)).to_numpy()
-    for row, ref in zip(rows["row"][locked].tolist(), rows["case_ref"][locked].tolist(),
-                        strict=True):
-        problems.add(int(row), "case_ref", str(ref), lifecycle.locked_refusal(str(ref)))
+def _case_ids(conn: sa.Connection, inspection_id: int | None) -> dict[str, int]:
+    return {str(ref): int(i) for ref, i in conn.execute(sa.text(
+        'SELECT case_ref, id FROM "case" WHERE inspection_id = :i'), {"i": inspection_id})}
 
 
 def _check_duplicates(refs: list[pd.DataFrame], problems: Problems) -> None:

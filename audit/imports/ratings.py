@@ -21,6 +21,7 @@ from audit.cell_safety import unneutralise
 from audit.errors import UsageError
 from audit.identity import ENV_INSPECTOR
 from audit.imports.attribution import Raters, unnamed_rater
+from audit.imports.case_moves import plan_rating_file, reopen, withdraw_incomplete
 from audit.imports.cells import (
     NAME_MAX,
     VALUE_MAX,
@@ -39,7 +40,7 @@ from audit.imports.cells import (
 from audit.imports.independence import RaterRows, refuse_self_rating
 from audit.imports.problems import ImportRejected, Problems
 from audit.imports.reading import CHUNK_ROWS, open_table
-from audit.imports.rule_checks import check_file_rules
+from audit.imports.rule_checks import check_file_rules, hide_answers, settle_hidden
 from audit.imports.stage_answers import AnswerStaging
 from audit.imports.transaction import (
     DryRun,
@@ -101,18 +102,23 @@ class _Ratings:
 def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | None = None,
                    rater: str = "primary", inspector: str | None = None,
                    dry_run: bool = False, ignore_unknown: bool = False,
-                   progress: ProgressFn | None = None,
-                   chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
+                   progress: ProgressFn | None = None, chunk_rows: int = CHUNK_ROWS,
+                   reopen_reason: str | None = None) -> ImportSummary:
     """Import answers in long format (case_ref, question_id, answer[, note, inspector, rater]).
 
     The trail records the actor; `inspector` (else the file's inspector column) names whose
     judgement the answers record: someone else only for a lead (audit/imports/attribution).
+    Rows that change the rating of a signed-off case are refused unless
+    `reopen_reason` is given: the case then goes back to in progress (QA and moderated
+    ratings of a moderated case: to QA-checked) first, with the reason in the trail, as
+    in the app. A locked case is never changed by a ratings file.
     """
     if rater not in RATERS:
         raise UsageError(f"--rater must be one of {', '.join(RATERS)}, not {rater!r}")
     if inspector is not None:
         inspector = text_rules.clean_name(inspector, "--inspector") or None
     who = actor.name
+    reason = lifecycle.clean_reason(reopen_reason)
     refuse_early(db, actor)
     fallback = os.environ.get(ENV_INSPECTOR) or DEFAULT_INSPECTOR  # (--inspector: every row)
     with open_table(Path(path), chunk_rows) as table:
@@ -124,7 +130,7 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             raise ImportRejected(problems)
 
         def work(conn: sa.Connection) -> ImportSummary:
-            require(conn, actor, "import")
+            role = require(conn, actor, "import")
             default_rater = unnamed_rater(conn, actor, fallback)
             raters = Raters(conn, actor, default_rater)
             if inspector is not None:
@@ -136,8 +142,9 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             stage = AnswerStaging(conn, found.id, who=who, question_set_version=qs.version,
                                   own_names=(who, default_rater))
             relevant = rule_questions(qs)
-            locked = _locked_cases(conn, found.id)
-            on_locked: list[pd.DataFrame] = []
+            signed = _signed_off(conn, found.id)
+            on_signed: list[pd.DataFrame] = []
+            touched: list[np.ndarray] = []
             seen = _Ratings()
             named = RaterRows()  # who each row names: QA independence (audit.qa_rules)
             checker = _AnswerChecker(qs)
@@ -155,10 +162,11 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                     raters.check(problems, rows, parsed["inspector"])
                 _remember(parsed, rows, qs, relevant, seen)
                 named.add(parsed, rows)
-                if locked:
-                    mine = parsed["ok"].to_numpy() & np.isin(parsed["case_id"].to_numpy(),
-                                                             list(locked))
-                    on_locked.append(parsed[mine].astype(object).assign(row=rows[mine]))
+                ids = parsed["case_id"].to_numpy()
+                touched.append(pd.unique(ids[parsed["ok"].to_numpy()]))
+                if signed:
+                    mine = parsed["ok"].to_numpy() & np.isin(ids, list(signed))
+                    on_signed.append(parsed[mine].astype(object).assign(row=rows[mine]))
                 count += int(parsed["ok"].sum())
                 if not problems:
                     # Without a note column the stored notes are left as they are.
@@ -167,12 +175,15 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 if progress:
                     progress("Reading", table.position(), table.size)
             _duplicate_answers(seen, problems)
-            if on_locked:
-                _refuse_changes_to_locked(conn, pd.concat(on_locked, ignore_index=True),
-                                          {i: ref for ref, i in cases.items()},
-                                          "note" in positions, problems)
             refuse_self_rating(conn, named, who, {i: ref for ref, i in cases.items()},
                                problems)
+            plan = plan_rating_file(
+                conn, pd.concat(on_signed, ignore_index=True) if on_signed else pd.DataFrame(),
+                signed, {i: ref for ref, i in cases.items()}, "note" in positions,
+                actor.name, role, reason, problems)
+            if plan.reopen and not problems:
+                assert reason is not None  # plan_rating_file refused the rows otherwise
+                reopen(conn, plan.reopen, who, reason)  # first, as in the app
             given = pd.concat(seen.ruled, ignore_index=True) if seen.ruled else pd.DataFrame()
             clears = check_file_rules(conn, found, qs, given, seen.duplicates, relevant,
                                       problems) \
@@ -181,13 +192,13 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 raise ImportRejected(problems)
             if progress:
                 progress("Storing", 0, None)
-            cleared = 0
-            if clears is not None and not clears.empty:
-                stage.add(clears.assign(value=None, note=None, inspector=who))
-                cleared = len(clears)
             result = stage.merge()
+            cleared = hide_answers(conn, clears, who) if clears is not None else 0
+            restored = settle_hidden(conn, qs, found.id,
+                                     np.concatenate(touched) if touched else [], who)
+            withdraw_incomplete(conn, qs, found.id, plan.changed_signed, who)
             summary = ImportSummary(table.label, found.name, count, result, dry_run, ignored,
-                                    cleared)
+                                    cleared, restored)
             if dry_run:
                 raise DryRun(summary)
             return summary
@@ -195,35 +206,12 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
         return run_in_transaction(db, work)
 
 
-def _locked_cases(conn: sa.Connection, inspection_id: int) -> set[int]:
-    return set(conn.execute(sa.text('SELECT id FROM "case" WHERE inspection_id = :i AND '
-                                    "status = :locked"),
-                            {"i": inspection_id, "locked": lifecycle.LOCKED}).scalars())
-
-
-def _refuse_changes_to_locked(conn: sa.Connection, rows: pd.DataFrame, refs: dict[int, str],
-                              with_notes: bool, problems: Problems) -> None:
-    """A locked case is read-only, in a file as in the app: a row that would change one of
-    its answers (or, with a note column, its note) is refused; one repeating what is
-    stored is not."""
-    if rows.empty:
-        return
-    stmt = sa.text("SELECT case_id, question_id, rater, value, note FROM answer "
-                   "WHERE case_id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
-    case_ids = [int(i) for i in rows["case_id"].tolist()]
-    stored = {(c, q, r): (v, n) for c, q, r, v, n in conn.execute(
-        stmt, {"ids": sorted(set(case_ids))})}
-
-    def text(column: str) -> list[str | None]:
-        return [None if pd.isna(v) else str(v) for v in rows[column].tolist()]
-
-    for case_id, qid, rater, value, note, row in zip(
-            case_ids, text("question_id"), text("rater"), text("value"), text("note"),
-            rows["row"].tolist(), strict=True):
-        was_value, was_note = stored.get((case_id, qid, rater), (None, None))
-        if value != was_value or (with_notes and note != was_note):
-            ref = refs[case_id]
-            problems.add(int(row), "case_ref", ref, lifecycle.locked_refusal(ref))
+def _signed_off(conn: sa.Connection, inspection_id: int) -> dict[int, str]:
+    """The inspection's signed-off cases (complete or later) and their status."""
+    return {int(i): str(status) for i, status in conn.execute(
+        sa.text('SELECT id, status FROM "case" WHERE inspection_id = :i AND status IN :s')
+        .bindparams(sa.bindparam("s", expanding=True)),
+        {"i": inspection_id, "s": list(lifecycle.SIGNED_OFF)})}
 
 
 class _AnswerChecker:

@@ -1,18 +1,26 @@
 """The question set's rules applied to a whole file (the decisions are `audit.rules`').
 
 An answer in a file whose question does not apply is refused; stored answers that a
-file's changes make inapplicable are cleared, as the app does for one case.
+file's changes make inapplicable are hidden (moved to `hidden_answer`, never deleted),
+and hidden answers whose question applies again come back, as the app does for one case
+(`audit.workflow`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlmodel import Session
 
+from audit import workflow
 from audit.imports.problems import Problems
-from audit.imports.stage_answers import AnswerStaging
+from audit.imports.staging import load_rows, run_sql, temp_table
 from audit.rules import inapplicable, rule_case_fields, rule_questions
-from audit.store.models import Case, Inspection, Site
+from audit.store.models import Case, Inspection, Site, utcnow
 from question_sets import QuestionSet
 
 
@@ -76,15 +84,78 @@ def check_file_rules(conn: sa.Connection, found: Inspection, qs: QuestionSet,
 
 def clear_inapplicable(conn: sa.Connection, found: Inspection, qs: QuestionSet, who: str,
                        fields: set[str]) -> int:
-    """After profile changes, remove answers whose rule no longer holds (as the app does)."""
+    """After profile changes, hide answers whose rule no longer holds (as the app does)."""
     read = rule_case_fields(qs)
     if not read & fields:
         return 0
     assert found.id is not None
     stored = stored_answers(conn, found.id, rule_questions(qs))
     bad = inapplicable(qs, stored, stored_profiles(conn, found.id, read))
-    if bad.empty:
+    return hide_answers(conn, bad, who)
+
+
+_HIDE = "iom_hide_answer"
+_HIDDEN_ROWS = (f"FROM {_HIDE} h JOIN answer a ON a.case_id = h.case_id "
+                "AND a.question_id = h.question_id AND a.rater = h.rater")
+
+
+def hide_answers(conn: sa.Connection, rows: pd.DataFrame, who: str) -> int:
+    """Move stored answers (case_id, rater, question_id) to `hidden_answer`, with the
+    events `audit.workflow` writes for one: a 'rule' event (shown -> hidden), then the
+    answer and note leaving the record. Returns how many were hidden."""
+    if rows.empty:
         return 0
-    stage = AnswerStaging(conn, found.id, who=who, question_set_version=qs.version)
-    stage.add(bad.assign(value=None, note=None, inspector=who))
-    return stage.merge().removed
+    at = utcnow()
+    temp_table(conn, _HIDE, {"case_id": "int", "rater": "code", "question_id": "code"})
+    load_rows(conn, _HIDE, ("case_id", "rater", "question_id"),
+              zip(rows["case_id"].astype("int64").tolist(), rows["rater"].astype(str).tolist(),
+                  rows["question_id"].astype(str).tolist(), strict=True))
+    key = "c.case_ref || '/' || a.question_id || '/' || a.rater"
+    for entity, old, new, where in (
+            ("rule", f"'{workflow.SHOWN}'", f"'{workflow.HIDDEN}'", "1=1"),
+            ("answer", "a.value", "NULL", "a.value IS NOT NULL"),
+            ("note", "a.note", "NULL", "a.note IS NOT NULL")):
+        run_sql(conn, f"""
+            INSERT INTO audit_event (at, who, entity, case_id, key, field, old_value, new_value)
+            SELECT :at, :who, '{entity}', a.case_id, {key}, a.question_id, {old}, {new}
+            {_HIDDEN_ROWS} JOIN "case" c ON c.id = a.case_id WHERE {where}
+            ORDER BY a.case_id, a.rater, a.question_id""", at=at, who=who)
+    hidden = run_sql(conn, f"""
+        INSERT INTO hidden_answer (case_id, question_id, question_set_version, value, note,
+                                   inspector_id, rater, updated_at, hidden_at)
+        SELECT a.case_id, a.question_id, a.question_set_version, a.value, a.note,
+               a.inspector_id, a.rater, a.updated_at, :at {_HIDDEN_ROWS}""", at=at).rowcount
+    run_sql(conn, f"DELETE FROM answer WHERE id IN (SELECT a.id {_HIDDEN_ROWS})")
+    run_sql(conn, f'UPDATE "case" SET version = version + 1, updated_at = :at '
+                  f"WHERE id IN (SELECT case_id FROM {_HIDE})", at=at)
+    conn.exec_driver_sql(f"DROP TABLE {_HIDE}")
+    return int(hidden)
+
+
+def settle_hidden(conn: sa.Connection, qs: QuestionSet, inspection_id: int,
+                  case_ids: Iterable[Any], who: str) -> int:
+    """Bring back the hidden answers of these cases whose question applies again (and hide
+    what that makes inapplicable), case by case through `audit.workflow` - the app's
+    code. Only cases that have hidden answers are read. Returns how many came back."""
+    # Few cases have hidden answers: list them, rather than bind every touched id.
+    hidden = {int(i) for i in run_sql(conn, 'SELECT DISTINCT h.case_id FROM hidden_answer h '
+                                            'JOIN "case" c ON c.id = h.case_id '
+                                            "WHERE c.inspection_id = :i",
+                                      i=inspection_id).scalars()}
+    if not hidden:
+        return 0
+    touched = np.asarray(list(case_ids) if not isinstance(case_ids, np.ndarray) else case_ids,
+                         dtype=np.int64)
+    with_hidden = sorted(hidden & set(pd.unique(touched).tolist()))
+    restored = 0
+    with Session(bind=conn) as session:
+        for case_id in with_hidden:
+            case = session.get(Case, case_id)
+            assert case is not None
+            settled = workflow.settle_case(session, qs, case, who)
+            if settled:
+                case.updated_at = utcnow()  # bumps the version, as any change does
+                session.add(case)
+            session.flush()
+            restored += len(settled.restored)
+    return restored

@@ -33,7 +33,8 @@ class ImportSummary:
     result: BulkResult
     dry_run: bool = False
     ignored_columns: tuple[str, ...] = ()
-    cleared: int = 0  # answers removed because their question no longer applies
+    cleared: int = 0  # answers hidden because their question no longer applies
+    restored: int = 0  # hidden answers back because their question applies again
 
 
 class DryRun(Exception):

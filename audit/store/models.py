@@ -158,7 +158,8 @@ class Case(SQLModel, table=True):
     site_id: int | None = Field(default=None, foreign_key="site.id", index=True,
                                 description="Site (IOM scheme) of the case")
     status: str = Field(default="not_started", max_length=20,
-                        description="not_started, in_progress, complete, qa_checked or locked")
+                        description="not_started, in_progress, complete, qa_checked, moderated "
+                                    "or locked (moves: audit/lifecycle.py)")
     version: int = Field(default=1, sa_column=_CASE_VERSION)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
                                  description="Last change to the case or its answers (UTC)")
@@ -222,6 +223,55 @@ class Answer(SQLModel, table=True):
                        description="primary, qa (blind second rating) or moderated")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
                                  description="When the answer was last changed (UTC)")
+
+
+class HiddenAnswer(SQLModel, table=True):
+    """An answer (and its note) whose question stopped applying, kept out of sight.
+
+    A rule that stops holding moves the answer here instead of deleting it; when the
+    question applies again it moves back (`audit/workflow.py`). Nothing here is counted,
+    listed, exported or reported: every read model reads `answer` only.
+    """
+
+    __tablename__ = "hidden_answer"
+    __table_args__ = (*_checks("hidden_answer", {"rater": RATERS}),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True, description="The case answered")
+    question_id: str = Field(max_length=80, description="Stable question id")
+    question_set_version: str = Field(max_length=40,
+                                      description="Question-set version the answer was given under")
+    value: str | None = Field(default=None, max_length=200, description="The answer code")
+    note: str | None = Field(default=None, description="The inspector's note (free text)")
+    inspector_id: int | None = Field(default=None, foreign_key="inspector.id",
+                                     description="Who gave the answer")
+    rater: str = Field(default="primary", max_length=12,
+                       description="primary, qa (blind second rating) or moderated")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
+                                 description="When the answer was last changed (UTC)")
+    hidden_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
+                                description="When a rule hid it (UTC)")
+
+
+class LastChange(SQLModel, table=True):
+    """The last answer or note change of each case, so its author can undo it (`u`).
+
+    `case_version` is the case's version right after the change: once anything else
+    changes the case, the versions differ and the change can no longer be undone.
+    """
+
+    __tablename__ = "last_change"
+    __table_args__ = (*_checks("last_change", {"rater": RATERS}),
+                      sa.CheckConstraint("kind IN ('answer', 'note')", name="ck_last_change_kind"))
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True, description="The case")
+    case_version: int = Field(description="The case's version right after the change")
+    inspector_id: int = Field(foreign_key="inspector.id", description="Who made the change")
+    rater: str = Field(max_length=12, description="primary, qa or moderated")
+    question_id: str = Field(max_length=80, description="The question changed")
+    kind: str = Field(max_length=10, description="answer or note")
+    old: str | None = Field(default=None, description="The value or note before the change")
+    new: str | None = Field(default=None, description="The value or note after the change")
 
 
 class AuditEvent(SQLModel, table=True):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from audit import lifecycle
 from audit.errors import NotFoundError
 from audit.inspections import question_set_of
 from audit.store.engine import Database
@@ -17,7 +18,7 @@ from audit.store.models import Answer, Case, Inspection, Inspector, Site, table_
 from question_sets import QuestionSet
 from question_sets.profile import CASE_STATUS
 
-DONE = ("complete", "qa_checked", "locked")
+DONE = lifecycle.SIGNED_OFF
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        """Cases complete or beyond (QA-checked, locked)."""
+        """Cases complete or beyond (QA-checked, moderated, locked)."""
         return sum(self.counts.get(s, 0) for s in DONE)
 
     def get(self, status: str) -> int:

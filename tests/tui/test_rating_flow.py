@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from audit.store.engine import Database
-from audit.store.models import Answer, AuditEvent, Case, NoteDraft
+from audit.store.models import Answer, AuditEvent, Case, HiddenAnswer, NoteDraft
 from tests.tui.conftest import INSPECTOR, case_id
 from tui.app import IomAuditApp
 from tui.screens.case import CaseScreen
@@ -102,8 +102,9 @@ async def test_rate_a_case_end_to_end(db: Database) -> None:
     assert answered == {a["question_id"] for a in answers}
 
 
-async def test_rule_removal_is_announced(db: Database) -> None:
+async def test_rule_hiding_is_announced_and_undone_by_the_rule(db: Database) -> None:
     app = IomAuditApp(db)
+    cid = case_id(db, "C0000")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_case(app, pilot)
         screen.goto("factor.drugs.linked")
@@ -111,13 +112,20 @@ async def test_rule_removal_is_announced(db: Database) -> None:
         screen.goto("factor.drugs.delivered")
         await pilot.press("n")
         screen.goto("factor.drugs.linked")
-        await pilot.press("n")  # the follow-up no longer applies: removed by rule
+        await pilot.press("n")  # the follow-up no longer applies: hidden by rule
         await pilot.pause()
         assert "factor.drugs.delivered" not in screen.values
         messages = [n.message for n in app._notifications]
-        assert any("Removed by rule" in m and "Drug misuse" in m for m in messages)
-    cid = case_id(db, "C0000")
-    assert not rows(db, Answer, case_id=cid, question_id="factor.drugs.delivered")
+        assert any("Hidden by rule" in m and "Drug misuse" in m for m in messages)
+        assert not rows(db, Answer, case_id=cid, question_id="factor.drugs.delivered")
+        assert rows(db, HiddenAnswer, case_id=cid, question_id="factor.drugs.delivered")
+        await pilot.press("y")  # it applies again: the answer comes back
+        await pilot.pause()
+        assert screen.values["factor.drugs.delivered"] == "no"
+        messages = [n.message for n in app._notifications]
+        assert any("Back by rule" in m and "Drug misuse" in m for m in messages)
+    assert rows(db, Answer, case_id=cid, question_id="factor.drugs.delivered")[0]["value"] \
+        == "no"
 
 
 async def test_letters_type_in_the_note_and_it_is_saved_on_leaving(db: Database) -> None:

@@ -125,6 +125,13 @@ class TestCaseScreen:
         assert snap_compare(app_for(rated_db), terminal_size=SIZE,
                             run_before=keys("l", "enter", "c"))
 
+    def test_reason_to_reopen(self, snap_compare, rated_db: Database) -> None:  # type: ignore[no-untyped-def]
+        with rated_db.engine.begin() as conn:  # C0000 signed off (its answers do not matter)
+            conn.execute(sa.update(Case.__table__).where(  # type: ignore[attr-defined]
+                Case.case_ref == "C0000").values(status="complete"))
+        assert snap_compare(app_for(rated_db), terminal_size=SIZE,
+                            run_before=keys("l", "enter", "y"))
+
 
 class TestDisagreements:
     def test_side_by_side(self, snap_compare, rated_db: Database) -> None:  # type: ignore[no-untyped-def]

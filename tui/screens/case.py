@@ -4,6 +4,11 @@ Every answer goes to the database the moment its key is pressed (one small trans
 through `audit.cases`); notes are saved when the box is left and kept as drafts every
 few seconds while typing. Edits carry the version and the value displayed, so another
 inspector's change is shown as a conflict instead of being overwritten.
+
+The lifecycle is the use cases' (`audit.lifecycle`): the first change to a signed-off
+case, and unlocking a locked one, asks for a reason in a dialog and then goes through;
+`u` undoes the last answer or note change. Status keys, reasons and undo are in
+`tui/screens/case_lifecycle.py`.
 """
 
 from __future__ import annotations
@@ -18,15 +23,19 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Select, Static, TextArea, Tree
 
-from audit import cases, lifecycle, qa_rules, rules
-from audit.cases import CaseView, Change, IncompleteError
+from audit import cases, qa_rules, rules
+from audit.cases import CaseView, Change, ReasonRequired
 from audit.errors import AuditError, ConflictError
 from audit.text_rules import is_long
 from audit.views.qa import blind_case
 from question_sets import Question
 from question_sets.profile import CASE_STATUS, PROFILE
-from tui.screens.base import IomScreen
-from tui.screens.modals import ConflictModal, DraftsModal, MissingModal, Resolution
+from tui.screens.case_lifecycle import CaseLifecycle
+from tui.screens.modals import (
+    ConflictModal,
+    DraftsModal,
+    Resolution,
+)
 from tui.widgets.profile_form import ProfileForm
 from tui.widgets.question_panel import NoteArea, PanelState, QuestionPanel
 from tui.widgets.question_tree import QuestionTree
@@ -34,16 +43,17 @@ from tui.workspace import Workspace
 
 DRAFT_EVERY_S = 3.0
 # Keys shown only to those the use case would let through (it checks again).
-KEY_PERMISSIONS = {"qa_checked": "qa_check", "toggle_lock": "lock"}
+KEY_PERMISSIONS = {"qa_checked": "qa_check", "moderated": "moderate_case",
+                   "toggle_lock": "lock"}
 DISPLAYED: Any = object()  # "what the screen shows" (None is a real value: empty)
 RATER_TITLES = {"primary": "Rating", "qa": "Blind QA rating (primary answers hidden)",
                 "moderated": "Moderation"}
 ANSWER_ACTIONS = {"answer", "choose", "clear", "next", "previous", "next_section",
-                  "previous_section", "complete", "qa_checked", "toggle_lock",
-                  "profile", "disagreements", "type_answer"}
+                  "previous_section", "complete", "qa_checked", "moderated", "toggle_lock",
+                  "profile", "disagreements", "type_answer", "undo"}
 
 
-class CaseScreen(IomScreen):
+class CaseScreen(CaseLifecycle):
     """Rate one case with single keys; nothing typed is ever lost."""
 
     PALETTE_GROUP = "Case"
@@ -56,6 +66,7 @@ class CaseScreen(IomScreen):
         *[Binding(str(d), f"choose({d})", f"Choice {d}", show=False, id=f"case.choice{d}")
           for d in range(2, 10)],
         Binding("x,backspace", "clear", "Clear", id="case.clear"),
+        Binding("u", "undo", "Undo", id="case.undo"),
         Binding("j,down", "next", "Next", key_display="j/↓", id="case.next"),
         Binding("k,up", "previous", "Previous", key_display="k/↑", id="case.previous",
                 show=False),
@@ -68,6 +79,7 @@ class CaseScreen(IomScreen):
         Binding("p", "profile", "Profile", id="case.profile", show=False),
         Binding("c", "complete", "Complete", id="case.complete"),
         Binding("C", "qa_checked", "QA-checked", id="case.qa_checked"),
+        Binding("M", "moderated", "Moderated", id="case.moderated", show=False),
         Binding("L", "toggle_lock", "Lock/unlock", id="case.lock"),
         Binding("D", "disagreements", "Disagreements", id="case.disagreements", show=False),
         Binding("escape", "back", "Back", id="case.back"),
@@ -110,10 +122,6 @@ class CaseScreen(IomScreen):
         self.goto(first or self.current)
         self.set_interval(DRAFT_EVERY_S, self.keep_draft)
         self.offer_drafts()
-
-    @property
-    def read_only(self) -> bool:
-        return self.view is not None and self.view.status == lifecycle.LOCKED
 
     # -- state -----------------------------------------------------------------------------
 
@@ -174,9 +182,6 @@ class CaseScreen(IomScreen):
             f"{CASE_STATUS.get(view.status, view.status)}{lock} · {done}/{len(applicable)} "
             f"answered · {escape(self.ws.who)} ({self.rater}){saved}")
 
-    def question(self, qid: str | None = None) -> Question:
-        return self.ws.qs.question(qid or self.current)
-
     def show_current(self, *, reset_note: bool = True) -> None:
         q = self.question()
         ordered = self.ws.qs.questions
@@ -222,6 +227,8 @@ class CaseScreen(IomScreen):
             return self.ws.may(KEY_PERMISSIONS[action]) and self.rater == "primary"
         if action == "complete":
             return self.rater == "primary"
+        if action == "undo":
+            return not self.read_only
         if action == "answer" and parameters == ("na",):
             return self.question().allows_na or None  # shown dimmed when not allowed
         return True
@@ -328,19 +335,23 @@ class CaseScreen(IomScreen):
     # -- writing answers -------------------------------------------------------------------
 
     def write_answer(self, qid: str, value: str | None, *, seen: Any = DISPLAYED,
-                     version: int | None = None) -> None:
+                     version: int | None = None, reason: str | None = None) -> None:
         """Store one answer now; the value displayed is what we say we saw."""
         shown = self.values.get(qid) if seen is DISPLAYED else seen
         try:
             change = cases.record_answer(
                 self.ws.db, self.case_id, qid, value, actor=self.ws.actor,
                 expected_version=version if version is not None else self.version,
-                rater=self.rater, seen=shown)
+                rater=self.rater, seen=shown, reason=reason)
         except ConflictError as exc:
             theirs, current = exc.theirs.get(qid), exc.current_version
             self.resolve_conflict(f"The answer to {qid}", value, theirs,
                                   lambda: self.write_answer(qid, value, seen=theirs,
                                                             version=current))
+            return
+        except ReasonRequired as exc:
+            self.ask_reason(exc, lambda why: self.write_answer(qid, value, seen=seen,
+                                                               version=version, reason=why))
             return
         except AuditError as exc:
             self.notify(str(exc), title="Not saved", severity="error")
@@ -348,25 +359,23 @@ class CaseScreen(IomScreen):
         self.values[qid] = value
         if value is None and not self.notes.get(qid):
             self.values.pop(qid, None)
-        if value is not None and self.view is not None and self.view.status == "not_started":
-            self.view = replace(self.view, status="in_progress")  # as record_answer did
         self.after_change(change, f"{qid} = {value or 'cleared'}")
 
     def after_change(self, change: Change, what: str) -> None:
         """Bring the screen up to date after a stored edit."""
         self.version = change.version
         self.last_saved = what
-        if change.rebased or self.view is None:
-            self.reload()  # someone else changed other things: show them
+        was = self.view.status if self.view is not None else None
+        if change.rebased or change.restored or self.view is None:
+            self.reload()  # someone else changed other things, or answers came back
         else:
             for qid in change.cleared:
                 self.values.pop(qid, None)
+            if change.status is not None:
+                self.view = replace(self.view, status=change.status, version=change.version)
             self.refresh_rules()
             self.show_current(reset_note=False)
-        if change.cleared:
-            labels = ", ".join(self.question(q).label for q in change.cleared)
-            self.notify(f"Removed by rule (no longer applies): {labels}",
-                        title="Answers removed", severity="warning", timeout=8)
+        self.announce(change, was)
 
     def resolve_conflict(self, what: str, mine: str | None, theirs: str | None,
                          keep_mine: Any) -> None:
@@ -402,13 +411,24 @@ class CaseScreen(IomScreen):
         self.write_note(qid, text)
 
     def write_note(self, qid: str, text: str, *, seen: Any = DISPLAYED,
-                   version: int | None = None) -> None:
+                   version: int | None = None, reason: str | None = None) -> None:
         stored = self.notes.get(qid) if seen is DISPLAYED else seen
         try:
             change = cases.save_note(self.ws.db, self.case_id, qid, text.strip() or None,
                                      actor=self.ws.actor, rater=self.rater, seen=stored,
                                      expected_version=version if version is not None
-                                     else self.version)
+                                     else self.version, reason=reason)
+        except ReasonRequired as exc:
+            # Keep the text as a draft first: the app may be closing, and a note typed
+            # on a signed-off case must survive until a reason is given.
+            cases.save_draft(self.ws.db, self.case_id, qid, text, actor=self.ws.actor,
+                             rater=self.rater)
+            self.draft_text = text
+            self.ask_reason(exc, lambda why: self.write_note(qid, text, seen=seen,
+                                                             version=version, reason=why),
+                            lambda: self.notify("The note is kept as a draft.",
+                                                title="Note not saved"))
+            return
         except ConflictError as exc:
             theirs, current = exc.theirs.get(f"{qid} note"), exc.current_version
             self.resolve_conflict(f"The note on {qid}", text, theirs,
@@ -466,14 +486,20 @@ class CaseScreen(IomScreen):
         self.write_profile(event.code, event.value)
 
     def write_profile(self, code: str, value: str | None, *, seen: Any = DISPLAYED,
-                      version: int | None = None) -> None:
+                      version: int | None = None, reason: str | None = None) -> None:
         assert self.view is not None
         shown = self.view.profile.get(code) if seen is DISPLAYED else seen
         try:
             change = cases.update_profile(
                 self.ws.db, self.case_id, {code: value}, actor=self.ws.actor,
                 expected_version=version if version is not None else self.version,
-                seen={code: shown})
+                seen={code: shown}, reason=reason)
+        except ReasonRequired as exc:
+            view = self.view
+            self.ask_reason(exc, lambda why: self.write_profile(code, value, seen=seen,
+                                                                version=version, reason=why),
+                            lambda: self.query_one(ProfileForm).show(view.profile))
+            return
         except ConflictError as exc:
             theirs, current = exc.theirs.get(code), exc.current_version
             self.resolve_conflict(PROFILE[code].label, value, theirs,
@@ -487,40 +513,3 @@ class CaseScreen(IomScreen):
             return
         self.view.profile[code] = cases.parse_profile_value(code, value)
         self.after_change(change, PROFILE[code].label)
-
-    # -- status ----------------------------------------------------------------------------
-
-    def set_status(self, status: str) -> None:
-        self.commit_note()
-        try:
-            change = cases.set_status(self.ws.db, self.case_id, status, actor=self.ws.actor,
-                                      expected_version=self.version)
-        except IncompleteError as exc:
-            self.show_missing(exc.missing)
-            return
-        except AuditError as exc:
-            self.notify(str(exc), title="Not changed", severity="error")
-            return
-        self.version = change.version
-        self.reload()
-        self.notify(f"Case {self.view.case_ref if self.view else ''} is now "
-                    f"{CASE_STATUS[status]}.", title="Status")
-
-    def show_missing(self, missing: list[str]) -> None:
-        rows = [(qid, self.question(qid).label) for qid in missing]
-
-        def jump(qid: str | None) -> None:
-            if qid:
-                self.goto(qid)
-
-        self.app.push_screen(MissingModal(rows), jump)
-
-    def action_complete(self) -> None:
-        self.set_status("complete")
-
-    def action_qa_checked(self) -> None:
-        self.set_status("qa_checked")
-
-    def action_toggle_lock(self) -> None:
-        self.set_status("complete" if self.read_only else lifecycle.LOCKED)
-

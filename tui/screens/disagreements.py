@@ -12,9 +12,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
 from audit import cases
+from audit.cases import ReasonRequired
 from audit.errors import AuditError
 from audit.views.qa import Comparison, SideBySide, side_by_side
 from tui.screens.base import IomScreen
+from tui.screens.modals import ReasonModal
 from tui.workspace import Workspace
 
 
@@ -107,20 +109,30 @@ class DisagreementsScreen(IomScreen):
             return None
         return self.rows[min(table.cursor_row, len(self.rows) - 1)]
 
-    def action_moderate(self, value: str | None) -> None:
+    def action_moderate(self, value: str | None, reason: str | None = None) -> None:
         row = self._current()
         if row is None:
             return
         try:
             change = cases.record_answer(self.ws.db, self.case_id, row.question_id, value,
                                          actor=self.ws.actor, expected_version=self.version,
-                                         rater="moderated", seen=row.moderated)
+                                         rater="moderated", seen=row.moderated, reason=reason)
+        except ReasonRequired as exc:
+            # A moderated case goes back to QA-checked first: the lifecycle asks why.
+            def decided(why: str | None) -> None:
+                if why:
+                    self.action_moderate(value, why)
+
+            self.app.push_screen(ReasonModal(f"Reopen case {exc.case_ref}?", str(exc),
+                                             "Reopen"), decided)
+            return
         except AuditError as exc:
             self.notify(str(exc), title="Not saved", severity="error")
             self.reload(self.query_one(DataTable).cursor_row)
             return
         if change.cleared:
-            self.notify(f"Removed by rule: {', '.join(change.cleared)}", severity="warning")
+            self.notify(f"Hidden by rule (kept): {', '.join(change.cleared)}",
+                        severity="warning")
         self.reload(self.query_one(DataTable).cursor_row + 1)
 
     def action_take(self, which: str) -> None:

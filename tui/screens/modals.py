@@ -1,4 +1,4 @@
-"""Small dialogs that return typed values: conflicts, missing answers, drafts."""
+"""Small dialogs that return typed values: conflicts, missing answers, drafts, reasons."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from audit.text_rules import preview
@@ -143,3 +143,52 @@ class ConfirmModal(ModalScreen[bool]):
 
     def action_choose(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class ReasonModal(ModalScreen[str | None]):
+    """Why a signed-off case is reopened (or a locked one unlocked): the reason goes into
+    the audit trail beside the status change. Returns the reason, or None to cancel."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="reason.cancel"),
+    ]
+
+    def __init__(self, title: str, why: str, action: str) -> None:
+        super().__init__()
+        self.title_text, self.why, self.action_text = title, why, action
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text, style="bold"), classes="heading")
+            # Case refs are data, never markup; the refusal reads as a sentence here.
+            yield Static(Text(self.why[:1].upper() + self.why[1:]))
+            yield Static("Reason (kept in the audit trail):")
+            yield Input(placeholder="e.g. 2.1.1 was answered for the wrong case",
+                        id="reason", max_length=500)
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.action_text} (enter)", id="ok", variant="warning")
+                yield Button("Cancel (escape)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.confirm()
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.confirm()
+        else:
+            self.action_cancel()
+
+    def confirm(self) -> None:
+        reason = self.query_one(Input).value.strip()
+        if not reason:
+            self.notify("Give a reason: it is recorded with the change.", severity="warning")
+            return
+        self.dismiss(reason)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -12,11 +12,13 @@ from audit.views.progress import Progress
 
 
 def counts_text(p: Progress) -> str:
-    """'3 to start, 2 rating, 4 complete, 1 QA-checked' (locked only when any)."""
+    """'3 to start, 2 rating, 4 complete, 1 QA-checked' (moderated, locked only when any)."""
     parts = [f"{format_count(p.get('not_started'))} to start",
              f"{format_count(p.get('in_progress'))} rating",
              f"{format_count(p.get('complete'))} complete",
              f"{format_count(p.get('qa_checked'))} QA-checked"]
+    if p.get("moderated"):
+        parts.append(f"{format_count(p.get('moderated'))} moderated")
     if p.get("locked"):
         parts.append(f"{format_count(p.get('locked'))} locked")
     return ", ".join(parts)

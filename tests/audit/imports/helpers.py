@@ -66,8 +66,10 @@ def dump(db: Database) -> dict[str, list[tuple]]:
     """Every row of every table that an import may change, in a stable order."""
     out: dict[str, list[tuple]] = {}
     with db.engine.connect() as conn:
-        for table in ("inspection", "site", "inspector", "case", "answer", "audit_event"):
-            rows = conn.execute(sa.text(f'SELECT * FROM "{table}" ORDER BY id')).all()
+        for table, key in (("inspection", "id"), ("site", "id"), ("inspector", "id"),
+                           ("case", "id"), ("answer", "id"), ("hidden_answer", "id"),
+                           ("last_change", "case_id"), ("audit_event", "id")):
+            rows = conn.execute(sa.text(f'SELECT * FROM "{table}" ORDER BY {key}')).all()
             out[table] = [tuple(r) for r in rows]
     return out
 

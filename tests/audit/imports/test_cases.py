@@ -174,7 +174,7 @@ def test_xlsx_with_typed_cells_and_sheet_in_errors(sqlite_db: Database, tmp_path
     assert case[0] == "1001" and case[3] == 1 and case[16] == "2020-05-01"
 
 
-def test_profile_change_removes_answers_that_no_longer_apply(
+def test_profile_change_hides_answers_that_no_longer_apply(
         any_db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     populated(any_db, tmp_path)
     qids = {a[1] for a in content(any_db, "thematic")["answers"] if a[0] == "A1"}
@@ -182,6 +182,13 @@ def test_profile_change_removes_answers_that_no_longer_apply(
     path = write_csv(tmp_path / "u.csv", [["case_ref", "iom", "domestic_abuse"],
                                           ["A1", "yes", "no"]])
     assert cli(any_db, "import", "cases", str(path)) == 0
-    assert "1 answer(s) were removed" in capsys.readouterr().out
+    assert "1 stored answer(s) were hidden" in capsys.readouterr().out
     qids = {a[1] for a in content(any_db, "thematic")["answers"] if a[0] == "A1"}
     assert "safe.da_enquiries" not in qids
+    # Kept, not lost: the question applies again and the answer is back.
+    back = write_csv(tmp_path / "b.csv", [["case_ref", "iom", "domestic_abuse"],
+                                          ["A1", "yes", "yes"]])
+    assert cli(any_db, "import", "cases", str(back)) == 0
+    assert "1 hidden answer(s) were restored" in capsys.readouterr().out
+    qids = {a[1] for a in content(any_db, "thematic")["answers"] if a[0] == "A1"}
+    assert "safe.da_enquiries" in qids

@@ -119,12 +119,12 @@ def test_rules_see_stored_answers_overlaid_with_the_file(sqlite_db: Database,
     assert dump(sqlite_db) == before
 
 
-def test_changed_dependency_removes_stored_follow_up(sqlite_db: Database, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_changed_dependency_hides_stored_follow_up(sqlite_db: Database, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     populated(sqlite_db, tmp_path)
     path = write_csv(tmp_path / "r.csv", [HEADER, ["A1", "factor.drugs.linked", "no"]])
     assert cli(sqlite_db, "import", "ratings", str(path)) == 0
-    assert "1 stored answer(s) were removed" in capsys.readouterr().out
+    assert "1 stored answer(s) were hidden" in capsys.readouterr().out
     qids = {a[1] for a in content(sqlite_db, "thematic")["answers"] if a[0] == "A1"}
     assert "factor.drugs.delivered" not in qids
     with sqlite_db.engine.connect() as conn:
@@ -132,6 +132,11 @@ def test_changed_dependency_removes_stored_follow_up(sqlite_db: Database, tmp_pa
             "SELECT old_value, new_value FROM audit_event WHERE entity = 'answer' AND "
             "key = 'A1/factor.drugs.delivered/primary' ORDER BY id DESC")).first()
     assert tuple(removed) == ("no", None)
+    back = write_csv(tmp_path / "b.csv", [HEADER, ["A1", "factor.drugs.linked", "yes"]])
+    assert cli(sqlite_db, "import", "ratings", str(back)) == 0
+    assert "1 hidden answer(s) were restored" in capsys.readouterr().out
+    answers = {a[1]: a for a in content(sqlite_db, "thematic")["answers"] if a[0] == "A1"}
+    assert "factor.drugs.delivered" in answers
 
 
 def test_checks_hold_across_chunks(sqlite_db: Database, tmp_path: Path) -> None:

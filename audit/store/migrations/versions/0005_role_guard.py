@@ -14,14 +14,14 @@ IOMNF: no such person) and one-line messages that audit/people.py passes on.
 SQLite has no roles to guard: one machine, one user (audit/people.py writes directly).
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-01 10:00:00
 """
 from alembic import op
 
 
 revision = '0005'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
