@@ -141,7 +141,12 @@ class TrailMachine(RuleBasedStateMachine):
             pass  # one person both primary and QA rater (audit.qa_rules): nothing stored
 
     @rule(case=st.integers(0, 2), qid=st.sampled_from(FREE_QUESTIONS[:4]),
-          note=st.one_of(st.none(), st.text(max_size=30)), who=st.sampled_from(PEOPLE))
+          # Any text a note may hold (audit/text_rules.py: no control character but
+          # line breaks and tabs).
+          note=st.one_of(st.none(), st.text(st.characters(exclude_categories=("Cc", "Cs"),
+                                                          include_characters="\t\n\r"),
+                                            max_size=30)),
+          who=st.sampled_from(PEOPLE))
     def note(self, case: int, qid: str, note: str | None, who: str) -> None:
         try:
             save_note(self.db, self.cases[case], qid, note, actor=Actor(who),
