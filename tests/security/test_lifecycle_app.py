@@ -20,7 +20,7 @@ from audit.errors import PermissionDenied
 from audit.lifecycle import ReasonRequired
 from audit.permissions import Actor
 from audit.store.engine import Database
-from tests.helpers import set_role
+from tests.helpers import rate_qa, set_role
 from tests.security.lifecycle_setup import (
     INSPECTOR,
     LEAD,
@@ -204,8 +204,8 @@ async def test_moderating_a_moderated_case_again_asks_why(db: Database) -> None:
 
     cid = case_id(db, "C0000")
     sign_off(db, cid, "complete", "qa_checked")
-    cases.record_answer(db, cid, "2.1.1", "no", actor=LEAD, rater="qa",
-                        expected_version=version(db, cid))
+    # A complete blind QA by someone other than the primary rater (audit.qa_rules).
+    rate_qa(db, cid, LEAD.name, {"2.1.1": "no"})
     cases.set_status(db, cid, "moderated", actor=LEAD, expected_version=version(db, cid))
     set_role(db, APP_USER, "lead")
     app = IomAuditApp(db)
