@@ -28,21 +28,20 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from audit import lifecycle, qa_rules, rules, trail, workflow
+from audit.drafts import discard_in_session
 from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
 from audit.inspections import question_set_of
 from audit.lifecycle import ReasonRequired
 from audit.people import person_id
-from audit.permissions import Actor, require
+from audit.permissions import Actor, rating_action, require
 from audit.profile import parse_profile_value
 from audit.store.engine import Database
 from audit.store.models import (
-    RATERS,
     Answer,
     Case,
     Inspection,
     Inspector,
     LastChange,
-    NoteDraft,
     Site,
     utcnow,
 )
@@ -278,12 +277,6 @@ def load_blind(db: Database, case_id: int, *, actor: Actor) -> CaseView:
     return replace(view, answers={"qa": view.answers.get("qa", {})})
 
 
-def _rating_action(rater: str) -> str:
-    if rater not in RATERS:
-        raise UsageError(f"rater must be one of {', '.join(RATERS)}, not {rater!r}")
-    return "moderate" if rater == "moderated" else "rate"
-
-
 def record_answer(db: Database, case_id: int, question_id: str, value: str | None, *,
                   actor: Actor, expected_version: int, rater: str = "primary",
                   seen: Any = UNSEEN, reason: str | None = None) -> Change:
@@ -293,7 +286,7 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
     answer raises ConflictError. Changing a signed-off case reopens it first, which
     needs `reason` (ReasonRequired without one).
     """
-    with _editing(db, case_id, expected_version, actor, _rating_action(rater),
+    with _editing(db, case_id, expected_version, actor, rating_action(rater),
                   reason=reason) as edit:
         _require_independent(edit, rater)
         try:
@@ -363,14 +356,14 @@ def save_note(db: Database, case_id: int, question_id: str, note: str | None, *,
     note on a signed-off case reopens it first, which needs `reason`.
     """
     note = check_note(note)
-    with _editing(db, case_id, expected_version, actor, _rating_action(rater),
+    with _editing(db, case_id, expected_version, actor, rating_action(rater),
                   reason=reason) as edit:
         _require_independent(edit, rater)
         edit.qs.question(question_id)
         existing = edit.answers(rater).get(question_id)
         current = existing.note if existing else None
         edit.check_seen(f"{question_id} note", current, seen, note)
-        _discard_draft(edit.session, case_id, question_id, rater, edit.who)
+        discard_in_session(edit.session, case_id, question_id, rater, edit.who)
         if note == current:
             edit.unchanged = True
             return Change(edit.case.version, rebased=edit.stale, status=edit.case.status)
@@ -436,7 +429,7 @@ def undo_last_change(db: Database, case_id: int, *, actor: Actor, expected_versi
     restored by the undone change follow their rules again. A case the change reopened
     stays in progress.
     """
-    with _editing(db, case_id, expected_version, actor, _rating_action(rater)) as edit:
+    with _editing(db, case_id, expected_version, actor, rating_action(rater)) as edit:
         ref = edit.case.case_ref
         last = edit.session.get(LastChange, case_id)
         if last is None or last.rater != rater:
@@ -500,51 +493,3 @@ def set_status(db: Database, case_id: int, status: str, *, actor: Actor,
             if missing:
                 raise IncompleteError(edit.case.case_ref, missing)
     return edit.change()
-
-
-def save_draft(db: Database, case_id: int, question_id: str, text: str, *, actor: Actor,
-               rater: str = "primary") -> None:
-    """Keep a note being typed, so a crash or a killed terminal never loses it.
-
-    A draft obeys the rules of the note it may become (`text_rules.check_note`)."""
-    check_note(text)
-    with db.write_session() as session:
-        require(session, actor, _rating_action(rater))
-        inspector = person_id(session, actor.name)
-        draft = session.exec(select(NoteDraft).where(
-            NoteDraft.case_id == case_id, NoteDraft.question_id == question_id,
-            NoteDraft.rater == rater, NoteDraft.inspector_id == inspector)).first()
-        if draft is None:
-            draft = NoteDraft(case_id=case_id, question_id=question_id, rater=rater,
-                              inspector_id=inspector)
-        draft.text = text
-        draft.updated_at = utcnow()
-        session.add(draft)
-
-
-def drafts(db: Database, case_id: int, *, actor: Actor,
-           rater: str = "primary") -> dict[str, str]:
-    """Unsaved note drafts of this person on this case: question id -> text."""
-    with db.session() as session:
-        rows = session.execute(
-            sa.select(col(NoteDraft.question_id), col(NoteDraft.text))
-            .join(Inspector, col(NoteDraft.inspector_id) == Inspector.id)
-            .where(col(NoteDraft.case_id) == case_id, col(NoteDraft.rater) == rater,
-                   col(Inspector.name) == actor.name)).all()
-    return {qid: text for qid, text in rows}
-
-
-def _discard_draft(session: Session, case_id: int, question_id: str, rater: str,
-                   who: str) -> None:
-    session.execute(sa.delete(NoteDraft).where(
-        col(NoteDraft.case_id) == case_id, col(NoteDraft.question_id) == question_id,
-        col(NoteDraft.rater) == rater,
-        col(NoteDraft.inspector_id).in_(
-            sa.select(col(Inspector.id)).where(col(Inspector.name) == who))))
-
-
-def discard_draft(db: Database, case_id: int, question_id: str, *, actor: Actor,
-                  rater: str = "primary") -> None:
-    """Drop a draft the person chose not to keep."""
-    with db.write_session() as session:
-        _discard_draft(session, case_id, question_id, rater, actor.name)

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from audit.errors import PermissionDenied
+from audit.errors import PermissionDenied, UsageError
 from audit.identity import login_of
-from audit.store.models import ROLES, Inspector
+from audit.store.models import RATERS, ROLES, Inspector
 
 DEFAULT_ROLE = "inspector"
 RATING_ROLES = ("inspector", "lead")
@@ -129,3 +129,11 @@ def require(where: sa.Connection | Session, actor: Actor, action: str) -> str:
     if refused:
         raise PermissionDenied(refused)
     return role
+
+
+def rating_action(rater: str) -> str:
+    """The permission giving an answer as `rater` needs: moderated answers "moderate",
+    primary and QA answers "rate"."""
+    if rater not in RATERS:
+        raise UsageError(f"rater must be one of {', '.join(RATERS)}, not {rater!r}")
+    return "moderate" if rater == "moderated" else "rate"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from audit.cases import record_answer, save_draft, save_note
+from audit.cases import record_answer, save_note
+from audit.drafts import save_draft
 from audit.permissions import Actor
 from audit.purge import REDACTED, purge_inspection, stored_snapshot
 from audit.store.engine import Database, open_database

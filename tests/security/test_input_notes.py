@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from audit.cases import save_draft, save_note
+from audit.cases import save_note
+from audit.drafts import save_draft
 from audit.errors import UsageError
 from audit.imports.cases import import_cases
 from audit.imports.problems import ImportRejected

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
-from audit import cases
+from audit import cases, drafts
 from audit.errors import PermissionDenied
 from audit.lifecycle import ReasonRequired
 from audit.permissions import Actor
@@ -111,7 +111,7 @@ async def test_a_note_typed_on_a_complete_case_waits_for_a_reason_as_a_draft(
         await pilot.press("escape")
         await pilot.pause()
         assert status(db, cid) == "complete"
-        assert cases.drafts(db, cid, actor=Actor(APP_USER)) == {"2.1.1": "late"}
+        assert drafts.drafts(db, cid, actor=Actor(APP_USER)) == {"2.1.1": "late"}
         assert screen.notes.get("2.1.1") is None
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 
-from audit import cases
+from audit import cases, drafts
 from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspector
@@ -69,7 +69,7 @@ async def test_another_answer_elsewhere_is_no_conflict(db: Database) -> None:
 
 async def test_drafts_are_offered_back(db: Database) -> None:
     cid = case_id(db, "C0000")
-    cases.save_draft(db, cid, "2.1.3", "typed before the crash", actor=Actor("Ann Inspector"))
+    drafts.save_draft(db, cid, "2.1.3", "typed before the crash", actor=Actor("Ann Inspector"))
     app = IomAuditApp(db)
     async with app.run_test(size=SIZE) as pilot:
         await open_first_case(app, pilot)
@@ -78,7 +78,7 @@ async def test_drafts_are_offered_back(db: Database) -> None:
         await pilot.press("r")
         await pilot.pause()
     assert rows(db, Answer, case_id=cid)[0]["note"] == "typed before the crash"
-    assert not cases.drafts(db, cid, actor=Actor("Ann Inspector"))
+    assert not drafts.drafts(db, cid, actor=Actor("Ann Inspector"))
 
 
 async def lead_app(db: Database) -> IomAuditApp:

@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Select, Static, TextArea, Tree
 
-from audit import cases, qa_rules, rules
+from audit import cases, drafts, qa_rules, rules
 from audit.cases import CaseView, Change, ReasonRequired
 from audit.errors import AuditError, ConflictError
 from audit.text_rules import is_long
@@ -421,7 +421,7 @@ class CaseScreen(CaseLifecycle):
         except ReasonRequired as exc:
             # Keep the text as a draft first: the app may be closing, and a note typed
             # on a signed-off case must survive until a reason is given.
-            cases.save_draft(self.ws.db, self.case_id, qid, text, actor=self.ws.actor,
+            drafts.save_draft(self.ws.db, self.case_id, qid, text, actor=self.ws.actor,
                              rater=self.rater)
             self.draft_text = text
             self.ask_reason(exc, lambda why: self.write_note(qid, text, seen=seen,
@@ -452,7 +452,7 @@ class CaseScreen(CaseLifecycle):
         if text == self.draft_text or text.strip() == (self.notes.get(qid) or "").strip():
             return
         try:
-            cases.save_draft(self.ws.db, self.case_id, qid, text, actor=self.ws.actor,
+            drafts.save_draft(self.ws.db, self.case_id, qid, text, actor=self.ws.actor,
                              rater=self.rater)
         except AuditError as exc:
             self.notify(str(exc), title="Draft not kept", severity="error")
@@ -464,7 +464,7 @@ class CaseScreen(CaseLifecycle):
         self.commit_note()
 
     def offer_drafts(self) -> None:
-        found = cases.drafts(self.ws.db, self.case_id, actor=self.ws.actor, rater=self.rater)
+        found = drafts.drafts(self.ws.db, self.case_id, actor=self.ws.actor, rater=self.rater)
         if not found:
             return
 
@@ -473,7 +473,7 @@ class CaseScreen(CaseLifecycle):
                 if restore and qid in self.ws.qs:
                     self.write_note(qid, text)
                 else:
-                    cases.discard_draft(self.ws.db, self.case_id, qid, actor=self.ws.actor,
+                    drafts.discard_draft(self.ws.db, self.case_id, qid, actor=self.ws.actor,
                                         rater=self.rater)
             self.show_current()
 
