@@ -20,6 +20,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
+from audit.store.chain import seal
+
 ENV_DB = "IOM_AUDIT_DB"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -127,24 +129,30 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A connection in one write transaction, committed on success, rolled back on error."""
+        """A connection in one write transaction, committed on success, rolled back on error.
+
+        The audit events it wrote are sealed into the trail's hash chain before the commit.
+        """
         with self.engine.connect() as conn:
             conn.info["write"] = True
             try:
                 with conn.begin():
                     yield conn
+                    seal(conn)
             finally:
                 conn.info.pop("write", None)
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
-        """An ORM session in one write transaction (BEGIN IMMEDIATE on SQLite)."""
+        """An ORM session in one write transaction (BEGIN IMMEDIATE on SQLite); its audit
+        events are sealed into the trail's hash chain before the commit."""
         with self.engine.connect() as conn:
             conn.info["write"] = True
             try:
                 with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
                     yield session
                     session.flush()
+                    seal(conn)
             finally:
                 conn.info.pop("write", None)
 
