@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "qa_check": (("lead",), "QA-check cases"),
     "lock": (("lead",), "lock or unlock cases"),
     "read_cases": (RATING_ROLES, "read case records"),
+    # The check names a broken event by its case reference: those who read case records.
+    "verify_trail": (RATING_ROLES, "verify the audit trail"),
     "import": (RATING_ROLES, "import cases or ratings"),
     "export": (("inspector", "lead", "researcher"), "export data"),
     "export_identifiable": (("lead",), "export case references and notes"),
