@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "moderate_case": (("lead",), "mark cases moderated"),
     "lock": (("lead",), "lock or unlock cases"),
     "read_cases": (RATING_ROLES, "read case records"),
+    # The check names a broken event by its case reference: those who read case records.
+    "verify_trail": (RATING_ROLES, "verify the audit trail"),
     "import": (RATING_ROLES, "import cases or ratings"),
     "import_others": (("lead",), "import ratings given by others"),
     "export": (("inspector", "lead", "researcher"), "export data"),

@@ -3,7 +3,9 @@
 What is removed: the inspection's cases (and their profiles), answers, notes, note
 drafts and sites. What is kept: the inspection itself, its aggregate report tables
 (stored, as JSON, in the 'purge' audit event, which the database keeps append-only),
-and the audit trail with its old and new values redacted. On SQLite the deletion runs
+and the audit trail with its old and new values redacted (the digest of those values
+stays, so the trail's hash chain still verifies, and the inspection's trail key goes,
+so the digests cannot be reversed). On SQLite the deletion runs
 with `secure_delete=ON`, then the WAL is checkpointed and truncated and the file is
 vacuumed, so no deleted text survives in the database files themselves (copies made
 earlier - backups, pre-migration .bak files - are the operator's to destroy).
@@ -21,11 +23,12 @@ from sqlmodel import col
 
 from audit.errors import NotFoundError
 from audit.permissions import Actor, require
+from audit.store import chain
 from audit.store.engine import Database
 from audit.store.models import AuditEvent, Inspection, table_of, utcnow
 
-REDACTED = "[purged]"
-# SQLite trigger that refuses UPDATE on audit_event (created by migration 0001).
+REDACTED = chain.REDACTED
+# SQLite trigger that refuses UPDATE on audit_event (migrations 0001 and 0003).
 NO_UPDATE_TRIGGER = "audit_event_no_update"
 
 
@@ -80,27 +83,39 @@ _DELETES = (
     'DELETE FROM "case" WHERE inspection_id = :i',
     "DELETE FROM site WHERE inspection_id = :i",
 )
-_REDACT = (f"UPDATE audit_event SET old_value = CASE WHEN old_value IS NULL THEN NULL "
-           f"ELSE '{REDACTED}' END, new_value = CASE WHEN new_value IS NULL THEN NULL "
-           f"ELSE '{REDACTED}' END WHERE case_id IN ({_CASES})")
+# SQLite's redaction (PostgreSQL's is the owner's function iom_audit_redact, the same
+# in SQL): the values' digest, keyed with the inspection's trail secret, replaces them.
+_REDACT = (f"UPDATE audit_event SET value_digest = iom_value_digest("
+           f"(SELECT secret FROM trail_key WHERE inspection_id = :i), old_value, new_value), "
+           f"old_value = CASE WHEN old_value IS NULL THEN NULL ELSE '{REDACTED}' END, "
+           f"new_value = CASE WHEN new_value IS NULL THEN NULL ELSE '{REDACTED}' END "
+           f"WHERE case_id IN ({_CASES}) AND value_digest IS NULL")
 
 
 def _redact(conn: sa.Connection, inspection_id: int) -> None:
+    chain.seal(conn)  # every event of the inspection is in the chain before redaction
     if conn.dialect.name == "sqlite":
         # DDL is transactional in SQLite, and this transaction holds the write lock: no
-        # other writer ever sees the trail without its trigger.
+        # other writer ever sees the trail without its trigger. (Whoever holds the file
+        # can do the same: the hash chain is what shows a change made that way.)
         trigger = conn.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
             (NO_UPDATE_TRIGGER,)).scalar()
+        raw = conn.connection.driver_connection
+        raw.create_function("iom_value_digest", 3, chain.value_digest)  # type: ignore[union-attr]
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {NO_UPDATE_TRIGGER}")
-        conn.execute(sa.text(_REDACT), {"i": inspection_id})
+        try:
+            conn.execute(sa.text(_REDACT), {"i": inspection_id})
+        finally:
+            raw.create_function("iom_value_digest", 3, None)  # type: ignore[union-attr]
         if trigger:
             conn.exec_driver_sql(trigger)
+        conn.execute(sa.text("DELETE FROM trail_key WHERE inspection_id = :i"),
+                     {"i": inspection_id})
     else:
-        # The trigger function lets an UPDATE through only with this setting, which
-        # SET LOCAL confines to this transaction.
-        conn.exec_driver_sql("SET LOCAL iom_audit.purge = 'on'")
-        conn.execute(sa.text(_REDACT), {"i": inspection_id})
+        # The one guarded path: the owner's function checks the caller is a lead, and
+        # the trail's trigger lets an UPDATE through only inside it.
+        conn.execute(sa.text("SELECT iom_audit_redact(:i)"), {"i": inspection_id})
 
 
 def purge_inspection(db: Database, inspection: str, *, actor: Actor) -> PurgeResult:

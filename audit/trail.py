@@ -1,4 +1,9 @@
-"""The audit trail: who changed what, when; written in the same transaction as the change."""
+"""The audit trail: who changed what, when; written in the same transaction as the change.
+
+Events are written here unsealed; `Database.write()` seals them into the trail's hash
+chain before the commit (`audit/store/chain.py` defines the chain, `verify_trail` checks
+it).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from sqlmodel import Session, col
 
 from audit import qa_rules
 from audit.permissions import Actor, require
+from audit.store import chain_check
+from audit.store.chain_check import ChainReport
 from audit.store.engine import Database
 from audit.store.models import AuditEvent, Case, Inspection, table_of, utcnow
 
@@ -83,3 +90,16 @@ def _history(session: Session, case_ref: str, inspections: Sequence[str] | None,
         out[inspection] = [HistoryEntry(r["at"], r["who"], r["entity"], r["key"], r["field"],
                                         r["old_value"], r["new_value"]) for r in rows]
     return out
+
+
+def verify_trail(db: Database, *, actor: Actor) -> ChainReport:
+    """Recompute the trail's hash chain and check the triggers that guard it.
+
+    Read in one snapshot (REPEATABLE READ on PostgreSQL; one read transaction on SQLite),
+    so writers meanwhile neither block it nor make it see half a seal.
+    """
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        require(conn, actor, "verify_trail")
+        return chain_check.verify(chain_check.query_of(conn), conn.dialect.name)

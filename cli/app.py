@@ -29,6 +29,7 @@ from cli import (
     purge,
     question_sets,
     report,
+    verify,
 )
 from cli.state import CliState
 from question_sets import QuestionSetError
@@ -86,7 +87,7 @@ def make_app(launch_tui: TuiLauncher | None = None) -> typer.Typer:
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     core.register, question_sets.register, imports.register, export.register,
     compare.register, report.register, demo.register, history.register, backups.register,
-    purge.register, people.register,
+    purge.register, people.register, verify.register,
 )
 
 

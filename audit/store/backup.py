@@ -5,7 +5,8 @@ or an import is writing, is written in a locked staging folder next to the targe
 (`.iom-audit-tmp-*`, `audit.store.staging`) and renamed into place, so a crash never
 leaves a half backup under the final name, and the next backup into that folder removes
 what a killed one left. It is integrity-checked before it is reported. `restore` checks
-the file first (integrity, an iom-audit schema at a revision this version knows), keeps
+the file first (integrity, an iom-audit schema at a revision this version knows, the audit
+trail's triggers and hash chain), keeps
 a copy of the database it replaces under a name that cannot collide, and copies the
 backup in with the same API, so open connections see the restored data rather than a
 file swapped under them. One restore runs at a time (`restore_lock`). PostgreSQL has
@@ -21,9 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from audit.errors import UsageError
-from audit.store import encryption
+from audit.store import chain_check, encryption
 from audit.store.copies import copy_database, holds_data, integrity
 from audit.store.engine import Database, DatabaseLocation
 from audit.store.migrate import alembic_config
@@ -86,8 +88,12 @@ def _sqlite_path(location: DatabaseLocation, verb: str) -> Path:
     return location.path
 
 
-def check_file(path: Path, *, key: str | None = None) -> FileCheck:
-    """Check a file is an intact iom-audit database at a known revision; UsageError if not."""
+def check_file(path: Path, *, key: str | None = None, trail: bool = False) -> FileCheck:
+    """Check a file is an intact iom-audit database at a known revision; UsageError if not.
+
+    With `trail`, also that its audit trail is guarded by its triggers and that its hash
+    chain verifies (what a restore needs; a backup copies whatever is there).
+    """
     from alembic.script import ScriptDirectory
 
     if not path.is_file():
@@ -112,6 +118,8 @@ def check_file(path: Path, *, key: str | None = None) -> FileCheck:
         revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         counts = [conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
                   for t in ("inspection", "case", "audit_event")]
+        if trail:
+            _check_trail(conn, path)
     finally:
         conn.close()
     known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
@@ -120,6 +128,33 @@ def check_file(path: Path, *, key: str | None = None) -> FileCheck:
         raise UsageError(f"{path} is at schema revision {found}, which this version of "
                          "iom-audit does not know (restore it with a newer version)")
     return FileCheck(path, revision[0], *counts)
+
+
+# The triggers of a file from before the trail was chained (revision 0001 or 0002).
+_UNCHAINED_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete")
+
+
+def _check_trail(conn: Any, path: Path) -> None:
+    """Refuse a file whose trail lost a trigger or whose hash chain does not verify."""
+    query = chain_check.dbapi_query(conn)
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(audit_event)")}
+    if "seq" not in columns:
+        # Not chained yet (the migration after the restore seals it): triggers only.
+        names = {str(r[0]) for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'audit_event'")}
+        missing = tuple(f"trigger {t}" for t in _UNCHAINED_TRIGGERS if t not in names)
+        broken = None
+    else:
+        report = chain_check.verify(query, "sqlite")
+        missing = report.missing_guards
+        broken = report.broken[0] if report.broken else None
+    if missing:
+        raise UsageError(f"{path}: its audit trail has lost its {missing[0]}, so it may "
+                         "have been rewritten: restore refused")
+    if broken is not None:
+        raise UsageError(f"{path}: its audit trail is broken at {broken.describe()}: "
+                         "restore refused")
 
 
 def backup(db: Database, target: Path, *, force: bool = False) -> FileCheck:
@@ -176,7 +211,7 @@ def restore(location: DatabaseLocation, source: Path, *, force: bool = False) ->
     if source == target:
         raise UsageError("the backup to restore is the database file itself")
     key = encryption.db_key()
-    checked = check_file(source, key=key)
+    checked = check_file(source, key=key, trail=True)
     if holds_data(target, key=key) and not force:
         raise UsageError(f"{target} holds data: add --force to replace it (a copy of it is "
                          "kept next to it)")

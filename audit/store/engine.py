@@ -26,6 +26,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
+from audit.store.chain import seal
 from audit.store.errors import BUSY_SECONDS, DatabaseError, describe, first_line
 
 if TYPE_CHECKING:
@@ -136,24 +137,30 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A connection in one write transaction, committed on success, rolled back on error."""
+        """A connection in one write transaction, committed on success, rolled back on error.
+
+        The audit events it wrote are sealed into the trail's hash chain before the commit.
+        """
         with self.engine.connect() as conn:
             conn.info["write"] = True
             try:
                 with conn.begin():
                     yield conn
+                    seal(conn)
             finally:
                 conn.info.pop("write", None)
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
-        """An ORM session in one write transaction (BEGIN IMMEDIATE on SQLite)."""
+        """An ORM session in one write transaction (BEGIN IMMEDIATE on SQLite); its audit
+        events are sealed into the trail's hash chain before the commit."""
         with self.engine.connect() as conn:
             conn.info["write"] = True
             try:
                 with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
                     yield session
                     session.flush()
+                    seal(conn)
             finally:
                 conn.info.pop("write", None)
 

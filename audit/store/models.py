@@ -277,8 +277,11 @@ class LastChange(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """Append-only trail of every change (and every disclosure by export).
 
-    The database refuses UPDATE and DELETE on this table (a trigger on SQLite; grants on
-    PostgreSQL), so the trail cannot be rewritten through the application.
+    The database refuses UPDATE, DELETE, TRUNCATE and REPLACE on this table (triggers on
+    both backends; grants too on PostgreSQL), so the trail cannot be rewritten through
+    the application. Each event is also a link of a hash chain (`audit/store/chain.py`):
+    written without `seq` and `hash`, it is sealed before its transaction commits, and
+    `iom-audit verify` recomputes the chain.
     """
 
     __tablename__ = "audit_event"
@@ -296,6 +299,28 @@ class AuditEvent(SQLModel, table=True):
     field: str | None = Field(default=None, max_length=80, description="Field or question id")
     old_value: str | None = Field(default=None, description="Value before (NULL when created)")
     new_value: str | None = Field(default=None, description="Value after (NULL when deleted)")
+    seq: int | None = Field(default=None, unique=True, index=True,
+                            description="Position in the hash chain (NULL until sealed)")
+    hash: str | None = Field(default=None, max_length=64,
+                             description="sha256 (hex) of the previous event's hash and this "
+                                         "event (NULL until sealed)")
+    value_digest: str | None = Field(
+        default=None, max_length=64,
+        description="Digest of the old and new values, kept when a purge redacts them")
+
+
+class TrailKey(SQLModel, table=True):
+    """The random secret an inspection's trail values are digested with.
+
+    A purge deletes it: the digests it leaves in the trail cannot then be reversed by
+    trying every possible answer.
+    """
+
+    __tablename__ = "trail_key"
+
+    inspection_id: int = Field(foreign_key="inspection.id", primary_key=True,
+                               description="The inspection")
+    secret: str = Field(max_length=64, description="64 random hex digits")
 
 
 class NoteDraft(SQLModel, table=True):

@@ -72,6 +72,7 @@ def test_history_of_an_unknown_case_is_a_clean_error(sqlite_db: Database,
 APP_ROLE_GRANTS = """
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_event FROM {role};
+REVOKE UPDATE, DELETE, TRUNCATE ON trail_key FROM {role};
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
 GRANT EXECUTE ON FUNCTION iom_register_self(text, text) TO {role};
 """

@@ -46,6 +46,32 @@ def test_unreachable_server_is_a_clear_error() -> None:
         open_database("postgresql+psycopg://nobody@127.0.0.1:1/none")
 
 
+def _populate_0001(path: Path) -> None:
+    """A case with an answer and two events, written as revision 0001's schema holds them
+    (raw SQL: the models describe the newest schema)."""
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executescript("""
+            INSERT INTO inspection (id, name, kind, question_set_id, question_set_version,
+                                    created_at)
+            VALUES (1, 't', 'thematic', 'hmip-adult-2018', '1.0', '2019-03-01 10:00:00.000000');
+            INSERT INTO inspector (id, name, initials, role)
+            VALUES (1, 'Ada Testwell', 'AT', 'lead');
+            INSERT INTO "case" (id, inspection_id, case_ref, status, version, updated_at, rosh)
+            VALUES (1, 1, 'T-0001', 'in_progress', 1, '2019-03-01 10:00:00.000000', 'high');
+            INSERT INTO answer (case_id, question_id, question_set_version, value, note,
+                                inspector_id, rater, updated_at)
+            VALUES (1, '2.1.1', '1.0', 'yes', 'engaged well', 1, 'primary',
+                    '2019-03-01 10:00:00.000000');
+            INSERT INTO audit_event (at, who, entity, case_id, key, field, old_value, new_value)
+            VALUES ('2019-03-01 10:00:00.000000', 'Ada Testwell', 'case', 1, 'T-0001', 'rosh',
+                    NULL, 'high'),
+                   ('2019-03-01 10:00:01.000000', 'Ada Testwell', 'answer', 1,
+                    'T-0001/2.1.1/primary', '2.1.1', NULL, 'yes');
+        """)
+    conn.close()
+
+
 def _populate(db: Database) -> int:
     with db.write_session() as s:
         insp = Inspection(name="t", kind="thematic", question_set_id="hmip-adult-2018",
@@ -139,15 +165,20 @@ def test_migrating_a_file_with_data_keeps_it_and_copies_it_first(tmp_path: Path)
     from audit.store.migrate import upgrade_to_head
 
     upgrade_to_head(db.engine, db.location.path, "0001")
-    _populate(db)
-    # Pretend the file predates the newest revision so opening must migrate it.
-    with db.write() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     db.dispose()
+    _populate_0001(path)
     head = head_revision()
     reopened = open_database(str(path))
     with reopened.session() as s:
         assert s.exec(select(Case.case_ref)).all() == ["T-0001"]
+    # The events written before the trail was a hash chain are sealed, in id order.
+    from audit.store.chain_check import query_of, verify
+
+    with reopened.engine.connect() as conn:
+        report = verify(query_of(conn), "sqlite")
+        sealed = conn.exec_driver_sql("SELECT id, seq FROM audit_event ORDER BY id").all()
+    assert report.ok and report.events == 2 and not report.unsealed
+    assert [tuple(r) for r in sealed] == [(1, 1), (2, 2)]
     reopened.dispose()
     if head != "0001":
         copies = list(tmp_path.glob("old.db.pre-*.bak"))

@@ -11,7 +11,7 @@
 * `last_change` remembers each case's last answer or note change for undo.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-30 10:00:00
 """
 import re
@@ -22,7 +22,7 @@ import sqlmodel
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
