@@ -161,3 +161,37 @@ def _abs(path: Path) -> Path:
     import os
 
     return Path(os.path.abspath(path))
+
+
+def write_text(path: Path, text: str, *, force: bool = False) -> Path:
+    """Write one text file the way disclosures are placed, for outputs the trail does not
+    record as a disclosure (the JSON of `compare` and `history`, a purge's snapshot).
+
+    Staged, flushed and renamed into place; a name that is a symbolic link is refused
+    even with `force`, and an existing file is refused unless `force`.
+    """
+    final = _abs(Path(path))
+    folder = open_folder(final.parent.resolve(), create=True)
+    name = final.name
+    try:
+        folder.refuse_unsafe(name, force=force)
+        clean_abandoned(folder)
+        staging = create_staging(folder)
+        try:
+            try:
+                staging.path(name).write_text(text, encoding="utf-8")
+                staging.sync(name)
+            except OSError as exc:
+                raise UsageError(f"could not write {final} ({exc.strerror or exc}); "
+                                 "nothing was written") from None
+            folder.refuse_unsafe(name, force=force)  # once more, right before the rename
+            placed = staging.place(name, force=force)
+            folder.fsync()
+        finally:
+            staging.discard()
+    except BaseException:
+        folder.remove_if_created_and_empty()
+        raise
+    finally:
+        folder.close()
+    return placed

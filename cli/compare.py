@@ -52,6 +52,9 @@ def compare(
                                       "reoffending and provider."),
     json_out: str | None = typer.Option(None, "--json", help="Write JSON to FILE, or - for "
                                                             "standard output."),
+    force: bool = typer.Option(False, "--force",
+                               help="Replace an existing --json FILE (links are never "
+                                    "followed)."),
 ) -> None:
     """Compare groups (default IOM vs non-IOM) on each question, with significance tests."""
     from audit.views import analysis
@@ -66,7 +69,9 @@ def compare(
         if json_out == "-":
             sys.stdout.write(text + "\n")
         else:
-            Path(json_out).write_text(text + "\n", encoding="utf-8")
+            from audit.disclosure import write_text
+
+            write_text(Path(json_out), text + "\n", force=force)
             typer.echo(f"Wrote {json_out}", err=True)
         return
     console = Console(markup=False)  # names, refs and sites are printed as typed

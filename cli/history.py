@@ -36,6 +36,9 @@ def history(
     json_out: str | None = typer.Option(None, "--json",
                                         help="Write the events as JSON to FILE ('-' for "
                                              "stdout) instead of a table."),
+    force: bool = typer.Option(False, "--force",
+                               help="Replace an existing --json FILE (links are never "
+                                    "followed)."),
 ) -> None:
     """Every recorded change of a case: when (UTC), who, what, old → new."""
     from audit.errors import NotFoundError
@@ -55,7 +58,9 @@ def history(
         if json_out == "-":
             sys.stdout.write(text)
         else:
-            Path(json_out).write_text(text, encoding="utf-8")
+            from audit.disclosure import write_text
+
+            write_text(Path(json_out), text, force=force)
         return
     console = Console(markup=False)  # names, refs and sites are printed as typed
     for name, events in found.items():

@@ -25,6 +25,7 @@ def purge(
                                               "to this file."),
 ) -> None:
     """Remove an inspection's cases, answers and notes, keeping its aggregate tables (leads)."""
+    from audit.disclosure import existing, write_text
     from audit.errors import UsageError
     from audit.permissions import require
     from audit.purge import purge_inspection
@@ -34,6 +35,10 @@ def purge(
     actor = state.actor()
     with db.engine.connect() as conn:
         require(conn, actor, "purge")  # before asking: the purge itself checks again
+    if snapshot is not None and existing([snapshot]):
+        # Checked before anything is removed: a purge cannot be run twice.
+        raise UsageError(f"{snapshot} exists (or is a link): choose another name for "
+                         "--snapshot; nothing was purged")
     if not yes:
         typer.echo(f"This permanently removes every case, answer and note of inspection "
                    f"{inspection!r} from {db.location.display()}; its aggregate tables and "
@@ -50,8 +55,7 @@ def purge(
                f"redacted; {len(result.snapshot.get('tables', [])):,} aggregate table(s) "
                "kept in the audit trail (entity 'purge').")
     if snapshot is not None:
-        snapshot.write_text(json.dumps(result.snapshot, indent=2, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
+        write_text(snapshot, json.dumps(result.snapshot, indent=2, ensure_ascii=False) + "\n")
         typer.echo(f"Aggregate tables written to {snapshot}.")
     for warning in result.warnings:
         typer.echo(f"Warning: {warning}", err=True)
