@@ -137,7 +137,16 @@ def test_migrating_a_newer_database_directly_copies_nothing(tmp_path: Path) -> N
 def _older(path: Path) -> Path:
     db = open_database(str(path), migrate=False)
     upgrade_to_head(db.engine, path, "0001")
-    make_inspection(db, "t", cases=2)
+    # Written as that version would have: plain SQL (today's code writes today's schema).
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO inspection (name, kind, question_set_id, question_set_version, "
+            "created_at) VALUES ('t', 'thematic', 'iom-thematic-2019', '1.0', :at)"),
+            {"at": "2024-05-01 09:00:00"})
+        for ref in ("C-1", "C-2"):
+            conn.execute(sa.text(
+                'INSERT INTO "case" (inspection_id, case_ref, status, version, updated_at) '
+                "VALUES (1, :ref, 'not_started', 1, :at)"), {"ref": ref, "at": "2024-05-01"})
     db.dispose()
     return path
 
