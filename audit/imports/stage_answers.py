@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from audit.imports.staging import BulkResult, load_rows, run_sql, temp_table
 from audit.people import rater_ids
-from audit.store import chain
+from audit.store import chain_bulk
 from audit.store.models import RATERS, utcnow
 
 _NOTE_KEPT = object()  # add() without a note column: stored notes are left alone
@@ -105,7 +105,7 @@ class AnswerStaging:
         self._created_cases: list[np.ndarray] = []  # cases a new answer would start
         self._answered_cases: list[np.ndarray] = []
         self._creating = 0  # rows that create an answer if none is stored
-        self._trail = chain.BulkEvents(conn, None)  # the merge's (chain.bulk)
+        self._trail = chain_bulk.BulkEvents(conn, None)  # the merge's (chain_bulk.bulk)
         for table, columns in (
                 (self.KINDS, "code INTEGER PRIMARY KEY, question_id VARCHAR, rater VARCHAR, "
                              "value VARCHAR, note VARCHAR, set_note INTEGER, "
@@ -281,7 +281,7 @@ class AnswerStaging:
     def merge(self) -> BulkResult:
         """Insert new answers, update changed ones, delete emptied ones, log each change."""
         at = utcnow()
-        with chain.bulk(self.conn, self.inspection_id) as self._trail:
+        with chain_bulk.bulk(self.conn, self.inspection_id) as self._trail:
             result = self._insert_new(at) if self.only_new() else self._merge_diff(at)
         for table in (self.ROWS, self.KINDS, self.TABLE, self.DIFF, self.TOUCHED):
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
@@ -297,12 +297,12 @@ class AnswerStaging:
         events = 0
         for entity, column, shown in (("answer", "value", "k.value IS NOT NULL"),
                                       ("note", "note", "k.note IS NOT NULL")):
-            events += run_sql(self.conn, self._trail.insert(f"""
+            events += self._trail.write(f"""
                 SELECT :at, :who, '{entity}', r.case_id,
                        c.case_ref || '/' || k.question_id || '/' || k.rater, k.question_id,
                        NULL, k.{column}
                 FROM {rows} JOIN "case" c ON c.id = r.case_id
-                WHERE {shown}{order}"""), at=at, who=who).rowcount
+                WHERE {shown}{order}""", at=at, who=who)
         with self._indexes_built_after():
             created = run_sql(self.conn, f"""
                 INSERT INTO answer (case_id, question_id, question_set_version, value, note,
@@ -403,12 +403,12 @@ class AnswerStaging:
             FROM {d}""").one())
         events = 0
         for entity, old, new in (("answer", "old_value", "value"), ("note", "old_note", "note")):
-            events += run_sql(self.conn, self._trail.insert(f"""
+            events += self._trail.write(f"""
                 SELECT :at, :who, '{entity}', d.case_id,
                        c.case_ref || '/' || d.question_id || '/' || d.rater, d.question_id,
                        d.{old}, d.{new}
                 FROM {d} d JOIN "case" c ON c.id = d.case_id
-                WHERE d.{old} IS DISTINCT FROM d.{new}"""), at=at, who=who).rowcount
+                WHERE d.{old} IS DISTINCT FROM d.{new}""", at=at, who=who)
         run_sql(self.conn, f"""
             UPDATE answer SET value = d.value, note = d.note, inspector_id = d.inspector_id,
                               question_set_version = :v, updated_at = :at
@@ -445,15 +445,14 @@ class AnswerStaging:
                 SELECT EXISTS (SELECT 1 FROM {self.KINDS} k JOIN inspector p
                                ON p.id = k.inspector_id WHERE {others})""", **own).scalar_one():
             return  # the usual file: the importer's own ratings, nothing to scan
-        run_sql(self.conn, f"""
-            INSERT INTO audit_event (at, who, entity, case_id, key, field, old_value, new_value)
+        self._trail.write(f"""
             SELECT :at, :who, 'rating', w.case_id, c.case_ref || '/' || w.rater, 'rated_by',
                    NULL, p.name
             FROM (SELECT DISTINCT {case_id} AS case_id, {alias}.rater AS rater,
                                   {alias}.inspector_id AS inspector_id FROM {source}) w
             JOIN "case" c ON c.id = w.case_id JOIN inspector p ON p.id = w.inspector_id
             WHERE {others} ORDER BY w.case_id, w.rater, p.name""", at=at, who=self.who,
-                **own)
+                          **own)
 
     def _touch_cases(self, at: Any) -> int:
         """Bump each changed case's version once; a first answer starts the case.
@@ -461,10 +460,10 @@ class AnswerStaging:
         Reads the touched-case table: (case_id, answered), one row per changed case.
         """
         t = self.TOUCHED
-        events = run_sql(self.conn, self._trail.insert(f"""
+        events = self._trail.write(f"""
             SELECT :at, :who, 'case', c.id, c.case_ref, 'status', 'not_started', 'in_progress'
             FROM {t} t JOIN "case" c ON c.id = t.case_id
-            WHERE c.status = 'not_started' AND t.answered = 1"""), at=at, who=self.who).rowcount
+            WHERE c.status = 'not_started' AND t.answered = 1""", at=at, who=self.who)
         run_sql(self.conn, f"""
             UPDATE "case" SET version = "case".version + 1, updated_at = :at,
                 status = CASE WHEN "case".status = 'not_started' AND t.answered = 1

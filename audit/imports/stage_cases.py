@@ -19,7 +19,7 @@ from audit.imports.staging import (
     temp_table,
     trail_text,
 )
-from audit.store import chain
+from audit.store import chain_bulk
 from audit.store.models import utcnow
 from question_sets.profile import CASE_STATUS, PROFILE
 
@@ -100,16 +100,16 @@ class CaseStaging:
         updated = run_sql(self.conn, f"SELECT COUNT(*) FROM {t} s JOIN {CASE_TABLE} c "
                                      f"ON c.id = s.case_id WHERE {changed('c')}").scalar_one()
         events = 0
-        with chain.bulk(self.conn, i) as trail:
+        with chain_bulk.bulk(self.conn, i) as trail:
             for f in self.fields:  # events first: they read the values before the update
                 col = "site_id" if f == "site" else f
                 old = "(SELECT name FROM site WHERE site.id = c.site_id)" if f == "site" \
                     else trail_text(f"c.{f}", kind_of(f))
-                events += run_sql(self.conn, trail.insert(f"""
+                events += trail.write(f"""
                     SELECT :at, :who, 'case', c.id, c.case_ref, '{f}', {old},
                            {trail_text(new(f, 'c'), kind_of(f))}
                     FROM {t} s JOIN "case" c ON c.id = s.case_id
-                    WHERE c.{col} IS DISTINCT FROM {new(col, 'c')}"""), at=at, who=who).rowcount
+                    WHERE c.{col} IS DISTINCT FROM {new(col, 'c')}""", at=at, who=who)
         if updated:
             sets = ", ".join(f"{f} = {new(f, CASE_TABLE)}" for f in written)
             run_sql(self.conn, f'UPDATE "case" SET {sets}, version = "case".version + 1, '
@@ -129,7 +129,7 @@ class CaseStaging:
             run_sql(self.conn, f'UPDATE {t} SET case_id = (SELECT c.id FROM "case" c WHERE '
                             f"c.inspection_id = :i AND c.case_ref = {t}.case_ref) "
                             "WHERE is_new = 1", i=i)
-            with chain.bulk(self.conn, i) as trail:
+            with chain_bulk.bulk(self.conn, i) as trail:
                 events += self._creation_events(at, trail)
         run_sql(self.conn, f"DROP TABLE {t}")
         return BulkResult(created, updated, self.staged - created - updated, sites, events)
@@ -147,7 +147,7 @@ class CaseStaging:
                         f"site.inspection_id = :i AND site.name = {t}.site)", i=i)
         return tuple(missing)
 
-    def _creation_events(self, at: Any, trail: chain.BulkEvents) -> int:
+    def _creation_events(self, at: Any, trail: chain_bulk.BulkEvents) -> int:
         t, who = self.TABLE, self.who
         shown = [("case_ref", "code"), *((f, kind_of(f)) for f in self.fields)]
         if "status" not in self.fields:
@@ -155,10 +155,10 @@ class CaseStaging:
         events = 0
         for f, kind in shown:
             value = "c.status" if f == "status" else trail_text(f"s.{f}", kind)
-            events += run_sql(self.conn, trail.insert(f"""
+            events += trail.write(f"""
                 SELECT :at, :who, 'case', c.id, c.case_ref, '{f}', NULL, {value}
                 FROM {t} s JOIN "case" c ON c.id = s.case_id
-                WHERE s.is_new = 1 AND {value} IS NOT NULL"""), at=at, who=who).rowcount
+                WHERE s.is_new = 1 AND {value} IS NOT NULL""", at=at, who=who)
         return events
 
 

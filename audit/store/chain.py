@@ -4,10 +4,9 @@ An event is written without a hash by anyone (the ORM, bulk SQL, a PostgreSQL fu
 and *sealed* before its transaction commits (`Database.write()` calls `seal`): the
 unsealed events get the next chain positions (`seq`) in id order and their hashes, under
 a lock on PostgreSQL (`pg_advisory_xact_lock`) so two writers never fork the chain.
-SQLite imports of millions of answers chain their events inside the INSERT itself
-(`bulk`), with no second pass.
+Bulk imports avoid a second pass over millions of rows (`audit/store/chain_bulk.py`).
 
-The canonical form (version 1), the one definition `audit.store.chain_check` verifies:
+The canonical form (version 1), the definition `audit.store.chain_check` verifies:
 
     hash  = sha256_hex(prev + "|v1|" + seq + "|" + at + "|" + t(who) + "|" + t(entity)
                        + "|" + case_id + "|" + t(key) + "|" + t(field) + "|" + values)
@@ -15,26 +14,29 @@ The canonical form (version 1), the one definition `audit.store.chain_check` ver
              sha256_hex("v1|" + t(secret) + "|" + t(old_value) + "|" + t(new_value))
 
 `prev` is the hash of the event at seq - 1 (64 zeros for seq 1); `seq` and `case_id`
-are decimal (NULL is empty); `at` is UTC as `YYYY-MM-DDTHH:MM:SS.ffffffZ`; t(text) is its length in
-Unicode code points, a colon and the text (NULL is empty), so no separator inside a
-value can shift a field; the whole line is hashed as UTF-8. `secret` is the random key
-of the event's inspection (table `trail_key`; NULL for events of no case): a purge
-replaces the values with "[purged]", stores their digest in `value_digest` (so the
-chain still verifies) and deletes the secret, so the digest of a short answer such as
-"yes" cannot be reversed by trying every answer. Every column is covered but the
-surrogate `id`, which orders nothing (the chain's order is `seq`): leaving it out lets
-SQLite number bulk rows itself, one function call per row fewer on the import path.
+are decimal (NULL is empty); `at` is UTC as `YYYY-MM-DDTHH:MM:SS.ffffffZ`; t(text) is
+its length in Unicode code points, a colon and the text (NULL is empty), so no
+separator inside a value can shift a field; the whole line is hashed as UTF-8.
+`secret` is the random key of the event's inspection (table `trail_key`; NULL for
+events of no case): a purge replaces the values with "[purged]", stores their digest in
+`value_digest` (so the chain still verifies) and deletes the secret, so the digest of a
+short answer such as "yes" cannot be reversed by trying every answer. Every column is
+covered but the surrogate `id`, which orders nothing (the chain's order is `seq`):
+leaving it out lets SQLite number bulk rows itself.
+
+PostgreSQL seals in the database: migration 0003 writes the same form in SQL
+(`iom_audit_line`, `iom_audit_values`, the aggregate `iom_audit_chain`), and every
+PostgreSQL test that seals then verifies here, in Python, so the two cannot drift apart
+unnoticed.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from hashlib import sha256
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -45,9 +47,7 @@ REDACTED = "[purged]"
 """What a purge leaves in place of an old or new value."""
 PG_LOCK = 0x10_A0D17_7A11
 """The PostgreSQL advisory lock held from sealing to commit (one chain head at a time)."""
-_WRITE_CHUNK = 20_000  # events read, hashed and written at a time
-_VALUE_CACHE_LIMIT = 50_000  # (old, new) digests remembered by a bulk write ...
-_SHORT = 200  # ... of values this short (answers, codes; not notes)
+_WRITE_CHUNK = 20_000  # events read, hashed and written at a time (SQLite)
 
 
 def _t(value: str | None) -> str:
@@ -70,23 +70,31 @@ def value_digest(secret: str | None, old: str | None, new: str | None) -> str:
     return sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def chain_line_hash(prev: str, seq: int, part: str, values: str) -> str:
+    """The hash of an event from its canonical middle `part` (see `event_hash`)."""
+    line = f"{prev}|{VERSION}|{seq}|{part}|{values}"
+    return sha256(line.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @lru_cache(maxsize=1024)
-def _middle(at: datetime | str, who: str, entity: str) -> str:
-    # The part bulk writes repeat row after row: computed once per (at, who, entity).
+def canonical_middle(at: datetime | str, who: str, entity: str) -> str:
+    """`at`, `who` and `entity` in the canonical form (bulk writes repeat them row after
+    row: computed once)."""
     return f"{canonical_time(at)}|{_t(who)}|{_t(entity)}"
 
 
-def _link(prev: str, seq: int, middle: str, case_id: int | None, key: str,
-          field: str | None, values: str) -> str:
-    line = (f"{prev}|{VERSION}|{seq}|{middle}|{'' if case_id is None else case_id}"
-            f"|{len(key)}:{key}|{'' if field is None else f'{len(field)}:{field}'}|{values}")
-    return sha256(line.encode("utf-8", "surrogatepass")).hexdigest()
+def canonical_part(at: datetime | str, who: str, entity: str, case_id: int | None, key: str,
+                   field: str | None) -> str:
+    """The event's own columns in the canonical form, between `seq` and `values`."""
+    return (f"{canonical_middle(at, who, entity)}|{'' if case_id is None else case_id}"
+            f"|{_t(key)}|{_t(field)}")
 
 
 def event_hash(prev: str, seq: int, at: datetime | str, who: str, entity: str,
                case_id: int | None, key: str, field: str | None, values: str) -> str:
     """The hash of one event chained to `prev` (see the module docstring)."""
-    return _link(prev, seq, _middle(at, who, entity), case_id, key, field, values)
+    return chain_line_hash(prev, seq, canonical_part(at, who, entity, case_id, key, field),
+                           values)
 
 
 def values_of(stored_digest: str | None, secret: str | None, old: str | None,
@@ -137,166 +145,84 @@ def _unsealed_ids(conn: sa.Connection) -> list[int]:
         "SELECT id FROM audit_event WHERE seq IS NULL ORDER BY id").scalars()]
 
 
+EVENT_FIELDS = ("at", "who", "entity", "case_id", "key", "field", "old_value", "new_value")
+PENDING = "iom_pending_event"
+"""PostgreSQL: a temporary table of bulk-written events, sealed into the trail at commit."""
+
+
+def _pending(conn: sa.Connection) -> bool:
+    if conn.dialect.name != "postgresql" or not conn.info.pop(PENDING, False):
+        return False
+    return bool(conn.exec_driver_sql(
+        f"SELECT to_regclass('pg_temp.{PENDING}') IS NOT NULL").scalar()) and bool(
+        conn.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM pg_temp.{PENDING})").scalar())
+
+
+def _ensure_secrets_for(conn: sa.Connection, pending: bool) -> None:
+    """A secret for every inspection whose cases have events waiting to be sealed."""
+    waiting = conn.exec_driver_sql(
+        'SELECT DISTINCT c.inspection_id FROM audit_event e JOIN "case" c ON c.id = e.case_id '
+        "WHERE e.seq IS NULL" + (f' UNION SELECT c.inspection_id FROM pg_temp.{PENDING} e '
+                                 'JOIN "case" c ON c.id = e.case_id' if pending else "")
+    ).scalars().all()
+    known = set(conn.exec_driver_sql("SELECT inspection_id FROM trail_key").scalars())
+    _ensure_secrets(conn, sorted({int(i) for i in waiting} - known))
+
+
 def seal(conn: sa.Connection) -> int:
     """Chain every unsealed event, in id order, in the caller's transaction; how many.
 
-    Called before every write transaction commits. On PostgreSQL the advisory lock is
-    held until that commit, so the next writer reads the head this one wrote.
+    Called before every write transaction commits. SQLite: computed here, written with
+    an UPDATE the no-update trigger allows (seq and hash from empty, nothing else).
+    PostgreSQL: the database computes the chain itself, under an advisory lock taken
+    here, at the end of the transaction (so a writer never holds it while waiting for
+    another's row locks) and held until the commit, so the next writer chains onto
+    what this one sealed: `iom_audit_seal()` (the owner's function: the application role
+    may not UPDATE the trail) seals events in place, and bulk-written events waiting in
+    `PENDING` are moved into the trail already sealed, as the chain's next links.
     """
-    if not _unsealed_ids(conn):
+    pending = _pending(conn)
+    if not pending and not _unsealed_ids(conn):
         return 0
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK})")
-    ids = _unsealed_ids(conn)  # again: under the lock, others' sealing is committed
-    missing = conn.exec_driver_sql(
-        'SELECT DISTINCT c.inspection_id FROM audit_event e JOIN "case" c ON c.id = e.case_id '
-        "WHERE e.seq IS NULL AND NOT EXISTS "
-        "(SELECT 1 FROM trail_key k WHERE k.inspection_id = c.inspection_id)").scalars().all()
-    _ensure_secrets(conn, [int(i) for i in missing])
+        _ensure_secrets_for(conn, pending)
+        count = int(conn.exec_driver_sql("SELECT iom_audit_seal()").scalar_one())
+        return count + (_move_pending(conn) if pending else 0)
+    _ensure_secrets_for(conn, False)
+    ids = _unsealed_ids(conn)
     seq, prev = head(conn)
     chunk = sa.text(f"{EVENTS_WITH_SECRET} WHERE e.id BETWEEN :lo AND :hi AND e.seq IS NULL "
                     "ORDER BY e.id")
     for start in range(0, len(ids), _WRITE_CHUNK):
         part = ids[start:start + _WRITE_CHUNK]
-        sealed: list[tuple[int, int, str]] = []  # (id, seq, hash)
+        sealed: list[tuple[int, str, int]] = []  # (seq, hash, id)
         rows = conn.execute(chunk, {"lo": part[0], "hi": part[-1]}).all()
         for (event_id, _, _, at, who, entity, case_id, key, field, old, new, stored,
              secret) in rows:
             seq += 1
             prev = event_hash(prev, seq, at, who, entity, case_id, key, field,
                               values_of(stored, secret, old, new))
-            sealed.append((event_id, seq, prev))
-        _write_seals(conn, sealed)
+            sealed.append((seq, prev, event_id))
+        conn.exec_driver_sql("UPDATE audit_event SET seq = ?, hash = ? WHERE id = ?", sealed)
     return len(ids)
 
 
-def _write_seals(conn: sa.Connection, sealed: list[tuple[int, int, str]]) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("UPDATE audit_event SET seq = ?, hash = ? WHERE id = ?",
-                             [(s, h, i) for i, s, h in sealed])
-        return
-    # The application role may not UPDATE the trail: the owner's function writes the
-    # seals, and checks they continue the chain from its head without a gap.
-    conn.execute(sa.text("SELECT iom_audit_seal(CAST(:ids AS BIGINT[]), "
-                         "CAST(:seqs AS BIGINT[]), CAST(:hashes AS TEXT[]))"),
-                 {"ids": [i for i, _, _ in sealed], "seqs": [s for _, s, _ in sealed],
-                  "hashes": [h for _, _, h in sealed]})
-
-
-# -- bulk writes
-
-EVENT_FIELDS = ("at", "who", "entity", "case_id", "key", "field", "old_value", "new_value")
-NO_REPLACE_TRIGGER = "audit_event_no_replace"
-
-
-class _Chainer:
-    """The state of a chain being extended inside one SQLite INSERT ... SELECT.
-
-    SQLite computes a row's result columns left to right: `iom_trail_seq()` starts a row
-    and `iom_trail_hash(...)` finishes it; any other order raises, so a change in SQLite
-    could only make an import fail, never write a wrong chain. The functions are
-    closures over local state: they run once per event of an import of millions, and
-    each look-up counts.
-    """
-
-    def __init__(self, seq: int, prev: str, secret: str | None) -> None:
-        state = [seq, 1]  # seq, step (0: seq given, 1: hash given)
-        chain = [prev]
-        values: dict[tuple[Any, Any, bool], str] = {}
-
-        def next_seq() -> int:
-            if state[1] != 1:
-                raise RuntimeError("iom_trail_seq() called twice for one row")
-            state[0] += 1
-            state[1] = 0
-            return state[0]
-
-        def link(at: str, who: str, entity: str, case_id: Any, key: str, field: str | None,
-                 old: Any, new: Any) -> str:
-            if state[1] != 0:
-                raise RuntimeError("iom_trail_hash() called before iom_trail_seq()")
-            # TEXT affinity stores numbers as text: hash what will be stored.
-            if old is not None and type(old) is not str:
-                old = str(old)
-            if new is not None and type(new) is not str:
-                new = str(new)
-            memo = (old, new, case_id is None)
-            digest = values.get(memo)
-            if digest is None:
-                digest = value_digest(None if case_id is None else secret, old, new)
-                # Answers repeat a handful of values; notes are each their own.
-                if len(values) < _VALUE_CACHE_LIMIT and len(old or "") + len(new or "") < _SHORT:
-                    values[memo] = digest
-            chain[0] = _link(chain[0], state[0], _middle(at, who, entity), case_id, key, field,
-                             digest)
-            state[1] = 1
-            return chain[0]
-
-        self.state = state
-        self.next_seq, self.hash = next_seq, link
-
-    @property
-    def seq(self) -> int:
-        return self.state[0]
-
-
-class BulkEvents:
-    """Writes events from INSERT ... SELECT statements (see `bulk`)."""
-
-    def __init__(self, conn: sa.Connection, chainer: _Chainer | None) -> None:
-        self.conn = conn
-        self.chainer = chainer
-
-    def insert(self, select: str) -> str:
-        """The INSERT of the events a SELECT yields; execute it with the SELECT's parameters.
-
-        The SELECT's columns are, in order: at, who, entity, case_id, key, field,
-        old_value, new_value (the CTE names them)."""
-        names = ", ".join(EVENT_FIELDS)
-        values = ", ".join(f"e.{f}" for f in EVENT_FIELDS)
-        # INSERT first: Python's sqlite3 counts rows only for statements starting so.
-        if self.chainer is None:
-            return (f"INSERT INTO audit_event ({names}) "
-                    f"WITH e ({names}) AS ({select}) SELECT {values} FROM e")
-        return (f"INSERT INTO audit_event ({names}, seq, hash) "
-                f"WITH e ({names}) AS ({select}) "
-                f"SELECT {values}, iom_trail_seq(), iom_trail_hash({values}) FROM e")
-
-
-@contextmanager
-def bulk(conn: sa.Connection, inspection_id: int) -> Iterator[BulkEvents]:
-    """Write many events of one inspection's cases with INSERT ... SELECT.
-
-    On SQLite the events are sealed as they are written: connection-local functions
-    number and hash each row inside the INSERT, from the chain's head. The trigger that
-    refuses an INSERT over an existing id or seq is dropped for the statement and
-    recreated before the transaction ends (DDL is transactional in SQLite, and this
-    transaction holds the write lock: no one else ever sees the trail without it); the
-    rows written here take new ids and seqs only. On PostgreSQL the events are plain
-    inserts, sealed with the rest of the transaction.
-    """
-    if conn.dialect.name != "sqlite":
-        yield BulkEvents(conn, None)
-        return
-    seal(conn)
+def _move_pending(conn: sa.Connection) -> int:
+    """PostgreSQL: chain the bulk-written events in the database and move them into the
+    trail, each written once (sealing them in place would write every row twice)."""
     seq, prev = head(conn)
-    chainer = _Chainer(seq, prev, secret_of(conn, inspection_id))
-    raw = conn.connection.driver_connection
-    functions = (("iom_trail_seq", 0, chainer.next_seq),
-                 ("iom_trail_hash", len(EVENT_FIELDS), chainer.hash))
-    for name, arity, function in functions:
-        raw.create_function(name, arity, function)  # type: ignore[union-attr]
-    trigger = conn.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-        (NO_REPLACE_TRIGGER,)).scalar()
-    if trigger:
-        conn.exec_driver_sql(f"DROP TRIGGER {NO_REPLACE_TRIGGER}")
-    try:
-        yield BulkEvents(conn, chainer)
-    finally:
-        for name, arity, _ in functions:
-            raw.create_function(name, arity, None)  # type: ignore[union-attr]
-        if trigger:
-            conn.exec_driver_sql(trigger)
-    if head(conn)[0] != chainer.seq:
-        raise RuntimeError("the events written do not continue the audit trail's chain")
+    fields = ", ".join(EVENT_FIELDS)
+    moved = conn.execute(sa.text(
+        f"INSERT INTO audit_event ({fields}, seq, hash) "
+        f"WITH todo AS (SELECT {', '.join(f'p.{f}' for f in EVENT_FIELDS)}, "
+        "  :seq + row_number() OVER (ORDER BY p.n) AS seq, "
+        "  iom_audit_values(k.secret, p.old_value, p.new_value) AS vals "
+        f" FROM pg_temp.{PENDING} p LEFT JOIN \"case\" c ON c.id = p.case_id "
+        "  LEFT JOIN trail_key k ON k.inspection_id = c.inspection_id) "
+        f"SELECT {fields}, seq, iom_audit_chain(CAST(:prev AS TEXT), "
+        "  iom_audit_line(seq, at, who, entity, case_id, key, field, vals)) "
+        "  OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) "
+        "FROM todo ORDER BY seq"), {"seq": seq, "prev": prev}).rowcount
+    conn.exec_driver_sql(f"TRUNCATE pg_temp.{PENDING}")
+    return int(moved)

@@ -23,7 +23,7 @@ from audit.cases import record_answer, save_note
 from audit.demo.build import build_demo
 from audit.permissions import Actor
 from audit.purge import purge_inspection
-from audit.store import chain
+from audit.store import chain, chain_bulk
 from audit.store.chain_check import ChainReport, query_of, verify
 from audit.store.engine import Database, open_database
 from audit.store.models import utcnow
@@ -204,17 +204,33 @@ def test_the_hash_is_the_documented_canonical_form(sqlite_db: Database) -> None:
         prev = stored
 
 
-def test_bulk_chain_functions_refuse_to_run_out_of_order() -> None:
-    """A change in how SQLite evaluates a row could only fail an import, never write a
-    chain with wrong links."""
-    chainer = chain._Chainer(0, chain.GENESIS, None)
-    args = ("2024-01-01 00:00:00.000000", "Ann", "answer", 1, "C-1/2.1.1/primary", "2.1.1",
-            None, "yes")
-    with pytest.raises(RuntimeError):
-        chainer.hash(*args)
-    chainer.next_seq()
-    with pytest.raises(RuntimeError):
-        chainer.next_seq()
+TRICKY = [("2024-01-01 00:00:00.000000", "Ann", "answer", 1, "C-1/2.1.1/primary", "2.1.1"),
+          ("2024-02-29 23:59:59.999999", "Zoë | 12:x", "note", None, "ref|with:colons", None),
+          ("2024-03-01 00:00:00.000001", "𝔄nn", "case", 123456, "C-1 ✓", "")]
+
+
+def test_bulk_chaining_gives_each_row_its_own_seq_in_either_column_order() -> None:
+    """The two functions an import's INSERT calls per row count the same rows, so a
+    change in the order SQLite computes a row's columns cannot misplace a hash."""
+    rows = [(*row, None, value) for row, value in zip(TRICKY, ("yes", "a note", "high"),
+                                                       strict=True)]
+    expected, prev = [], chain.GENESIS
+    for seq, (at, who, entity, case_id, key, fld, old, new) in enumerate(rows, start=8):
+        prev = chain.event_hash(prev, seq, at, who, entity, case_id, key, fld,
+                                chain.value_digest(None if case_id is None else "k", old, new))
+        expected.append((seq, prev))
+    for seq_first in (True, False):
+        chainer = chain_bulk._Chainer(7, chain.GENESIS, "k")
+        got = []
+        for at, who, entity, case_id, key, fld, old, new in rows:
+            args = (at, who, entity, case_id, key, fld, old, new)
+            if seq_first:
+                seq = chainer.next_seq()
+                got.append((seq, chainer.hash(*args)))
+            else:
+                link = chainer.hash(*args)
+                got.append((chainer.next_seq(), link))
+        assert got == expected and chainer.seq == 10
 
 
 # ---------------------------------------------------------------------- both backends

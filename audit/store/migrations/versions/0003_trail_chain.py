@@ -9,13 +9,16 @@ SQLite: the no-update trigger now lets one UPDATE through, the one that seals an
 event whose id or seq exists, which stops `REPLACE INTO` / `INSERT OR REPLACE` from
 deleting one without firing the delete trigger.
 
-PostgreSQL: row triggers refuse UPDATE (but sealing), DELETE and events inserted already
-sealed, and a statement trigger refuses TRUNCATE, for every role. Two functions owned by
-the migration's role (SECURITY DEFINER) are the only ways to change an event:
-`iom_audit_seal` writes seals that continue the chain from its head (the application
-role holds no UPDATE grant on the trail), and `iom_audit_redact` is a purge's redaction,
-for a lead only. The trigger recognises the redaction by the function on the call stack
-*and* the owner as current user, which no session setting can fake.
+PostgreSQL: row triggers refuse UPDATE (but sealing) and DELETE, statement triggers
+refuse TRUNCATE and events inserted already sealed unless they are the chain's next
+links (how bulk imports arrive), for every role. The database computes the chain itself
+(the canonical form in SQL: iom_audit_line, iom_audit_values, the aggregate
+iom_audit_chain), and two functions owned by the migration's role (SECURITY DEFINER) are
+the only ways to change an event: `iom_audit_seal()` seals the unsealed events (the
+application role holds no UPDATE grant on the trail and supplies no hash), and
+`iom_audit_redact` is a purge's redaction, for a lead only. The trigger recognises the
+redaction by the function on the call stack *and* the owner as current user, which no
+session setting can fake.
 
 Revision ID: 0003
 Revises: 0002
@@ -74,6 +77,7 @@ def _t(expr: str) -> str:
 
 
 def postgres_ddl(schema: str) -> list[str]:
+    """The PostgreSQL functions and triggers (`schema`: quoted, where they are made)."""
     path = f"SET search_path = pg_catalog, {schema}, pg_temp"
     owner = f"(SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = '{schema}.audit_event'::regclass)"
     return [
@@ -90,53 +94,97 @@ def postgres_ddl(schema: str) -> list[str]:
                    AND {_REDACTION} THEN
                     RETURN NEW;
                 END IF;
-            ELSIF TG_OP = 'INSERT' THEN
-                RAISE EXCEPTION 'audit_event: events are written unsealed (iom-audit seals them)'
-                    USING ERRCODE = 'insufficient_privilege';
             END IF;
             RAISE EXCEPTION 'audit_event is append-only' USING ERRCODE = 'insufficient_privilege';
         END $$ LANGUAGE plpgsql""",
+        """CREATE OR REPLACE FUNCTION audit_event_check_insert() RETURNS trigger AS $$
+        DECLARE
+            n bigint;
+            seqs bigint;
+            hashes bigint;
+            digests bigint;
+            lo bigint;
+            hi bigint;
+            bad boolean;
+        BEGIN
+            -- One pass over the inserted rows: this runs for every insert of an import.
+            SELECT count(*), count(seq), count(hash), count(value_digest), min(seq), max(seq),
+                   COALESCE(bool_or(length(hash) <> 64), false)
+              INTO n, seqs, hashes, digests, lo, hi, bad FROM new_events;
+            IF seqs = 0 AND hashes = 0 AND digests = 0 THEN
+                RETURN NULL;
+            END IF;
+            -- Bulk writes arrive sealed: only as the next links of the chain, no gap.
+            IF seqs <> n OR hashes <> n OR digests <> 0 OR bad OR hi - lo + 1 <> n
+               OR (SELECT max(seq) FROM audit_event) <> hi
+               OR (lo > 1 AND NOT EXISTS (SELECT 1 FROM audit_event WHERE seq = lo - 1)) THEN
+                RAISE EXCEPTION 'audit_event: events are written unsealed, or sealed as the next links'
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            RETURN NULL;
+        END $$ LANGUAGE plpgsql""",
         "DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event",
-        "CREATE TRIGGER audit_event_sealed_insert BEFORE INSERT ON audit_event FOR EACH ROW "
-        "WHEN (NEW.seq IS NOT NULL OR NEW.hash IS NOT NULL OR NEW.value_digest IS NOT NULL) "
-        "EXECUTE FUNCTION audit_event_append_only()",
+        "CREATE TRIGGER audit_event_sealed_insert AFTER INSERT ON audit_event "
+        "REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT "
+        "EXECUTE FUNCTION audit_event_check_insert()",
         "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event FOR EACH ROW "
         f"WHEN (NOT ({PG_SEALING})) EXECUTE FUNCTION audit_event_append_only()",
         "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event FOR EACH ROW "
         "EXECUTE FUNCTION audit_event_append_only()",
         "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
         "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()",
-        f"""CREATE OR REPLACE FUNCTION iom_audit_seal(p_ids bigint[], p_seqs bigint[],
-                                                   p_hashes text[]) RETURNS bigint
+        # The canonical form of audit/store/chain.py in SQL, for sealing in the database.
+        f"""CREATE OR REPLACE FUNCTION iom_audit_t(x text) RETURNS text
+        LANGUAGE sql IMMUTABLE AS $$ SELECT {_t('x')} $$""",
+        # STABLE like convert_to, so that PostgreSQL inlines them into the sealing query.
+        f"""CREATE OR REPLACE FUNCTION iom_audit_values(secret text, old text, new text)
+        RETURNS text LANGUAGE sql STABLE AS $$
+            SELECT encode(sha256(convert_to('v1|' || {schema}.iom_audit_t(secret) || '|'
+                || {schema}.iom_audit_t(old) || '|' || {schema}.iom_audit_t(new), 'UTF8')), 'hex')
+        $$""",
+        f"""CREATE OR REPLACE FUNCTION iom_audit_line(seq bigint, at timestamptz, who text,
+            entity text, case_id bigint, key text, field text, vals text)
+        RETURNS text LANGUAGE sql STABLE AS $$
+            SELECT '|v1|' || seq || '|'
+                || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '|'
+                || {schema}.iom_audit_t(who) || '|' || {schema}.iom_audit_t(entity) || '|'
+                || COALESCE(case_id::text, '') || '|' || {schema}.iom_audit_t(key) || '|'
+                || {schema}.iom_audit_t(field) || '|' || vals
+        $$""",
+        # The aggregate's step is not inlined: PL/pgSQL runs one expression fastest.
+        """CREATE OR REPLACE FUNCTION iom_audit_chain_step(state text, head text, line text)
+        RETURNS text LANGUAGE plpgsql STABLE AS $$ BEGIN
+            RETURN encode(sha256(convert_to(COALESCE(state, head) || line, 'UTF8')), 'hex');
+        END $$""",
+        f"""CREATE OR REPLACE AGGREGATE iom_audit_chain(text, text) (
+            SFUNC = {schema}.iom_audit_chain_step, STYPE = text)""",
+        f"""CREATE OR REPLACE FUNCTION iom_audit_seal() RETURNS bigint
         LANGUAGE plpgsql SECURITY DEFINER {path} AS $$
         DECLARE
             n bigint;
-            head bigint;
+            head_seq bigint;
+            head_hash text;
         BEGIN
+            -- Held until the commit: the next writer chains onto what this one seals.
             PERFORM pg_advisory_xact_lock({PG_LOCK});
-            IF cardinality(p_seqs) IS DISTINCT FROM cardinality(p_ids)
-               OR cardinality(p_hashes) IS DISTINCT FROM cardinality(p_ids) THEN
-                RAISE EXCEPTION 'iom_audit_seal: ids, seqs and hashes differ in length';
-            END IF;
-            IF COALESCE(cardinality(p_ids), 0) = 0 THEN
-                RETURN 0;
-            END IF;
-            SELECT COALESCE(MAX(seq), 0) INTO head FROM audit_event;
-            IF EXISTS (SELECT 1 FROM unnest(p_seqs) WITH ORDINALITY AS s(seq, i)
-                       WHERE s.seq IS DISTINCT FROM head + s.i) THEN
-                RAISE EXCEPTION 'iom_audit_seal: seals must continue the chain from its head';
-            END IF;
-            IF EXISTS (SELECT 1 FROM unnest(p_hashes) AS h(hash)
-                       WHERE h.hash IS NULL OR h.hash !~ '^[0-9a-f]{{64}}$') THEN
-                RAISE EXCEPTION 'iom_audit_seal: a hash is not 64 hex digits';
-            END IF;
-            UPDATE audit_event e SET seq = s.seq, hash = s.hash
-            FROM unnest(p_ids, p_seqs, p_hashes) AS s(id, seq, hash)
-            WHERE e.id = s.id AND e.seq IS NULL;
+            SELECT seq, hash INTO head_seq, head_hash FROM audit_event
+             WHERE seq = (SELECT max(seq) FROM audit_event);
+            WITH todo AS (
+                SELECT e.id, COALESCE(head_seq, 0) + row_number() OVER (ORDER BY e.id) AS seq,
+                       e.at, e.who, e.entity, e.case_id, e.key, e.field,
+                       COALESCE(e.value_digest,
+                                iom_audit_values(k.secret, e.old_value, e.new_value)) AS vals
+                  FROM audit_event e LEFT JOIN "case" c ON c.id = e.case_id
+                  LEFT JOIN trail_key k ON k.inspection_id = c.inspection_id
+                 WHERE e.seq IS NULL),
+            chained AS (
+                SELECT id, seq, iom_audit_chain(COALESCE(head_hash, repeat('0', 64)),
+                           iom_audit_line(seq, at, who, entity, case_id, key, field, vals))
+                           OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS hash
+                  FROM todo)
+            UPDATE audit_event e SET seq = chained.seq, hash = chained.hash
+              FROM chained WHERE e.id = chained.id;
             GET DIAGNOSTICS n = ROW_COUNT;
-            IF n <> cardinality(p_ids) THEN
-                RAISE EXCEPTION 'iom_audit_seal: an event to seal is missing or sealed already';
-            END IF;
             RETURN n;
         END $$""",
         f"""CREATE OR REPLACE FUNCTION iom_audit_redact(p_inspection integer) RETURNS bigint
@@ -206,9 +254,15 @@ def downgrade() -> None:
         for name in ("audit_event_sealed_insert", "audit_event_no_update",
                      "audit_event_no_delete", "audit_event_no_truncate"):
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON audit_event")
-        conn.exec_driver_sql("DROP FUNCTION IF EXISTS iom_audit_seal(bigint[], bigint[], text[])")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS iom_audit_seal()")
+        conn.exec_driver_sql("DROP AGGREGATE IF EXISTS iom_audit_chain(text, text)")
+        for function in ("iom_audit_chain_step(text, text, text)",
+                         "iom_audit_line(bigint, timestamptz, text, text, bigint, text, text, "
+                         "text)", "iom_audit_values(text, text, text)", "iom_audit_t(text)"):
+            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function}")
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS iom_audit_redact(integer)")
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS audit_event_append_only()")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS audit_event_check_insert()")
     op.drop_table('trail_key')
     op.drop_index('ix_audit_event_seq', table_name='audit_event')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
