@@ -172,6 +172,8 @@ def pg_person(postgres_url: str) -> str:
         # Registering oneself (on a first answer) goes through the database's function.
         conn.exec_driver_sql("GRANT EXECUTE ON FUNCTION iom_register_self(text, text) TO "
                              "iom_alice")
+        # Every write seals its events through the owner's function (the trail's chain).
+        conn.exec_driver_sql("GRANT EXECUTE ON FUNCTION iom_audit_seal() TO iom_alice")
         conn.commit()
     admin.dispose()
     return _login(postgres_url, "iom_alice")

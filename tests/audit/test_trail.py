@@ -75,6 +75,7 @@ REVOKE UPDATE, DELETE, TRUNCATE ON audit_event FROM {role};
 REVOKE UPDATE, DELETE, TRUNCATE ON trail_key FROM {role};
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
 GRANT EXECUTE ON FUNCTION iom_register_self(text, text) TO {role};
+GRANT EXECUTE ON FUNCTION iom_audit_seal(), iom_audit_redact(integer) TO {role};
 """
 
 

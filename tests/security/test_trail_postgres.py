@@ -8,12 +8,10 @@ The application side is a real non-owner login with the grants docs/security.md 
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -25,24 +23,11 @@ from audit.store.engine import Database, open_database
 from audit.store.models import utcnow
 from audit.trail import record_many, verify_trail
 from tests.helpers import FREE_QUESTIONS, make_inspection, set_role
+from tests.security.pg_grants import grant_statements
 
 pytestmark = pytest.mark.postgres
 
 LEAD = "Lee Lead"
-DOCS = Path(__file__).parents[2] / "docs" / "security.md"
-
-
-def documented_grants(role: str) -> list[str]:
-    """The GRANT and REVOKE lines of docs/security.md's application-role block."""
-    text = DOCS.read_text()
-    block = text[text.index("### PostgreSQL: an application role"):]
-    block = block[block.index("```sql") + 6:block.index("```", block.index("```sql") + 6)]
-    lines = [line.strip() for line in block.splitlines()
-             if line.strip().startswith(("GRANT", "REVOKE")) and " DATABASE " not in line]
-    assert any("audit_event" in line for line in lines), "the grants block moved"
-    return [re.sub(r"\biom_app\b", f'"{role}"', line) for line in lines]
-
-
 @dataclass
 class Login:
     name: str
@@ -62,13 +47,17 @@ def owner(postgres_url: str) -> Iterator[Database]:
 def login_factory(owner: Database, postgres_url: str) -> Iterator[Callable[[str], Login]]:
     """Makes real non-owner logins with the documented grants; drops them after."""
     made: list[Login] = []
+    groups: list[str] = []
 
     def make(role: str) -> Login:
-        name = f"trail_{uuid.uuid4().hex[:10]}"
+        tag = uuid.uuid4().hex[:10]
+        name, group = f"trail_{tag}", f"trail_app_{tag}"
+        database = sa.engine.make_url(postgres_url).database
+        assert database
         with owner.engine.begin() as conn:
-            conn.exec_driver_sql(f'CREATE ROLE "{name}" LOGIN')
-            for statement in documented_grants(name):
+            for statement in grant_statements(group, name, database):
                 conn.exec_driver_sql(statement)
+        groups.append(group)
         set_role(owner, name, role)
         url = sa.engine.make_url(postgres_url).set(username=name)
         login = Login(name, open_database(url.render_as_string(hide_password=False),
@@ -85,6 +74,10 @@ def login_factory(owner: Database, postgres_url: str) -> Iterator[Callable[[str]
                 (login.name,))
             conn.exec_driver_sql(f'DROP OWNED BY "{login.name}"')
             conn.exec_driver_sql(f'DROP ROLE "{login.name}"')
+    for group in groups:
+        with owner.engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{group}"')
+            conn.exec_driver_sql(f'DROP ROLE "{group}"')
 
 
 @pytest.fixture

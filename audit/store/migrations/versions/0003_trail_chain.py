@@ -240,6 +240,10 @@ def upgrade() -> None:
         schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
         for statement in postgres_ddl(f'"{schema}"'):
             conn.exec_driver_sql(statement)
+        # Run as the owner, so closed to PUBLIC: the application's group gets EXECUTE
+        # from the documented grants (docs/security.md).
+        for signature in ("iom_audit_seal()", "iom_audit_redact(integer)"):
+            conn.exec_driver_sql(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
     from audit.store.chain import seal
 
     seal(conn)
