@@ -178,12 +178,13 @@ def write_text(path: Path, text: str, *, force: bool = False) -> Path:
         clean_abandoned(folder)
         staging = create_staging(folder)
         try:
+            # A full disk or another OSError reaches the faces, which say it in words
+            # (audit.store.errors), naming the file as given, not its staged name.
             try:
                 staging.path(name).write_text(text, encoding="utf-8")
                 staging.sync(name)
             except OSError as exc:
-                raise UsageError(f"could not write {final} ({exc.strerror or exc}); "
-                                 "nothing was written") from None
+                raise OSError(exc.errno, exc.strerror, str(final)) from None
             folder.refuse_unsafe(name, force=force)  # once more, right before the rename
             placed = staging.place(name, force=force)
             folder.fsync()

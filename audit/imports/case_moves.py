@@ -22,6 +22,7 @@ from audit.imports.rule_checks import stored_profiles
 from audit.imports.staging import load_rows, run_sql, temp_table
 from audit.permissions import refusal
 from audit.rules import missing_required_many, rule_case_fields
+from audit.store import chain_bulk
 from audit.store.models import Case, utcnow
 from question_sets import QuestionSet
 
@@ -106,7 +107,8 @@ def _primary_answers(conn: sa.Connection, case_ids: np.ndarray) -> pd.DataFrame:
 _REOPEN = "iom_reopen_case"
 
 
-def reopen(conn: sa.Connection, case_ids: dict[int, str], who: str, reason: str) -> int:
+def reopen(conn: sa.Connection, inspection_id: int, case_ids: dict[int, str], who: str,
+           reason: str) -> int:
     """Move these cases (id -> the status they go back to) with their trail events: the
     status change, then the reason. Returns how many moved."""
     if not case_ids:
@@ -115,14 +117,15 @@ def reopen(conn: sa.Connection, case_ids: dict[int, str], who: str, reason: str)
     temp_table(conn, _REOPEN, {"case_id": "int", "target": "code"})
     load_rows(conn, _REOPEN, ("case_id", "target"), sorted(case_ids.items()))
     joined = f'FROM {_REOPEN} r JOIN "case" c ON c.id = r.case_id'
-    run_sql(conn, f"""
-        INSERT INTO audit_event (at, who, entity, case_id, key, field, old_value, new_value)
-        SELECT :at, :who, 'case', c.id, c.case_ref, 'status', c.status, r.target {joined}
-        ORDER BY c.id""", at=at, who=who)
-    run_sql(conn, f"""
-        INSERT INTO audit_event (at, who, entity, case_id, key, field, old_value, new_value)
-        SELECT :at, :who, 'case', c.id, c.case_ref, 'reason', NULL, :reason {joined}
-        ORDER BY c.id""", at=at, who=who, reason=reason)
+    # Through the bulk writer, like the import's other events: on PostgreSQL they then
+    # enter the chain in the order they were written.
+    with chain_bulk.bulk(conn, inspection_id) as trail:
+        trail.write(f"""
+            SELECT :at, :who, 'case', c.id, c.case_ref, 'status', c.status, r.target {joined}
+            ORDER BY c.id""", at=at, who=who)
+        trail.write(f"""
+            SELECT :at, :who, 'case', c.id, c.case_ref, 'reason', NULL, :reason {joined}
+            ORDER BY c.id""", at=at, who=who, reason=reason)
     moved = run_sql(conn, f"""
         UPDATE "case" SET status = (SELECT r.target FROM {_REOPEN} r
                                     WHERE r.case_id = "case".id),
@@ -132,7 +135,8 @@ def reopen(conn: sa.Connection, case_ids: dict[int, str], who: str, reason: str)
     return int(moved)
 
 
-def record_reasons(conn: sa.Connection, case_ids: list[int], who: str, reason: str) -> None:
+def record_reasons(conn: sa.Connection, inspection_id: int, case_ids: list[int], who: str,
+                   reason: str) -> None:
     """The reason for status moves the merge just wrote (one event per case, after its
     status event)."""
     if not case_ids:
@@ -140,11 +144,11 @@ def record_reasons(conn: sa.Connection, case_ids: list[int], who: str, reason: s
     at = utcnow()
     temp_table(conn, _REOPEN, {"case_id": "int"})
     load_rows(conn, _REOPEN, ("case_id",), ((i,) for i in sorted(set(case_ids))))
-    run_sql(conn, f"""
-        INSERT INTO audit_event (at, who, entity, case_id, key, field, old_value, new_value)
-        SELECT :at, :who, 'case', c.id, c.case_ref, 'reason', NULL, :reason
-        FROM {_REOPEN} r JOIN "case" c ON c.id = r.case_id ORDER BY c.id""",
-            at=at, who=who, reason=reason)
+    with chain_bulk.bulk(conn, inspection_id) as trail:
+        trail.write(f"""
+            SELECT :at, :who, 'case', c.id, c.case_ref, 'reason', NULL, :reason
+            FROM {_REOPEN} r JOIN "case" c ON c.id = r.case_id ORDER BY c.id""",
+                    at=at, who=who, reason=reason)
     conn.exec_driver_sql(f"DROP TABLE {_REOPEN}")
 
 

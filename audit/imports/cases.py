@@ -109,13 +109,13 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
             if plan.reopen:
                 assert reason is not None  # plan_case_file refused the rows otherwise
                 ids = _case_ids(conn, found.id)
-                reopen(conn, {ids[ref]: lifecycle.IN_PROGRESS for ref in plan.reopen}, who,
-                       reason)
+                reopen(conn, found.id,
+                       {ids[ref]: lifecycle.IN_PROGRESS for ref in plan.reopen}, who, reason)
             result = stage.merge()
             if plan.reasoned:
                 assert reason is not None
                 ids = _case_ids(conn, found.id)
-                record_reasons(conn, [ids[ref] for ref in plan.reasoned], who, reason)
+                record_reasons(conn, found.id, [ids[ref] for ref in plan.reasoned], who, reason)
             cleared = restored = 0
             if result.updated:
                 cleared = clear_inapplicable(conn, found, qs, who, set(fields))

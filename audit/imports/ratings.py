@@ -183,7 +183,7 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                 actor.name, role, reason, problems)
             if plan.reopen and not problems:
                 assert reason is not None  # plan_rating_file refused the rows otherwise
-                reopen(conn, plan.reopen, who, reason)  # first, as in the app
+                reopen(conn, found.id, plan.reopen, who, reason)  # first, as in the app
             given = pd.concat(seen.ruled, ignore_index=True) if seen.ruled else pd.DataFrame()
             clears = check_file_rules(conn, found, qs, given, seen.duplicates, relevant,
                                       problems) \
@@ -193,7 +193,7 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             if progress:
                 progress("Storing", 0, None)
             result = stage.merge()
-            cleared = hide_answers(conn, clears, who) if clears is not None else 0
+            cleared = hide_answers(conn, found.id, clears, who) if clears is not None else 0
             restored = settle_hidden(conn, qs, found.id,
                                      np.concatenate(touched) if touched else [], who)
             withdraw_incomplete(conn, qs, found.id, plan.changed_signed, who)

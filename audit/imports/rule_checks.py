@@ -20,6 +20,7 @@ from audit import workflow
 from audit.imports.problems import Problems
 from audit.imports.staging import load_rows, run_sql, temp_table
 from audit.rules import inapplicable, rule_case_fields, rule_questions
+from audit.store import chain_bulk
 from audit.store.models import Case, Inspection, Site, utcnow
 from question_sets import QuestionSet
 
@@ -91,7 +92,7 @@ def clear_inapplicable(conn: sa.Connection, found: Inspection, qs: QuestionSet, 
     assert found.id is not None
     stored = stored_answers(conn, found.id, rule_questions(qs))
     bad = inapplicable(qs, stored, stored_profiles(conn, found.id, read))
-    return hide_answers(conn, bad, who)
+    return hide_answers(conn, found.id, bad, who)
 
 
 _HIDE = "iom_hide_answer"
@@ -99,7 +100,7 @@ _HIDDEN_ROWS = (f"FROM {_HIDE} h JOIN answer a ON a.case_id = h.case_id "
                 "AND a.question_id = h.question_id AND a.rater = h.rater")
 
 
-def hide_answers(conn: sa.Connection, rows: pd.DataFrame, who: str) -> int:
+def hide_answers(conn: sa.Connection, inspection_id: int, rows: pd.DataFrame, who: str) -> int:
     """Move stored answers (case_id, rater, question_id) to `hidden_answer`, with the
     events `audit.workflow` writes for one: a 'rule' event (shown -> hidden), then the
     answer and note leaving the record. Returns how many were hidden."""
@@ -111,15 +112,15 @@ def hide_answers(conn: sa.Connection, rows: pd.DataFrame, who: str) -> int:
               zip(rows["case_id"].astype("int64").tolist(), rows["rater"].astype(str).tolist(),
                   rows["question_id"].astype(str).tolist(), strict=True))
     key = "c.case_ref || '/' || a.question_id || '/' || a.rater"
-    for entity, old, new, where in (
-            ("rule", f"'{workflow.SHOWN}'", f"'{workflow.HIDDEN}'", "1=1"),
-            ("answer", "a.value", "NULL", "a.value IS NOT NULL"),
-            ("note", "a.note", "NULL", "a.note IS NOT NULL")):
-        run_sql(conn, f"""
-            INSERT INTO audit_event (at, who, entity, case_id, key, field, old_value, new_value)
-            SELECT :at, :who, '{entity}', a.case_id, {key}, a.question_id, {old}, {new}
-            {_HIDDEN_ROWS} JOIN "case" c ON c.id = a.case_id WHERE {where}
-            ORDER BY a.case_id, a.rater, a.question_id""", at=at, who=who)
+    with chain_bulk.bulk(conn, inspection_id) as trail:  # in order, on PostgreSQL too
+        for entity, old, new, where in (
+                ("rule", f"'{workflow.SHOWN}'", f"'{workflow.HIDDEN}'", "1=1"),
+                ("answer", "a.value", "NULL", "a.value IS NOT NULL"),
+                ("note", "a.note", "NULL", "a.note IS NOT NULL")):
+            trail.write(f"""
+                SELECT :at, :who, '{entity}', a.case_id, {key}, a.question_id, {old}, {new}
+                {_HIDDEN_ROWS} JOIN "case" c ON c.id = a.case_id WHERE {where}
+                ORDER BY a.case_id, a.rater, a.question_id""", at=at, who=who)
     hidden = run_sql(conn, f"""
         INSERT INTO hidden_answer (case_id, question_id, question_set_version, value, note,
                                    inspector_id, rater, updated_at, hidden_at)
