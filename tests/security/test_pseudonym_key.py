@@ -25,7 +25,7 @@ from audit.pseudonyms import check_key
 from audit.store.engine import Database, open_database
 from tests.audit.imports.helpers import cli
 from tests.helpers import make_inspection, set_role
-from tests.security.pg_grants import grant_statements
+from tests.security.pg_grants import documented_login
 
 
 def _key(db: Database) -> bytes:
@@ -91,27 +91,8 @@ def test_check_key_refuses_short_keys(key: bytes | None) -> None:
 @pytest.fixture
 def researcher_login(postgres_url: str) -> Iterator[tuple[str, str]]:
     """A real non-owner login in a group role with the documented grants: (url, login)."""
-    suffix = uuid.uuid4().hex[:8]
-    group, login = f"iom_app_{suffix}", f"rita_{suffix}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    database = sa.engine.make_url(postgres_url).database
-    with admin.connect() as conn:
-        assert database
-        for statement in grant_statements(group, login, database):
-            conn.exec_driver_sql(statement)
-    url = sa.engine.make_url(postgres_url).set(username=login).render_as_string(
-        hide_password=False)
-    try:
+    with documented_login(postgres_url, "rita") as (login, url):
         yield url, login
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
-                (login,))
-            for role in (login, group):
-                conn.exec_driver_sql(f"DROP OWNED BY {role}")
-                conn.exec_driver_sql(f"DROP ROLE {role}")
-        admin.dispose()
 
 
 @pytest.mark.postgres

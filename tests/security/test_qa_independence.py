@@ -8,7 +8,6 @@ stored.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from audit.store.engine import Database, open_database
 from audit.views.qa import blind_case
 from cli.app import run
 from tests.helpers import KEY_QUESTIONS, answers, rate_qa
-from tests.security.pg_grants import grant_statements
+from tests.security.pg_grants import documented_login
 from tests.security.qa_fixtures import (
     LEAD,
     PRIMARY_RATER,
@@ -287,28 +286,9 @@ async def test_app_refuses_the_primary_rater_moderating_their_disagreements(
 
 @pytest.fixture
 def bo_login(postgres_url: str) -> Iterator[tuple[str, str]]:
-    """A real non-owner login (table rights as docs/security.md grants them); its name
-    and URL. Roles are cluster-wide: a unique name, dropped afterwards."""
-    tag = uuid.uuid4().hex[:10]
-    role, group = f"iom_qa_{tag}", f"iom_qa_app_{tag}"
-    database = sa.engine.make_url(postgres_url).database
-    assert database
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for statement in grant_statements(group, role, database):
-            conn.exec_driver_sql(statement)
-    url = sa.engine.make_url(postgres_url).set(username=role).render_as_string(
-        hide_password=False)
-    try:
-        yield role, url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE usename = %s", (role,))
-            for name in (role, group):
-                conn.exec_driver_sql(f'DROP OWNED BY "{name}"')
-                conn.exec_driver_sql(f'DROP ROLE "{name}"')
-        admin.dispose()
+    """A real non-owner login with the grants docs/security.md gives: its name and URL."""
+    with documented_login(postgres_url, "iom_qa") as made:
+        yield made
 
 
 @pytest.mark.postgres
