@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from audit.text_rules import clean_name
+
 if TYPE_CHECKING:
     from audit.store.engine import Database
 
@@ -23,10 +25,12 @@ ENV_INSPECTOR = "IOM_AUDIT_INSPECTOR"
 def current_user(explicit: str | None = None) -> str:
     """The acting person: explicit name, else IOM_AUDIT_INSPECTOR, else the OS login."""
     if explicit:
-        return explicit
+        return clean_name(explicit, "the name")
     env = os.environ.get(ENV_INSPECTOR)
     if env:
-        return env
+        # Held to the rules of every other name: no control or invisible characters,
+        # trimmed and NFC, so "Ann\u200b" cannot pass for a second person.
+        return clean_name(env, ENV_INSPECTOR)
     try:
         return getpass.getuser()
     except (KeyError, OSError):

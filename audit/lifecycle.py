@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from audit.errors import UsageError
+from audit.text_rules import clean_name
 from question_sets.profile import CASE_STATUS
 
 NOT_STARTED, IN_PROGRESS, COMPLETE = "not_started", "in_progress", "complete"
@@ -136,7 +137,9 @@ def clean_reason(reason: str | None) -> str | None:
     nothing is left)."""
     if reason is None:
         return None
-    text = " ".join(reason.split())
+    # Control, escape and invisible characters are refused as in names: a reason is
+    # printed by `history`, where an escape sequence could rewrite the lines above it.
+    text = clean_name(" ".join(reason.split()), "the reason")
     if len(text) > REASON_MAX:
         raise UsageError(f"a reason is at most {REASON_MAX} characters ({len(text)} given)")
     return text or None

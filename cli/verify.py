@@ -25,6 +25,9 @@ def verify(
     json_out: str | None = typer.Option(None, "--json",
                                         help="Also write the result as JSON to FILE ('-' for "
                                              "stdout, instead of the text)."),
+    force: bool = typer.Option(False, "--force",
+                               help="Replace an existing --json FILE (links are never "
+                                    "followed)."),
 ) -> None:
     """Check the audit trail: every event's hash, the chain and its triggers.
 
@@ -40,7 +43,9 @@ def verify(
         if json_out == "-":
             sys.stdout.write(text)
         else:
-            Path(json_out).write_text(text, encoding="utf-8")
+            from audit.disclosure import write_text
+
+            write_text(Path(json_out), text, force=force)
     if json_out != "-":
         if report.ok:
             typer.echo(f"Audit trail verified: {report.events:,} event(s) chained, none "
