@@ -154,7 +154,7 @@ def test_the_owner_is_refused_too(owner: Database, case_id: int, statement: str)
 def test_an_event_cannot_be_inserted_already_sealed(owner: Database, inspector: Login,
                                                    case_id: int) -> None:
     forged = ("INSERT INTO audit_event (at, who, entity, key, field, new_value, seq, hash) "
-              f"VALUES (now(), 'Ann', 'export', 'all', 'rows', '1', 1000, '{'0' * 64}')")
+              f"VALUES (now(), session_user, 'export', 'all', 'rows', '1', 1000, '{'0' * 64}')")
     for db in (inspector.db, owner):
         _refused(db, forged, match="written unsealed")
 
@@ -165,7 +165,7 @@ def test_the_database_computes_the_seals(owner: Database, inspector: Login,
     itself (an event the login wrote by hand included), and the chain verifies."""
     with inspector.db.engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO audit_event (at, who, entity, key) "
-                             "VALUES (now(), 'Ann', 'note', 'x')")
+                             "VALUES (now(), session_user, 'note', 'x')")
         assert conn.exec_driver_sql("SELECT iom_audit_seal()").scalar() == 1
         assert conn.exec_driver_sql("SELECT iom_audit_seal()").scalar() == 0
     for call in ("iom_audit_seal(ARRAY[1], ARRAY[1], ARRAY['0'])", "iom_audit_seal(1)"):
@@ -292,3 +292,25 @@ def test_many_people_saving_answers_at_once_keep_one_chain(
     assert not errors, errors
     report = verify_trail(owner, actor=Actor(LEAD))
     assert report.ok and not report.unsealed, report.problems()
+
+
+# -- found by a red-team trial of the merged work (migration 0007) ------------------------
+
+@pytest.mark.parametrize("who, at", [("Lee Lead", "now()"),
+                                     ("{login}", "timestamptz '2020-01-01 09:00+00'")])
+def test_a_login_cannot_write_an_event_for_someone_else_or_backdated(
+        owner: Database, inspector: Login, case_id: int, who: str, at: str) -> None:
+    """It used to be accepted unsealed, then sealed into the chain by the next write."""
+    _refused(inspector.db, "INSERT INTO audit_event (at, who, entity, case_id, key, field, "
+             f"old_value, new_value) VALUES ({at}, '{who.format(login=inspector.name)}', "
+             f"'case', {case_id}, 'PG-1', 'status', 'in_progress', 'locked')",
+             match="names the login that writes it")
+    assert verify_trail(owner, actor=Actor(LEAD)).ok
+
+
+def test_the_login_still_writes_its_own_events(owner: Database, inspector: Login,
+                                               case_id: int) -> None:
+    record_answer(inspector.db, case_id, "2.1.2", "no", actor=Actor(inspector.name),
+                  expected_version=_version(owner, case_id))
+    report = verify_trail(owner, actor=Actor(LEAD))
+    assert report.ok and report.unsealed == 0
