@@ -23,6 +23,7 @@ from audit.inspections import create_inspection, get_or_create_site
 from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Case
+from audit.text_rules import name_problem, normal
 from tests.databases import fresh_sqlite
 from tests.helpers import FREE_QUESTIONS
 
@@ -30,6 +31,9 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 HOSTILE = st.tuples(st.sampled_from(TRIGGERS),
                     st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")),
                             max_size=20)).map("".join)
+# A site name a person could store (audit/text_rules.py refuses invisible and control
+# characters in names): the formula triggers at its start are what is tested here.
+SITE = HOSTILE.filter(lambda s: bool(normal(s)) and name_problem(normal(s)) is None)
 REF = st.tuples(st.sampled_from(TRIGGERS),
                 st.text(alphabet="ABC0123=+-@|!()", min_size=1, max_size=10)).map("".join)
 
@@ -69,7 +73,7 @@ def _unsafe(text: str) -> bool:
 @settings(max_examples=20, deadline=None)
 @given(refs=st.lists(REF, min_size=1, max_size=4, unique_by=str.strip).filter(
            lambda rs: all(r.strip() for r in rs)),
-       sites=st.lists(HOSTILE.filter(str.strip), min_size=1, max_size=2, unique_by=str.strip),
+       sites=st.lists(SITE, min_size=1, max_size=2, unique_by=normal),
        notes=st.lists(HOSTILE.filter(str.strip), min_size=1, max_size=3))
 def test_exports_never_hold_a_formula(refs: list[str], sites: list[str],
                                       notes: list[str]) -> None:
