@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -20,6 +18,7 @@ from audit.formatting import (
     format_pp,
     format_ratio,
 )
+from cli.output import force_json_option, write_json
 from cli.state import CliState
 
 if TYPE_CHECKING:  # for annotations only: the CLI starts without importing the stats stack
@@ -52,9 +51,7 @@ def compare(
                                       "reoffending and provider."),
     json_out: str | None = typer.Option(None, "--json", help="Write JSON to FILE, or - for "
                                                             "standard output."),
-    force: bool = typer.Option(False, "--force",
-                               help="Replace an existing --json FILE (links are never "
-                                    "followed)."),
+    force: bool = force_json_option(),
 ) -> None:
     """Compare groups (default IOM vs non-IOM) on each question, with significance tests."""
     from audit.views import analysis
@@ -65,13 +62,8 @@ def compare(
                               questions=questions, alpha=alpha, correction=correction,
                               test=test, yates=yates, independent_effect=effects)
     if json_out is not None:
-        text = json.dumps(result.to_dict(), indent=2)
-        if json_out == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            from audit.disclosure import write_text
-
-            write_text(Path(json_out), text + "\n", force=force)
+        write_json(json_out, json.dumps(result.to_dict(), indent=2) + "\n", force=force)
+        if json_out != "-":
             typer.echo(f"Wrote {json_out}", err=True)
         return
     console = Console(markup=False)  # names, refs and sites are printed as typed

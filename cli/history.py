@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cli.output import force_json_option, write_json
 from cli.state import CliState
 
 
@@ -36,9 +35,7 @@ def history(
     json_out: str | None = typer.Option(None, "--json",
                                         help="Write the events as JSON to FILE ('-' for "
                                              "stdout) instead of a table."),
-    force: bool = typer.Option(False, "--force",
-                               help="Replace an existing --json FILE (links are never "
-                                    "followed)."),
+    force: bool = force_json_option(),
 ) -> None:
     """Every recorded change of a case: when (UTC), who, what, old → new."""
     from audit.errors import NotFoundError
@@ -54,13 +51,8 @@ def history(
                 "events": [{"at": e.at.isoformat(), "who": e.who, "entity": e.entity,
                             "key": e.key, "field": e.field, "old": e.old, "new": e.new}
                            for e in events]} for name, events in found.items()]
-        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-        if json_out == "-":
-            sys.stdout.write(text)
-        else:
-            from audit.disclosure import write_text
-
-            write_text(Path(json_out), text, force=force)
+        write_json(json_out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                   force=force)
         return
     console = Console(markup=False)  # names, refs and sites are printed as typed
     for name, events in found.items():

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from cli.output import force_json_option, write_json
 from cli.state import CliState
 
 if TYPE_CHECKING:
@@ -25,9 +24,7 @@ def verify(
     json_out: str | None = typer.Option(None, "--json",
                                         help="Also write the result as JSON to FILE ('-' for "
                                              "stdout, instead of the text)."),
-    force: bool = typer.Option(False, "--force",
-                               help="Replace an existing --json FILE (links are never "
-                                    "followed)."),
+    force: bool = force_json_option(),
 ) -> None:
     """Check the audit trail: every event's hash, the chain and its triggers.
 
@@ -39,13 +36,8 @@ def verify(
     state: CliState = ctx.obj
     report = verify_trail(state.database(), actor=state.actor())
     if json_out is not None:
-        text = json.dumps(_as_json(report), indent=2, ensure_ascii=False) + "\n"
-        if json_out == "-":
-            sys.stdout.write(text)
-        else:
-            from audit.disclosure import write_text
-
-            write_text(Path(json_out), text, force=force)
+        write_json(json_out, json.dumps(_as_json(report), indent=2, ensure_ascii=False) + "\n",
+                   force=force)
     if json_out != "-":
         if report.ok:
             typer.echo(f"Audit trail verified: {report.events:,} event(s) chained, none "
