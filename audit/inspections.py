@@ -8,6 +8,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+# Re-exported: their home is audit.defaults, which command-line help imports cheaply.
+from audit.defaults import DEFAULT_INSPECTION as DEFAULT_INSPECTION
+from audit.defaults import DEFAULT_QUESTION_SET as DEFAULT_QUESTION_SET
 from audit.errors import NotFoundError, UsageError
 from audit.people import ensure_first_lead
 from audit.permissions import Actor, require
@@ -15,9 +18,6 @@ from audit.store.engine import Database
 from audit.store.models import INSPECTION_KINDS, Case, Inspection, QuestionSetRecord, Site
 from audit.text_rules import clean_name, normal
 from question_sets import QuestionSet, UnknownSetError, load_set
-
-DEFAULT_INSPECTION = "default"
-DEFAULT_QUESTION_SET = "iom-thematic-2019"
 
 
 def register_question_set(session: Session, qs: QuestionSet) -> None:

@@ -15,8 +15,6 @@ import click
 import typer
 
 from audit import __version__
-from audit.errors import AuditError
-from audit.store.errors import message
 from cli import (
     backups,
     compare,
@@ -32,7 +30,6 @@ from cli import (
     verify,
 )
 from cli.state import CliState
-from question_sets import QuestionSetError
 
 TuiLauncher = Callable[[CliState], None]
 
@@ -106,20 +103,30 @@ def run(argv: Sequence[str] | None = None, launch_tui: TuiLauncher | None = None
     except click.ClickException as exc:
         exc.show()
         return 1
-    except (AuditError, QuestionSetError) as exc:
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a dump
+        return _report_error(exc, debug)
+    return result if isinstance(result, int) else 0
+
+
+def _report_error(exc: Exception, debug: bool) -> int:
+    """One line for an error, never the SQL, its parameters, a URL or a class name."""
+    # Imported here, on the error path only: they pull in SQLAlchemy, which `--help`
+    # and `--version` must not pay for.
+    from audit.errors import AuditError
+    from audit.store.errors import message
+    from question_sets.problems import QuestionSetError
+
+    if isinstance(exc, QuestionSetError | AuditError):
         if debug:
             traceback.print_exc()
         typer.echo(f"Error: {exc if isinstance(exc, QuestionSetError) else message(exc)}",
                    err=True)
         return 1
-    except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a dump
-        if debug:
-            raise
-        # A locked database, a full disk, a refused privilege...: words, never the SQL,
-        # its parameters, a URL or an exception's class (audit/store/errors.py).
-        typer.echo(f"Error: {message(exc)}", err=True)
-        return 1
-    return result if isinstance(result, int) else 0
+    if debug:
+        raise exc
+    # A locked database, a full disk, a refused privilege...: words (audit/store/errors.py).
+    typer.echo(f"Error: {message(exc)}", err=True)
+    return 1

@@ -8,15 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from audit.inspections import (
-    DEFAULT_INSPECTION,
-    DEFAULT_QUESTION_SET,
-    all_inspections,
-    start_inspection,
-    status_counts,
-)
+from audit.defaults import DEFAULT_INSPECTION, DEFAULT_QUESTION_SET
 from cli.state import CliState
-from question_sets.profile import CASE_STATUS
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +27,8 @@ def init(
                                      help="Id of the question set cases are rated on."),
 ) -> None:
     """Create the database (if needed) and an inspection in it."""
+    from audit.inspections import start_inspection
+
     state: CliState = ctx.obj
     database = state.database()
     created = start_inspection(database, inspection, actor=state.actor(), kind=kind,
@@ -45,6 +40,9 @@ def init(
 
 def info(ctx: typer.Context) -> None:
     """Counts of cases per inspection, site and status."""
+    from audit.inspections import all_inspections, status_counts
+    from question_sets.profile import CASE_STATUS
+
     state: CliState = ctx.obj
     database = state.database()
     console = Console(markup=False)  # names, refs and sites are printed as typed

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from audit.store.engine import Database, open_database
-
 if TYPE_CHECKING:
     from audit.permissions import Actor
+    from audit.store.engine import Database
     from audit.store.migrate import Purpose
 
 CREATING = frozenset({"init", "demo"})
@@ -43,6 +42,8 @@ class CliState:
     def database(self, purpose: Purpose | None = None) -> Database:
         """Open the database on first use, as the running command may (`purpose_of`)."""
         if self._database is None:
+            from audit.store.engine import open_database  # SQLAlchemy: only when a command needs it
+
             self._database = open_database(self.db,
                                            purpose=purpose or purpose_of(self.command))
         return self._database
