@@ -75,7 +75,8 @@ class Disclosure:
             # A folder named by the person (--out DIR, --markdown DIR) must not be a link;
             # the folder part of a file's path is followed as typed (/tmp is a link on
             # macOS): only the file's own name could redirect a write, and it is checked.
-            # Shallowest first, so `--out out/r.pdf --markdown out/md` makes out, then md.
+            # Shallowest first, so a named folder is made before a file's folder inside it
+            # is checked (`--out md/r.pdf --markdown md`).
             wanted = {_abs(f): True for f in folders}
             for path in names:
                 wanted.setdefault(_abs(path.parent), False)
@@ -93,7 +94,8 @@ class Disclosure:
     def _folder(self, path: Path, *, strict: bool) -> OutputFolder:
         key = _abs(path)
         if key not in self._folders:
-            self._folders[key] = open_folder(key if strict else key.resolve(), create=True)
+            # Only a folder named as one is made; a file's missing folder is refused.
+            self._folders[key] = open_folder(key if strict else key.resolve(), create=strict)
         return self._folders[key]
 
     @property
@@ -171,7 +173,7 @@ def write_text(path: Path, text: str, *, force: bool = False) -> Path:
     even with `force`, and an existing file is refused unless `force`.
     """
     final = _abs(Path(path))
-    folder = open_folder(final.parent.resolve(), create=True)
+    folder = open_folder(final.parent.resolve(), create=False)
     name = final.name
     try:
         folder.refuse_unsafe(name, force=force)

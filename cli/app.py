@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
 
 import click
 import typer
@@ -33,6 +35,16 @@ from cli.state import CliState
 
 TuiLauncher = Callable[[CliState], None]
 
+# Typer 0.29 parses with its own copy of click: its exceptions are not click's.
+_typer_click: ModuleType
+try:
+    from typer._click import exceptions as _typer_click
+except ImportError:  # older typer: click itself
+    _typer_click = click.exceptions
+EXITS = (click.exceptions.Exit, typer.Exit)
+ABORTS = (click.exceptions.Abort, typer.Abort)
+CLICK_ERRORS = (click.ClickException, _typer_click.ClickException)
+
 
 def make_app(launch_tui: TuiLauncher | None = None) -> typer.Typer:
     """Build the CLI; `launch_tui` opens the terminal app (given by the `tui` package)."""
@@ -41,7 +53,7 @@ def make_app(launch_tui: TuiLauncher | None = None) -> typer.Typer:
         help="Audit offender case files against the HMI Probation standards, compare IOM "
              "with non-IOM cases and compile the tables of a thematic report.",
         context_settings={"help_option_names": ["-h", "--help"]},
-        add_completion=False,
+        add_completion=True,
         rich_markup_mode="rich",
     )
 
@@ -93,15 +105,16 @@ def run(argv: Sequence[str] | None = None, launch_tui: TuiLauncher | None = None
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     command = typer.main.get_command(make_app(launch_tui))
+    _flags_as_flags(command)
     try:
         result = command.main(args=args, prog_name="iom-audit", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except EXITS as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except ABORTS:
         typer.echo("Aborted.", err=True)
         return 1
-    except click.ClickException as exc:
-        exc.show()
+    except CLICK_ERRORS as exc:
+        typer.echo(f"Error: {_usage_sentence(exc)}", err=True)
         return 1
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
@@ -109,6 +122,36 @@ def run(argv: Sequence[str] | None = None, launch_tui: TuiLauncher | None = None
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a dump
         return _report_error(exc, debug)
     return result if isinstance(result, int) else 0
+
+
+def _usage_sentence(exc: Exception) -> str:
+    """A usage error as one sentence, with where to look (not click's boxed usage)."""
+    words = str(getattr(exc, "format_message", lambda: str(exc))()).strip()
+    words = " ".join(words.split())
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", "") if ctx is not None else ""
+    if path and getattr(exc, "exit_code", 1) == 2:  # a usage error: the options were wrong
+        words = f"{words.rstrip('.')} (see '{path} --help')"
+    return words
+
+
+def _flags_as_flags(command: Any) -> None:
+    """Show on/off options as bare flags in `--help`, not as taking a `<bool>` value."""
+    # Duck-typed: typer builds its commands on its own copy of click's classes.
+    for param in getattr(command, "params", ()):
+        if getattr(param, "is_flag", False) and getattr(param, "metavar", "") is None:
+            param.metavar = ""  # typer prints the metavar in place of the type
+    make_help_option = getattr(command, "get_help_option", None)
+    if make_help_option is not None:  # `--help` itself is made when help is asked for
+        def help_option(ctx: Any, make: Callable[[Any], Any] = make_help_option) -> Any:
+            option = make(ctx)
+            if option is not None:
+                option.metavar = ""
+            return option
+
+        command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        _flags_as_flags(sub)
 
 
 def _report_error(exc: Exception, debug: bool) -> int:

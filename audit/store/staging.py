@@ -117,15 +117,18 @@ class OutputFolder:
 def open_folder(path: Path, *, create: bool = True) -> OutputFolder:
     """Open an output folder; a symbolic link is refused, and only its last level is made.
 
-    `report --out /nonexistent/dir/r.pdf` is refused ("/nonexistent does not exist")
-    rather than creating folders at the root of the disk.
+    With `create` (a folder the person named as one, `export --out DIR`) only the last
+    level is made; without it (the folder part of a file's path) a missing folder is
+    refused: `report --out /nonexistent/r.pdf` must not create folders at the root of
+    the disk because of a typing mistake.
     """
     path = Path(os.path.abspath(path))  # not resolve(): that would follow links
     created = False
     found = _lstat(path)
     if found is None:
         if not create:
-            raise UsageError(f"{path} does not exist")
+            raise UsageError(f"the folder {path} does not exist: create it first, or "
+                             "check the path")
         if _lstat(path.parent) is None or not path.parent.is_dir():
             raise UsageError(f"{path.parent} does not exist: create the folder first")
         try:

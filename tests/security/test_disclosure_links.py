@@ -164,16 +164,20 @@ def test_a_directory_in_the_way_is_refused_even_with_force(
     assert "exists and is not a file" in capsys.readouterr().err
 
 
-def test_only_the_last_missing_folder_is_made(db: Database, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_files_missing_folder_is_refused_and_only_a_named_folder_is_made(
+        db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A typing mistake must not create folders (at the root of the disk, say).
     assert cli(db, "report", "--out", str(tmp_path / "no" / "such" / "r.pdf")) == 1
-    assert f"{tmp_path / 'no'} does not exist: create the folder first" in \
+    assert f"the folder {tmp_path / 'no' / 'such'} does not exist: create it first" in \
         capsys.readouterr().err
     assert not (tmp_path / "no").exists()
+    assert cli(db, "report", "--out", str(tmp_path / "new" / "r.pdf")) == 1
+    assert not (tmp_path / "new").exists()
+    assert cli(db, "tables", "--json", str(tmp_path / "nodir" / "t.json")) == 1
+    assert not (tmp_path / "nodir").exists()
+    # A folder named as the output folder is made, its last level only.
     assert cli(db, "export", "--out", str(tmp_path / "a" / "b")) == 1
     assert not (tmp_path / "a").exists()
-    assert cli(db, "report", "--out", str(tmp_path / "new" / "r.pdf")) == 0
-    assert (tmp_path / "new" / "r.pdf").exists()
     assert cli(db, "export", "--out", str(tmp_path / "fresh")) == 0
     assert (tmp_path / "fresh" / "cases.csv").exists()
 
@@ -232,16 +236,16 @@ def test_report_files_read_back(db: Database, tmp_path: Path) -> None:
 
 def test_folders_made_for_a_refused_report_are_taken_back(
         db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`--out out/r.pdf --markdown out/md` makes out, then md; refused, both go again."""
+    """`--out md/r.pdf --markdown md` makes md (named as a folder); refused, it goes again."""
     from audit.report import publish
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise UsageError("refused")
 
     monkeypatch.setattr(publish, "require", refuse)
-    out = tmp_path / "out"
-    assert cli(db, "report", "--out", str(out / "r.pdf"), "--markdown", str(out / "md")) == 1
-    assert not out.exists()
+    md = tmp_path / "md"
+    assert cli(db, "report", "--out", str(md / "r.pdf"), "--markdown", str(md)) == 1
+    assert not md.exists()
     monkeypatch.undo()
-    assert cli(db, "report", "--out", str(out / "r.pdf"), "--markdown", str(out / "md")) == 0
-    assert (out / "md" / "index.md").exists() and (out / "r.pdf").exists()
+    assert cli(db, "report", "--out", str(md / "r.pdf"), "--markdown", str(md)) == 0
+    assert (md / "index.md").exists() and (md / "r.pdf").exists()

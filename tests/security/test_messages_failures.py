@@ -125,9 +125,9 @@ def test_raw_sql_and_parameters_never_reach_the_user(db_path: Path,
             "INSERT INTO site (inspection_id, name) VALUES (?, ?)", (1, SECRET),
             sqlite3.IntegrityError("UNIQUE constraint failed: site.inspection_id, site.name"))
 
-    import cli.core
+    import audit.inspections  # `info` looks it up there when it runs
 
-    monkeypatch.setattr(cli.core, "status_counts", race)
+    monkeypatch.setattr(audit.inspections, "status_counts", race)
     capsys.readouterr()
     assert run(["--db", str(db_path), "info"]) == 1
     line = assert_plain(capsys.readouterr().err, secret=SECRET)
@@ -136,7 +136,7 @@ def test_raw_sql_and_parameters_never_reach_the_user(db_path: Path,
     def bug(*_args: object, **_kwargs: object) -> None:
         raise KeyError("inspection")
 
-    monkeypatch.setattr(cli.core, "status_counts", bug)
+    monkeypatch.setattr(audit.inspections, "status_counts", bug)
     assert run(["--db", str(db_path), "info"]) == 1
     assert "run with --debug" in assert_plain(capsys.readouterr().err)
 
