@@ -83,11 +83,19 @@ def _compare_one(question: str, info: QuestionInfo, levels: tuple[str, ...],
     """Everything for one question except the adjusted p-value and the regression."""
     groups = {level: group_counts(counts[i]) for i, level in enumerate(levels)}
     table = np.column_stack([counts[:, YES], counts[:, NO]])
-    result = significance_test(table, test=test, yates=yates)
-    notes = [result.note] if result.note else []
-    if result.status == "empty_group":
-        notes = ["no applicable answers in " + ", ".join(lv for lv, c in groups.items()
-                                                         if c.n == 0)]
+    answered = table.sum(axis=1) > 0
+    empty = [lv for lv, c in groups.items() if c.n == 0]
+    if len(levels) > 2 and empty and answered.sum() >= 2:
+        # With three or more levels an empty one has nothing to say about the others:
+        # the omnibus test covers the levels with answers, and the note names the rest.
+        result = significance_test(table[answered], test=test, yates=yates)
+        notes = ["left out of the test (no applicable answers): " + ", ".join(empty)]
+        notes += [result.note] if result.note else []
+    else:
+        result = significance_test(table, test=test, yates=yates)
+        notes = [result.note] if result.note else []
+        if result.status == "empty_group":
+            notes = ["no applicable answers in " + ", ".join(empty)]
     row: dict = {"test": result.test, "statistic": result.statistic,
                  "p_value": result.p_value, "small_expected": result.small_expected,
                  "status": result.status, "resamples": result.resamples,
