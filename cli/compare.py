@@ -82,6 +82,22 @@ def _effect_cell(effect: object, alpha: float) -> str:
     return f"{format_ratio(odds)} (p {format_p(p)}){mark}"
 
 
+def _print_pairs(console: Console, result: Comparison, *, by: str, alpha: float) -> None:
+    """The pairs of levels that differ, per question (Holm within the question)."""
+    from audit.views.analysis import significant_pairs
+
+    console.print(f"Pairs that differ (each pair tested as two groups; p adjusted with "
+                  f"Holm's method within each question; alpha {alpha:g}):")
+    found = False
+    for row in result.rows:
+        pairs = significant_pairs(row, by)
+        if pairs:
+            found = True
+            console.print(f"  {row.question_id}: " + "; ".join(pairs))
+    if not found:
+        console.print("  none")
+
+
 def _print_table(console: Console, result: Comparison, *, by: str, correction: str,
                  alpha: float, effects: bool) -> None:
     levels = list(result.levels)
@@ -119,6 +135,15 @@ def _print_table(console: Console, result: Comparison, *, by: str, correction: s
     console.print(f"Over the {s.basis} questions: mean difference "
                   f"{format_pp(s.mean_diff_pp)} points; judged positively on average "
                   f"{average} (pooled {pooled}).")
+    monte_carlo = [r for r in result.rows if r.resamples]
+    if monte_carlo:
+        worst = max(r.p_se or 0.0 for r in monte_carlo)
+        console.print(f"Monte Carlo p ({len(monte_carlo)} question(s), where an expected "
+                      f"count is below 5): {format_count(monte_carlo[0].resamples)} random "
+                      f"tables with the observed margins, fixed seed; standard error of p "
+                      f"at most {format_p(worst)}.")
+    if len(levels) > 2:
+        _print_pairs(console, result, by=by, alpha=alpha)
     if effects and two:
         console.print("Indep. OR: odds ratio for the first group from a logistic regression "
                       "on the group and case type, risk of serious harm, likelihood of "

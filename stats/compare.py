@@ -4,45 +4,109 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
 from stats.counting import NO, YES, count_answers, group_counts, group_index
 from stats.regression import DEFAULT_COVARIATES, independent_effects
-from stats.results import Comparison, ComparisonRow, EffectResult, QuestionInfo, Summary
+from stats.results import (
+    Comparison,
+    ComparisonRow,
+    EffectResult,
+    GroupCounts,
+    PairwiseResult,
+    QuestionInfo,
+    Summary,
+)
 from stats.significance import (
     CORRECTIONS,
     TESTS,
     adjust_pvalues,
+    cohens_h,
     newcombe_diff,
+    risk_ratio,
     sample_odds_ratio,
     significance_test,
 )
 
+# Post-hoc pairs are always Holm-adjusted within their question: the family is "which
+# levels differ on this question", whatever correction is chosen across questions.
+PAIRWISE_CORRECTION = "holm"
+
+
+def _two_groups(first: GroupCounts, second: GroupCounts, table: np.ndarray,
+                tested: bool) -> tuple[dict, list[str]]:
+    """Effect sizes of two groups (first vs second): difference, OR, RR and Cohen's h."""
+    out: dict = {}
+    notes: list[str] = []
+    if first.n and second.n:
+        out["diff_pp"], out["diff_ci"] = newcombe_diff(first.yes, first.n,
+                                                       second.yes, second.n)
+        out["cohens_h"] = cohens_h(first.yes, first.n, second.yes, second.n)
+    if tested:
+        out["odds_ratio"], out["or_ci"], or_note = sample_odds_ratio(table)
+        out["risk_ratio"], out["rr_ci"], rr_note = risk_ratio(table)
+        notes += [n for n in (or_note, rr_note) if n]
+    return out, notes
+
+
+def _pairwise(levels: tuple[str, ...], groups: Mapping[str, GroupCounts], table: np.ndarray,
+              test: str, yates: bool, alpha: float) -> tuple[PairwiseResult, ...]:
+    """Every pair of levels as its own two-group comparison, Holm-adjusted within the question."""
+    pairs: list[PairwiseResult] = []
+    for i, j in combinations(range(len(levels)), 2):
+        a, b = levels[i], levels[j]
+        sub = table[[i, j]]
+        result = significance_test(sub, test=test, yates=yates)
+        effects, notes = _two_groups(groups[a], groups[b], sub, result.test is not None)
+        if result.status == "empty_group":
+            notes = ["no applicable answers in " + ", ".join(
+                lv for lv in (a, b) if groups[lv].n == 0)]
+        elif result.note:
+            notes.insert(0, result.note)
+        pairs.append(PairwiseResult(a=a, b=b, test=result.test, statistic=result.statistic,
+                                    p_value=result.p_value, status=result.status,
+                                    note="; ".join(notes), **effects))
+    tested = [k for k, pair in enumerate(pairs) if pair.p_value is not None]
+    adjusted = adjust_pvalues([pairs[k].p_value for k in tested],  # type: ignore[misc]
+                              PAIRWISE_CORRECTION, alpha)
+    for k, p in zip(tested, adjusted, strict=True):
+        pairs[k] = replace(pairs[k], p_adjusted=float(p), significant=bool(p < alpha))
+    return tuple(pairs)
+
 
 def _compare_one(question: str, info: QuestionInfo, levels: tuple[str, ...],
-                 counts: np.ndarray, test: str, yates: bool) -> ComparisonRow:
+                 counts: np.ndarray, test: str, yates: bool,
+                 alpha: float = 0.05) -> ComparisonRow:
     """Everything for one question except the adjusted p-value and the regression."""
     groups = {level: group_counts(counts[i]) for i, level in enumerate(levels)}
     table = np.column_stack([counts[:, YES], counts[:, NO]])
-    result = significance_test(table, test=test, yates=yates)
-    notes = [result.note] if result.note else []
-    if result.status == "empty_group":
-        notes = ["no applicable answers in " + ", ".join(lv for lv, c in groups.items()
-                                                         if c.n == 0)]
+    answered = table.sum(axis=1) > 0
+    empty = [lv for lv, c in groups.items() if c.n == 0]
+    if len(levels) > 2 and empty and answered.sum() >= 2:
+        # With three or more levels an empty one has nothing to say about the others:
+        # the omnibus test covers the levels with answers, and the note names the rest.
+        result = significance_test(table[answered], test=test, yates=yates)
+        notes = ["left out of the test (no applicable answers): " + ", ".join(empty)]
+        notes += [result.note] if result.note else []
+    else:
+        result = significance_test(table, test=test, yates=yates)
+        notes = [result.note] if result.note else []
+        if result.status == "empty_group":
+            notes = ["no applicable answers in " + ", ".join(empty)]
     row: dict = {"test": result.test, "statistic": result.statistic,
                  "p_value": result.p_value, "small_expected": result.small_expected,
-                 "status": result.status}
+                 "status": result.status, "resamples": result.resamples,
+                 "p_se": result.p_se}
     if len(levels) == 2:
-        first, second = groups[levels[0]], groups[levels[1]]
-        if first.n and second.n:
-            row["diff_pp"], row["diff_ci"] = newcombe_diff(first.yes, first.n,
-                                                           second.yes, second.n)
-        if result.test is not None:
-            row["odds_ratio"], row["or_ci"], or_note = sample_odds_ratio(table)
-            if or_note:
-                notes.append(or_note)
+        effects, effect_notes = _two_groups(groups[levels[0]], groups[levels[1]], table,
+                                            result.test is not None)
+        row.update(effects)
+        notes += effect_notes
+    elif len(levels) > 2:
+        row["pairwise"] = _pairwise(levels, groups, table, test, yates, alpha)
     return ComparisonRow(question_id=question, label=info.label, section=info.section,
                          key=info.key, groups=groups, note="; ".join(notes), **row)
 
@@ -86,7 +150,9 @@ def compare_groups(
     Rows with a missing group, or a group outside ``levels``, are dropped and counted.
     ``correction`` ("holm", "bh", "none") adjusts p-values across the testable
     questions; ``significant`` is ``p_adjusted < alpha``.  With exactly two levels and
-    ``independent_effect``, each row gets a logistic-regression ``EffectResult``.
+    ``independent_effect``, each row gets a logistic-regression ``EffectResult``.  With
+    three or more, each row also lists every pair of levels (``pairwise``), tested as two
+    groups would be and Holm-adjusted within the question.
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {tuple(CORRECTIONS)}, not {correction!r}")
@@ -117,7 +183,7 @@ def assemble(by: str, questions: Sequence[str], info: Mapping[str, QuestionInfo]
     (counts from a SQL GROUP BY), so both give the same table.
     """
     rows = [_compare_one(q, info.get(q, QuestionInfo(label=str(q))), levels, counts[i],
-                         test, yates) for i, q in enumerate(questions)]
+                         test, yates, alpha) for i, q in enumerate(questions)]
     tested = {i: r.p_value for i, r in enumerate(rows) if r.p_value is not None}
     adjusted = adjust_pvalues(list(tested.values()), correction, alpha)
     updates: dict[int, dict] = {i: {"p_adjusted": float(p), "significant": bool(p < alpha)}

@@ -114,6 +114,44 @@ class EffectResult:
 
 
 @dataclass(frozen=True)
+class PairwiseResult:
+    """Two levels of a question compared on their own (post-hoc, three or more levels).
+
+    The test is chosen as for a two-group comparison (`stats.significance.choose_test` on
+    the pair's 2 x 2 table); ``p_adjusted`` is Holm-adjusted over the testable pairs of the
+    same question, and ``significant`` is ``p_adjusted < alpha``.  ``diff_pp`` is a minus b
+    in percentage points (Newcombe CI); ``odds_ratio`` and ``risk_ratio`` are a vs b;
+    ``cohens_h`` is 2 asin(sqrt p_a) - 2 asin(sqrt p_b).  ``status``/``note`` as for a row.
+    """
+
+    a: str
+    b: str
+    test: str | None = None
+    statistic: float | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    significant: bool | None = None
+    diff_pp: float | None = None
+    diff_ci: Interval | None = None
+    odds_ratio: float | None = None
+    or_ci: Interval | None = None
+    risk_ratio: float | None = None
+    rr_ci: Interval | None = None
+    cohens_h: float | None = None
+    status: str = "ok"
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable({
+            "a": self.a, "b": self.b, "test": self.test, "statistic": self.statistic,
+            "p_value": self.p_value, "p_adjusted": self.p_adjusted,
+            "significant": self.significant, "diff_pp": self.diff_pp,
+            "diff_ci": self.diff_ci, "odds_ratio": self.odds_ratio, "or_ci": self.or_ci,
+            "risk_ratio": self.risk_ratio, "rr_ci": self.rr_ci, "cohens_h": self.cohens_h,
+            "status": self.status, "note": self.note})
+
+
+@dataclass(frozen=True)
 class ComparisonRow:
     """One question compared across groups.
 
@@ -126,6 +164,10 @@ class ComparisonRow:
     ``diff_pp``/``diff_ci`` are in percentage points, first level minus second.
     ``odds_ratio`` is the sample odds ratio (first level vs second); with a zero cell it is
     0.0 or inf and ``or_ci`` is None (the Woolf interval does not exist); see ``note``.
+    ``risk_ratio``/``rr_ci`` (yes rate of the first level over the second, Katz interval)
+    and ``cohens_h`` are the other two-group effect sizes.
+    A Monte Carlo p-value states its ``resamples`` and its standard error ``p_se``.
+    ``pairwise`` holds every pair of levels (three or more levels; empty for two).
     """
 
     question_id: str
@@ -146,6 +188,12 @@ class ComparisonRow:
     status: str = "ok"
     note: str = ""
     independent_effect: EffectResult | None = None
+    risk_ratio: float | None = None
+    rr_ci: Interval | None = None
+    cohens_h: float | None = None
+    resamples: int | None = None
+    p_se: float | None = None
+    pairwise: tuple[PairwiseResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +212,10 @@ class ComparisonRow:
             }),
             "independent_effect": (None if self.independent_effect is None
                                    else self.independent_effect.to_dict()),
+            **jsonable({"risk_ratio": self.risk_ratio, "rr_ci": self.rr_ci,
+                        "cohens_h": self.cohens_h, "resamples": self.resamples,
+                        "p_se": self.p_se}),
+            "pairwise": [pair.to_dict() for pair in self.pairwise],
         }
 
 
@@ -236,6 +288,10 @@ class Comparison:
                         "p_adjusted": row.p_adjusted, "odds_ratio": row.odds_ratio,
                         "or_ci_low": olo, "or_ci_high": ohi, "significant": row.significant,
                         "status": row.status, "note": row.note})
+            rlo, rhi = _bounds(row.rr_ci)
+            rec.update({"risk_ratio": row.risk_ratio, "rr_ci_low": rlo, "rr_ci_high": rhi,
+                        "cohens_h": row.cohens_h, "resamples": row.resamples,
+                        "p_se": row.p_se})
             effect = row.independent_effect
             if effect is not None:
                 elo, ehi = _bounds(effect.ci)

@@ -15,8 +15,9 @@ import numpy as np
 from scipy import stats as sps
 from scipy.stats.contingency import expected_freq
 from scipy.stats.contingency import odds_ratio as _scipy_odds_ratio
+from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.proportion import proportion_confint, proportion_effectsize
 
 Interval = tuple[float, float]
 
@@ -36,6 +37,15 @@ class SignificanceResult:
     small_expected: bool
     status: str
     note: str = ""
+    # Monte Carlo p-values only: how many random tables, and the binomial standard error
+    # of p as an estimate of the exact p, sqrt(p (1 - p) / resamples).
+    resamples: int | None = None
+    p_se: float | None = None
+
+
+def monte_carlo_se(p: float, resamples: int) -> float:
+    """Standard error of a Monte Carlo p-value from ``resamples`` random tables."""
+    return math.sqrt(p * (1.0 - p) / resamples)
 
 
 def untestable_reason(table: np.ndarray) -> tuple[str, str] | None:
@@ -95,11 +105,14 @@ def significance_test(table: np.ndarray, *, test: str = "auto", yates: bool = Fa
         return SignificanceResult(name, None, p, small, "ok", note)
     if name == "fisher_monte_carlo":
         p = float(sps.fisher_exact(table, method=monte_carlo).pvalue)
-        return SignificanceResult(name, None, p, small, "ok", note)
+        return SignificanceResult(name, None, p, small, "ok", note, MONTE_CARLO_RESAMPLES,
+                                  monte_carlo_se(p, MONTE_CARLO_RESAMPLES))
     if name == "chi2_monte_carlo":
         res = sps.chi2_contingency(table, correction=False, method=monte_carlo)
-    else:
-        res = sps.chi2_contingency(table, correction=name == "chi2_yates")
+        p = float(res.pvalue)
+        return SignificanceResult(name, float(res.statistic), p, small, "ok", note,
+                                  MONTE_CARLO_RESAMPLES, monte_carlo_se(p, MONTE_CARLO_RESAMPLES))
+    res = sps.chi2_contingency(table, correction=name == "chi2_yates")
     return SignificanceResult(name, float(res.statistic), float(res.pvalue), small, "ok", note)
 
 
@@ -119,6 +132,40 @@ def sample_odds_ratio(table: np.ndarray,
         return estimate, None, "zero cell: no confidence interval for the odds ratio"
     ci = _scipy_odds_ratio(table, kind="sample").confidence_interval(confidence)
     return estimate, (float(ci.low), float(ci.high)), ""
+
+
+def risk_ratio(table: np.ndarray,
+               confidence: float = 0.95) -> tuple[float | None, Interval | None, str]:
+    """Risk ratio p1 / p2 of "yes" (row 0 vs row 1) with its log-scale (Katz) interval.
+
+    statsmodels ``Table2x2`` without its 0.5 shift of zero cells, so the estimate is the
+    plain ratio of proportions.  With no "yes" in a row the ratio is 0.0 or inf (None when
+    both are 0, or a row is empty) and there is no interval; the note says so.  When both
+    rows are all "yes" the ratio is 1 and the interval is None (its standard error is 0).
+    """
+    table = np.asarray(table, dtype=np.int64)
+    n = table.sum(axis=1)
+    if (n == 0).any():
+        return None, None, "risk ratio undefined (a group has no answers)"
+    yes = table[:, 0]
+    if (yes == 0).all():
+        return None, None, "risk ratio undefined (no yes in either group)"
+    if (yes == 0).any():
+        estimate = 0.0 if yes[0] == 0 else math.inf
+        return estimate, None, "no yes in a group: no confidence interval for the risk ratio"
+    fitted = Table2x2(table, shift_zeros=False)
+    estimate = float(fitted.riskratio)
+    if (table[:, 1] == 0).all():
+        return estimate, None, ""
+    low, high = fitted.riskratio_confint(alpha=1.0 - confidence)
+    return estimate, (float(low), float(high)), ""
+
+
+def cohens_h(yes1: int, n1: int, yes2: int, n2: int) -> float | None:
+    """Cohen's h = 2 asin(sqrt p1) - 2 asin(sqrt p2) (statsmodels); None if a group is empty."""
+    if not n1 or not n2:
+        return None
+    return float(proportion_effectsize(yes1 / n1, yes2 / n2))
 
 
 def newcombe_diff(yes1: int, n1: int, yes2: int, n2: int,

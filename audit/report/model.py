@@ -33,6 +33,7 @@ class Column:
     group: str | None = None  # spanning header shared by neighbouring columns
     suppressible: bool = False  # subject to small-number suppression
     count_of: str | None = None  # for a pct column: the count column that suppresses it
+    pdf: bool = True  # False: in the workbook, JSON and Markdown, left out of the PDF page
 
     @property
     def numeric(self) -> bool:

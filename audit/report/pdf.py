@@ -8,6 +8,7 @@ prints as typed instead of breaking the layout.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -349,6 +350,8 @@ def _table_flowable(table: ReportTable, styles: dict[str, ParagraphStyle],
 def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
             level: int) -> list[Flowable]:
     """Caption, table, notes and chart of one figure."""
+    # A printed page keeps the columns marked for it; the workbook keeps them all.
+    table = replace(table, columns=tuple(c for c in table.columns if c.pdf))
     notes = table_footnotes(table)
     if table.has_shading():
         notes.append(SHADING_LEGEND)

@@ -16,10 +16,11 @@ import pandas as pd
 from audit import qa_rules
 from audit.formatting import format_count, format_pct, format_pp
 from audit.report.model import BOLD, HEADING, SHADE, WHOLE_ROW, Chart, Column, ReportTable
+from audit.views.analysis import significant_pairs
 from audit.views.samples import Sample, answered, count_of
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
-from stats import Comparison, Reliability
+from stats import Comparison, ComparisonRow, Reliability
 
 YES_NO = ("yes", "no")
 
@@ -297,6 +298,7 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
             "effect_p": effect.p if effect else None,
             "effect_status": effect.status if effect else None,
             "independent_effect": independent,
+            **_effect_sizes(r),
         })
         styles.append({"iom_pct": SHADE, "iom_n": SHADE} if independent else {})
     s = result.summary
@@ -318,6 +320,8 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         f"significance at alpha = {result.alpha:g}.",
         "Shaded (†): IOM status had an independent positive effect in a logistic regression "
         f"controlling for {_covariate_words(result.covariates)}.",
+        *_effect_size_notes(result),
+        *_pairs_notes(result),
     ]
     return _table(
         head, columns=(Column("standard", "Standard"), Column("question", "Question"),
@@ -326,7 +330,8 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
                  Column("iom_pct", "%", "pct", "IOM cases"),
                  Column("iom_n", "Number", "count", "IOM cases"),
                  Column("diff_pp", "Difference (pp)", "pp"),
-                 Column("p", "p", "p"), Column("p_adjusted", "p (adjusted)", "p")),
+                 Column("p", "p", "p"), Column("p_adjusted", "p (adjusted)", "p"),
+                 *EFFECT_SIZE_COLUMNS),
         rows=tuple(rows), row_styles=tuple(styles),
         base={lv: max((r.groups[lv].n for r in result.rows), default=0)
               for lv in result.levels},
@@ -334,6 +339,56 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         chart=Chart("grouped_hbar", "question_id", (("non_iom_pct", "Non-IOM cases"),
                                                     ("iom_pct", "IOM cases")),
                     title="Judged sufficient (% of relevant cases)"))
+
+
+# Beside every two-group p: the workbook, JSON and Markdown carry them; the PDF page keeps
+# the published columns (`Column.pdf`).
+_EFFECTS = "Effect sizes, first group vs second"
+EFFECT_SIZE_COLUMNS = (
+    Column("diff_low", "Difference 95% CI low", "pp", _EFFECTS, pdf=False),
+    Column("diff_high", "Difference 95% CI high", "pp", _EFFECTS, pdf=False),
+    Column("odds_ratio", "Odds ratio", "ratio", _EFFECTS, pdf=False),
+    Column("or_low", "OR 95% CI low", "ratio", _EFFECTS, pdf=False),
+    Column("or_high", "OR 95% CI high", "ratio", _EFFECTS, pdf=False),
+    Column("risk_ratio", "Risk ratio", "ratio", _EFFECTS, pdf=False),
+    Column("rr_low", "RR 95% CI low", "ratio", _EFFECTS, pdf=False),
+    Column("rr_high", "RR 95% CI high", "ratio", _EFFECTS, pdf=False),
+    Column("cohens_h", "Cohen's h", "ratio", _EFFECTS, pdf=False),
+)
+
+
+def _effect_sizes(row: ComparisonRow) -> dict[str, Any]:
+    """The two-group effect sizes of a comparison row, intervals split into their ends."""
+    def ends(ci: tuple[float, float] | None) -> tuple[float | None, float | None]:
+        return (None, None) if ci is None else ci
+
+    diff_low, diff_high = ends(row.diff_ci)
+    or_low, or_high = ends(row.or_ci)
+    rr_low, rr_high = ends(row.rr_ci)
+    return {"diff_low": diff_low, "diff_high": diff_high, "odds_ratio": row.odds_ratio,
+            "or_low": or_low, "or_high": or_high, "risk_ratio": row.risk_ratio,
+            "rr_low": rr_low, "rr_high": rr_high, "cohens_h": row.cohens_h}
+
+
+def _effect_size_notes(result: Comparison) -> list[str]:
+    if len(result.levels) != 2:
+        return []
+    return ["Effect sizes (in the workbook): difference with Newcombe's hybrid score "
+            "interval; sample odds ratio with Woolf's interval; risk ratio (yes rate over yes "
+            "rate) with the log (Katz) interval; Cohen's h = 2 asin √p1 − 2 asin √p2 "
+            "(0.2 small, 0.5 medium, 0.8 large). No odds-ratio interval where a count is "
+            "zero, no risk-ratio interval where a group has no yes."]
+
+
+def _pairs_notes(result: Comparison) -> list[str]:
+    """With three or more groups: the pairs that differ, question by question."""
+    if len(result.levels) <= 2:
+        return []
+    found = [f"{r.question_id}: " + "; ".join(pairs) for r in result.rows
+             if (pairs := significant_pairs(r, result.by))]
+    head = ("Pairs of groups that differ (each pair tested as two groups are; p adjusted "
+            f"with Holm's method within each question; alpha {result.alpha:g})")
+    return [head + (": " + ". ".join(found) + "." if found else ": none.")]
 
 
 def _without_prefix(label: str) -> str:

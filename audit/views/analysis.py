@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from audit import qa_rules
 from audit.errors import UsageError
+from audit.formatting import format_p
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
 from audit.store.engine import Database
@@ -28,7 +29,7 @@ from audit.views.frames import (
 from audit.views.tally import pattern_counts
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
-from stats import Comparison, QuestionInfo, compare_counts
+from stats import Comparison, ComparisonRow, QuestionInfo, compare_counts
 from stats.regression import DEFAULT_COVARIATES
 
 CORRECTIONS = ("holm", "bh", "none")
@@ -193,3 +194,24 @@ def cases_behind(db: Database, *, actor: Actor, question_id: str, level: str,
         # it is unset before the insert).
         return [CaseBehind(cast(int, case_id), name, ref, site, value)
                 for case_id, name, ref, site, value in conn.execute(stmt)]
+
+
+def level_label(by: str, level: str) -> str:
+    """How a group level is named to a reader: "IOM", a provider's name, a site as typed."""
+    if by == "iom":
+        return {"iom": "IOM", "non_iom": "Non-IOM"}.get(level, level)
+    spec = PROFILE.get(by)
+    return spec.label_of(level) if spec is not None and spec.kind == "code" else level
+
+
+def significant_pairs(row: ComparisonRow, by: str = "") -> list[str]:
+    """The pairs of levels that differ after Holm adjustment within the question, as
+    "Site A > Site C (p adj. 0.010)", the higher yes rate first."""
+    out = []
+    for pair in row.pairwise:
+        if not pair.significant or pair.diff_pp is None:
+            continue
+        high, low = (pair.a, pair.b) if pair.diff_pp > 0 else (pair.b, pair.a)
+        out.append(f"{level_label(by, high)} > {level_label(by, low)} "
+                   f"(p adj. {format_p(pair.p_adjusted)})")
+    return out

@@ -1,4 +1,6 @@
-"""Comparison: IOM vs non-IOM per question, with bars; a cell lists the cases behind it."""
+"""Comparison: IOM vs non-IOM (or sites, lead agencies, case types) per question, with
+bars; a cell lists the cases behind it. With three or more groups a column names the pairs
+that differ (each pair tested as two groups, Holm-adjusted within the question)."""
 
 from __future__ import annotations
 
@@ -19,12 +21,17 @@ from tui.screens.base import IomScreen
 from tui.widgets.bar_chart import BarChart, BarGroup
 
 LEVELS = {"iom": "IOM", "non_iom": "Non-IOM"}
+# What `g` cycles through: the fields a lead most often compares.
+GROUPINGS = ("iom", "site", "provider", "case_type")
+GROUPING_NAMES = {"iom": "IOM vs non-IOM", "site": "by site", "provider": "by lead agency",
+                  "case_type": "by case type"}
 
 
 @dataclass
 class ComparisonReady(Message):
     comparison: Any  # stats.Comparison (imported lazily: pandas is slow to import)
     scope: str
+    by: str = "iom"
 
 
 @dataclass
@@ -47,6 +54,7 @@ class ComparisonScreen(IomScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "cases_behind", "Cases behind", id="comparison.behind", show=False),
         Binding("i", "toggle_scope", "This inspection/all", id="comparison.scope"),
+        Binding("g", "cycle_grouping", "Group by", id="comparison.group"),
         Binding("f5,ctrl+r", "refresh", "Recompute", id="comparison.refresh"),
         Binding("o", "open_case", "Open case", id="comparison.open"),
         Binding("escape", "back", "Back", id="comparison.back"),
@@ -56,6 +64,7 @@ class ComparisonScreen(IomScreen):
         super().__init__()
         self.comparison: Any = None
         self.all_inspections = True
+        self.by = "iom"
         self.behind: list[Any] = []
 
     def compose(self) -> ComposeResult:
@@ -70,13 +79,8 @@ class ComparisonScreen(IomScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "IOM vs non-IOM"
-        table = self.query_one("#comparison-table", DataTable)
-        # Counts wide enough for a national sample: "71% (65,076/91,650)".
-        for label, key, width in (("Question", "label", 24), ("IOM", "iom", 19),
-                                  ("Non-IOM", "non_iom", 19), ("Diff pp", "diff", 8),
-                                  ("p (adj.)", "p", 8)):
-            table.add_column(label, key=key, width=width)
+        self.sub_title = GROUPING_NAMES[self.by]
+        self._set_columns(tuple(LEVELS))
         behind = self.query_one("#behind", DataTable)
         for label, width in (("Case ref", 16), ("Inspection", 20), ("Site", 20),
                              ("Answer", 10)):
@@ -84,19 +88,47 @@ class ComparisonScreen(IomScreen):
         self.query_one("#comparison-body").display = False
         self.action_refresh()
 
+    def _column_key(self, level: str) -> str:
+        # IOM keeps its plain keys; other levels are prefixed so that a site called "p"
+        # cannot collide with the p column.
+        return level if self.by == "iom" else f"level:{level}"
+
+    def _set_columns(self, levels: tuple[str, ...], names: dict[str, str] | None = None,
+                     pairs: bool = False) -> None:
+        """Question, one column per level, then difference (two levels), p and pairs."""
+        table = self.query_one("#comparison-table", DataTable)
+        table.clear(columns=True)
+        names = names or LEVELS
+        table.add_column("Question", key="label", width=24)
+        for level in levels:
+            # Counts wide enough for a national sample: "71% (65,076/91,650)".
+            # Text: a site's name is shown as typed, never read as markup.
+            table.add_column(Text(names.get(level, level)), key=self._column_key(level),
+                             width=19)
+        if len(levels) == 2:
+            table.add_column("Diff pp", key="diff", width=8)
+        table.add_column("p (adj.)", key="p", width=8)
+        if pairs:
+            table.add_column("Pairs that differ", key="pairs", width=44)
+
     def action_refresh(self) -> None:
         self.query_one("#comparison-loading").display = True
-        self.compute(None if self.all_inspections else [self.ws.inspection])
+        self.compute(None if self.all_inspections else [self.ws.inspection], self.by)
+
+    def action_cycle_grouping(self) -> None:
+        self.by = GROUPINGS[(GROUPINGS.index(self.by) + 1) % len(GROUPINGS)]
+        self.sub_title = GROUPING_NAMES[self.by]
+        self.action_refresh()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="comparison",
-          description="Comparing IOM with non-IOM cases")
-    def compute(self, inspections: list[str] | None) -> None:
+          description="Comparing groups of cases")
+    def compute(self, inspections: list[str] | None, by: str = "iom") -> None:
         from audit.views.analysis import compare  # pandas and statsmodels load here, not at start
 
-        result = compare(self.ws.db, by="iom", inspections=inspections, questions="key",
+        result = compare(self.ws.db, by=by, inspections=inspections, questions="key",
                          independent_effect=False)
         scope = ", ".join(inspections) if inspections else "every inspection with both groups"
-        self.post_message(ComparisonReady(result, scope))
+        self.post_message(ComparisonReady(result, scope, by))
 
     def worker_error(self, worker: Any, error: BaseException) -> None:
         # A refused look at the cases behind a cell is notified (IomScreen); the table stays.
@@ -107,30 +139,49 @@ class ComparisonScreen(IomScreen):
 
     @on(ComparisonReady)
     def show(self, message: ComparisonReady) -> None:
+        from audit.views.analysis import level_label, significant_pairs
+
+        if message.by != self.by:
+            return  # a result for a grouping the user has since moved away from
         self.comparison = c = message.comparison
         self.query_one("#comparison-loading").display = False
         self.query_one("#comparison-body").display = True
+        levels = tuple(c.levels)
+        names = {lv: level_label(c.by, lv) for lv in levels}
+        many = len(levels) > 2
+        self._set_columns(levels, names, pairs=many)
         table = self.query_one("#comparison-table", DataTable)
-        table.clear()
         for row in c.rows:
             sig = " *" if row.significant else ""
-            diff = MISSING if row.diff_pp is None else f"{format_pp(row.diff_pp)}{sig}"
-            table.add_row(Text(row.label), pct_cell(row.groups.get("iom")),
-                          pct_cell(row.groups.get("non_iom")), diff, format_p(row.p_adjusted),
-                          key=row.question_id)
+            cells: list[Any] = [Text(row.label)]
+            cells += [pct_cell(row.groups.get(level)) for level in levels]
+            if len(levels) == 2:
+                cells.append(MISSING if row.diff_pp is None else f"{format_pp(row.diff_pp)}{sig}")
+            cells.append(f"{format_p(row.p_adjusted)}{sig if len(levels) != 2 else ''}")
+            if many:
+                # Text: site names are shown as typed, never read as markup.
+                cells.append(Text("; ".join(significant_pairs(row, c.by)) or MISSING))
+            table.add_row(*cells, key=row.question_id)
         mean = c.summary.mean_diff_pp
+        heading = (" vs ".join(names[lv] for lv in levels) if len(levels) <= 3
+                   else f"{GROUPING_NAMES.get(c.by, c.by)} ({len(levels)} groups)")
         self.query_one("#comparison-title", Static).update(
-            f"IOM vs non-IOM · {escape(message.scope)} · {len(c.rows)} questions · "
+            f"{escape(heading)} · {escape(message.scope)} · {len(c.rows)} questions · "
             f"{c.correction}, α={c.alpha}, * significant"
-            + ("" if mean is None else f" · mean diff. {format_pp(mean)} pp"))
+            + ("" if mean is None else f" · mean diff. {format_pp(mean)} pp")
+            + (" · pairs: Holm within each question" if many else ""))
         self.update_chart()
         table.focus()
 
     def update_chart(self) -> None:
         if self.comparison is None:
             return
-        groups = [BarGroup(r.label, [(LEVELS[level], r.groups[level].pct, r.groups[level].n)
-                                     for level in LEVELS if level in r.groups])
+        from audit.views.analysis import level_label
+
+        levels = self.comparison.levels
+        groups = [BarGroup(r.label, [(level_label(self.comparison.by, level),
+                                      r.groups[level].pct, r.groups[level].n)
+                                     for level in levels if level in r.groups])
                   for r in self.comparison.rows]
         row = self.query_one("#comparison-table", DataTable).cursor_row
         self.query_one(BarChart).show(groups, row)
@@ -145,20 +196,22 @@ class ComparisonScreen(IomScreen):
             return
         table = self.query_one("#comparison-table", DataTable)
         row = self.comparison.rows[table.cursor_row]
+        levels = self.comparison.levels
         column = table.cursor_column
-        level = "non_iom" if column == 2 else "iom"
-        self.load_behind(row.question_id, row.label, level)
+        # A level's column lists its cases; any other column, the first level's.
+        level = levels[column - 1] if 1 <= column <= len(levels) else levels[0]
+        self.load_behind(row.question_id, row.label, level, self.comparison.by)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="behind",
           description="Finding the cases")
-    def load_behind(self, question_id: str, label: str, level: str) -> None:
-        from audit.views.analysis import cases_behind
+    def load_behind(self, question_id: str, label: str, level: str, by: str = "iom") -> None:
+        from audit.views.analysis import cases_behind, level_label
 
         found = cases_behind(self.ws.db, actor=self.ws.actor, question_id=question_id,
-                             level=level,
+                             level=level, by=by,
                              inspections=None if self.all_inspections
                              else [self.ws.inspection])
-        self.post_message(CasesBehind(f"{LEVELS[level]} · {label}", found))
+        self.post_message(CasesBehind(f"{level_label(by, level)} · {label}", found))
 
     @on(CasesBehind)
     def show_behind(self, message: CasesBehind) -> None:
