@@ -130,6 +130,8 @@ def agreement_row(question_id: str, label: str, first: np.ndarray, second: np.nd
     table = np.bincount(a * k + b, minlength=k * k).reshape(k, k)
     agreed = int(np.trace(table))
     low, high = proportion_confint(agreed, n, alpha=1 - confidence, method="wilson")
+    # Wilson's interval holds the estimate; at 0% or 100% rounding can put it a hair off.
+    low, high = min(float(low), agreed / n), max(float(high), agreed / n)
     per_category = table.sum(axis=1) + table.sum(axis=0)
     common = int(np.argmax(per_category))
     shared: dict[str, Any] = {
