@@ -24,7 +24,7 @@ _STATISTICS = ("agreement", "kappa", "pabak", "ac1", "alpha")
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20190
 BOOTSTRAP_METHOD = "BCa"
-_BATCH_CELLS = 2_000_000  # resample tables held in memory at once (x 8 bytes)
+_BATCH_CELLS = 2_000_000  # drawn cases held in memory at once (x 8 bytes)
 _ZERO_SE = 1e-9  # statsmodels' variance of a degenerate table is 0 up to rounding
 
 NO_PAIRS = "no case was rated by both raters"
@@ -73,8 +73,13 @@ def _bootstrap(case_tables: np.ndarray, k: int,
     n_cases = case_tables.shape[0]
 
     def statistic(cases: np.ndarray, axis: int = -1) -> np.ndarray:
-        tables = case_tables[cases].sum(axis=-2)  # cases: (..., n) -> (..., k*k)
-        return coefficient(tables.reshape(*tables.shape[:-1], k, k))
+        # cases: (..., m) drawn case numbers.  How often each case was drawn, times the
+        # cases' tables, is each resample's table: O(m) per resample, not O(m k^2).
+        draws = cases.reshape(-1, cases.shape[-1])
+        offset = draws + n_cases * np.arange(draws.shape[0])[:, None]
+        times = np.bincount(offset.ravel(), minlength=draws.shape[0] * n_cases)
+        tables = times.reshape(draws.shape[0], n_cases) @ case_tables
+        return coefficient(tables.reshape(*cases.shape[:-1], k, k))
 
     with warnings.catch_warnings():
         # Degenerate or undefined resamples make scipy warn; they are judged below.
@@ -82,7 +87,7 @@ def _bootstrap(case_tables: np.ndarray, k: int,
         res = sps.bootstrap((np.arange(n_cases),), statistic, vectorized=True,
                             n_resamples=BOOTSTRAP_RESAMPLES, method=BOOTSTRAP_METHOD,
                             confidence_level=confidence,
-                            batch=max(1, _BATCH_CELLS // (n_cases * k * k)),
+                            batch=max(1, _BATCH_CELLS // n_cases),
                             random_state=np.random.default_rng(BOOTSTRAP_SEED))
     draws = np.asarray(res.bootstrap_distribution, dtype=float)
     defined = draws[np.isfinite(draws)]
