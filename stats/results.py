@@ -356,8 +356,8 @@ class ReliabilityRow:
     intervals are described by ``methods`` (one entry per ``*_ci`` key).
     ``prevalence`` is the share of all ratings (both raters) in the commonest category,
     ``prevalence_category`` (a tie goes to the first category in sorted order): near 100
-    is where kappa and alpha collapse although nearly
-    every pair agrees (the prevalence paradox), and PABAK and AC1 do not.
+    is where kappa and alpha collapse although nearly every pair agrees (the prevalence
+    paradox), and PABAK and AC1 do not.
     A statistic or interval that cannot be given is ``None`` and ``reasons`` says why,
     keyed like the JSON (``"kappa"``, ``"alpha_ci"``, ...).
     ``status``: "ok", "no_pairs", or "undefined" (both raters used one and the same
