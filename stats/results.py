@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -406,10 +406,18 @@ class YesNoTable:
 class ReliabilityRow:
     """Agreement between two raters on one question (or all pooled, ``question_id`` "overall").
 
-    ``agreement`` is percent (0-100).  ``kappa_ci`` is a 95% Wald interval using the
-    Fleiss-Cohen-Everitt (1969) large-sample standard error, as computed by statsmodels.
+    ``agreement`` and ``prevalence`` are percent (0-100); the coefficients are ratios.
+    ``kappa_ci`` is a 95% Wald interval using the Fleiss-Cohen-Everitt (1969) large-sample
+    standard error, as computed by statsmodels (not clipped to -1..1).  The other
+    intervals are described by ``methods`` (one entry per ``*_ci`` key).
+    ``prevalence`` is the share of all ratings (both raters) in the commonest category,
+    ``prevalence_category`` (a tie goes to the first category in sorted order): near 100
+    is where kappa and alpha collapse although nearly every pair agrees (the prevalence
+    paradox), and PABAK and AC1 do not.
+    A statistic or interval that cannot be given is ``None`` and ``reasons`` says why,
+    keyed like the JSON (``"kappa"``, ``"alpha_ci"``, ...).
     ``status``: "ok", "no_pairs", or "undefined" (both raters used one and the same
-    category, so expected agreement is 1 and kappa is 0/0).
+    category, so every chance-corrected coefficient is 0/0).
     """
 
     question_id: str
@@ -421,13 +429,31 @@ class ReliabilityRow:
     kappa_ci: Interval | None
     status: str
     categories: tuple[str, ...] = ()
+    agreement_ci: Interval | None = None
+    pabak: float | None = None
+    pabak_ci: Interval | None = None
+    ac1: float | None = None
+    ac1_ci: Interval | None = None
+    alpha: float | None = None
+    alpha_ci: Interval | None = None
+    prevalence: float | None = None
+    prevalence_category: str | None = None
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    methods: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable({"question_id": self.question_id, "label": self.label,
                          "n_pairs": self.n_pairs, "agreement": self.agreement,
                          "kappa": self.kappa, "kappa_se": self.kappa_se,
                          "kappa_ci": self.kappa_ci, "status": self.status,
-                         "categories": self.categories})
+                         "categories": self.categories,
+                         "agreement_ci": self.agreement_ci,
+                         "pabak": self.pabak, "pabak_ci": self.pabak_ci,
+                         "ac1": self.ac1, "ac1_ci": self.ac1_ci,
+                         "alpha": self.alpha, "alpha_ci": self.alpha_ci,
+                         "prevalence": self.prevalence,
+                         "prevalence_category": self.prevalence_category,
+                         "reasons": dict(self.reasons), "methods": dict(self.methods)})
 
 
 @dataclass(frozen=True)
@@ -442,10 +468,17 @@ class Reliability:
         records = []
         for r in (*self.rows, self.overall):
             lo, hi = _bounds(r.kappa_ci)
-            records.append({"question_id": r.question_id, "label": r.label,
-                            "n_pairs": r.n_pairs, "agreement": r.agreement, "kappa": r.kappa,
-                            "kappa_se": r.kappa_se, "kappa_ci_low": lo, "kappa_ci_high": hi,
-                            "status": r.status})
+            record: dict[str, Any] = {
+                "question_id": r.question_id, "label": r.label, "n_pairs": r.n_pairs,
+                "agreement": r.agreement, "kappa": r.kappa, "kappa_se": r.kappa_se,
+                "kappa_ci_low": lo, "kappa_ci_high": hi, "status": r.status,
+                "prevalence": r.prevalence, "prevalence_category": r.prevalence_category}
+            for name in ("agreement", "pabak", "ac1", "alpha"):
+                if name != "agreement":
+                    record[name] = getattr(r, name)
+                record[f"{name}_ci_low"], record[f"{name}_ci_high"] = _bounds(
+                    getattr(r, f"{name}_ci"))
+            records.append(record)
         return pd.DataFrame.from_records(records)
 
     def to_dict(self) -> dict[str, Any]:

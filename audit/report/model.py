@@ -67,6 +67,8 @@ class ReportTable:
     section: str = ""
     chart: Chart | None = None
     row_styles: tuple[dict[str, str], ...] = ()
+    # Too many columns for a portrait page: the PDF gives the figure landscape pages.
+    landscape: bool = False
 
     @property
     def title(self) -> str:

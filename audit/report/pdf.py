@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -26,6 +26,7 @@ from reportlab.platypus import (
     Flowable,
     Frame,
     KeepTogether,
+    NextPageTemplate,
     PageBreak,
     PageTemplate,
     Paragraph,
@@ -52,6 +53,9 @@ PAGE_W, PAGE_H = A4
 MARGIN = 20 * mm
 FRAME_W = PAGE_W - 2 * MARGIN
 FRAME_H = PAGE_H - 2 * MARGIN - 8 * mm  # room for the footer
+# Landscape pages, for figures with too many columns (``ReportTable.landscape``).
+WIDE_FRAME_W = PAGE_H - 2 * MARGIN
+WIDE_FRAME_H = PAGE_W - 2 * MARGIN - 8 * mm
 
 NAVY = colors.HexColor("#1F3864")
 HEADING_BG = colors.HexColor("#D9E2F3")
@@ -155,23 +159,28 @@ class _ReportDoc(BaseDocTemplate):
         self._footer_label = winansi(f"IOM audit — {footer_title}")
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-        self.addPageTemplates([PageTemplate(id="page", frames=[frame],
-                                            onPageEnd=self._footer)])
+        wide = Frame(self.leftMargin, self.bottomMargin, WIDE_FRAME_W, WIDE_FRAME_H,
+                     id="wide", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        self.addPageTemplates([
+            PageTemplate(id="page", frames=[frame], onPageEnd=self._footer),
+            PageTemplate(id="landscape", frames=[wide], onPageEnd=self._footer,
+                         pagesize=landscape(A4))])
 
     def _footer(self, canv: rl_canvas.Canvas, doc: BaseDocTemplate) -> None:
         total = self.page_count.total or "?"  # known from the second pass on
         suffix = f" · page {canv.getPageNumber()} of {total}"
         text = self._footer_label
+        page_w = float(canv._pagesize[0])  # landscape pages are wider
         # Shorten a long title rather than run the footer off the page.
-        while text and stringWidth(text + suffix, "Helvetica", 7.5) > FRAME_W:
+        while text and stringWidth(text + suffix, "Helvetica", 7.5) > page_w - 2 * MARGIN:
             text = text[:-2] + "…"
         canv.saveState()
         canv.setStrokeColor(RULE)
         canv.setLineWidth(0.4)
-        canv.line(MARGIN, MARGIN - 2 * mm, PAGE_W - MARGIN, MARGIN - 2 * mm)
+        canv.line(MARGIN, MARGIN - 2 * mm, page_w - MARGIN, MARGIN - 2 * mm)
         canv.setFont("Helvetica", 7.5)
         canv.setFillColor(colors.HexColor("#404040"))
-        canv.drawRightString(PAGE_W - MARGIN, MARGIN - 6 * mm, text + suffix)
+        canv.drawRightString(page_w - MARGIN, MARGIN - 6 * mm, text + suffix)
         canv.restoreState()
 
     def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 - reportlab's name
@@ -203,7 +212,8 @@ def _width(text: str, font: str = "Helvetica") -> float:
     return stringWidth(winansi(text), font, _BODY)
 
 
-def _column_widths(table: ReportTable, cells: list[list[str]]) -> list[float]:
+def _column_widths(table: ReportTable, cells: list[list[str]],
+                   frame_w: float = FRAME_W) -> list[float]:
     """Column widths that fill the frame without breaking words.
 
     Numbers get what their widest value or header word needs (so "Percentage"
@@ -224,18 +234,18 @@ def _column_widths(table: ReportTable, cells: list[list[str]]) -> list[float]:
             continue
         words = [w for v in values for w in v.split()]
         longest_word = max([_width(w) for w in words] + [head_words]) + _PAD
-        widths.append(min(longest_word, FRAME_W * 0.4))
+        widths.append(min(longest_word, frame_w * 0.4))
         natural.append(max([_width(v) for v in values]
                            + [_width(column.label, "Helvetica-Bold")]) + _PAD)
-    if sum(widths) > FRAME_W:  # too many columns to fit: shrink everything alike
-        return [w * FRAME_W / sum(widths) for w in widths]
+    if sum(widths) > frame_w:  # too many columns to fit: shrink everything alike
+        return [w * frame_w / sum(widths) for w in widths]
     text_cols = [i for i, c in enumerate(table.columns) if not c.numeric]
-    spare = FRAME_W - sum(widths)
+    spare = frame_w - sum(widths)
     needs = {i: max(natural[i] - widths[i], 0.0) for i in text_cols}
     total_need = sum(needs.values())
     for i, need in needs.items():
         widths[i] += min(need, spare * need / total_need) if total_need else 0.0
-    spare = FRAME_W - sum(widths)
+    spare = frame_w - sum(widths)
     widths[text_cols[0] if text_cols else 0] += spare
     return widths
 
@@ -275,7 +285,7 @@ def _header_rows(table: ReportTable, styles: dict[str, ParagraphStyle]
 
 
 def _table_flowable(table: ReportTable, styles: dict[str, ParagraphStyle],
-                    notes: list[str]) -> Table:
+                    notes: list[str], frame_w: float = FRAME_W) -> Table:
     """The figure's table: spanning headers, right-aligned numbers, zebra, shading.
 
     The notes go in a last, spanning row so that a table split across pages
@@ -341,7 +351,8 @@ def _table_flowable(table: ReportTable, styles: dict[str, ParagraphStyle],
                      ("LEFTPADDING", (0, last + 1), (-1, last + 1), 0),
                      ("TOPPADDING", (0, last + 1), (-1, last + 1), 4),
                      ("NOSPLIT", (0, last), (-1, last + 1))]  # notes stay with the last row
-    flowable = Table(header + body, colWidths=_column_widths(table, cells), repeatRows=n_head,
+    flowable = Table(header + body, colWidths=_column_widths(table, cells, frame_w),
+                     repeatRows=n_head,
                      hAlign="LEFT")
     flowable.setStyle(TableStyle(commands))
     return flowable
@@ -355,15 +366,16 @@ def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
     notes = table_footnotes(table)
     if table.has_shading():
         notes.append(SHADING_LEGEND)
+    frame_w, frame_h = (WIDE_FRAME_W, WIDE_FRAME_H) if table.landscape else (FRAME_W, FRAME_H)
     parts: list[Flowable] = [_marked(_para(table.title, styles["caption"]), key, level),
-                             _table_flowable(table, styles, notes)]
-    charts = table_chart(table, FRAME_W, max_height=FRAME_H * 0.92)
+                             _table_flowable(table, styles, notes, frame_w)]
+    charts = table_chart(table, frame_w, max_height=frame_h * 0.92)
     tail: list[Flowable] = []
     for chart in charts:
         tail += [Spacer(1, 8), chart]
-    table_h = sum(part.wrap(FRAME_W, FRAME_H)[1] for part in parts) + 20
+    table_h = sum(part.wrap(frame_w, frame_h)[1] for part in parts) + 20
     tail_h = sum(chart.height + 8 for chart in charts)
-    if table_h + tail_h <= FRAME_H:
+    if table_h + tail_h <= frame_h:
         return [KeepTogether(parts + tail), Spacer(1, 14)]
     if charts:
         # The chart starts a page of its own: say which figure it belongs to.
@@ -371,7 +383,7 @@ def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
         for chart in charts:
             label = _para(f"Figure {table.figure} (continued): chart", styles["chart_label"])
             tail += [CondPageBreak(chart.height + 20), label, chart, Spacer(1, 8)]
-    if table_h <= FRAME_H:
+    if table_h <= frame_h:
         # Table and chart do not fit on one page: keep the table whole, chart after.
         return [KeepTogether(parts), *tail, Spacer(1, 14)]
     # A long table splits across pages, repeating its header rows.
@@ -449,8 +461,18 @@ def _story(report: Report, threshold: int | None, styles: dict[str, ParagraphSty
     story = _title_page(report.meta, styles) + _contents_page(styles)
     has_sections = any(t.section for t in report.tables)
     section: str | None = None
+    wide = bool(report.tables) and report.tables[0].landscape  # pages in use are landscape
+    if wide:  # before the contents page's break, which starts the first figure's page
+        story.insert(len(story) - 1, NextPageTemplate("landscape"))
     for number, table in enumerate(report.tables, start=1):
-        if has_sections and table.section != section:
+        new_section = has_sections and table.section != section
+        if table.landscape != wide:
+            # A section heading moves with its first figure onto the landscape page.
+            wide = table.landscape
+            story.append(NextPageTemplate("landscape" if wide else "page"))
+            if not (new_section and number > 1):
+                story.append(PageBreak())
+        if new_section:
             section = table.section
             if number > 1:
                 story.append(PageBreak())
@@ -459,6 +481,8 @@ def _story(report: Report, threshold: int | None, styles: dict[str, ParagraphSty
         story += _figure(table, styles, f"figure-{number}", 1 if has_sections else 0)
         if progress is not None:
             progress(number, total, f"Figure {table.figure}")
+    if wide:
+        story.append(NextPageTemplate("page"))
     story += _methods_page(report.meta, threshold, styles, "methods")
     return story
 

@@ -473,33 +473,71 @@ def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFram
                f"{requires:g}% = Requires improvement, below that Inadequate.",))
 
 
+#: The reliability statistics: JSON id and the heading that spans its value and interval.
+_RELIABILITY_STATISTICS = (("kappa", "Cohen's kappa"), ("pabak", "PABAK"),
+                           ("ac1", "Gwet's AC1"), ("alpha", "Krippendorff's alpha"))
+
+
+def _clipped(interval: tuple[float, float] | None) -> tuple[float, float] | None:
+    # A Wald interval can pass the ends of kappa's range; the range is the bound.
+    return None if interval is None else (max(interval[0], -1.0), min(interval[1], 1.0))
+
+
 def reliability_table(head: TableHead, result: Reliability, *,
                       self_pairs: int = 0) -> ReportTable:
-    """Inter-rater agreement between primary and QA ratings, per question and overall;
-    `self_pairs` cases were left out (`audit.qa_rules`) and the note says so."""
+    """Inter-rater agreement between primary and QA ratings, per question and overall:
+    prevalence, agreement, Cohen's kappa, PABAK, Gwet's AC1 and Krippendorff's alpha, each
+    with a 95% interval; `self_pairs` cases were left out (`audit.qa_rules`) and the
+    note says so.  Rows keep the statistics' reasons for a missing value (``reasons``)."""
     rows = []
     styles = []
     for r in (*result.rows, result.overall):
-        low, high = r.kappa_ci if r.kappa_ci is not None else (None, None)
-        # A Wald interval can pass the ends of kappa's range; the range is the bound.
-        rows.append({"question": "All key questions" if r.question_id == "overall"
-                     else r.label, "question_id": r.question_id, "pairs": r.n_pairs,
-                     "agreement": r.agreement, "kappa": r.kappa,
-                     "kappa_low": None if low is None else max(low, -1.0),
-                     "kappa_high": None if high is None else min(high, 1.0),
-                     "status": r.status})
+        kappa_ci = _clipped(r.kappa_ci)
+        row: dict[str, Any] = {
+            "question": "All key questions" if r.question_id == "overall" else r.label,
+            "question_id": r.question_id, "pairs": r.n_pairs,
+            "prevalence_answer": r.prevalence_category, "prevalence": r.prevalence,
+            "agreement": r.agreement, "agreement_ci": r.agreement_ci,
+            "kappa": r.kappa, "kappa_ci": kappa_ci,
+            # the earlier columns, kept for scripts that read them
+            "kappa_low": kappa_ci[0] if kappa_ci else None,
+            "kappa_high": kappa_ci[1] if kappa_ci else None,
+            "status": r.status, "reasons": dict(r.reasons)}
+        for name, _ in _RELIABILITY_STATISTICS[1:]:
+            row[name], row[f"{name}_ci"] = getattr(r, name), getattr(r, f"{name}_ci")
+        rows.append(row)
         styles.append({WHOLE_ROW: BOLD} if r.question_id == "overall" else {})
-    return _table(
-        head, columns=(Column("question", "Question"),
-                       Column("pairs", "Pairs rated twice", "count"),
-                 Column("agreement", "Agreement %", "pct"),
-                 Column("kappa", "Cohen's kappa", "ratio"),
-                 Column("kappa_low", "95% CI low", "ratio"),
-                 Column("kappa_high", "95% CI high", "ratio")),
-        rows=tuple(rows), row_styles=tuple(styles),
-        base={"Cases rated twice": result.n_cases},
-        notes=("Cases rated blind by a second inspector (QA). Cohen's kappa with a 95% "
-               "large-sample interval (Fleiss, Cohen and Everitt), bounded to -1..1; kappa "
-               "cannot be computed where both raters gave one and the same answer "
-               "throughout. Kappa 0.61-0.80 is usually read as substantial agreement, above "
-               "0.80 as almost perfect.", qa_rules.self_pair_note(self_pairs)))
+    columns = [Column("question", "Question"),
+               Column("pairs", "Pairs rated twice", "count"),
+               Column("prevalence_answer", "Answer", group="Prevalence"),
+               Column("prevalence", "% of ratings", "pct", group="Prevalence"),
+               Column("agreement", "%", "pct", group="Agreement"),
+               Column("agreement_ci", "95% CI", "pct", group="Agreement")]
+    for name, heading in _RELIABILITY_STATISTICS:
+        columns += [Column(name, "Value", "ratio", group=heading),
+                    Column(f"{name}_ci", "95% CI", "ratio", group=heading)]
+    methods = result.overall.methods
+    return ReportTable(
+        id=head.id, figure=head.figure, caption=head.caption, section=head.section,
+        columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
+        base={"Cases rated twice": result.n_cases}, landscape=True,
+        notes=(
+            "Cases rated blind by a second inspector (QA). Prevalence is the share of all "
+            "ratings (both inspectors) that gave the commonest answer, shown beside it. Where "
+            "it is high, "
+            "kappa and alpha can be low although nearly every pair agrees (the prevalence "
+            "paradox); PABAK and AC1 are built to resist it. Kappa 0.61-0.80 is usually "
+            "read as substantial agreement, above 0.80 as almost perfect.",
+            "Intervals: agreement, " + methods.get("agreement_ci", "Wilson") + "; kappa, "
+            + methods.get("kappa_ci", "Wald") + ", bounded to -1..1; PABAK, "
+            + methods.get("pabak_ci", "from agreement") + "; AC1 and alpha, "
+            + methods.get("ac1_ci", "bootstrap") + ". The overall row pools the pairs of "
+            "every key question: its bootstrap resamples whole cases, while the Wilson and "
+            "kappa intervals treat the pooled pairs as independent.",
+            "Shown as –: kappa, PABAK, AC1 and alpha where every pair gives one and the "
+            "same answer (chance-corrected agreement is 0/0); the kappa interval where its "
+            "standard error is 0 (perfect agreement, or one inspector giving one answer "
+            "throughout); the AC1 and alpha intervals where every pair agrees or where "
+            "some bootstrap resamples hold one answer only, so that the coefficient is "
+            "0/0 there. The JSON output gives the reason for each.",
+            qa_rules.self_pair_note(self_pairs)))

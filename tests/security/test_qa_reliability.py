@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,6 +102,21 @@ def _kappa(primary: dict[int, dict[str, str]], qa: dict[int, dict[str, str]],
     return float(cohens_kappa(table.to_numpy()).kappa)
 
 
+def _alpha_and_ac1(primary: dict[int, dict[str, str]], qa: dict[int, dict[str, str]],
+                   case_ids: list[int], questions: tuple[str, ...]) -> tuple[float, float]:
+    """Krippendorff's alpha by the package, and Gwet's AC1 by hand (two categories)."""
+    first = [primary[c][q] for c in case_ids for q in questions]
+    second = [qa[c][q] for c in case_ids for q in questions]
+    code = {"no": 0.0, "yes": 1.0}
+    alpha = krippendorff.alpha(reliability_data=[[code[v] for v in first],
+                                                 [code[v] for v in second]],
+                               level_of_measurement="nominal")
+    po = np.mean([a == b for a, b in zip(first, second, strict=True)])
+    pi_yes = (first.count("yes") + second.count("yes")) / (2 * len(first))
+    pe = 2 * pi_yes * (1 - pi_yes) / (2 - 1)
+    return float(alpha), float((po - pe) / (1 - pe))
+
+
 def test_self_pairs_are_left_out_of_reliability_and_counted_in_the_note(rated) -> None:  # type: ignore[no-untyped-def]
     db, primary, qa = rated
     table = _table(db)
@@ -120,6 +136,9 @@ def test_self_pairs_are_left_out_of_reliability_and_counted_in_the_note(rated) -
     for qid, row in rows.items():
         if row["kappa"] is not None:
             assert row["kappa"] == pytest.approx(_kappa(primary, qa, kept, (qid,)), abs=1e-12)
+    alpha, ac1 = _alpha_and_ac1(primary, qa, kept, KEY_QUESTIONS)
+    assert overall["alpha"] == pytest.approx(alpha, abs=1e-12)
+    assert overall["ac1"] == pytest.approx(ac1, abs=1e-12)
     # And the table would read otherwise had the self-pairs counted (the test can fail).
     inflated = _kappa(primary, qa, kept + self_pairs, KEY_QUESTIONS)
     assert inflated > overall["kappa"] + 0.01
