@@ -366,12 +366,17 @@ def _table_flowable(table: ReportTable, styles: dict[str, ParagraphStyle],
 
 
 def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
-            level: int) -> list[Flowable]:
-    """Caption, table, notes and chart of one figure."""
+            level: int, lead: list[Flowable] | None = None) -> list[Flowable]:
+    """Caption, table, notes and chart of one figure.
+
+    ``lead`` (a section heading) is kept on the page of the caption: reportlab's
+    keepWithNext does not reach into a KeepTogether, so it goes inside it.
+    """
     notes = table_footnotes(table)
     if table.has_shading():
         notes.append(SHADING_LEGEND)
-    parts: list[Flowable] = [_marked(_para(table.title, styles["caption"]), key, level),
+    parts: list[Flowable] = [*(lead or []),
+                             _marked(_para(table.title, styles["caption"]), key, level),
                              _table_flowable(table, styles, notes)]
     charts = table_chart(table, FRAME_W, max_height=FRAME_H * 0.92)
     tail: list[Flowable] = []
@@ -394,7 +399,8 @@ def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
     # be kept with the whole table (that would push both to a fresh page, leaving the
     # rest of this one empty): it only needs room for a few rows below it.
     caption = _marked(_para(table.title, styles["caption_split"]), key, level)
-    return [CondPageBreak(SPLIT_ROOM), caption, parts[1], *tail, Spacer(1, 14)]
+    return [CondPageBreak(SPLIT_ROOM), *(lead or []), caption, parts[-1], *tail,
+            Spacer(1, 14)]
 
 
 # ---------------------------------------------------------------- pages
@@ -481,9 +487,11 @@ def _story(report: Report, threshold: int | None, styles: dict[str, ParagraphSty
                 # A new section starts a page only when little of this one is left: short
                 # tables flow on, rather than leaving half-empty pages behind them.
                 story += [CondPageBreak(FRAME_H * SECTION_ROOM), Spacer(1, 10)]
-            story.append(_marked(_para(section or "Other tables", styles["h1"]),
-                                 f"section-{number}", 0))
-        story += _figure(table, styles, f"figure-{number}", 1 if has_sections else 0)
+            lead = [_marked(_para(section or "Other tables", styles["h1"]),
+                            f"section-{number}", 0)]
+        else:
+            lead = []
+        story += _figure(table, styles, f"figure-{number}", 1 if has_sections else 0, lead)
         if progress is not None:
             progress(number, total, f"Figure {table.figure}")
     story += _methods_page(report.meta, threshold, styles, "methods")

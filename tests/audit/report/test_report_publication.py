@@ -266,3 +266,14 @@ def test_short_tables_share_a_page_across_sections(tmp_path: Path) -> None:
              PdfReader(pdf_mod.write_pdf(report, tmp_path / "r.pdf")).pages]
     assert "Figure 4.1: Short table 4.1" in pages[2]
     assert "Figure 5.1: Short table 5.1" in pages[2]
+
+
+def test_no_section_heading_is_left_alone_at_the_foot_of_a_page(
+        demo: tuple[Any, Report], pdf: Path) -> None:
+    pages = [" ".join((p.extract_text() or "").split()) for p in PdfReader(pdf).pages][2:]
+    sections = {t.section for t in demo[1].tables}
+    for section in sections:
+        hits = [p for p in pages if section in p]
+        assert hits, section
+        for page in hits:  # the heading, then at once its first figure's caption
+            assert page.split(section, 1)[1].lstrip().startswith("Figure"), section
