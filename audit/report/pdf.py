@@ -358,7 +358,8 @@ def _table_flowable(table: ReportTable, styles: dict[str, ParagraphStyle],
         commands += [("SPAN", (0, last + 1), (-1, last + 1)),
                      ("LEFTPADDING", (0, last + 1), (-1, last + 1), 0),
                      ("TOPPADDING", (0, last + 1), (-1, last + 1), 4),
-                     ("NOSPLIT", (0, last), (-1, last + 1))]  # notes stay with the last row
+                     # the notes stay with the last rows: never one row alone on a page
+                     ("NOSPLIT", (0, max(last - 2, n_head)), (-1, last + 1))]
     flowable = Table(header + body, colWidths=_column_widths(table, cells), repeatRows=n_head,
                      hAlign="LEFT")
     flowable.setStyle(TableStyle(commands))
