@@ -189,6 +189,8 @@ def test_docx_path_rules_are_the_pdfs(outputs, tmp_path: Path) -> None:
     assert run([*base, "--docx", str(link), "--force"]) == 1
     assert existing.read_bytes() == b"keep"
     assert run([*base, "--docx", str(tmp_path / "x.doc")]) == 1
-    # A folder that does not exist yet is made, as for the PDF.
+    # Only the last missing folder level is made, as for the PDF.
+    assert run([*base, "--docx", str(tmp_path / "no" / "such" / "r.docx")]) == 1
+    assert not (tmp_path / "no").exists()
     assert run([*base, "--docx", str(tmp_path / "new" / "r.docx")]) == 0
     assert Document(str(tmp_path / "new" / "r.docx")).tables

@@ -277,3 +277,16 @@ def test_no_section_heading_is_left_alone_at_the_foot_of_a_page(
         assert hits, section
         for page in hits:  # the heading, then at once its first figure's caption
             assert page.split(section, 1)[1].lstrip().startswith("Figure"), section
+
+
+@pytest.mark.parametrize("marking, organisation, words", [
+    ("X" * 61, "", "--marking is 61 characters long"),
+    ("OFFICIAL", "HMI\x07Probation", "--organisation holds a character"),
+])
+def test_marking_and_organisation_are_checked(demo: tuple[Any, Report], marking: str,
+                                              organisation: str, words: str) -> None:
+    from audit.errors import UsageError
+
+    with pytest.raises(UsageError, match=words):
+        compile_report(demo[0], actor=BUILDER, tables=["index_offence"], marking=marking,
+                       organisation=organisation)
