@@ -53,15 +53,29 @@ def report(
     force: bool = typer.Option(False, "--force",
                                help="Replace existing files of the same names (never a "
                                     "symbolic link)."),
+    docx: Path | None = typer.Option(None, "--docx", help="Also write the report as a Word "
+                                                          "document with editable tables."),
+    marking: str = typer.Option("", "--marking", help="Protective marking printed at the head "
+                                                      "and foot of every page, e.g. "
+                                                      "OFFICIAL-SENSITIVE."),
+    organisation: str = typer.Option("", "--organisation", help="Organisation named on the "
+                                                                "title page."),
+    figure_numbers: str = typer.Option("2020", "--figure-numbers",
+                                       help="2020: the 2020 report's figure numbers for "
+                                            "the tables it has; sequential: 1, 2, 3 in each "
+                                            "chapter."),
 ) -> None:
-    """Compile the thematic report: numbered tables and charts as a PDF (and XLSX, Markdown)."""
+    """Compile the thematic report: numbered tables and charts as a PDF (and XLSX, Markdown,
+    Word)."""
     from audit.report.build import compile_report
     from audit.report.publish import check_targets, publish_report
 
     state: CliState = ctx.obj
     if out.suffix.lower() != ".pdf":
         raise UsageError(f"--out must name a .pdf file, not {out}")
-    check_targets(pdf=out, xlsx=xlsx, markdown=markdown, force=force)
+    if docx is not None and docx.suffix.lower() != ".docx":
+        raise UsageError(f"--docx must name a .docx file, not {docx}")
+    check_targets(pdf=out, xlsx=xlsx, markdown=markdown, docx=docx, force=force)
     with table_progress() as progress:
         task = progress.add_task("Compiling tables", total=None)
 
@@ -72,7 +86,9 @@ def report(
                                inspections=inspection or None,
                                tables=_parse_tables(table_ids), suppress_below=suppress_below,
                                bands=_parse_bands(rating_bands), alpha=alpha,
-                               correction=correction, progress=tick)
+                               correction=correction, progress=tick,
+                               figure_numbers=figure_numbers, organisation=organisation,
+                               marking=marking)
         pdf_task = progress.add_task("Writing PDF", total=len(built.tables))
 
         def pdf_tick(done: int, total: int, label: str) -> None:
@@ -81,13 +97,15 @@ def report(
 
         # Recorded in the trail first; the files appear only then (audit/disclosure.py).
         publish_report(state.database(), built, actor=state.actor(), pdf=out, xlsx=xlsx,
-                       markdown=markdown, suppress_below=suppress_below, force=force,
-                       progress=pdf_tick)
+                       markdown=markdown, docx=docx, suppress_below=suppress_below,
+                       force=force, progress=pdf_tick)
     typer.echo(f"Wrote {out} ({len(built.tables)} tables)")
     if xlsx is not None:
         typer.echo(f"Wrote {xlsx}")
     if markdown is not None:
         typer.echo(f"Wrote Markdown tables to {markdown}/")
+    if docx is not None:
+        typer.echo(f"Wrote {docx}")
 
 
 def tables(

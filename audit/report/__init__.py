@@ -12,17 +12,18 @@ from audit.report.model import Chart, Column, Report, ReportMeta, ReportTable
 from audit.report.suppression import suppress, suppress_report
 
 if TYPE_CHECKING:
+    from audit.report.docx import write_docx
     from audit.report.markdown import write_markdown
     from audit.report.pdf import write_pdf
     from audit.report.xlsx import write_xlsx
 
 _LAZY = {"write_pdf": "audit.report.pdf", "write_xlsx": "audit.report.xlsx",
-         "write_markdown": "audit.report.markdown"}
+         "write_markdown": "audit.report.markdown", "write_docx": "audit.report.docx"}
 
 __all__ = [
     "Chart", "Column", "Report", "ReportMeta", "ReportTable", "report_to_json",
     "suppress", "suppress_report", "write_json",
-    "write_markdown", "write_pdf", "write_xlsx",
+    "write_docx", "write_markdown", "write_pdf", "write_xlsx",
 ]
 
 

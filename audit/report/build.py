@@ -19,10 +19,12 @@ from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
 from audit.report.context import ReportContext
 from audit.report.model import Report, ReportMeta, ReportTable
-from audit.report.registry import TABLE_IDS, entries
+from audit.report.numbering import number_figures
+from audit.report.registry import PUBLISHED_FIGURES, TABLE_IDS, entries
 from audit.store.engine import Database
 from audit.views.report_data import case_counts
 from audit.views.samples import REPORT_RATER
+from question_sets.profile import PROFILE
 from stats.regression import DEFAULT_COVARIATES
 
 __all__ = ["DEFAULT_BANDS", "TABLE_IDS", "Progress", "compile_report", "regenerate_command"]
@@ -42,12 +44,16 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
                    tables: Sequence[str] | None = None, suppress_below: int = 5,
                    command: str | None = None, bands: Sequence[float] = DEFAULT_BANDS,
                    alpha: float = 0.05, correction: str = "holm",
-                   progress: Progress | None = None) -> Report:
+                   progress: Progress | None = None, figure_numbers: str = "2020",
+                   organisation: str = "", marking: str = "") -> Report:
     """Build every requested table (default: all that the data supports).
 
     The report holds aggregate tables only: leads and researchers may compile it.
+    `figure_numbers` is "2020" (the 2020 report's numbers) or "sequential"
+    (`audit.report.numbering`).
     """
     wanted = entries(tables)
+    organisation, marking = check_title_text(organisation, marking)
     if len(bands) != 3 or not bands[0] > bands[1] > bands[2]:
         raise UsageError("rating bands must be three falling percentages, e.g. 80,65,50")
     with db.session() as session:
@@ -69,6 +75,8 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
     for insp in chosen:
         kind = "thematic fieldwork sample" if insp.kind == "thematic" else "core programme"
         samples.append((f"{insp.name} ({kind})", sizes.get(insp.id or 0, 0)))
+    numbered, numbering_note = number_figures(
+        [built[e.id] for e in wanted if e.id in built], figure_numbers, PUBLISHED_FIGURES)
     meta = ReportMeta(
         title="Integrated Offender Management: inspection findings",
         subtitle="Tables and charts compiled from the case assessments",
@@ -76,8 +84,24 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
         command=command or regenerate_command(inspections, tables, suppress_below),
         question_sets=tuple(sorted({f"{s.id} v{s.version}" for s in sets.values()})),
         samples=tuple(samples), suppress_below=suppress_below,
-        methods=_methods(alpha, correction, suppress_below, bands))
-    return Report(meta, tuple(built[e.id] for e in wanted if e.id in built))
+        methods=_methods(alpha, correction, suppress_below, bands),
+        organisation=organisation, marking=marking, numbering_note=numbering_note)
+    return Report(meta, numbered)
+
+
+def check_title_text(organisation: str, marking: str) -> tuple[str, str]:
+    """The organisation and protective marking as printed, or a UsageError naming the
+    option: one line each, printable, short enough for a header."""
+    out: list[str] = []
+    for option, text, limit in (("--organisation", organisation, 120),
+                                ("--marking", marking, 60)):
+        text = " ".join(text.split())
+        if len(text) > limit:
+            raise UsageError(f"{option} is {len(text)} characters long; at most {limit}")
+        if any(not ch.isprintable() for ch in text):
+            raise UsageError(f"{option} holds a character that cannot be printed")
+        out.append(text)
+    return out[0], out[1]
 
 
 def _methods(alpha: float, correction: str, suppress_below: int,
@@ -94,7 +118,7 @@ def _methods(alpha: float, correction: str, suppress_below: int,
         f"p-values are adjusted across each table with {corr}; a difference is called "
         f"significant at alpha = {alpha:g}.",
         "Whether IOM status has an effect of its own was tested with a logistic regression of "
-        f"each answer on IOM status and {', '.join(DEFAULT_COVARIATES)} (statsmodels).",
+        f"each answer on IOM status and {_covariates()} (statsmodels).",
         f"Cells counting fewer than {suppress_below} cases are shown as * in published "
         "outputs, to protect the individuals concerned; the JSON tables keep raw counts.",
         f"Standards are rated by their lowest-scoring key question: {bands[0]:g}% or more "
@@ -104,6 +128,13 @@ def _methods(alpha: float, correction: str, suppress_below: int,
         "inter-rater reliability table only, and never where the QA rater had also given or "
         "changed primary answers of the case (a self-pair).",
     )
+
+
+def _covariates() -> str:
+    """The regression's covariates in words ("case type, risk of serious harm, ...")."""
+    words = [PROFILE[c].label.lower() if c in PROFILE else c.replace("_", " ")
+             for c in DEFAULT_COVARIATES]
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
 
 
 def regenerate_command(inspections: Sequence[str] | None, tables: Sequence[str] | None,

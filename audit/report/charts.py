@@ -6,6 +6,7 @@ characters). Series fills differ in lightness, not only hue, and every bar carri
 its value, so a greyscale print loses nothing.
 """
 
+import math
 from collections.abc import Sequence
 
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
@@ -13,8 +14,8 @@ from reportlab.lib import colors
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from audit.formatting import MISSING, format_pct, is_missing
-from audit.report.model import ReportTable
+from audit.formatting import MISSING, format_pct, format_pp, is_missing
+from audit.report.model import BOLD, WHOLE_ROW, ReportTable
 from audit.report.text import winansi
 
 # Dark navy, light blue, mid blue, pale grey: far apart in luminance, in that order.
@@ -177,6 +178,109 @@ def hbar_chart(
     return drawing
 
 
+def is_total_row(table: ReportTable, row_index: int) -> bool:
+    """A total row (a whole row in bold, or labelled "Total"): never a bar of its own, as
+    it would always read 100%."""
+    if table.style_of(row_index, WHOLE_ROW) == BOLD:
+        return True
+    row = table.rows[row_index]
+    first = row.get(table.columns[0].id) if table.columns else None
+    return isinstance(first, str) and first.strip().casefold() == "total"
+
+
+Point = tuple[BarValue, BarValue, BarValue]  # value, interval low, interval high
+
+
+def _number(value: BarValue) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and not is_missing(value):
+        return float(value)
+    return None
+
+
+def _diff_limit(points: Sequence[Point]) -> float:
+    """A symmetric axis limit, in steps of 10 points, covering every interval."""
+    widest = max((abs(v) for p in points for v in map(_number, p) if v is not None),
+                 default=10.0)
+    return max(10.0, 20.0 * math.ceil(widest / 20.0) if widest > 30 else
+               10.0 * math.ceil(widest / 10.0))
+
+
+def diff_chart(categories: Sequence[str], points: Sequence[Point], *, width: float,
+               title: str = "", legend: str = "", limit: float = 20.0) -> Drawing:
+    """Differences in percentage points as dots on a zero line, each with its 95% interval.
+
+    A point with no value (suppressed or not computable) draws only the marker, so a
+    missing difference is never read as zero.
+    """
+    label_w = _label_width(width)
+    value_room = 96.0  # for "+10.3 (4.1 to 16.4)" right of the plot
+    plot_x = label_w + 8
+    plot_w = max(width - plot_x - value_room, 60.0)
+    wrapped = [_wrap(c, label_w) for c in categories]
+    line_h = _LABEL_SIZE + 1.5
+    slot_hs = [max(_BAR_H, len(lines) * line_h) + _GAP for lines in wrapped]
+    title_h = 16.0 if title else 0.0
+    legend_h = 13.0 if legend else 0.0
+    axis_h = 16.0
+    height = title_h + legend_h + sum(slot_hs) + axis_h + 4
+    drawing = Drawing(width, height)
+
+    def x_of(value: float) -> float:
+        share = (max(-limit, min(value, limit)) + limit) / (2 * limit)
+        return plot_x + plot_w * share
+
+    y = height
+    if title:
+        y -= 11
+        drawing.add(String(0, y, winansi(title), fontName=_BOLD, fontSize=9, fillColor=_INK))
+        y -= 5
+    if legend:
+        y -= 11
+        drawing.add(Line(plot_x, y + 4, plot_x + 14, y + 4, strokeColor=_INK, strokeWidth=0.8))
+        drawing.add(Rect(plot_x + 5, y + 2, 4, 4, fillColor=SERIES_FILLS[0], strokeColor=_INK,
+                         strokeWidth=0.4))
+        drawing.add(String(plot_x + 18, y + 1, winansi(f"{legend} (line: 95% interval)"),
+                           fontName=_FONT, fontSize=_LABEL_SIZE, fillColor=_INK))
+        y -= 2
+    plot_top = y - 2
+    plot_bottom = axis_h
+    step = 10.0 if limit <= 30 else 20.0
+    ticks = [k * step for k in range(-int(limit // step), int(limit // step) + 1)]
+    for tick in ticks:
+        x = x_of(tick)
+        drawing.add(Line(x, plot_bottom, x, plot_top, strokeColor=_GRID, strokeWidth=0.4))
+        drawing.add(String(x, plot_bottom - 10, format_pp(tick, 0), fontName=_FONT,
+                           fontSize=_VALUE_SIZE, fillColor=_INK, textAnchor="middle"))
+    drawing.add(Line(x_of(0.0), plot_bottom, x_of(0.0), plot_top, strokeColor=_INK,
+                     strokeWidth=0.8))
+    y = plot_top
+    for (value, low, high), lines, slot_h in zip(points, wrapped, slot_hs, strict=True):
+        centre = y - slot_h / 2
+        text_top = centre + (len(lines) * line_h) / 2 - _LABEL_SIZE
+        for k, line in enumerate(lines):
+            drawing.add(String(label_w, text_top - k * line_h, line, fontName=_FONT,
+                               fontSize=_LABEL_SIZE, fillColor=_INK, textAnchor="end"))
+        v, lo, hi = _number(value), _number(low), _number(high)
+        if lo is not None and hi is not None:
+            drawing.add(Line(x_of(lo), centre, x_of(hi), centre, strokeColor=_INK,
+                             strokeWidth=0.8))
+            for end in (lo, hi):
+                drawing.add(Line(x_of(end), centre - 2.5, x_of(end), centre + 2.5,
+                                 strokeColor=_INK, strokeWidth=0.8))
+        if v is not None:
+            drawing.add(Rect(x_of(v) - 2.5, centre - 2.5, 5, 5, fillColor=SERIES_FILLS[0],
+                             strokeColor=_INK, strokeWidth=0.4))
+            text = format_pp(v)
+            if lo is not None and hi is not None:
+                text += f" ({format_pp(lo)} to {format_pp(hi)})"
+        else:
+            text = value if isinstance(value, str) and value else MISSING
+        drawing.add(String(plot_x + plot_w + 6, centre - 2.5, winansi(text), fontName=_FONT,
+                           fontSize=_VALUE_SIZE, fillColor=_INK))
+        y -= slot_h
+    return drawing
+
+
 def table_chart(table: ReportTable, width: float,
                 max_height: float | None = None) -> list[Drawing]:
     """The chart a table asks for (``table.chart``), drawn from its rows.
@@ -189,14 +293,27 @@ def table_chart(table: ReportTable, width: float,
     chart = table.chart
     if chart is None:
         return []
-    specs = chart.series[:1] if chart.kind == "hbar" else chart.series
+    specs = chart.series[:1] if chart.kind in ("hbar", "diff") else chart.series
     keep = [
         i for i, row in enumerate(table.rows)
-        if not table.is_heading_row(i) and any(not is_missing(row.get(c)) for c, _ in specs)
+        if not table.is_heading_row(i) and not is_total_row(table, i)
+        and any(not is_missing(row.get(c)) for c, _ in specs)
     ]
     if not keep or not specs:
         return []
     categories = [str(table.rows[i].get(chart.category) or "") for i in keep]
+    if chart.kind == "diff":
+        column, label = specs[0]
+        low, high = chart.interval or (column, column)
+        points = [(table.rows[i].get(column), table.rows[i].get(low), table.rows[i].get(high))
+                  for i in keep]
+        runs = [range(len(categories))]
+        if max_height is not None:
+            runs = _chunks(_slot_heights(categories, width, 1), max_height - 60.0)
+        limit = _diff_limit(points)
+        return [diff_chart([categories[i] for i in run], [points[i] for i in run],
+                           width=width, title=chart.title, legend=label, limit=limit)
+                for run in runs]
     series = [(label, [table.rows[i].get(column) for i in keep]) for column, label in specs]
     runs = [range(len(categories))]
     if max_height is not None:

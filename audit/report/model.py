@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 ColumnKind = Literal["text", "count", "pct", "pp", "p", "ratio", "rating"]
-ChartKind = Literal["hbar", "grouped_hbar"]
+ChartKind = Literal["hbar", "grouped_hbar", "diff"]
 
 #: Cell styles a row may ask for (``ReportTable.row_styles``).
 SHADE = "shade"  # highlighted cell, e.g. an independent IOM effect in Figure 5.2
@@ -50,6 +50,8 @@ class Chart:
     series: tuple[tuple[str, str], ...]  # (column id of a pct value, legend label)
     title: str = ""
     value_max: float = 100.0
+    # "diff" charts: the columns holding each point's 95% interval (low, high)
+    interval: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,9 @@ class ReportMeta:
     samples: tuple[tuple[str, int], ...]  # (sample label, number of cases)
     methods: tuple[str, ...]  # paragraphs: tests, correction, alpha, covariates ...
     suppress_below: int = 5
+    organisation: str = ""  # named on the title page
+    marking: str = ""  # protective marking, e.g. "OFFICIAL-SENSITIVE", on every page
+    numbering_note: str = ""  # how the figures are numbered (audit.report.numbering)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,8 @@ FRAME_H = PAGE_H - 2 * MARGIN - 8 * mm  # room for the footer
 # Landscape pages, for figures with too many columns (``ReportTable.landscape``).
 WIDE_FRAME_W = PAGE_H - 2 * MARGIN
 WIDE_FRAME_H = PAGE_W - 2 * MARGIN - 8 * mm
+MARKING_SIZE = 10.0
+MARKING_INSET = 11 * mm  # from the page's top and bottom edges to the marking's baseline
 
 NAVY = colors.HexColor("#1F3864")
 HEADING_BG = colors.HexColor("#D9E2F3")
@@ -65,6 +67,8 @@ RULE = colors.HexColor("#8C8C8C")
 SHADE_MARK = " †"  # survives greyscale printing, where the green does not
 
 _BODY = 8.5
+SPLIT_ROOM = 120.0  # points a long table needs below its caption to start on this page
+SECTION_ROOM = 0.3  # share of a page a new section needs left, else it starts a page
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -74,6 +78,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "text": ParagraphStyle("text", base, spaceAfter=5),
         "title": ParagraphStyle("title", base, fontName="Helvetica-Bold", fontSize=24,
                                 leading=30, textColor=NAVY, spaceAfter=10),
+        "organisation": ParagraphStyle("organisation", base, fontName="Helvetica-Bold",
+                                       fontSize=13, leading=17, textColor=RULE,
+                                       spaceAfter=14),
         "subtitle": ParagraphStyle("subtitle", base, fontSize=14, leading=18, spaceAfter=24),
         "h1": ParagraphStyle("h1", base, fontName="Helvetica-Bold", fontSize=15, leading=19,
                              textColor=NAVY, spaceBefore=4, spaceAfter=10, keepWithNext=1),
@@ -81,6 +88,9 @@ def _styles() -> dict[str, ParagraphStyle]:
                              spaceBefore=8, spaceAfter=4, keepWithNext=1),
         "caption": ParagraphStyle("caption", base, fontName="Helvetica-Bold", fontSize=10.5,
                                   leading=13.5, spaceBefore=6, spaceAfter=6, keepWithNext=1),
+        "caption_split": ParagraphStyle("caption_split", base, fontName="Helvetica-Bold",
+                                        fontSize=10.5, leading=13.5, spaceBefore=6,
+                                        spaceAfter=6),
         "note": ParagraphStyle("note", base, fontSize=7.5, leading=9.5, spaceBefore=1.5,
                                textColor=colors.HexColor("#404040")),
         "chart_label": ParagraphStyle("chart_label", base, fontName="Helvetica-Bold",
@@ -152,11 +162,13 @@ class _PageCount(Flowable):
 class _ReportDoc(BaseDocTemplate):
     """A4 pages with a footer; registers contents entries and PDF bookmarks."""
 
-    def __init__(self, filename: str, footer_title: str, **kwargs: Any) -> None:
+    def __init__(self, filename: str, footer_title: str, marking: str = "",
+                 **kwargs: Any) -> None:
         super().__init__(filename, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
                          topMargin=MARGIN, bottomMargin=MARGIN + 8 * mm, **kwargs)
         self.page_count = _PageCount()
         self._footer_label = winansi(f"IOM audit — {footer_title}")
+        self._marking = winansi(marking)
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         wide = Frame(self.leftMargin, self.bottomMargin, WIDE_FRAME_W, WIDE_FRAME_H,
@@ -181,6 +193,14 @@ class _ReportDoc(BaseDocTemplate):
         canv.setFont("Helvetica", 7.5)
         canv.setFillColor(colors.HexColor("#404040"))
         canv.drawRightString(page_w - MARGIN, MARGIN - 6 * mm, text + suffix)
+        if self._marking:
+            # The protective marking, centred at the head and the foot of every page.
+            page_h = float(canv._pagesize[1])
+            canv.setFont("Helvetica-Bold", MARKING_SIZE)
+            canv.setFillColor(colors.black)
+            canv.drawCentredString(page_w / 2, page_h - MARKING_INSET, self._marking)
+            canv.drawCentredString(page_w / 2, MARKING_INSET - MARKING_SIZE * 0.7,
+                                   self._marking)
         canv.restoreState()
 
     def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 - reportlab's name
@@ -350,7 +370,8 @@ def _table_flowable(table: ReportTable, styles: dict[str, ParagraphStyle],
         commands += [("SPAN", (0, last + 1), (-1, last + 1)),
                      ("LEFTPADDING", (0, last + 1), (-1, last + 1), 0),
                      ("TOPPADDING", (0, last + 1), (-1, last + 1), 4),
-                     ("NOSPLIT", (0, last), (-1, last + 1))]  # notes stay with the last row
+                     # the notes stay with the last rows: never one row alone on a page
+                     ("NOSPLIT", (0, max(last - 2, n_head)), (-1, last + 1))]
     flowable = Table(header + body, colWidths=_column_widths(table, cells, frame_w),
                      repeatRows=n_head,
                      hAlign="LEFT")
@@ -359,15 +380,20 @@ def _table_flowable(table: ReportTable, styles: dict[str, ParagraphStyle],
 
 
 def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
-            level: int) -> list[Flowable]:
-    """Caption, table, notes and chart of one figure."""
+            level: int, lead: list[Flowable] | None = None) -> list[Flowable]:
+    """Caption, table, notes and chart of one figure.
+
+    ``lead`` (a section heading) is kept on the page of the caption: reportlab's
+    keepWithNext does not reach into a KeepTogether, so it goes inside it.
+    """
     # A printed page keeps the columns marked for it; the workbook keeps them all.
     table = replace(table, columns=tuple(c for c in table.columns if c.pdf))
     notes = table_footnotes(table)
     if table.has_shading():
         notes.append(SHADING_LEGEND)
     frame_w, frame_h = (WIDE_FRAME_W, WIDE_FRAME_H) if table.landscape else (FRAME_W, FRAME_H)
-    parts: list[Flowable] = [_marked(_para(table.title, styles["caption"]), key, level),
+    parts: list[Flowable] = [*(lead or []),
+                             _marked(_para(table.title, styles["caption"]), key, level),
                              _table_flowable(table, styles, notes, frame_w)]
     charts = table_chart(table, frame_w, max_height=frame_h * 0.92)
     tail: list[Flowable] = []
@@ -386,8 +412,12 @@ def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
     if table_h <= frame_h:
         # Table and chart do not fit on one page: keep the table whole, chart after.
         return [KeepTogether(parts), *tail, Spacer(1, 14)]
-    # A long table splits across pages, repeating its header rows.
-    return [*parts, *tail, Spacer(1, 14)]
+    # A long table splits across pages, repeating its header rows. Its caption must not
+    # be kept with the whole table (that would push both to a fresh page, leaving the
+    # rest of this one empty): it only needs room for a few rows below it.
+    caption = _marked(_para(table.title, styles["caption_split"]), key, level)
+    return [CondPageBreak(SPLIT_ROOM), *(lead or []), caption, parts[-1], *tail,
+            Spacer(1, 14)]
 
 
 # ---------------------------------------------------------------- pages
@@ -395,7 +425,10 @@ def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
 
 def _title_page(meta: ReportMeta, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     when = meta.generated_at.strftime("%-d %B %Y, %H:%M")
-    story: list[Flowable] = [Spacer(1, 60 * mm), _para(meta.title, styles["title"])]
+    story: list[Flowable] = [Spacer(1, 45 * mm)]
+    if meta.organisation:
+        story.append(_para(meta.organisation, styles["organisation"]))
+    story.append(_para(meta.title, styles["title"]))
     if meta.subtitle:
         story.append(_para(meta.subtitle, styles["subtitle"]))
     story += [_para(f"Generated {when}", styles["body"]), Spacer(1, 10 * mm),
@@ -423,10 +456,13 @@ def _samples_table(meta: ReportMeta, styles: dict[str, ParagraphStyle]) -> Flowa
     return table
 
 
-def _contents_page(styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _contents_page(meta: ReportMeta, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     toc = TableOfContents(dotsMinLevel=0)
     toc.levelStyles = [styles["toc0"], styles["toc1"]]
-    return [_para("Contents", styles["h1"]), toc, PageBreak()]
+    story: list[Flowable] = [_para("Contents", styles["h1"]), toc]
+    if meta.numbering_note:
+        story += [Spacer(1, 10), _para(meta.numbering_note, styles["note"])]
+    return [*story, PageBreak()]
 
 
 def _methods_page(meta: ReportMeta, threshold: int | None,
@@ -458,7 +494,7 @@ def _methods_page(meta: ReportMeta, threshold: int | None,
 def _story(report: Report, threshold: int | None, styles: dict[str, ParagraphStyle],
            progress: Progress | None) -> list[Flowable]:
     total = len(report.tables) + 1
-    story = _title_page(report.meta, styles) + _contents_page(styles)
+    story = _title_page(report.meta, styles) + _contents_page(report.meta, styles)
     has_sections = any(t.section for t in report.tables)
     section: str | None = None
     wide = bool(report.tables) and report.tables[0].landscape  # pages in use are landscape
@@ -475,10 +511,14 @@ def _story(report: Report, threshold: int | None, styles: dict[str, ParagraphSty
         if new_section:
             section = table.section
             if number > 1:
-                story.append(PageBreak())
-            story.append(_marked(_para(section or "Other tables", styles["h1"]),
-                                 f"section-{number}", 0))
-        story += _figure(table, styles, f"figure-{number}", 1 if has_sections else 0)
+                # A new section starts a page only when little of this one is left: short
+                # tables flow on, rather than leaving half-empty pages behind them.
+                story += [CondPageBreak(FRAME_H * SECTION_ROOM), Spacer(1, 10)]
+            lead = [_marked(_para(section or "Other tables", styles["h1"]),
+                            f"section-{number}", 0)]
+        else:
+            lead = []
+        story += _figure(table, styles, f"figure-{number}", 1 if has_sections else 0, lead)
         if progress is not None:
             progress(number, total, f"Figure {table.figure}")
     if wide:
@@ -499,7 +539,8 @@ def write_pdf(report: Report, path: Path | str, *, suppress_below: int | None = 
     published = suppress_report(report, threshold)
     out = Path(path)
     meta = report.meta
-    doc = _ReportDoc(str(out), meta.title, title=winansi(meta.title), author="iom-audit",
+    doc = _ReportDoc(str(out), meta.title, marking=meta.marking, title=winansi(meta.title),
+                     author=winansi(meta.organisation) or "iom-audit",
                      subject=winansi(meta.subtitle), creator=software_label(meta.software_version))
     story = _story(published, threshold, _styles(), progress)
     doc.multiBuild([*story, doc.page_count])

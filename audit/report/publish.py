@@ -34,11 +34,13 @@ class Published:
     xlsx: Path | None = None
     markdown: tuple[Path, ...] = ()
     json: Path | None = None
+    docx: Path | None = None
 
     @property
     def files(self) -> list[Path]:
         """Every file written, in order."""
-        return [p for p in (self.pdf, self.xlsx, *self.markdown, self.json) if p is not None]
+        return [p for p in (self.pdf, self.xlsx, *self.markdown, self.json, self.docx)
+                if p is not None]
 
 
 def markdown_files(report: Report, folder: Path) -> list[Path]:
@@ -50,25 +52,28 @@ def markdown_files(report: Report, folder: Path) -> list[Path]:
 
 
 def report_files(report: Report, *, pdf: Path | None = None, xlsx: Path | None = None,
-                 markdown: Path | None = None, json: Path | None = None) -> list[Path]:
+                 markdown: Path | None = None, json: Path | None = None,
+                 docx: Path | None = None) -> list[Path]:
     """The final paths a publication would write (for a face to ask about existing ones)."""
     out = [Path(p) for p in (pdf, xlsx) if p is not None]
     if markdown is not None:
         out += markdown_files(report, markdown)
     if json is not None:
         out.append(Path(json))
+    if docx is not None:
+        out.append(Path(docx))
     return out
 
 
 def check_targets(*, pdf: Path | None = None, xlsx: Path | None = None,
                   markdown: Path | None = None, json: Path | None = None,
-                  force: bool = False) -> None:
+                  docx: Path | None = None, force: bool = False) -> None:
     """Refuse, before a long compilation, names that `publish_report` would refuse.
 
     The Markdown files are named after the tables, so only their folder is checked here;
     `publish_report` checks every name again.
     """
-    files = [Path(p) for p in (pdf, xlsx, json) if p is not None]
+    files = [Path(p) for p in (pdf, xlsx, json, docx) if p is not None]
     with Disclosure(files, force=force, folders=[markdown] if markdown is not None else []):
         pass
 
@@ -76,12 +81,13 @@ def check_targets(*, pdf: Path | None = None, xlsx: Path | None = None,
 def publish_report(db: Database, report: Report, *, actor: Actor, pdf: Path | None = None,
                    xlsx: Path | None = None, markdown: Path | None = None,
                    json: Path | None = None, suppress_below: int | None = None,
-                   force: bool = False, progress: Progress | None = None) -> Published:
+                   force: bool = False, progress: Progress | None = None,
+                   docx: Path | None = None) -> Published:
     """Write the report where asked, recorded in the trail before any file appears.
 
     `json` holds raw (unsuppressed) counts, like `iom-audit tables --json FILE`.
     """
-    files = report_files(report, pdf=pdf, xlsx=xlsx, markdown=markdown, json=json)
+    files = report_files(report, pdf=pdf, xlsx=xlsx, markdown=markdown, json=json, docx=docx)
     md_files = markdown_files(report, markdown) if markdown is not None else []
     threshold = report.meta.suppress_below if suppress_below is None else suppress_below
     with Disclosure(files, force=force,
@@ -89,12 +95,12 @@ def publish_report(db: Database, report: Report, *, actor: Actor, pdf: Path | No
 
         def write(staged: Mapping[Path, Path]) -> None:
             _render(report, staged, pdf=pdf, xlsx=xlsx, markdown=md_files, json=json,
-                    threshold=threshold, progress=progress)
+                    docx=docx, threshold=threshold, progress=progress)
 
         def record(conn: sa.Connection, written: Sequence[Path]) -> None:
             require(conn, actor, "report")
             kinds = [k for k, p in (("pdf", pdf), ("xlsx", xlsx), ("markdown", markdown),
-                                    ("json", json)) if p is not None]
+                                    ("json", json), ("docx", docx)) if p is not None]
             trail.record_many(conn, [{
                 "at": utcnow(), "who": actor.name, "entity": "report",
                 "key": str(written[0])[:200] if written else "", "field": ",".join(kinds),
@@ -110,12 +116,13 @@ def publish_report(db: Database, report: Report, *, actor: Actor, pdf: Path | No
         pdf=by_final.get(Path(pdf)) if pdf is not None else None,
         xlsx=by_final.get(Path(xlsx)) if xlsx is not None else None,
         markdown=tuple(by_final[p] for p in md_files),
-        json=by_final.get(Path(json)) if json is not None else None)
+        json=by_final.get(Path(json)) if json is not None else None,
+        docx=by_final.get(Path(docx)) if docx is not None else None)
 
 
 def _render(report: Report, staged: Mapping[Path, Path], *, pdf: Path | None,
             xlsx: Path | None, markdown: Sequence[Path], json: Path | None, threshold: int,
-            progress: Progress | None) -> None:
+            progress: Progress | None, docx: Path | None = None) -> None:
     """Run each renderer into its staged path."""
     if pdf is not None:
         from audit.report.pdf import write_pdf
@@ -135,3 +142,7 @@ def _render(report: Report, staged: Mapping[Path, Path], *, pdf: Path | None,
         from audit.report.jsonout import write_json
 
         write_json(report, staged[Path(json)])
+    if docx is not None:
+        from audit.report.docx import write_docx
+
+        write_docx(report, staged[Path(docx)], suppress_below=threshold)

@@ -7,16 +7,19 @@ built. `compile_report` walks these entries; the table ids a user may ask for ar
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from audit.errors import UsageError
 from audit.report import tables as t
 from audit.report.context import ReportContext
-from audit.report.model import ReportTable
+from audit.report.model import Chart, ReportTable
+from audit.report.profile_figures import characteristic_table
 from audit.report.tables import TableHead
 from audit.views.analysis import compare
 from audit.views.report_data import rating_pairs, unit_counts
+from stats import Comparison
 
 Builder = Callable[["TableEntry", ReportContext], ReportTable | None]
 
@@ -28,6 +31,7 @@ class TableEntry(TableHead):
     build: Builder  # the table, or None when the data holds nothing for it
     needs: tuple[str, ...] = ()  # question ids the question set must hold
     thematic: bool = False  # describes the thematic sample, so is left out without one
+    published: bool = False  # `figure` is this table's number in the 2020 report
 
     def possible(self, ctx: ReportContext) -> bool:
         """Whether the chosen inspections and their question set can give this table."""
@@ -37,6 +41,16 @@ class TableEntry(TableHead):
 
 def _profile(entry: TableEntry, ctx: ReportContext) -> ReportTable:
     return t.profile_table(entry, ctx.theme_cases, ctx.theme_sample)
+
+
+def _lead_agency(entry: TableEntry, ctx: ReportContext) -> ReportTable:
+    return characteristic_table(entry, ctx.theme_cases, ctx.theme_sample, "provider",
+                                "Lead agency (% of cases)")
+
+
+def _risk_of_harm(entry: TableEntry, ctx: ReportContext) -> ReportTable:
+    return characteristic_table(entry, ctx.theme_cases, ctx.theme_sample, "rosh",
+                                "Risk of serious harm (% of cases)")
 
 
 def _index_offence(entry: TableEntry, ctx: ReportContext) -> ReportTable:
@@ -82,7 +96,23 @@ def _iom_module(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
 
 
 def _outcomes(entry: TableEntry, ctx: ReportContext) -> ReportTable:
-    return t.choice_table(entry, ctx.qs, entry.needs, ctx.theme_sample, ctx.theme_counts)
+    table = t.choice_table(entry, ctx.qs, entry.needs, ctx.theme_sample, ctx.theme_counts)
+    return _without_caption_heading(table)
+
+
+def _without_caption_heading(table: ReportTable) -> ReportTable:
+    """Drop a first sub-heading that only repeats the caption (Figure 5.1 asks its first
+    question in the caption itself)."""
+    if not table.rows or not table.is_heading_row(0):
+        return table
+    first = next((str(v) for v in table.rows[0].values() if v), "")
+    if _plain_words(first) != _plain_words(table.caption):
+        return table
+    return dataclasses.replace(table, rows=table.rows[1:], row_styles=table.row_styles[1:])
+
+
+def _plain_words(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip("?.: ")
 
 
 def _comparison(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
@@ -92,7 +122,26 @@ def _comparison(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     if not result.rows or any(not any(r.groups[lv].n for r in result.rows)
                               for lv in result.levels):
         return None  # no IOM status known on both sides: nothing to compare
-    return t.iom_comparison_table(entry, result, ctx.qs)
+    return _comparison_chart(t.iom_comparison_table(entry, result, ctx.qs), result, ctx)
+
+
+def _comparison_chart(table: ReportTable, result: Comparison,
+                      ctx: ReportContext) -> ReportTable:
+    """Give Figure 5.2 its chart: each question's IOM minus non-IOM difference with its
+    95% Newcombe interval, labelled by the question's short label (never its id)."""
+    by_id = {r.question_id: r for r in result.rows}
+    rows = []
+    for row in table.rows:
+        qid = row.get("question_id")
+        source = by_id.get(str(qid))
+        low, high = source.diff_ci if source is not None and source.diff_ci else (None, None)
+        label = (ctx.qs.question(str(qid)).label if qid in ctx.qs
+                 else str(row.get("question") or qid or ""))
+        rows.append({**row, "label": label, "diff_low": low, "diff_high": high})
+    chart = Chart("diff", "label", (("diff_pp", "Difference, IOM minus non-IOM"),),
+                  title="IOM minus non-IOM cases judged sufficient (percentage points, "
+                        "with 95% intervals)", interval=("diff_low", "diff_high"))
+    return dataclasses.replace(table, rows=tuple(rows), chart=chart)
 
 
 def _ratings(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
@@ -121,36 +170,41 @@ _DESISTANCE = "The quality of case work to support desistance"
 _KEEPING_SAFE = "The quality of work to keep people safe"
 _IMPACT = "Understanding the impact of IOM"
 
-# Chapter 4 (desistance 4.2-4.6, keeping safe 4.7-4.10), chapter 5, then the annex tables.
+# Chapter 4 (desistance 4.1-4.6, keeping safe 4.7-4.10), chapter 5, then the annex tables.
+# `published=True`: the number is the same table's in the 2020 report (audit.report.numbering).
+_PROFILE = "Annex: profile of the case sample"
 REGISTRY: tuple[TableEntry, ...] = (
-    TableEntry("profile", "A2",
-               "Inspection case profile: lead agency (Figure 4.1), case type, risk of serious "
-               "harm (Figure 4.8), demographics and previous convictions",
-               "Profile of the case sample", _profile, thematic=True),
+    TableEntry("lead_agency", "4.1", "IOM cases by lead organisation",
+               _DESISTANCE, _lead_agency, thematic=True, published=True),
     TableEntry("iom_registration", "4.2",
                "Were the reasons for IOM registration explained to the service user at the "
                "time and were their views taken into account?",
-               _DESISTANCE, _yes_no, needs=("iom.explained",), thematic=True),
+               _DESISTANCE, _yes_no, needs=("iom.explained",), thematic=True, published=True),
     TableEntry("factors_linked", "4.3",
                "The factors most linked to the service user's offending",
-               _DESISTANCE, _factors_linked),
+               _DESISTANCE, _factors_linked, published=True),
     TableEntry("partner_info", "4.4",
                "Does assessment sufficiently incorporate information obtained from IOM "
-               "partners?", _DESISTANCE, _yes_no, needs=("iom.partner_info",), thematic=True),
+               "partners?", _DESISTANCE, _yes_no, needs=("iom.partner_info",), thematic=True,
+               published=True),
     TableEntry("plan_reoffending", "4.5",
                "Does the plan focus sufficiently on reducing reoffending?",
-               _DESISTANCE, _yes_no, needs=("2.2.2",), thematic=True),
+               _DESISTANCE, _yes_no, needs=("2.2.2",), thematic=True, published=True),
     TableEntry("factors_delivered", "4.6",
                "Were sufficient services delivered to address relevant offending-related "
-               "factors?", _DESISTANCE, _factors_delivered),
+               "factors?", _DESISTANCE, _factors_delivered, published=True),
     TableEntry("index_offence", "4.7",
                "Index offences committed by those in the case sample",
-               _KEEPING_SAFE, _index_offence, thematic=True),
+               _KEEPING_SAFE, _index_offence, thematic=True, published=True),
+    TableEntry("risk_of_harm", "4.8",
+               "What was the risk of serious harm classification at the start of the most "
+               "recent sentence/period of supervision?",
+               _KEEPING_SAFE, _risk_of_harm, thematic=True, published=True),
     TableEntry("keeping_safe", "4.9",
                "The quality of practice to keep victims and other people safe",
                _KEEPING_SAFE, _keeping_safe,
                needs=tuple(q for pair in t.KEEPING_SAFE_PAIRS for q in pair[1:]),
-               thematic=True),
+               thematic=True, published=True),
     TableEntry("iom_module", "4.10",
                "The IOM module: selection, planning, delivery, review and keeping people safe",
                _KEEPING_SAFE, _iom_module, thematic=True),
@@ -159,18 +213,25 @@ REGISTRY: tuple[TableEntry, ...] = (
                "another out-of-court disposal for an offence committed since the start of "
                "sentence/release on licence?", _IMPACT, _outcomes,
                needs=("outcome.reoffended", "outcome.frequency", "outcome.seriousness"),
-               thematic=True),
+               thematic=True, published=True),
     TableEntry("iom_comparison", "5.2",
-               "Summary of inspection findings: IOM and non-IOM cases", _IMPACT, _comparison),
-    TableEntry("standard_ratings", "A3",
+               "Summary of inspection findings: IOM and non-IOM cases", _IMPACT, _comparison,
+               published=True),
+    TableEntry("profile", "A1",
+               "Inspection case profile: lead agency, case type, risk of serious harm, "
+               "demographics and previous convictions",
+               _PROFILE, _profile, thematic=True),
+    TableEntry("standard_ratings", "A2",
                "Case supervision standards rated per site and per lead agency",
-               "Ratings", _ratings),
-    TableEntry("reliability", "A4",
+               "Annex: ratings", _ratings),
+    TableEntry("reliability", "A3",
                "Inter-rater reliability: primary and quality-assurance ratings",
-               "Quality assurance", _reliability),
+               "Annex: quality assurance", _reliability),
 )
 
 TABLE_IDS: tuple[str, ...] = tuple(e.id for e in REGISTRY)
+#: The number each table of the 2020 report has there, by table id.
+PUBLISHED_FIGURES: dict[str, str] = {e.id: e.figure for e in REGISTRY if e.published}
 _BY_ID = {e.id: e for e in REGISTRY}
 
 

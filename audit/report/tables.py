@@ -23,6 +23,7 @@ from question_sets.profile import PROFILE
 from stats import Comparison, ComparisonRow, Reliability
 
 YES_NO = ("yes", "no")
+NOT_KNOWN = "Not known"
 
 
 @dataclass(frozen=True)
@@ -76,16 +77,22 @@ def profile_table(head: TableHead, cases: pd.DataFrame, sample: Sample) -> Repor
         values = cases[code]
         if spec.kind == "bool":
             values = values.map({True: "yes", False: "no"}, na_action="ignore")
+        # A code meaning "not known" (ethnicity has one) joins the unrecorded cases in one
+        # "Not known" row, outside the base, rather than printing the category twice.
+        unknown_codes = [v for v, label in spec.codes.items() if label == NOT_KNOWN]
+        values = values.where(~values.isin(unknown_codes))
         known = int(values.notna().sum())
         rows.append({"item": spec.label, "n": None, "pct": None})
         styles.append({WHOLE_ROW: HEADING})
         counts = values.value_counts()
         for value, label in spec.codes.items():
+            if value in unknown_codes:
+                continue
             n = int(counts.get(value, 0))
             rows.append({"item": label, "n": n, "pct": pct(n, known)})
             styles.append({})
         if known < total:
-            rows.append({"item": "Not known", "n": total - known, "pct": None})
+            rows.append({"item": NOT_KNOWN, "n": total - known, "pct": None})
             styles.append({})
     return _table(
         head, columns=(Column("item", "Characteristic"), *_count_pct_columns("")),

@@ -65,14 +65,61 @@ def describe_test(code: str) -> str:
     return _TEST_NAMES.get(code, code)
 
 
+# Group codes that reach a table's base (the IOM comparison's levels), in words.
+GROUP_LABELS = {"iom": "IOM", "non_iom": "non-IOM", "thematic": "Thematic IOM sample",
+                "core_iom": "Core programme IOM cases"}
+
+_TEST_WORDS = {
+    "chi2": "Pearson's chi-square test without continuity correction",
+    "fisher": "Fisher's exact test",
+}
+
+
+def group_label(code: str) -> str:
+    """A base's group in words ("non_iom" -> "non-IOM"); labels pass through."""
+    return GROUP_LABELS.get(code, code)
+
+
+def _count_words(n: int, noun: str) -> str:
+    return f"{format_count(n)} {noun}{'' if n == 1 else 's'}"
+
+
+def tests_note(table: ReportTable) -> str | None:
+    """Which tests this table used, and on how many of its rows.
+
+    Read from the rows' own ``test`` values where they have them, so the note never
+    names a test that no row used (nor leaves out one that a row did).
+    """
+    used = [str(row["test"]) for row in table.rows if row.get("test")]
+    if not used:
+        if not table.tests:
+            return None
+        return "Tests: " + ", ".join(describe_test(code) for code in table.tests) + "."
+    tally: dict[str, int] = {}
+    for code in used:
+        tally[code] = tally.get(code, 0) + 1
+    if len(tally) == 1:
+        (code,) = tally
+        text = (f"Test used: {_TEST_WORDS.get(code, describe_test(code))} for all "
+                f"{_count_words(len(used), 'question')}")
+        if code == "chi2":
+            text += " (every expected count was at least 5, so Fisher's exact test was not needed)"
+        return text + "."
+    parts = [f"{_TEST_WORDS.get(code, describe_test(code))} for "
+             f"{_count_words(n, 'question')}" for code, n in tally.items()]
+    return "Tests used: " + "; ".join(parts) + "."
+
+
 def table_footnotes(table: ReportTable) -> list[str]:
     """The notes printed under a table: its own notes, then base sizes and tests."""
     lines = list(table.notes)
     if table.base:
-        sizes = "; ".join(f"{label} {format_count(n)}" for label, n in table.base.items())
+        sizes = "; ".join(f"{group_label(label)} {format_count(n)}"
+                          for label, n in table.base.items())
         lines.append(f"Base (number of cases): {sizes}.")
-    if table.tests:
-        lines.append("Tests: " + ", ".join(describe_test(code) for code in table.tests) + ".")
+    tests = tests_note(table)
+    if tests:
+        lines.append(tests)
     return lines
 
 
