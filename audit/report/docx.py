@@ -3,7 +3,8 @@
 Inspectorates draft their reports in Word, so each table is a real Word table (not a
 picture), with the caption as a "Heading 2" (Word's navigation pane lists every figure
 under its "Heading 1" section), the same cell text as the PDF (``text.format_cell`` on
-the same suppressed report), the notes beneath it, and its chart as a picture of the very drawing the PDF uses.
+the same suppressed report), the notes beneath it, and its chart as a picture of the
+very drawing the PDF uses.
 """
 
 from __future__ import annotations
@@ -178,6 +179,7 @@ def _methods(doc: DocxDocument, meta: ReportMeta, threshold: int | None) -> None
 
 
 def _figure(doc: DocxDocument, table: ReportTable) -> None:
+    table = table.printed()  # the PDF's columns: a page in Word is as narrow
     doc.add_heading(clean(table.title), level=2)
     _word_table(doc, table)
     notes = table_footnotes(table)

@@ -6,7 +6,9 @@ code which builds tables (database, statistics) and the code which renders them
 numbers (or text); every renderer formats them through ``audit.formatting``.
 """
 
-from dataclasses import dataclass, field
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -100,6 +102,13 @@ class ReportTable:
     def has_shading(self) -> bool:
         """Whether any cell is shaded (the renderers then add a legend)."""
         return any(SHADE in styles.values() for styles in self.row_styles)
+
+    def printed(self) -> ReportTable:
+        """The table as a page shows it (PDF, Word): the columns marked ``pdf`` only;
+        the workbook, JSON and Markdown keep them all."""
+        if all(c.pdf for c in self.columns):
+            return self
+        return replace(self, columns=tuple(c for c in self.columns if c.pdf))
 
 
 @dataclass(frozen=True)

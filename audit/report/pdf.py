@@ -8,7 +8,6 @@ prints as typed instead of breaking the layout.
 """
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -386,8 +385,7 @@ def _figure(table: ReportTable, styles: dict[str, ParagraphStyle], key: str,
     ``lead`` (a section heading) is kept on the page of the caption: reportlab's
     keepWithNext does not reach into a KeepTogether, so it goes inside it.
     """
-    # A printed page keeps the columns marked for it; the workbook keeps them all.
-    table = replace(table, columns=tuple(c for c in table.columns if c.pdf))
+    table = table.printed()
     notes = table_footnotes(table)
     if table.has_shading():
         notes.append(SHADING_LEGEND)
@@ -502,15 +500,15 @@ def _story(report: Report, threshold: int | None, styles: dict[str, ParagraphSty
         story.insert(len(story) - 1, NextPageTemplate("landscape"))
     for number, table in enumerate(report.tables, start=1):
         new_section = has_sections and table.section != section
-        if table.landscape != wide:
-            # A section heading moves with its first figure onto the landscape page.
+        turned = table.landscape != wide
+        if turned:
+            # A new page template takes effect at a page break, which must happen here: a
+            # section heading then moves with its first figure onto the turned page.
             wide = table.landscape
-            story.append(NextPageTemplate("landscape" if wide else "page"))
-            if not (new_section and number > 1):
-                story.append(PageBreak())
+            story += [NextPageTemplate("landscape" if wide else "page"), PageBreak()]
         if new_section:
             section = table.section
-            if number > 1:
+            if number > 1 and not turned:
                 # A new section starts a page only when little of this one is left: short
                 # tables flow on, rather than leaving half-empty pages behind them.
                 story += [CondPageBreak(FRAME_H * SECTION_ROOM), Spacer(1, 10)]
