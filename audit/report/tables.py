@@ -19,7 +19,7 @@ from audit.report.model import BOLD, HEADING, SHADE, WHOLE_ROW, Chart, Column, R
 from audit.views.samples import Sample, answered, count_of
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
-from stats import Comparison, Reliability
+from stats import Comparison, EffectResult, Reliability
 
 YES_NO = ("yes", "no")
 
@@ -275,6 +275,15 @@ def keeping_safe_table(head: TableHead, qs: QuestionSet, sample: Sample,
                     title="Sufficient (% of relevant cases)"))
 
 
+def independent_effect_shown(effect: EffectResult | None, alpha: float) -> bool:
+    """Whether Figure 5.2 shades a row: a model was fitted (an odds ratio is given, whatever
+    covariate was dropped or however few the events) and IOM status raised the odds of a
+    positive judgement significantly."""
+    return bool(effect is not None and effect.fitted and effect.p is not None
+                and effect.p < alpha and effect.odds_ratio is not None
+                and effect.odds_ratio > 1)
+
+
 def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -> ReportTable:
     """Figure 5.2: IOM against non-IOM cases, with tests and independent effects."""
     rows: list[dict[str, Any]] = []
@@ -282,9 +291,7 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
     for r in result.rows:
         non, iom = r.groups.get("non_iom"), r.groups.get("iom")
         effect = r.independent_effect
-        independent = bool(effect is not None and effect.status == "ok"
-                           and effect.p is not None and effect.p < result.alpha
-                           and effect.odds_ratio is not None and effect.odds_ratio > 1)
+        independent = independent_effect_shown(effect, result.alpha)
         rows.append({
             "standard": qs.question(r.question_id).section_title
             if r.question_id in {q.id for q in qs.questions} else r.section,
@@ -296,7 +303,11 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
             "effect_or": effect.odds_ratio if effect else None,
             "effect_p": effect.p if effect else None,
             "effect_status": effect.status if effect else None,
+            "effect_used": list(effect.used) if effect else None,
+            "effect_dropped": list(effect.dropped) if effect else None,
             "independent_effect": independent,
+            # The chart marks the same rows as the table, so a greyscale print keeps it.
+            "chart_label": r.question_id + (" †" if independent else ""),
         })
         styles.append({"iom_pct": SHADE, "iom_n": SHADE} if independent else {})
     s = result.summary
@@ -316,8 +327,7 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         f"Chi-square test without continuity correction, or Fisher's exact test where an "
         f"expected count is below 5; p adjusted with {_correction_words(result.correction)}; "
         f"significance at alpha = {result.alpha:g}.",
-        "Shaded (†): IOM status had an independent positive effect in a logistic regression "
-        f"controlling for {_covariate_words(result.covariates)}.",
+        *effect_notes(result),
     ]
     return _table(
         head, columns=(Column("standard", "Standard"), Column("question", "Question"),
@@ -331,9 +341,56 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         base={lv: max((r.groups[lv].n for r in result.rows), default=0)
               for lv in result.levels},
         tests=tuple(tests), notes=tuple(notes),
-        chart=Chart("grouped_hbar", "question_id", (("non_iom_pct", "Non-IOM cases"),
+        chart=Chart("grouped_hbar", "chart_label", (("non_iom_pct", "Non-IOM cases"),
                                                     ("iom_pct", "IOM cases")),
                     title="Judged sufficient (% of relevant cases)"))
+
+
+def effect_notes(result: Comparison) -> list[str]:
+    """What the regressions behind the shading controlled for, as they were fitted.
+
+    Names the covariates actually in the models (labels, not codes), and says which were
+    left out for which questions and why, so the note never claims an adjustment that a
+    model did not make.
+    """
+    effects = [(r.question_id, r.independent_effect) for r in result.rows
+               if r.independent_effect is not None]
+    fitted = [(qid, e) for qid, e in effects if e.fitted]
+    if not effects:
+        return []
+    if not fitted:
+        return ["No logistic regression of IOM status could be fitted (see the JSON "
+                "output for each question's reason); nothing is shaded."]
+    # Covariates in every fitted model, in the order asked for.
+    asked = list(result.covariates) or list(fitted[0][1].used)
+    everywhere = [c for c in asked if all(c in e.used for _, e in fitted)]
+    notes = ["Shaded (†): IOM status had an independent positive effect (p < "
+             f"{result.alpha:g}) in a logistic regression controlling for "
+             f"{_covariate_words(everywhere)}."]
+    for c in asked:
+        if c in everywhere:
+            continue
+        left_out = [qid for qid, e in fitted if c not in e.used]
+        if not left_out:
+            continue
+        why = ("it had one level only among the cases answering"
+               if all(c in e.dropped for qid, e in fitted if qid in left_out)
+               else "it was not in the data")
+        notes.append(f"{_label(c)[:1].upper() + _label(c)[1:]} was left out of the model for "
+                     f"{_question_words(left_out)}: {why}.")
+    few = [qid for qid, e in fitted if e.status == "too_few_events"]
+    if few:
+        notes.append(f"Fewer than 10 events per parameter for {_question_words(few)}: the "
+                     "regression estimate may be biased and its interval too narrow.")
+    unfitted = [qid for qid, e in effects if not e.fitted]
+    if unfitted:
+        notes.append(f"No regression could be fitted for {_question_words(unfitted)} "
+                     "(separation or too little data); those rows are never shaded.")
+    return notes
+
+
+def _question_words(ids: Sequence[str]) -> str:
+    return ("question " if len(ids) == 1 else "questions ") + ", ".join(ids)
 
 
 def _without_prefix(label: str) -> str:
@@ -347,8 +404,17 @@ def _correction_words(correction: str) -> str:
         correction, "no correction")
 
 
+def _label(covariate: str) -> str:
+    """A covariate's label for prose: 'Lead agency' -> 'lead agency' (acronyms kept)."""
+    if covariate not in PROFILE:
+        return covariate
+    label = PROFILE[covariate].label
+    first = label.split(" ", 1)[0]
+    return label if first.isupper() and len(first) > 1 else label[:1].lower() + label[1:]
+
+
 def _covariate_words(covariates: Sequence[str]) -> str:
-    words = [PROFILE[c].label.lower() if c in PROFILE else c for c in covariates]
+    words = [_label(c) for c in covariates]
     if not words:
         return "no other case characteristic"
     return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
