@@ -102,7 +102,7 @@ def _ratings(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     counts = unit_counts(ctx.db, ctx.inspection_ids, key)
     if counts.empty:
         return None
-    return t.standard_ratings_table(entry, ctx.qs, counts, ctx.bands)
+    return t.standard_ratings_table(entry, ctx.qs, counts, ctx.ratings)
 
 
 def _reliability(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:

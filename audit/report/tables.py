@@ -15,9 +15,20 @@ import pandas as pd
 
 from audit import qa_rules
 from audit.formatting import format_count, format_pct, format_pp
-from audit.report.model import BOLD, HEADING, SHADE, WHOLE_ROW, Chart, Column, ReportTable
+from audit.rating_rules import next_band, rating_for, yes_to_reach
+from audit.report.model import (
+    BOLD,
+    HEADING,
+    SHADE,
+    WHOLE_ROW,
+    Chart,
+    Column,
+    ColumnKind,
+    ReportTable,
+)
 from audit.views.samples import Sample, answered, count_of
 from question_sets import QuestionSet
+from question_sets.model import Ratings
 from question_sets.profile import PROFILE
 from stats import Comparison, EffectResult, Reliability
 
@@ -366,7 +377,7 @@ def effect_notes(result: Comparison) -> list[str]:
     everywhere = [c for c in asked if all(c in e.used for _, e in fitted)]
     notes = ["Shaded (†): IOM status had an independent positive effect (p < "
              f"{result.alpha:g}) in a logistic regression controlling for "
-             f"{_covariate_words(everywhere)}."]
+             f"{covariate_words(everywhere)}."]
     for c in asked:
         if c in everywhere:
             continue
@@ -413,33 +424,41 @@ def _label(covariate: str) -> str:
     return label if first.isupper() and len(first) > 1 else label[:1].lower() + label[1:]
 
 
-def _covariate_words(covariates: Sequence[str]) -> str:
+def covariate_words(covariates: Sequence[str]) -> str:
     words = [_label(c) for c in covariates]
     if not words:
         return "no other case characteristic"
     return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
 
 
-def rating_for(pct_value: float | None, bands: Sequence[float]) -> str | None:
-    """HM Inspectorate of Probation's rating of a percentage of sufficient cases."""
-    if pct_value is None:
-        return None
-    outstanding, good, requires = bands
-    if pct_value >= outstanding:
-        return "Outstanding"
-    if pct_value >= good:
-        return "Good"
-    if pct_value >= requires:
-        return "Requires improvement"
-    return "Inadequate"
+def _rating_cells(lowest: tuple[float, str] | None, standard_questions: list[tuple[int, int]],
+                  rules: Ratings) -> dict[str, Any]:
+    """Rating, lowest percentage and the yes answers it takes to reach the next band.
+
+    To rise a band, every key question of the standard below the next band's threshold
+    must reach it (the lowest one rules), so the count adds up each one's shortfall,
+    computed exactly on the rounded percentage (`audit.rating_rules.yes_to_reach`).
+    """
+    if lowest is None:
+        return {"rating": None, "pct": None, "question": None, "to_next": None,
+                "next": None}
+    upper = next_band(lowest[0], rules)
+    to_next: int | None = None
+    if upper is not None:
+        needs = [yes_to_reach(yes, n, upper[1], rules) for yes, n in standard_questions]
+        to_next = None if any(k is None for k in needs) else sum(k for k in needs if k)
+    return {"rating": rating_for(lowest[0], rules), "pct": lowest[0], "question": lowest[1],
+            "to_next": to_next, "next": upper[0] if upper else None}
 
 
 def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFrame,
-                           bands: Sequence[float]) -> ReportTable:
+                           rules: Ratings | None = None) -> ReportTable:
     """Each standard rated per site and per provider: the lowest-scoring key question rules.
 
-    `counts` has columns unit_type, inspection, unit, question_id, value, count.
+    `counts` has columns unit_type, inspection, unit, question_id, value, count. `rules`
+    default to the question set's (``ratings:`` in its YAML).
     """
+    rules = rules or qs.ratings
     standards = [s for s in qs.sections if any(q.key for q in s.questions)]
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
@@ -460,28 +479,44 @@ def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFram
                                    "unit_type": unit_type}
             for s in standards:
                 lowest: tuple[float, str] | None = None
+                answered_key: list[tuple[int, int]] = []
                 for q in s.questions:
                     if not q.key:
                         continue
                     base = sum(int(tallies.get((q.id, v), 0)) for v in YES_NO)
-                    p = pct(int(tallies.get((q.id, "yes"), 0)), base)
-                    if p is not None and (lowest is None or p < lowest[0]):
+                    yes = int(tallies.get((q.id, "yes"), 0))
+                    p = pct(yes, base)
+                    if p is None:
+                        continue
+                    answered_key.append((yes, base))
+                    if lowest is None or p < lowest[0]:
                         lowest = (p, q.id)
-                row[f"{s.id}_rating"] = rating_for(lowest[0] if lowest else None, bands)
-                row[f"{s.id}_pct"] = lowest[0] if lowest else None
-                row[f"{s.id}_question"] = lowest[1] if lowest else None
+                for key, value in _rating_cells(lowest, answered_key, rules).items():
+                    row[f"{s.id}_{key}"] = value
             rows.append(row)
             styles.append({})
+    pct_kind: ColumnKind = "pct" if rules.decimals == 0 else "pct1"
     columns = [Column("unit", "Site / lead agency")]
     for s in standards:
         columns += [Column(f"{s.id}_rating", "Rating", "rating", s.title),
-                    Column(f"{s.id}_pct", "Lowest %", "pct", s.title)]
-    outstanding, good, requires = bands
+                    Column(f"{s.id}_pct", "Lowest %", pct_kind, s.title),
+                    Column(f"{s.id}_to_next", "Yes to next band", "count", s.title)]
     return _table(
         head, columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
-        notes=(f"Each standard takes the rating of its lowest-scoring key question: at least "
-               f"{outstanding:g}% of relevant cases sufficient = Outstanding, {good:g}% = Good, "
-               f"{requires:g}% = Requires improvement, below that Inadequate.",))
+        notes=(ratings_rule_words(rules),
+               "Yes to next band: how many more of the cases answered would have to be "
+               "judged sufficient (yes instead of no) for the standard to reach the next "
+               "rating, adding up every key question below that band's threshold."))
+
+
+def ratings_rule_words(rules: Ratings) -> str:
+    """The rating rule in words, for the table's note and the methods page."""
+    bands = ", ".join(f"{format_pct(t, decimals=rules.decimals)} or more {r}"
+                      for r, t in rules.bands)
+    places = "whole percentage" if rules.decimals == 0 else "percentage to one decimal"
+    return (f"Each standard takes the rating of its lowest-scoring key question: {bands}; "
+            f"below that {rules.below}. The rating is judged on the {places} as printed "
+            "(rounded half up), so it always agrees with the number shown.")
 
 
 def reliability_table(head: TableHead, result: Reliability, *,
