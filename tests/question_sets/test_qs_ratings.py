@@ -44,8 +44,9 @@ def problems(tmp_path: Path, text: str) -> list[str]:
 def test_the_shipped_sets_state_the_inspectorate_bands() -> None:
     for set_id in ("hmip-adult-2018", "iom-thematic-2019"):  # the second by its include
         assert load_set(set_id).ratings == DEFAULT_RATINGS
-    assert DEFAULT_RATINGS == Ratings((("Outstanding", 80.0), ("Good", 65.0),
-                                       ("Requires improvement", 50.0)), "Inadequate", 0)
+    inspectorate = Ratings((("Outstanding", 80.0), ("Good", 65.0),
+                            ("Requires improvement", 50.0)), "Inadequate", 0)
+    assert inspectorate == DEFAULT_RATINGS
 
 
 def test_a_set_may_state_its_own_rules(tmp_path: Path) -> None:

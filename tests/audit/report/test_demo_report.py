@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from audit.demo.build import build_demo
-from audit.permissions import Actor
-from audit.report.build import TABLE_IDS, compile_report
 from audit.errors import UsageError
+from audit.permissions import Actor
 from audit.rating_rules import rating_for
+from audit.report.build import TABLE_IDS, compile_report
 from audit.store.engine import Database
 from question_sets.model import DEFAULT_RATINGS
 from tests.databases import fresh_sqlite
