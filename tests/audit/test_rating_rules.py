@@ -151,3 +151,27 @@ def test_the_table_follows_the_rules_it_is_given() -> None:
     assert table.column("2.1_pct").kind == "pct1"
     # Top needs 99.5%: 199 of 200 in each question: 40 + 70 more (2.1.3 is there).
     assert leeds["2.1_to_next"] == 110
+
+
+def test_one_decimal_percentages_reach_the_workbook_and_the_pdf(tmp_path) -> None:
+    import openpyxl
+    from pypdf import PdfReader
+
+    from audit.report.model import Report
+    from audit.report.pdf import write_pdf
+    from audit.report.xlsx import write_xlsx
+    from tests.audit.report.conftest import sample_report
+
+    qs = load_set("hmip-adult-2018")
+    rules = Ratings((("Top", 99.5), ("Mid", 64.5)), "Low", 1)
+    counts = _counts({"2.1.1": (159, 41), "2.1.2": (129, 71), "2.1.3": (199, 1)})
+    table = standard_ratings_table(TableHead("standard_ratings", "A3", "Ratings", "x"), qs,
+                                   counts, rules)
+    report = Report(sample_report().meta, (table,))
+    book = openpyxl.load_workbook(write_xlsx(report, tmp_path / "r.xlsx", suppress_below=0))
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row
+             if c.number_format == "0.0%"]
+    assert [c.value for c in cells] == pytest.approx([0.645, 0.645])  # Leeds, then nps
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in
+                    PdfReader(write_pdf(report, tmp_path / "r.pdf", suppress_below=0)).pages)
+    assert "Mid 64.5% 110" in text
