@@ -105,6 +105,11 @@ def _ratings(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     return t.standard_ratings_table(entry, ctx.qs, counts, ctx.ratings)
 
 
+def _rating_gaps(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
+    ratings = _ratings(_BY_ID["standard_ratings"], ctx)
+    return None if ratings is None else t.rating_gaps_table(entry, ratings, ctx.qs, ctx.ratings)
+
+
 def _reliability(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     from stats import reliability
 
@@ -165,6 +170,9 @@ REGISTRY: tuple[TableEntry, ...] = (
     TableEntry("standard_ratings", "A3",
                "Case supervision standards rated per site and per lead agency",
                "Ratings", _ratings),
+    TableEntry("rating_gaps", "A3.1",
+               "Yes answers each standard needs to reach the next rating, per site and per "
+               "lead agency", "Ratings", _rating_gaps),
     TableEntry("reliability", "A4",
                "Inter-rater reliability: primary and quality-assurance ratings",
                "Quality assurance", _reliability),

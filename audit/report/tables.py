@@ -499,14 +499,36 @@ def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFram
     columns = [Column("unit", "Site / lead agency")]
     for s in standards:
         columns += [Column(f"{s.id}_rating", "Rating", "rating", s.title),
-                    Column(f"{s.id}_pct", "Lowest %", pct_kind, s.title),
-                    Column(f"{s.id}_to_next", "Yes to next band", "count", s.title)]
+                    Column(f"{s.id}_pct", "Lowest %", pct_kind, s.title)]
+    # The rows also hold <standard>_to_next and _next (in the JSON); a portrait page has no
+    # room for them here, so `rating_gaps_table` shows them beside this table.
     return _table(
         head, columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
-        notes=(ratings_rule_words(rules),
-               "Yes to next band: how many more of the cases answered would have to be "
+        notes=(ratings_rule_words(rules),))
+
+
+def rating_gaps_table(head: TableHead, ratings: ReportTable, qs: QuestionSet,
+                      rules: Ratings | None = None) -> ReportTable:
+    """Per rating of `standard_ratings_table` (built with the same `rules`): the next
+    rating and the yes answers it needs."""
+    standards = [s for s in qs.sections if any(q.key for q in s.questions)
+                 and any(f"{s.id}_rating" in r for r in ratings.rows)]
+    keys = ["unit", "inspection", "unit_type"]
+    rows = tuple({k: v for k, v in r.items()
+                  if k in keys or any(k in (f"{s.id}_next", f"{s.id}_to_next", f"{s.id}_rating")
+                                      for s in standards)}
+                 for r in ratings.rows)
+    columns = [Column("unit", "Site / lead agency")]
+    for s in standards:
+        columns += [Column(f"{s.id}_next", "Next rating", "rating", s.title),
+                    Column(f"{s.id}_to_next", "Yes needed", "count", s.title)]
+    return _table(
+        head, columns=tuple(columns), rows=rows, row_styles=ratings.row_styles,
+        notes=("Yes needed: how many more of the cases already answered would have to be "
                "judged sufficient (yes instead of no) for the standard to reach the next "
-               "rating, adding up every key question below that band's threshold."))
+               "rating of Figure " + ratings.figure + ", adding up every key question below "
+               "that rating's threshold (a standard takes the rating of its lowest key "
+               "question). " + ratings_rule_words(rules or qs.ratings),))
 
 
 def ratings_rule_words(rules: Ratings) -> str:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from audit.formatting import format_number, format_pct
 from audit.rating_rules import next_band, rating_for, yes_to_reach
-from audit.report.tables import TableHead, standard_ratings_table
+from audit.report.tables import TableHead, rating_gaps_table, standard_ratings_table
 from question_sets import load_set
 from question_sets.model import DEFAULT_RATINGS, Ratings
 
@@ -167,11 +167,28 @@ def test_one_decimal_percentages_reach_the_workbook_and_the_pdf(tmp_path) -> Non
     counts = _counts({"2.1.1": (159, 41), "2.1.2": (129, 71), "2.1.3": (199, 1)})
     table = standard_ratings_table(TableHead("standard_ratings", "A3", "Ratings", "x"), qs,
                                    counts, rules)
-    report = Report(sample_report().meta, (table,))
+    gaps = rating_gaps_table(TableHead("rating_gaps", "A3.1", "Gaps", "x"), table, qs, rules)
+    report = Report(sample_report().meta, (table, gaps))
     book = openpyxl.load_workbook(write_xlsx(report, tmp_path / "r.xlsx", suppress_below=0))
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row
              if c.number_format == "0.0%"]
     assert [c.value for c in cells] == pytest.approx([0.645, 0.645])  # Leeds, then nps
     text = " ".join(" ".join((p.extract_text() or "").split()) for p in
                     PdfReader(write_pdf(report, tmp_path / "r.pdf", suppress_below=0)).pages)
-    assert "Mid 64.5% 110" in text
+    assert "Mid 64.5%" in text and "Top 110" in text
+
+
+def test_the_gaps_table_shows_the_next_rating_and_the_yes_needed() -> None:
+    qs = load_set("hmip-adult-2018")
+    counts = _counts({"2.1.1": (159, 41), "2.1.2": (190, 10), "2.1.3": (170, 30),
+                      "2.2.1": (129, 71), "2.2.2": (128, 72), "2.2.3": (150, 50)})
+    ratings = standard_ratings_table(TableHead("standard_ratings", "A3", "Ratings", "x"), qs,
+                                     counts)
+    gaps = rating_gaps_table(TableHead("rating_gaps", "A3.1", "Gaps", "x"), ratings, qs)
+    assert [c.id for c in gaps.columns] == ["unit"] + [
+        f"{s}_{k}" for s in ("2.1", "2.2", "2.3", "2.4") for k in ("next", "to_next")]
+    leeds = next(r for r in gaps.rows if r.get("unit") == "Leeds")
+    assert (leeds["2.1_next"], leeds["2.1_to_next"]) == (None, None)  # Outstanding already
+    assert (leeds["2.2_next"], leeds["2.2_to_next"]) == ("Good", 1)
+    assert gaps.row_styles == ratings.row_styles  # the same heading rows
+    assert "Figure A3" in gaps.notes[0] and "as printed" in gaps.notes[0]
