@@ -34,6 +34,7 @@ P_FLOOR: Final = 0.001  # p-values below this print as "<0.001"
 EXCEL_FORMATS: Final[dict[str, str]] = {
     "count": "#,##0",
     "pct": "0%",
+    "pct1": "0.0%",
     "pp": "+0.0;-0.0;0.0",
     "p": '[<0.001]"<0.001";0.000',
     "ratio": "0.00",
@@ -116,7 +117,7 @@ def format_ci(interval: Sequence[float | None] | None, decimals: int = 1) -> str
 
 
 def format_number(value: float | None, kind: str) -> str:
-    """A number by what it measures: "count", "pct", "pp", "p" or "ratio".
+    """A number by what it measures: "count", "pct", "pct1" (one decimal), "pp", "p" or "ratio".
 
     Any other kind is shown as stored: a whole number as a count, else unchanged.
     """
@@ -127,6 +128,8 @@ def format_number(value: float | None, kind: str) -> str:
             return format_count(value)
         case "pct":
             return format_pct(value)
+        case "pct1":
+            return format_pct(value, decimals=1)
         case "pp":
             return format_pp(value)
         case "p":

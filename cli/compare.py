@@ -75,11 +75,13 @@ def _effect_cell(effect: object, alpha: float) -> str:
         return MISSING
     status = getattr(effect, "status", None)
     odds = getattr(effect, "odds_ratio", None)
-    if status != "ok" or odds is None:
+    if odds is None:
         return str(status)
     p = getattr(effect, "p", None)
     mark = " *" if p is not None and p < alpha else ""
-    return f"{format_ratio(odds)} (p {format_p(p)}){mark}"
+    # A fitted effect is shown whatever was dropped; the status says what to weigh.
+    flag = "" if status == "ok" else f" [{status}]"
+    return f"{format_ratio(odds)} (p {format_p(p)}){mark}{flag}"
 
 
 def _print_pairs(console: Console, result: Comparison, *, by: str, alpha: float) -> None:

@@ -22,15 +22,18 @@ def _parse_tables(value: str | None) -> list[str] | None:
     return [t.strip() for t in value.split(",") if t.strip()] if value else None
 
 
-def _parse_bands(value: str) -> tuple[float, float, float]:
+def _parse_bands(value: str | None) -> tuple[float, ...] | None:
+    """Thresholds replacing the question set's (its `ratings:`), highest first; None: the set's.
+
+    Their number and order are checked against the set's bands by `compile_report`.
+    """
+    if value is None:
+        return None
     try:
-        parts = tuple(float(p) for p in value.split(","))
+        return tuple(float(p) for p in value.split(","))
     except ValueError as exc:
-        raise UsageError(f"--rating-bands must be three numbers such as 80,65,50, not {value!r}"
+        raise UsageError(f"--rating-bands must be numbers such as 80,65,50, not {value!r}"
                          ) from exc
-    if len(parts) != 3:
-        raise UsageError("--rating-bands must be three numbers such as 80,65,50")
-    return parts
 
 
 def report(
@@ -46,8 +49,9 @@ def report(
                                        help="Show cells counting fewer cases as * (0: off)."),
     inspection: list[str] = typer.Option(None, "--inspection", "-i",
                                          help="Inspection(s) to cover (default: all)."),
-    rating_bands: str = typer.Option("80,65,50", "--rating-bands",
-                                     help="Outstanding, Good, Requires-improvement thresholds."),
+    rating_bands: str | None = typer.Option(
+        None, "--rating-bands", help="Thresholds replacing the question set's rating bands, "
+        "highest first, e.g. 80,65,50 (default: the set's `ratings`)."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
     correction: str = typer.Option("holm", "--correction", help="holm, bh or none."),
     force: bool = typer.Option(False, "--force",
@@ -115,8 +119,9 @@ def tables(
     table_ids: str | None = typer.Option(None, "--tables", help="Comma-separated table ids."),
     inspection: list[str] = typer.Option(None, "--inspection", "-i",
                                          help="Inspection(s) to cover (default: all)."),
-    rating_bands: str = typer.Option("80,65,50", "--rating-bands",
-                                     help="Outstanding, Good, Requires-improvement thresholds."),
+    rating_bands: str | None = typer.Option(
+        None, "--rating-bands", help="Thresholds replacing the question set's rating bands, "
+        "highest first, e.g. 80,65,50 (default: the set's `ratings`)."),
     force: bool = typer.Option(False, "--force",
                                help="Replace an existing FILE (never a symbolic link)."),
 ) -> None:

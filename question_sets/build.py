@@ -11,7 +11,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from question_sets.expressions import ExpressionError
-from question_sets.model import Question, QuestionSet, Section, implied_codes
+from question_sets.model import (
+    DEFAULT_RATINGS,
+    Question,
+    QuestionSet,
+    Ratings,
+    Section,
+    implied_codes,
+)
 from question_sets.problems import QuestionSetError
 from question_sets.schema import QuestionSetFile, QuestionSpec, TemplateEntry
 
@@ -96,6 +103,7 @@ class _Builder:
         self.section_paths: dict[str, Path_ | None] = {}
         self.factors: dict[str, str] = {}
         self.includes: list[str] = []
+        self.included_ratings: Ratings | None = None
 
     def issue(self, path: Path_, message: str, first: Path_ | None = None) -> None:
         self.issues.append(Issue(path, message, first=first))
@@ -114,8 +122,16 @@ class _Builder:
             id=self.spec.id, version=self.spec.version, title=self.spec.title,
             description=self.spec.description, sections=tuple(self.sections),
             factors=tuple(self.factors.items()), includes=tuple(self.includes),
-            rule_order=order,
+            rule_order=order, ratings=self._ratings(),
         )
+
+    def _ratings(self) -> Ratings:
+        """The file's own rules, else the first included set's, else the defaults."""
+        rules = self.spec.ratings
+        if rules is None:
+            return self.included_ratings or DEFAULT_RATINGS
+        return Ratings(tuple((b.rating, float(b.at_least)) for b in rules.bands),
+                       rules.below, rules.decimals)
 
     # -- includes
     def _include(self) -> None:
@@ -137,6 +153,8 @@ class _Builder:
                 continue
             self.includes.append(f"{included.id}@{included.version}")
             origin = f"{included.id}@{included.version}"
+            if self.included_ratings is None:
+                self.included_ratings = included.ratings
             for code, label in included.factors:
                 self.factors.setdefault(code, label)
             for section in included.sections:

@@ -129,6 +129,25 @@ class _Masked(Mapping[str, str | None]):
 
 
 @dataclass(frozen=True)
+class Ratings:
+    """Rating rules: ``bands`` are (rating, lowest percentage) highest first; a percentage
+    is rounded half up to ``decimals`` places (as printed) before it meets them."""
+
+    bands: tuple[tuple[str, float], ...]
+    below: str
+    decimals: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decimals": self.decimals, "below": self.below,
+                "bands": [{"rating": r, "at_least": t} for r, t in self.bands]}
+
+
+# HM Inspectorate of Probation's bands, judged on the whole percentage the report prints.
+DEFAULT_RATINGS = Ratings((("Outstanding", 80.0), ("Good", 65.0),
+                           ("Requires improvement", 50.0)), "Inadequate", 0)
+
+
+@dataclass(frozen=True)
 class QuestionSet:
     """A resolved question set. ``rule_order`` lists questions with rules, dependencies first."""
 
@@ -140,6 +159,7 @@ class QuestionSet:
     factors: tuple[tuple[str, str], ...] = ()
     includes: tuple[str, ...] = ()
     rule_order: tuple[str, ...] = ()
+    ratings: Ratings = DEFAULT_RATINGS
 
     @cached_property
     def questions(self) -> tuple[Question, ...]:
@@ -158,7 +178,7 @@ class QuestionSet:
     @cached_property
     def digest(self) -> str:
         """sha256 of the canonical content: same id+version with another digest is refused."""
-        content = {
+        content: dict[str, Any] = {
             "id": self.id, "version": self.version, "title": self.title,
             "description": self.description, "factors": [list(f) for f in self.factors],
             "includes": list(self.includes),
@@ -166,6 +186,10 @@ class QuestionSet:
                           "questions": [q.to_dict() for q in s.questions]}
                          for s in self.sections],
         }
+        # Only rules other than the defaults count, so sets that state the defaults (or
+        # none) keep the digest recorded before ratings were data.
+        if self.ratings != DEFAULT_RATINGS:
+            content["ratings"] = self.ratings.to_dict()
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

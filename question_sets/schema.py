@@ -115,6 +115,52 @@ class SectionSpec(_Strict):
     questions: list[SectionItem] = Field(min_length=1)
 
 
+class RatingBand(_Strict):
+    """A rating and the lowest percentage that earns it."""
+
+    rating: NonEmpty
+    at_least: Annotated[float, Field(ge=0, le=100, description=(
+        "Percentage of relevant cases judged sufficient, after rounding (see decimals)"))]
+
+
+class RatingRules(_Strict):
+    """How a standard is rated from the percentage of its lowest-scoring key question.
+
+    The percentage is rounded half up to ``decimals`` places, exactly as the report prints
+    it, and takes the first band (highest first) whose ``at_least`` it reaches; below the
+    last band it is rated ``below``.
+    """
+
+    decimals: Literal[0, 1] = Field(0, description=(
+        "Decimals the percentage is rounded to, half up, before it meets the bands; the "
+        "report prints it the same way"))
+    bands: list[RatingBand] = Field(min_length=1, description="Highest first")
+    below: NonEmpty = Field(description="The rating below the last band")
+
+    @field_validator("bands")
+    @classmethod
+    def _falling(cls, bands: list[RatingBand]) -> list[RatingBand]:
+        for higher, lower in zip(bands, bands[1:], strict=False):
+            if not lower.at_least < higher.at_least:
+                raise ValueError(
+                    f"must be listed highest first with falling thresholds: "
+                    f"'{lower.rating}' at {lower.at_least:g} is not below "
+                    f"'{higher.rating}' at {higher.at_least:g}")
+        seen: set[str] = set()
+        for band in bands:
+            if band.rating in seen:
+                raise ValueError(f"rating '{band.rating}' is listed twice")
+            seen.add(band.rating)
+        return bands
+
+    @field_validator("below")
+    @classmethod
+    def _below_is_new(cls, below: str, info: Any) -> str:
+        if below in {b.rating for b in info.data.get("bands", [])}:
+            raise ValueError(f"'below' rating '{below}' is also a band")
+        return below
+
+
 class QuestionSetFile(_Strict):
     """A whole question-set file."""
 
@@ -128,6 +174,9 @@ class QuestionSetFile(_Strict):
     factors: dict[str, NonEmpty] = Field(
         default_factory=dict, description="Ordered code -> label, for 'for_each: factors'")
     sections: list[SectionSpec] = Field(min_length=1)
+    ratings: RatingRules | None = Field(None, description=(
+        "How standards are rated (default: those of the first included set that states "
+        "them, else Outstanding 80, Good 65, Requires improvement 50, whole percentages)"))
 
     @field_validator("factors")
     @classmethod

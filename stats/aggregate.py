@@ -94,10 +94,15 @@ def compare_counts(counts: pd.DataFrame, by: str, questions: Sequence[str],
                    alpha: float = 0.05, correction: str = "holm", test: str = "auto",
                    yates: bool = False, covariates: Sequence[str] = DEFAULT_COVARIATES,
                    independent_effect: bool = True,
-                   effect_questions: Sequence[str] | None = None) -> Comparison:
+                   effect_questions: Sequence[str] | None = None,
+                   missing_group: int = 0) -> Comparison:
     """`compare_groups` from counts: columns question_id, `by`, covariates, value, count.
 
-    `effect_questions` limits the regressions (default: every question).
+    `effect_questions` limits the regressions (default: every question). The counts hold
+    answers, not cases, so the cases left out are counted from what the caller knows:
+    `missing_group` cases of unknown group (``dropped_missing_group``), and every case of
+    `group_sizes` whose level is not in `levels` (``dropped_other_level``), as
+    `compare_groups` counts them from rows.
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {tuple(CORRECTIONS)}, not {correction!r}")
@@ -109,6 +114,9 @@ def compare_counts(counts: pd.DataFrame, by: str, questions: Sequence[str],
     if independent_effect and len(chosen) == 2:
         effects = effects_from_counts(counts, by, list(effect_questions or questions), chosen,
                                       covariates)
+    other = sum(int(n) for level, n in (group_sizes or {}).items()
+                if str(level) not in chosen)
     return assemble(by, questions, info or {}, chosen, array, alpha=alpha,
                     correction=correction, test=test, yates=yates, covariates=covariates,
-                    effects=effects)
+                    effects=effects, dropped_missing_group=int(missing_group),
+                    dropped_other_level=other)

@@ -8,16 +8,32 @@ Covariates are treated as categorical (treatment coding, reference = the first l
 present in sorted or category order), which gives exactly the model of the formula
 ``answer ~ group + C(cov1) + C(cov2) ...`` fitted on the same rows.
 
-Policy, so that no number is silently wrong (see ``EffectResult``):
-  * a level of the group, of the answer or of any covariate in which every row has the
-    same answer (complete or quasi-complete separation) -> "separation", no number;
+The fit is statsmodels' binomial GLM with its default IRLS, no start values given. Each
+pattern enters as two rows, answer 1 weighted by its yes count and answer 0 by its no
+count (``freq_weights``): the log-likelihood, its derivatives and hence the estimates and
+standard errors are those of ``statsmodels.api.Logit`` on the rows (the tests check it
+to 1e-6), while 100,000 cases stay a few hundred rows.
+
+Policy, so that no number is silently wrong (see ``EffectResult``). Separation is judged
+by these stated criteria only, never from an iteration that failed:
+  * a level of the group or of any covariate in which every answer is the same ->
+    "separation", no number. This is quasi-complete separation: if level L (not the
+    reference) is all yes, raising its coefficient raises the likelihood of L's rows
+    and leaves every other row alone, so the likelihood has no maximum at finite values
+    (for the reference level, move the intercept up and the covariate's other levels
+    down by the same amount). No finite estimate exists, so none is reported;
     merge small levels (e.g. providers) or drop the covariate to get an estimate;
-  * a fit with a coefficient beyond |12| or a standard error
-    beyond 50 on the log-odds scale -> "separation" (no number); a fit that does not
-    converge, or collinear covariates -> "failed" (no number);
+  * statsmodels' ``PerfectSeparationWarning`` (every fitted probability 0 or 1:
+    complete separation) -> "separation";
+  * a fitted coefficient with |log odds| above ``MAX_ABS_COEF`` (12, an odds ratio
+    beyond 160,000) or a standard error above ``MAX_SE`` (50, a 95% interval wider than
+    a factor e**196) -> "separation": this is how a coefficient running off to infinity
+    under quasi-complete separation across several levels looks when IRLS stops;
+  * a fit statsmodels reports as not converged, or collinear covariates -> "failed" (no
+    number);
   * a covariate with one level among the rows used is dropped -> "single_level" with a
-    number and ``dropped``; the group or the answer with one level -> "single_level",
-    no number;
+    number; ``used`` names the covariates in the model and ``dropped`` the others; the
+    group or the answer with one level -> "single_level", no number;
   * fewer than 10 events (the rarer outcome) per parameter -> "too_few_events", fitted
     and reported, flagged;
   * anything else that stops the fit -> "failed" with the reason.
@@ -50,6 +66,11 @@ DEFAULT_COVARIATES = ("case_type", "rosh", "likelihood", "provider")
 MIN_EVENTS_PER_PARAMETER = 10
 MAX_ABS_COEF = 12.0
 MAX_SE = 50.0
+# IRLS stops when no coefficient moves by more than this (statsmodels' default criterion,
+# a deviance change below 1e-8, leaves the standard errors, taken from the weights of the
+# step before last, about 1e-6 off, so p-values near 1e-50 differ from Logit in the 4th
+# digit).
+PARAMS_TOL = 1e-10
 
 
 @dataclass(frozen=True)
@@ -106,19 +127,23 @@ def build_design(df: pd.DataFrame, by: str, covariates: Sequence[str],
 
 def _fit(successes: np.ndarray, trials: np.ndarray,
          x: np.ndarray) -> tuple[GLMResultsWrapper | None, str, str]:
-    """Fit the binomial GLM; returns (results, status, message)."""
+    """Fit the binomial GLM to pattern counts; returns (results, status, message)."""
     if np.linalg.matrix_rank(x.T @ x) < x.shape[1]:  # small (k x k), cheap
         return None, "failed", "collinear covariates (one is determined by the others)"
-    endog = np.column_stack([successes, trials - successes])
+    failures = trials - successes
+    # Each pattern as a yes row and a no row, weighted by their counts (zero rows left out):
+    # the row-level likelihood exactly, with a 0/1 answer so that statsmodels' own
+    # perfect-prediction check means what it says (on proportions it would fire on any
+    # model that fits every pattern exactly).
+    endog = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
+    weights = np.concatenate([successes, failures])
+    keep = weights > 0
+    exog = np.vstack([x, x])[keep]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            # Newton on the k x k Hessian: faster here than IRLS's least squares.
-            # Start at the overall log-odds: skips statsmodels' least-squares warm-up.
-            start = np.zeros(x.shape[1])
-            start[0] = np.log(successes.sum() / (trials.sum() - successes.sum()))
-            res = GLM(endog, x, family=Binomial()).fit(
-                start_params=start, method="newton", tol=1e-10, maxiter=100, disp=0)
+            res = GLM(endog[keep], exog, family=Binomial(), freq_weights=weights[keep]).fit(
+                tol=PARAMS_TOL, tol_criterion="params")
         except PerfectSeparationError as exc:  # older statsmodels raise instead of warn
             return None, "separation", f"perfect separation: {exc}"
         except (np.linalg.LinAlgError, ValueError) as exc:
@@ -129,8 +154,10 @@ def _fit(successes: np.ndarray, trials: np.ndarray,
     params, bse = np.asarray(res.params), np.asarray(res.bse)
     if not np.all(np.isfinite(bse)) or np.abs(params).max() > MAX_ABS_COEF \
             or bse.max() > MAX_SE:
-        return None, "separation", "quasi-separation: coefficients or standard errors diverge"
-    if not res.mle_retvals.get("converged", False) or ConvergenceWarning in kinds:
+        return None, "separation", (
+            f"quasi-separation: a coefficient beyond |{MAX_ABS_COEF:g}| or a standard error "
+            f"beyond {MAX_SE:g} on the log-odds scale")
+    if not res.converged or ConvergenceWarning in kinds:
         return None, "failed", "the model did not converge"
     if HessianInversionWarning in kinds:
         return None, "failed", "the information matrix could not be inverted"
@@ -183,21 +210,23 @@ def effect_from_patterns(by: str, names: Sequence[str],
         if present.size < 2:
             dropped.append(name)  # the group itself was handled above
             continue
-        # A level in which every answer is the same: (quasi-)complete separation.
+        # A level in which every answer is the same: quasi-complete separation (see the
+        # module docstring: no finite estimate exists).
         separated += [f"{name}={levels_of[int(i)]}" for i in present
                       if level_yes[i] == 0 or level_yes[i] == level_n[i]]
         for level in present[1:]:  # the first present level is the reference
             columns.append((codes == level).astype(float))
+    used = tuple(name for name in names[1:] if name not in dropped)
     parameters = len(columns) - 1
     if separated:
         return EffectResult(None, None, None, n, "separation",
                             "every answer is the same within " + ", ".join(separated[:5])
                             + (" ..." if len(separated) > 5 else ""),
-                            events, parameters, tuple(dropped))
+                            events, parameters, tuple(dropped), used)
     res, status, message = _fit(successes, trials, np.column_stack(columns))
     if res is None:
         return EffectResult(None, None, None, n, status, message, events, parameters,
-                            tuple(dropped))
+                            tuple(dropped), used)
     ci = np.exp(np.asarray(res.conf_int())[1])
     notes = []
     status = "ok"
@@ -210,7 +239,7 @@ def effect_from_patterns(by: str, names: Sequence[str],
                         f"(fewer than {MIN_EVENTS_PER_PARAMETER} per parameter)")
     return EffectResult(float(np.exp(res.params[1])), (float(ci[0]), float(ci[1])),
                         float(res.pvalues[1]), n, status, "; ".join(notes), events,
-                        parameters, tuple(dropped))
+                        parameters, tuple(dropped), used)
 
 
 def independent_effects(df: pd.DataFrame, outcomes: Sequence[str], by: str,

@@ -94,6 +94,8 @@ class EffectResult:
       * ``"separation"`` - complete or quasi-complete separation (no number);
       * ``"failed"`` - the model could not be fitted (no number; see ``message``).
     ``odds_ratio`` is not None exactly when a model was fitted and can be trusted.
+    ``used`` names the covariates in the model (``dropped`` those left out), so a note can
+    say what the effect was adjusted for whatever the status.
     """
 
     odds_ratio: float | None
@@ -105,12 +107,18 @@ class EffectResult:
     events: int = 0
     parameters: int = 0
     dropped: tuple[str, ...] = ()
+    used: tuple[str, ...] = ()
+
+    @property
+    def fitted(self) -> bool:
+        """Whether a model was fitted: an odds ratio is given, whatever was dropped."""
+        return self.odds_ratio is not None
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable({"odds_ratio": self.odds_ratio, "ci": self.ci, "p": self.p, "n": self.n,
                          "status": self.status, "message": self.message,
                          "events": self.events, "parameters": self.parameters,
-                         "dropped": self.dropped})
+                         "dropped": self.dropped, "used": self.used})
 
 
 @dataclass(frozen=True)

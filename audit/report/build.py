@@ -21,15 +21,14 @@ from audit.report.context import ReportContext
 from audit.report.model import Report, ReportMeta, ReportTable
 from audit.report.numbering import number_figures
 from audit.report.registry import PUBLISHED_FIGURES, TABLE_IDS, entries
+from audit.report.tables import covariate_words, ratings_rule_words
 from audit.store.engine import Database
 from audit.views.report_data import case_counts
 from audit.views.samples import REPORT_RATER
-from question_sets.profile import PROFILE
+from question_sets.model import Ratings
 from stats.regression import DEFAULT_COVARIATES
 
-__all__ = ["DEFAULT_BANDS", "TABLE_IDS", "Progress", "compile_report", "regenerate_command"]
-
-DEFAULT_BANDS = (80.0, 65.0, 50.0)
+__all__ = ["TABLE_IDS", "Progress", "compile_report", "rating_rules", "regenerate_command"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -42,26 +41,26 @@ def _has_data(table: ReportTable) -> bool:
 
 def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | None = None,
                    tables: Sequence[str] | None = None, suppress_below: int = 5,
-                   command: str | None = None, bands: Sequence[float] = DEFAULT_BANDS,
+                   command: str | None = None, bands: Sequence[float] | None = None,
                    alpha: float = 0.05, correction: str = "holm",
                    progress: Progress | None = None, figure_numbers: str = "2020",
                    organisation: str = "", marking: str = "") -> Report:
     """Build every requested table (default: all that the data supports).
 
-    The report holds aggregate tables only: leads and researchers may compile it.
-    `figure_numbers` is "2020" (the 2020 report's numbers) or "sequential"
-    (`audit.report.numbering`).
+    The report holds aggregate tables only: leads and researchers may compile it. Standards
+    are rated by the question set's rules (``ratings:`` in its YAML); ``bands`` replaces
+    their thresholds, highest first, for this report only. `figure_numbers` is "2020"
+    (the 2020 report's numbers) or "sequential" (`audit.report.numbering`).
     """
     wanted = entries(tables)
     organisation, marking = check_title_text(organisation, marking)
-    if len(bands) != 3 or not bands[0] > bands[1] > bands[2]:
-        raise UsageError("rating bands must be three falling percentages, e.g. 80,65,50")
     with db.session() as session:
         require(session, actor, "report")
         chosen = inspections_for_reading(session, inspections)
         sets = {i.id: question_set_of(i) for i in chosen}
     qs = max(sets.values(), key=lambda s: len(s.questions))
-    ctx = ReportContext(db, qs, chosen, names=list(inspections or []), bands=bands,
+    rules = rating_rules(qs.ratings, bands)
+    ctx = ReportContext(db, qs, chosen, names=list(inspections or []), ratings=rules,
                         alpha=alpha, correction=correction)
     built: dict[str, ReportTable] = {}
     for step, entry in enumerate(wanted, start=1):
@@ -84,7 +83,7 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
         command=command or regenerate_command(inspections, tables, suppress_below),
         question_sets=tuple(sorted({f"{s.id} v{s.version}" for s in sets.values()})),
         samples=tuple(samples), suppress_below=suppress_below,
-        methods=_methods(alpha, correction, suppress_below, bands),
+        methods=_methods(alpha, correction, suppress_below, rules),
         organisation=organisation, marking=marking, numbering_note=numbering_note)
     return Report(meta, numbered)
 
@@ -104,8 +103,25 @@ def check_title_text(organisation: str, marking: str) -> tuple[str, str]:
     return out[0], out[1]
 
 
+def rating_rules(rules: Ratings, bands: Sequence[float] | None) -> Ratings:
+    """The question set's rating rules, with ``bands`` (highest first) as thresholds if given."""
+    if bands is None:
+        return rules
+    names = [rating for rating, _ in rules.bands]
+    example = ",".join(f"{t:g}" for _, t in rules.bands)
+    if len(bands) != len(names):
+        raise UsageError(f"rating bands must be {len(names)} percentages, one each for "
+                         f"{', '.join(names)}, e.g. {example}")
+    if not all(0 <= b <= 100 for b in bands) or any(
+            not high > low for high, low in zip(bands, bands[1:], strict=False)):
+        raise UsageError(f"rating bands must be falling percentages between 0 and 100, "
+                         f"e.g. {example}")
+    return Ratings(tuple(zip(names, (float(b) for b in bands), strict=True)), rules.below,
+                   rules.decimals)
+
+
 def _methods(alpha: float, correction: str, suppress_below: int,
-             bands: Sequence[float]) -> tuple[str, ...]:
+             rules: Ratings) -> tuple[str, ...]:
     corr = {"holm": "Holm's step-down method", "bh": "the Benjamini-Hochberg procedure",
             "none": "no correction"}[correction]
     return (
@@ -118,23 +134,17 @@ def _methods(alpha: float, correction: str, suppress_below: int,
         f"p-values are adjusted across each table with {corr}; a difference is called "
         f"significant at alpha = {alpha:g}.",
         "Whether IOM status has an effect of its own was tested with a logistic regression of "
-        f"each answer on IOM status and {_covariates()} (statsmodels).",
+        f"each answer on IOM status and {covariate_words(DEFAULT_COVARIATES)} (statsmodels' "
+        "binomial GLM on the counts per covariate pattern, which gives the row-level "
+        "estimates exactly); a characteristic with one value only among the cases "
+        "answering a question is left out of that question's model, and Figure 5.2 says so.",
         f"Cells counting fewer than {suppress_below} cases are shown as * in published "
         "outputs, to protect the individuals concerned; the JSON tables keep raw counts.",
-        f"Standards are rated by their lowest-scoring key question: {bands[0]:g}% or more "
-        f"Outstanding, {bands[1]:g}% Good, {bands[2]:g}% Requires improvement, below "
-        "Inadequate.",
+        ratings_rule_words(rules),
         f"Answers counted are the {REPORT_RATER} ratings; quality-assurance ratings feed the "
         "inter-rater reliability table only, and never where the QA rater had also given or "
         "changed primary answers of the case (a self-pair).",
     )
-
-
-def _covariates() -> str:
-    """The regression's covariates in words ("case type, risk of serious harm, ...")."""
-    words = [PROFILE[c].label.lower() if c in PROFILE else c.replace("_", " ")
-             for c in DEFAULT_COVARIATES]
-    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
 
 
 def regenerate_command(inspections: Sequence[str] | None, tables: Sequence[str] | None,

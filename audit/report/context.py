@@ -15,6 +15,7 @@ from audit.store.engine import Database
 from audit.store.models import Inspection
 from audit.views.samples import Sample, answer_counts, sample_cases
 from question_sets import QuestionSet
+from question_sets.model import Ratings
 
 
 def report_samples(inspections: Sequence[Inspection]) -> tuple[Sample | None, list[Sample]]:
@@ -35,7 +36,7 @@ class ReportContext:
     """The inputs of every table of one report."""
 
     def __init__(self, db: Database, qs: QuestionSet, inspections: Sequence[Inspection], *,
-                 names: Sequence[str], bands: Sequence[float], alpha: float,
+                 names: Sequence[str], ratings: Ratings, alpha: float,
                  correction: str) -> None:
         self.db = db
         self.qs = qs
@@ -43,7 +44,7 @@ class ReportContext:
         self.inspection_ids = [i.id for i in inspections if i.id is not None]
         # The inspections as named by the user; none lets the comparison choose its own.
         self.names = list(names)
-        self.bands = tuple(bands)
+        self.ratings = ratings  # the question set's rules, thresholds as asked
         self.alpha = alpha
         self.correction = correction
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-ColumnKind = Literal["text", "count", "pct", "pp", "p", "ratio", "rating"]
+# "pct1": a percentage with one decimal (ratings judged to one decimal print so).
+ColumnKind = Literal["text", "count", "pct", "pct1", "pp", "p", "ratio", "rating"]
 ChartKind = Literal["hbar", "grouped_hbar", "diff"]
 
 #: Cell styles a row may ask for (``ReportTable.row_styles``).
@@ -22,7 +23,7 @@ HEADING = "heading"  # a sub-heading row such as "a) Attitudes to offending"
 #: ``row_styles`` key that applies a style to every cell of the row.
 WHOLE_ROW = "*"
 
-NUMERIC_KINDS: frozenset[str] = frozenset({"count", "pct", "pp", "p", "ratio"})
+NUMERIC_KINDS: frozenset[str] = frozenset({"count", "pct", "pct1", "pp", "p", "ratio"})
 
 
 @dataclass(frozen=True)

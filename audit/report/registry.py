@@ -128,7 +128,8 @@ def _comparison(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
 def _comparison_chart(table: ReportTable, result: Comparison,
                       ctx: ReportContext) -> ReportTable:
     """Give Figure 5.2 its chart: each question's IOM minus non-IOM difference with its
-    95% Newcombe interval, labelled by the question's short label (never its id)."""
+    95% Newcombe interval, labelled by the question's short label (never its id), with the
+    table's † where IOM status had an independent effect."""
     by_id = {r.question_id: r for r in result.rows}
     rows = []
     for row in table.rows:
@@ -137,6 +138,8 @@ def _comparison_chart(table: ReportTable, result: Comparison,
         low, high = source.diff_ci if source is not None and source.diff_ci else (None, None)
         label = (ctx.qs.question(str(qid)).label if qid in ctx.qs
                  else str(row.get("question") or qid or ""))
+        if row.get("independent_effect"):
+            label += " †"  # marked as the table shades it, so a greyscale print keeps it
         rows.append({**row, "label": label, "diff_low": low, "diff_high": high})
     chart = Chart("diff", "label", (("diff_pp", "Difference, IOM minus non-IOM"),),
                   title="IOM minus non-IOM cases judged sufficient (percentage points, "
@@ -151,7 +154,12 @@ def _ratings(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     counts = unit_counts(ctx.db, ctx.inspection_ids, key)
     if counts.empty:
         return None
-    return t.standard_ratings_table(entry, ctx.qs, counts, ctx.bands)
+    return t.standard_ratings_table(entry, ctx.qs, counts, ctx.ratings)
+
+
+def _rating_gaps(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
+    ratings = _ratings(_BY_ID["standard_ratings"], ctx)
+    return None if ratings is None else t.rating_gaps_table(entry, ratings, ctx.qs, ctx.ratings)
 
 
 def _reliability(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
@@ -224,7 +232,10 @@ REGISTRY: tuple[TableEntry, ...] = (
     TableEntry("standard_ratings", "A2",
                "Case supervision standards rated per site and per lead agency",
                "Annex: ratings", _ratings),
-    TableEntry("reliability", "A3",
+    TableEntry("rating_gaps", "A3",
+               "Yes answers each standard needs to reach the next rating, per site and per "
+               "lead agency", "Annex: ratings", _rating_gaps),
+    TableEntry("reliability", "A4",
                "Inter-rater reliability: primary and quality-assurance ratings",
                "Annex: quality assurance", _reliability),
 )

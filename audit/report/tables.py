@@ -15,12 +15,23 @@ import pandas as pd
 
 from audit import qa_rules
 from audit.formatting import format_count, format_pct, format_pp
-from audit.report.model import BOLD, HEADING, SHADE, WHOLE_ROW, Chart, Column, ReportTable
+from audit.rating_rules import next_band, rating_for, yes_to_reach
+from audit.report.model import (
+    BOLD,
+    HEADING,
+    SHADE,
+    WHOLE_ROW,
+    Chart,
+    Column,
+    ColumnKind,
+    ReportTable,
+)
 from audit.views.analysis import significant_pairs
 from audit.views.samples import Sample, answered, count_of
 from question_sets import QuestionSet
+from question_sets.model import Ratings
 from question_sets.profile import PROFILE
-from stats import Comparison, ComparisonRow, Reliability
+from stats import Comparison, ComparisonRow, EffectResult, Reliability
 
 YES_NO = ("yes", "no")
 NOT_KNOWN = "Not known"
@@ -283,6 +294,15 @@ def keeping_safe_table(head: TableHead, qs: QuestionSet, sample: Sample,
                     title="Sufficient (% of relevant cases)"))
 
 
+def independent_effect_shown(effect: EffectResult | None, alpha: float) -> bool:
+    """Whether Figure 5.2 shades a row: a model was fitted (an odds ratio is given, whatever
+    covariate was dropped or however few the events) and IOM status raised the odds of a
+    positive judgement significantly."""
+    return bool(effect is not None and effect.fitted and effect.p is not None
+                and effect.p < alpha and effect.odds_ratio is not None
+                and effect.odds_ratio > 1)
+
+
 def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -> ReportTable:
     """Figure 5.2: IOM against non-IOM cases, with tests and independent effects."""
     rows: list[dict[str, Any]] = []
@@ -290,9 +310,7 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
     for r in result.rows:
         non, iom = r.groups.get("non_iom"), r.groups.get("iom")
         effect = r.independent_effect
-        independent = bool(effect is not None and effect.status == "ok"
-                           and effect.p is not None and effect.p < result.alpha
-                           and effect.odds_ratio is not None and effect.odds_ratio > 1)
+        independent = independent_effect_shown(effect, result.alpha)
         rows.append({
             "standard": qs.question(r.question_id).section_title
             if r.question_id in {q.id for q in qs.questions} else r.section,
@@ -304,6 +322,8 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
             "effect_or": effect.odds_ratio if effect else None,
             "effect_p": effect.p if effect else None,
             "effect_status": effect.status if effect else None,
+            "effect_used": list(effect.used) if effect else None,
+            "effect_dropped": list(effect.dropped) if effect else None,
             "independent_effect": independent,
             **_effect_sizes(r),
         })
@@ -325,8 +345,7 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         f"Chi-square test without continuity correction, or Fisher's exact test where an "
         f"expected count is below 5; p adjusted with {_correction_words(result.correction)}; "
         f"significance at alpha = {result.alpha:g}.",
-        "Shaded (†): IOM status had an independent positive effect in a logistic regression "
-        f"controlling for {_covariate_words(result.covariates)}.",
+        *effect_notes(result),
         *_effect_size_notes(result),
         *_pairs_notes(result),
     ]
@@ -343,7 +362,7 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         base={lv: max((r.groups[lv].n for r in result.rows), default=0)
               for lv in result.levels},
         tests=tuple(tests), notes=tuple(notes),
-        chart=Chart("grouped_hbar", "question_id", (("non_iom_pct", "Non-IOM cases"),
+        chart=Chart("grouped_hbar", "chart_label", (("non_iom_pct", "Non-IOM cases"),
                                                     ("iom_pct", "IOM cases")),
                     title="Judged sufficient (% of relevant cases)"))
 
@@ -398,6 +417,53 @@ def _pairs_notes(result: Comparison) -> list[str]:
     return [head + (": " + ". ".join(found) + "." if found else ": none.")]
 
 
+def effect_notes(result: Comparison) -> list[str]:
+    """What the regressions behind the shading controlled for, as they were fitted.
+
+    Names the covariates actually in the models (labels, not codes), and says which were
+    left out for which questions and why, so the note never claims an adjustment that a
+    model did not make.
+    """
+    effects = [(r.question_id, r.independent_effect) for r in result.rows
+               if r.independent_effect is not None]
+    fitted = [(qid, e) for qid, e in effects if e.fitted]
+    if not effects:
+        return []
+    if not fitted:
+        return ["No logistic regression of IOM status could be fitted (see the JSON "
+                "output for each question's reason); nothing is shaded."]
+    # Covariates in every fitted model, in the order asked for.
+    asked = list(result.covariates) or list(fitted[0][1].used)
+    everywhere = [c for c in asked if all(c in e.used for _, e in fitted)]
+    notes = ["Shaded (†): IOM status had an independent positive effect (p < "
+             f"{result.alpha:g}) in a logistic regression controlling for "
+             f"{covariate_words(everywhere)}."]
+    for c in asked:
+        if c in everywhere:
+            continue
+        left_out = [qid for qid, e in fitted if c not in e.used]
+        if not left_out:
+            continue
+        why = ("it had one level only among the cases answering"
+               if all(c in e.dropped for qid, e in fitted if qid in left_out)
+               else "it was not in the data")
+        notes.append(f"{_label(c)[:1].upper() + _label(c)[1:]} was left out of the model for "
+                     f"{_question_words(left_out)}: {why}.")
+    few = [qid for qid, e in fitted if e.status == "too_few_events"]
+    if few:
+        notes.append(f"Fewer than 10 events per parameter for {_question_words(few)}: the "
+                     "regression estimate may be biased and its interval too narrow.")
+    unfitted = [qid for qid, e in effects if not e.fitted]
+    if unfitted:
+        notes.append(f"No regression could be fitted for {_question_words(unfitted)} "
+                     "(separation or too little data); those rows are never shaded.")
+    return notes
+
+
+def _question_words(ids: Sequence[str]) -> str:
+    return ("question " if len(ids) == 1 else "questions ") + ", ".join(ids)
+
+
 def _without_prefix(label: str) -> str:
     """'Assessment: engaging the service user' -> 'Engaging the service user'."""
     head, sep, tail = label.partition(": ")
@@ -409,33 +475,50 @@ def _correction_words(correction: str) -> str:
         correction, "no correction")
 
 
-def _covariate_words(covariates: Sequence[str]) -> str:
-    words = [PROFILE[c].label.lower() if c in PROFILE else c for c in covariates]
+def _label(covariate: str) -> str:
+    """A covariate's label for prose: 'Lead agency' -> 'lead agency' (acronyms kept)."""
+    if covariate not in PROFILE:
+        return covariate
+    label = PROFILE[covariate].label
+    first = label.split(" ", 1)[0]
+    return label if first.isupper() and len(first) > 1 else label[:1].lower() + label[1:]
+
+
+def covariate_words(covariates: Sequence[str]) -> str:
+    words = [_label(c) for c in covariates]
     if not words:
         return "no other case characteristic"
     return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
 
 
-def rating_for(pct_value: float | None, bands: Sequence[float]) -> str | None:
-    """HM Inspectorate of Probation's rating of a percentage of sufficient cases."""
-    if pct_value is None:
-        return None
-    outstanding, good, requires = bands
-    if pct_value >= outstanding:
-        return "Outstanding"
-    if pct_value >= good:
-        return "Good"
-    if pct_value >= requires:
-        return "Requires improvement"
-    return "Inadequate"
+def _rating_cells(lowest: tuple[float, str] | None, standard_questions: list[tuple[int, int]],
+                  rules: Ratings) -> dict[str, Any]:
+    """Rating, lowest percentage and the yes answers it takes to reach the next band.
+
+    To rise a band, every key question of the standard below the next band's threshold
+    must reach it (the lowest one rules), so the count adds up each one's shortfall,
+    computed exactly on the rounded percentage (`audit.rating_rules.yes_to_reach`).
+    """
+    if lowest is None:
+        return {"rating": None, "pct": None, "question": None, "to_next": None,
+                "next": None}
+    upper = next_band(lowest[0], rules)
+    to_next: int | None = None
+    if upper is not None:
+        needs = [yes_to_reach(yes, n, upper[1], rules) for yes, n in standard_questions]
+        to_next = None if any(k is None for k in needs) else sum(k for k in needs if k)
+    return {"rating": rating_for(lowest[0], rules), "pct": lowest[0], "question": lowest[1],
+            "to_next": to_next, "next": upper[0] if upper else None}
 
 
 def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFrame,
-                           bands: Sequence[float]) -> ReportTable:
+                           rules: Ratings | None = None) -> ReportTable:
     """Each standard rated per site and per provider: the lowest-scoring key question rules.
 
-    `counts` has columns unit_type, inspection, unit, question_id, value, count.
+    `counts` has columns unit_type, inspection, unit, question_id, value, count. `rules`
+    default to the question set's (``ratings:`` in its YAML).
     """
+    rules = rules or qs.ratings
     standards = [s for s in qs.sections if any(q.key for q in s.questions)]
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
@@ -456,28 +539,66 @@ def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFram
                                    "unit_type": unit_type}
             for s in standards:
                 lowest: tuple[float, str] | None = None
+                answered_key: list[tuple[int, int]] = []
                 for q in s.questions:
                     if not q.key:
                         continue
                     base = sum(int(tallies.get((q.id, v), 0)) for v in YES_NO)
-                    p = pct(int(tallies.get((q.id, "yes"), 0)), base)
-                    if p is not None and (lowest is None or p < lowest[0]):
+                    yes = int(tallies.get((q.id, "yes"), 0))
+                    p = pct(yes, base)
+                    if p is None:
+                        continue
+                    answered_key.append((yes, base))
+                    if lowest is None or p < lowest[0]:
                         lowest = (p, q.id)
-                row[f"{s.id}_rating"] = rating_for(lowest[0] if lowest else None, bands)
-                row[f"{s.id}_pct"] = lowest[0] if lowest else None
-                row[f"{s.id}_question"] = lowest[1] if lowest else None
+                for key, value in _rating_cells(lowest, answered_key, rules).items():
+                    row[f"{s.id}_{key}"] = value
             rows.append(row)
             styles.append({})
+    pct_kind: ColumnKind = "pct" if rules.decimals == 0 else "pct1"
     columns = [Column("unit", "Site / lead agency")]
     for s in standards:
         columns += [Column(f"{s.id}_rating", "Rating", "rating", s.title),
-                    Column(f"{s.id}_pct", "Lowest %", "pct", s.title)]
-    outstanding, good, requires = bands
+                    Column(f"{s.id}_pct", "Lowest %", pct_kind, s.title)]
+    # The rows also hold <standard>_to_next and _next (in the JSON); a portrait page has no
+    # room for them here, so `rating_gaps_table` shows them beside this table.
     return _table(
         head, columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
-        notes=(f"Each standard takes the rating of its lowest-scoring key question: at least "
-               f"{outstanding:g}% of relevant cases sufficient = Outstanding, {good:g}% = Good, "
-               f"{requires:g}% = Requires improvement, below that Inadequate.",))
+        notes=(ratings_rule_words(rules),))
+
+
+def rating_gaps_table(head: TableHead, ratings: ReportTable, qs: QuestionSet,
+                      rules: Ratings | None = None) -> ReportTable:
+    """Per rating of `standard_ratings_table` (built with the same `rules`): the next
+    rating and the yes answers it needs."""
+    standards = [s for s in qs.sections if any(q.key for q in s.questions)
+                 and any(f"{s.id}_rating" in r for r in ratings.rows)]
+    keys = ["unit", "inspection", "unit_type"]
+    rows = tuple({k: v for k, v in r.items()
+                  if k in keys or any(k in (f"{s.id}_next", f"{s.id}_to_next", f"{s.id}_rating")
+                                      for s in standards)}
+                 for r in ratings.rows)
+    columns = [Column("unit", "Site / lead agency")]
+    for s in standards:
+        columns += [Column(f"{s.id}_next", "Next rating", "rating", s.title),
+                    Column(f"{s.id}_to_next", "Yes needed", "count", s.title)]
+    return _table(
+        head, columns=tuple(columns), rows=rows, row_styles=ratings.row_styles,
+        notes=("Yes needed: how many more of the cases already answered would have to be "
+               "judged sufficient (yes instead of no) for the standard to reach the next "
+               "rating of Figure " + ratings.figure + ", adding up every key question below "
+               "that rating's threshold (a standard takes the rating of its lowest key "
+               "question). " + ratings_rule_words(rules or qs.ratings),))
+
+
+def ratings_rule_words(rules: Ratings) -> str:
+    """The rating rule in words, for the table's note and the methods page."""
+    bands = ", ".join(f"{format_pct(t, decimals=rules.decimals)} or more {r}"
+                      for r, t in rules.bands)
+    places = "whole percentage" if rules.decimals == 0 else "percentage to one decimal"
+    return (f"Each standard takes the rating of its lowest-scoring key question: {bands}; "
+            f"below that {rules.below}. The rating is judged on the {places} as printed "
+            "(rounded half up), so it always agrees with the number shown.")
 
 
 #: The reliability statistics: JSON id and the heading that spans its value and interval.

@@ -50,8 +50,8 @@ def format_cell(value: Any, kind: str, *, pct_sign: bool = True) -> str:
         value = value.item()  # numpy scalars from the statistics layer
     if not isinstance(value, int | float):
         return str(value)
-    if kind == "pct" and not pct_sign:
-        return format_pct(value, percent_sign=False)
+    if kind in ("pct", "pct1") and not pct_sign:
+        return format_pct(value, decimals=int(kind == "pct1"), percent_sign=False)
     return format_number(value, kind)
 
 

@@ -76,8 +76,8 @@ def _cell_value(value: Any, column: Column) -> tuple[Any, str | None]:
         return MISSING, None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return format_cell(value, column.kind), None
-    if column.kind == "pct":
-        return value / 100.0, EXCEL_FORMATS["pct"]
+    if column.kind in ("pct", "pct1"):
+        return value / 100.0, EXCEL_FORMATS[column.kind]
     if column.kind in EXCEL_FORMATS:
         return value, EXCEL_FORMATS[column.kind]
     return value, None

@@ -25,6 +25,7 @@ from audit.views.frames import (
     group_expression,
     group_sizes,
     groupable_fields,
+    unknown_group_count,
 )
 from audit.views.tally import pattern_counts
 from question_sets import QuestionSet
@@ -138,7 +139,8 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
     return compare_counts(counts, by, qids, question_info(where.question_set, qids),
                           levels=levels, group_sizes=sizes, alpha=alpha,
                           correction=correction, test=test, yates=yates, covariates=usable,
-                          independent_effect=independent_effect)
+                          independent_effect=independent_effect,
+                          missing_group=unknown_group_count(db, where.inspection_ids, by=by))
 
 
 def _levels(db: Database, where: Scope, by: str) -> tuple[str, ...]:

@@ -87,6 +87,17 @@ def group_sizes(db: Database, inspection_ids: Sequence[int], *, by: str) -> pd.S
     return pd.Series({lvl: n for lvl, n in rows if lvl is not None}, dtype="int64")
 
 
+def unknown_group_count(db: Database, inspection_ids: Sequence[int], *, by: str) -> int:
+    """Number of cases whose group level is unknown (e.g. IOM status not recorded)."""
+    stmt = (sa.select(sa.func.count()).select_from(Case)
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .where(col(Case.inspection_id).in_(inspection_ids),
+                   group_expression(by).is_(None)))
+    with db.engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
 def case_frame(db: Database, inspection_ids: Sequence[int], *,
                questions: Sequence[str] | None = None, rater: str = "primary",
                fields: Sequence[str] | None = None, only_answered: bool = False,

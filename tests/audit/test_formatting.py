@@ -106,6 +106,7 @@ def test_confidence_intervals_read_in_brackets() -> None:
 def test_numbers_by_kind() -> None:
     assert format_number(2976, "count") == "2,976"
     assert format_number(42.5, "pct") == "43%"
+    assert format_number(42.25, "pct1") == "42.3%"  # ratings judged to one decimal
     assert format_number(1.25, "pp") == "+1.3"
     assert format_number(0.0015, "p") == "0.002"
     assert format_number(0.125, "ratio") == "0.13"
@@ -113,5 +114,6 @@ def test_numbers_by_kind() -> None:
 
 
 def test_workbook_formats_cover_every_numeric_kind() -> None:
-    assert set(EXCEL_FORMATS) == {"count", "pct", "pp", "p", "ratio"}
+    assert set(EXCEL_FORMATS) == {"count", "pct", "pct1", "pp", "p", "ratio"}
     assert EXCEL_FORMATS["pct"] == "0%"  # whole percentages, as format_pct
+    assert EXCEL_FORMATS["pct1"] == "0.0%"

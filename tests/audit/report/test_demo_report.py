@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from audit.demo.build import build_demo
+from audit.errors import UsageError
 from audit.permissions import Actor
+from audit.rating_rules import rating_for
 from audit.report.build import TABLE_IDS, compile_report
-from audit.report.tables import rating_for
 from audit.store.engine import Database
+from question_sets.model import DEFAULT_RATINGS
 from tests.databases import fresh_sqlite
 
 BUILDER = Actor("Demo Builder")  # the demo makes whoever builds it a lead
@@ -52,15 +54,17 @@ def test_ratings_are_per_inspection_and_follow_the_lowest_key_question(
     sheffield = next(r for r in table.rows if r["unit"] == "Sheffield")
     for standard in ("2.1", "2.2", "2.3", "2.4"):
         assert sheffield[f"{standard}_rating"] == rating_for(sheffield[f"{standard}_pct"],
-                                                             (80, 65, 50))
+                                                             DEFAULT_RATINGS)
 
 
-@pytest.mark.parametrize("pct, rating", [(80, "Outstanding"), (79.9, "Good"), (65, "Good"),
-                                         (64.9, "Requires improvement"),
-                                         (50, "Requires improvement"), (49.9, "Inadequate"),
+# Judged on the whole percentage printed (half up): 79.5 prints "80%" and is Outstanding.
+@pytest.mark.parametrize("pct, rating", [(80, "Outstanding"), (79.5, "Outstanding"),
+                                         (79.49, "Good"), (65, "Good"), (64.5, "Good"),
+                                         (64.49, "Requires improvement"),
+                                         (50, "Requires improvement"), (49.49, "Inadequate"),
                                          (None, None)])
 def test_rating_bands(pct: float | None, rating: str | None) -> None:
-    assert rating_for(pct, (80, 65, 50)) == rating
+    assert rating_for(pct, DEFAULT_RATINGS) == rating
 
 
 def test_bands_are_configurable(demo_db: Database, tmp_path: Path) -> None:
@@ -68,3 +72,19 @@ def test_bands_are_configurable(demo_db: Database, tmp_path: Path) -> None:
     ratings = {v for r in strict.table("standard_ratings").rows
                for k, v in r.items() if k.endswith("_rating") and v}
     assert ratings == {"Inadequate"}
+
+
+def test_bands_must_match_the_question_set(demo_db: Database) -> None:
+    with pytest.raises(UsageError, match="3 percentages, one each for Outstanding, Good, "
+                                         "Requires improvement"):
+        compile_report(demo_db, actor=BUILDER, tables=["standard_ratings"], bands=(90, 80))
+    with pytest.raises(UsageError, match="falling percentages between 0 and 100"):
+        compile_report(demo_db, actor=BUILDER, tables=["standard_ratings"], bands=(50, 65, 80))
+
+
+def test_the_methods_page_states_the_rule_and_the_model(demo_db: Database) -> None:
+    methods = " ".join(compile_report(demo_db, actor=BUILDER,
+                                      tables=["standard_ratings"]).meta.methods)
+    assert "80% or more Outstanding" in methods and "whole percentage as printed" in methods
+    assert "case type, risk of serious harm, likelihood of reoffending and lead agency" \
+        in methods
