@@ -44,6 +44,9 @@ def report(
                                                                 "(default: all)."),
     suppress_below: int = typer.Option(5, "--suppress-below", min=0,
                                        help="Show cells counting fewer cases as * (0: off)."),
+    disclosure: str = typer.Option("threshold", "--disclosure",
+                                   help="Disclosure rule: threshold (--suppress-below) or "
+                                        "ons-10-5 (suppress below 10, round the rest to 5)."),
     inspection: list[str] = typer.Option(None, "--inspection", "-i",
                                          help="Inspection(s) to cover (default: all)."),
     rating_bands: str = typer.Option("80,65,50", "--rating-bands",
@@ -72,7 +75,7 @@ def report(
                                inspections=inspection or None,
                                tables=_parse_tables(table_ids), suppress_below=suppress_below,
                                bands=_parse_bands(rating_bands), alpha=alpha,
-                               correction=correction, progress=tick)
+                               correction=correction, progress=tick, disclosure=disclosure)
         pdf_task = progress.add_task("Writing PDF", total=len(built.tables))
 
         def pdf_tick(done: int, total: int, label: str) -> None:
@@ -81,8 +84,8 @@ def report(
 
         # Recorded in the trail first; the files appear only then (audit/disclosure.py).
         publish_report(state.database(), built, actor=state.actor(), pdf=out, xlsx=xlsx,
-                       markdown=markdown, suppress_below=suppress_below, force=force,
-                       progress=pdf_tick)
+                       markdown=markdown, suppress_below=built.meta.suppress_below,
+                       force=force, progress=pdf_tick)
     typer.echo(f"Wrote {out} ({len(built.tables)} tables)")
     if xlsx is not None:
         typer.echo(f"Wrote {xlsx}")
@@ -99,6 +102,13 @@ def tables(
                                          help="Inspection(s) to cover (default: all)."),
     rating_bands: str = typer.Option("80,65,50", "--rating-bands",
                                      help="Outstanding, Good, Requires-improvement thresholds."),
+    suppress_below: int | None = typer.Option(
+        None, "--suppress-below", min=0,
+        help="Write the tables as published instead of raw: cells counting fewer cases, "
+             "and those that would give them back, null and marked \"suppressed\"."),
+    disclosure: str | None = typer.Option(
+        None, "--disclosure", help="Write the tables as published under this rule: "
+                                   "threshold or ons-10-5."),
     force: bool = typer.Option(False, "--force",
                                help="Replace an existing FILE (never a symbolic link)."),
 ) -> None:
@@ -110,12 +120,16 @@ def tables(
     state: CliState = ctx.obj
     if json_out != "-":
         check_targets(json=Path(json_out), force=force)
+    published = suppress_below is not None or disclosure is not None
     built = compile_report(state.database(), actor=state.actor(), inspections=inspection or None,
-                           tables=_parse_tables(table_ids), bands=_parse_bands(rating_bands))
+                           tables=_parse_tables(table_ids), bands=_parse_bands(rating_bands),
+                           suppress_below=5 if suppress_below is None else suppress_below,
+                           disclosure=disclosure or "threshold")
+    threshold = built.meta.suppress_below if published else None
     if json_out == "-":
-        write_json(built, sys.stdout)
+        write_json(built, sys.stdout, suppress_below=threshold)
     else:
         # A file is a disclosure of raw counts: recorded first, like the report's files.
         publish_report(state.database(), built, actor=state.actor(), json=Path(json_out),
-                       force=force)
+                       force=force, suppress_below=threshold, json_suppressed=published)
         typer.echo(f"Wrote {json_out} ({len(built.tables)} tables)", err=True)

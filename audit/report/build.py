@@ -18,6 +18,7 @@ from audit.errors import UsageError
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
 from audit.report.context import ReportContext
+from audit.report.disclosure_rule import DisclosureRule, rule_named
 from audit.report.model import Report, ReportMeta, ReportTable
 from audit.report.registry import TABLE_IDS, entries
 from audit.store.engine import Database
@@ -42,11 +43,15 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
                    tables: Sequence[str] | None = None, suppress_below: int = 5,
                    command: str | None = None, bands: Sequence[float] = DEFAULT_BANDS,
                    alpha: float = 0.05, correction: str = "holm",
-                   progress: Progress | None = None) -> Report:
+                   progress: Progress | None = None, disclosure: str = "threshold") -> Report:
     """Build every requested table (default: all that the data supports).
 
     The report holds aggregate tables only: leads and researchers may compile it.
+    ``disclosure`` names the rule the published outputs follow ("threshold", with
+    ``suppress_below``, or "ons-10-5"); the tables themselves keep raw numbers.
     """
+    rule = rule_named(disclosure, suppress_below)
+    suppress_below = rule.threshold
     wanted = entries(tables)
     if len(bands) != 3 or not bands[0] > bands[1] > bands[2]:
         raise UsageError("rating bands must be three falling percentages, e.g. 80,65,50")
@@ -73,15 +78,17 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
         title="Integrated Offender Management: inspection findings",
         subtitle="Tables and charts compiled from the case assessments",
         generated_at=datetime.now(UTC), software_version=f"iom-audit {__version__}",
-        command=command or regenerate_command(inspections, tables, suppress_below),
+        command=command or regenerate_command(inspections, tables, suppress_below, rule.name),
         question_sets=tuple(sorted({f"{s.id} v{s.version}" for s in sets.values()})),
-        samples=tuple(samples), suppress_below=suppress_below,
-        methods=_methods(alpha, correction, suppress_below, bands))
+        samples=tuple(samples), suppress_below=suppress_below, disclosure=rule.name,
+        methods=_methods(alpha, correction, rule, bands))
     return Report(meta, tuple(built[e.id] for e in wanted if e.id in built))
 
 
-def _methods(alpha: float, correction: str, suppress_below: int,
+def _methods(alpha: float, correction: str, rule: DisclosureRule,
              bands: Sequence[float]) -> tuple[str, ...]:
+    from audit.report.suppression import methods_statement
+
     corr = {"holm": "Holm's step-down method", "bh": "the Benjamini-Hochberg procedure",
             "none": "no correction"}[correction]
     return (
@@ -95,8 +102,7 @@ def _methods(alpha: float, correction: str, suppress_below: int,
         f"significant at alpha = {alpha:g}.",
         "Whether IOM status has an effect of its own was tested with a logistic regression of "
         f"each answer on IOM status and {', '.join(DEFAULT_COVARIATES)} (statsmodels).",
-        f"Cells counting fewer than {suppress_below} cases are shown as * in published "
-        "outputs, to protect the individuals concerned; the JSON tables keep raw counts.",
+        methods_statement(rule),
         f"Standards are rated by their lowest-scoring key question: {bands[0]:g}% or more "
         f"Outstanding, {bands[1]:g}% Good, {bands[2]:g}% Requires improvement, below "
         "Inadequate.",
@@ -107,7 +113,7 @@ def _methods(alpha: float, correction: str, suppress_below: int,
 
 
 def regenerate_command(inspections: Sequence[str] | None, tables: Sequence[str] | None,
-                       suppress_below: int) -> str:
+                       suppress_below: int, disclosure: str = "threshold") -> str:
     """The command line that rebuilds this report (as it was run, when known)."""
     if sys.argv and sys.argv[0].endswith("iom-audit"):
         return "iom-audit " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -116,6 +122,8 @@ def regenerate_command(inspections: Sequence[str] | None, tables: Sequence[str] 
         parts += ["--inspection", name]
     if tables:
         parts += ["--tables", ",".join(tables)]
-    if suppress_below != 5:
+    if disclosure != "threshold":
+        parts += ["--disclosure", disclosure]
+    elif suppress_below != 5:
         parts += ["--suppress-below", str(suppress_below)]
     return " ".join(shlex.quote(p) for p in parts)
