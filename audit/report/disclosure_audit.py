@@ -109,8 +109,10 @@ class AttackModel:
         for cell, i in self.index.items():
             value = _number(table.value(cell))
             if cell in notes:
-                if cell in hidden:
+                if hidden.get(cell) == NOTE:
                     lower[i], upper[i] = 1.0, float(rule.threshold - 1)
+                elif cell in hidden:
+                    pass  # left out of its note: nothing is said of it
                 elif value is not None:
                     lower[i] = upper[i] = value
             elif is_printed(table, cell) and cell not in hidden and value is not None:
@@ -208,11 +210,10 @@ def check_ranges(model: AttackModel, targets: Iterable[tuple[CellRef, str]],
 def protected_targets(table: ReportTable, marks: Mapping[CellRef, str],
                       rule: DisclosureRule) -> list[tuple[CellRef, str]]:
     """The counts the auditor must check: small ones (printed or not), and secondaries."""
-    notes = {nc.cell for nc in table.structure.note_counts if not is_printed(table, nc.cell)}
     targets = []
     for cell in sorted(table.structure.count_cells(), key=lambda c: (c.row, c.key)):
         if rule.is_small(table.value(cell)):
-            status = NOTE if cell in notes else marks.get(cell, "hidden")
+            status = marks.get(cell, "hidden")
             targets.append((cell, PRIMARY if status == SECONDARY else status))
         elif marks.get(cell) == SECONDARY:
             targets.append((cell, SECONDARY))

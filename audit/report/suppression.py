@@ -111,11 +111,14 @@ def _primary(table: ReportTable, rule: DisclosureRule) -> dict[CellRef, str]:
                     and column.kind in ("count", "text") and rule.is_small(row.get(column.id))):
                 marks[CellRef(index, column.id)] = PRIMARY
     structure = table.structure
-    notes = {nc.cell for nc in structure.note_counts if not is_printed(table, nc.cell)}
+    notes = {nc.cell: nc for nc in structure.note_counts if not is_printed(table, nc.cell)}
+    totals = {s.total for s in structure.sums}
     for cell in structure.count_cells():
         if rule.is_small(table.value(cell)):
             if cell in notes:
-                marks[cell] = NOTE
+                # "Fewer than T" of a base would say every part of it is small too: a
+                # base is left out of its note instead, when the note has such a wording.
+                marks[cell] = PRIMARY if cell in totals and notes[cell].withheld else NOTE
             elif is_printed(table, cell):
                 marks[cell] = PRIMARY
     for sh in structure.shares:

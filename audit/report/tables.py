@@ -261,16 +261,22 @@ def yes_no_table(head: TableHead, qs: QuestionSet, question_id: str, sample: Sam
              "pct": pct(count_of(counts, question_id, code), base)}
             for code, label in (("yes", "Yes"), ("no", "No"))]
     na = count_of(counts, question_id, "na")
-    notes = [f"{q.text} Base: {format_count(base)} cases answering yes or no."]
-    rows[0]["na"] = na  # kept for disclosure control, which may reword the note
+    # Base and not-applicable counts are kept (never printed) for disclosure control,
+    # which rewords a note that states a small one.
+    rows[0]["na"], rows[0]["base"] = na, base
+    based = NoteCount(q.text.replace("{", "{{").replace("}", "}}")
+                      + " Base: {n} cases answering yes or no.", CellRef(0, "base"),
+                      f"{q.text} Base: withheld.")
+    notes = [based.render(format_count(base))]
     na_note = NoteCount("Not applicable in {n} case(s), excluded from the base.",
                         CellRef(0, "na"))
     if na:
         notes.append(na_note.render(format_count(na)))
     structure = Structure(
-        sums=(Sum((CellRef(0, "n"), CellRef(1, "n")), base),),
-        shares=tuple(Share(CellRef(i, "pct"), CellRef(i, "n"), base) for i in (0, 1)),
-        note_counts=(na_note,) if na else ())
+        sums=(Sum((CellRef(0, "n"), CellRef(1, "n")), based.cell),),
+        shares=tuple(Share(CellRef(i, "pct"), CellRef(i, "n"), based.cell) for i in (0, 1)),
+        note_counts=(based, na_note) if na else (based,),
+        base_cells=((sample.label, based.cell),))
     return _table(
         head, columns=(Column("answer", "Answer"), *_count_pct_columns("")),
         rows=tuple(rows), base={sample.label: base}, notes=tuple(notes), structure=structure,
@@ -565,6 +571,10 @@ def reliability_table(head: TableHead, result: Reliability, *,
                      "kappa_high": None if high is None else min(high, 1.0),
                      "status": r.status})
         styles.append({WHOLE_ROW: BOLD} if r.question_id == "overall" else {})
+    # The number of self-pairs left out, kept (never printed) so that a small one is
+    # reworded by disclosure control.
+    rows[-1]["self_pairs"] = self_pairs
+    excluded = NoteCount(qa_rules.SELF_PAIR_TEMPLATE, CellRef(len(rows) - 1, "self_pairs"))
     return _table(
         head, columns=(Column("question", "Question"),
                        Column("pairs", "Pairs rated twice", "count"),
@@ -578,4 +588,5 @@ def reliability_table(head: TableHead, result: Reliability, *,
                "large-sample interval (Fleiss, Cohen and Everitt), bounded to -1..1; kappa "
                "cannot be computed where both raters gave one and the same answer "
                "throughout. Kappa 0.61-0.80 is usually read as substantial agreement, above "
-               "0.80 as almost perfect.", qa_rules.self_pair_note(self_pairs)))
+               "0.80 as almost perfect.", qa_rules.self_pair_note(self_pairs)),
+        structure=Structure(note_counts=(excluded,) if self_pairs else ()))

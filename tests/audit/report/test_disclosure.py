@@ -407,3 +407,53 @@ def test_report_takes_the_ons_rule(published_path: Path, tmp_path: Path) -> None
     assert "rounded to the nearest 5" in " ".join(text.split())
     assert run(["--db", str(published_path), "report", "--out", str(tmp_path / "x.pdf"),
                 "--disclosure", "nonsense"]) != 0
+
+
+def test_a_yes_no_figure_with_a_small_base_or_not_applicable_count() -> None:
+    import pandas as pd
+
+    from audit.report.tables import TableHead, yes_no_table
+    from audit.views.samples import Sample
+    from question_sets import load_set
+
+    qs = load_set("iom-thematic-2019")
+    head = TableHead("partner_info", "4.4", "c", "s")
+    sample = Sample("thematic", "Thematic IOM sample", (1,))
+
+    def figure(yes: int, no: int, na: int) -> ReportTable:
+        counts = pd.DataFrame([{"question_id": "iom.partner_info", "value": v, "count": n}
+                               for v, n in (("yes", yes), ("no", no), ("na", na))])
+        return yes_no_table(head, qs, "iom.partner_info", sample, counts)
+
+    small = protect(figure(2, 1, 1), T5)
+    assert all(r["n"] == SUPPRESSED for r in small.table.rows)
+    # "fewer than 5" of a base would say both its parts are small: the base is withheld.
+    assert any("Base: withheld." in n for n in small.table.notes)
+    assert not any("Base: 3" in n for n in small.table.notes)
+    assert any("Not applicable in fewer than 5 case(s)" in n for n in small.table.notes)
+    assert small.table.base == {} and small.audit.safe
+    # 58 yes and 1 no of a stated base of 59: the 1 comes back by subtraction unless the
+    # 58 goes too.
+    lopsided = protect(figure(58, 1, 0), T5)
+    assert [r["n"] for r in lopsided.table.rows] == [SUPPRESSED, SUPPRESSED]
+    assert lopsided.audit.safe
+    assert protect(figure(30, 29, 6), T5).table.rows[0]["n"] == 30
+
+
+def test_the_self_pair_note_of_the_reliability_table() -> None:
+    import pandas as pd
+
+    from audit import qa_rules
+    from audit.report.tables import TableHead, reliability_table
+    from stats import reliability
+
+    primary = pd.DataFrame({"q": ["yes", "no", "yes", "yes", "no", "yes"]})
+    qa = pd.DataFrame({"q": ["yes", "no", "no", "yes", "no", "yes"]})
+    result = reliability(primary, qa, ["q"], labels={"q": "Q"})
+    head = TableHead("reliability", "A4", "c", "s")
+    for left_out, expected in ((1, "fewer than 5 case(s) rated twice"),
+                               (6, "6 case(s) rated twice")):
+        table = reliability_table(head, result, self_pairs=left_out)
+        assert qa_rules.self_pair_note(left_out) in table.notes
+        notes = " ".join(protect(table, T5).table.notes)
+        assert expected in notes
