@@ -2,7 +2,8 @@
 
 An integer program (`scipy.optimize.milp`, HiGHS) chooses which printed cells to hide:
 one binary per printed cell of the table's structure, the primary cells fixed at 1, a
-percentage hidden with its printed count, and the fewest cells hidden (ties broken
+percentage hidden whenever its printed count is (a percentage may go alone: of a base
+that must not be known, the counts can stay), and the fewest cells hidden (ties broken
 towards small counts). Protection itself is the auditor's (`disclosure_audit`): each
 solution is attacked by linear programming, and a pattern that leaves some small count
 too narrow a range is cut off with the constraint "hide at least one more cell of this
@@ -82,7 +83,7 @@ def _candidates(table: ReportTable, part: set[CellRef]) -> list[CellRef]:
 
 
 def _links(table: ReportTable, cells: list[CellRef]) -> list[tuple[CellRef, CellRef]]:
-    """Pairs hidden together: a printed percentage and its printed count."""
+    """(percentage, count) pairs: the percentage is hidden whenever its count is."""
     present = set(cells)
     pairs = [(sh.pct, sh.count) for sh in table.structure.shares
              if sh.pct in present and sh.count in present]
@@ -150,12 +151,11 @@ def complementary(table: ReportTable, primary: Mapping[CellRef, str],
         lower = np.array([1.0 if c in primary else 0.0 for c in cells])
         rows: list[np.ndarray] = []
         lo: list[float] = []
-        for a, b in _links(table, cells):
+        for pct, count in _links(table, cells):
             row = np.zeros(n)
-            row[index[a]], row[index[b]] = 1.0, -1.0
+            row[index[pct]], row[index[count]] = 1.0, -1.0
             rows.append(row)
             lo.append(0.0)
-        equalities = len(rows)
         for cover in _necessary(table, targets, index):
             rows.append(cover)
             lo.append(1.0)
@@ -167,9 +167,7 @@ def complementary(table: ReportTable, primary: Mapping[CellRef, str],
             if n:
                 constraints = []
                 if rows:
-                    matrix = np.array(rows)
-                    upper = np.array([0.0] * equalities + [np.inf] * (len(rows) - equalities))
-                    constraints.append(LinearConstraint(matrix, np.array(lo), upper))
+                    constraints.append(LinearConstraint(np.array(rows), np.array(lo), np.inf))
                 result = milp(weights, integrality=np.ones(n), bounds=Bounds(lower, 1.0),
                               constraints=constraints)
                 if result.status != 0 or result.x is None:
@@ -209,7 +207,7 @@ def smallest_by_enumeration(table: ReportTable, primary: Mapping[CellRef, str],
     for size in range(len(cells) + 1):
         for extra in combinations(cells, size):
             hidden = set(primary) | set(extra)
-            if any((a in hidden) != (b in hidden) for a, b in links):
+            if any(count in hidden and pct not in hidden for pct, count in links):
                 continue
             marks = {**primary, **{c: SECONDARY for c in extra}}
             model = AttackModel(table, marks, rule)  # the whole table, unlike `complementary`

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from audit.report.disclosure_rule import DisclosureRule
-from audit.report.model import CellRef, ReportTable, Structure
+from audit.report.model import CellRef, ReportTable, Share, Structure
 
 PRIMARY = "primary"
 SECONDARY = "secondary"
@@ -139,11 +139,7 @@ class AttackModel:
                 continue
             i = self.index[sh.count]
             if slack:
-                # A percentage of rounded counts gives the count only to within the step.
-                count = _number(table.value(sh.count)) or 0.0
-                shown = float(rule.rounded(count))
-                lower[i] = max(lower[i], shown - slack)
-                upper[i] = min(upper[i], shown + slack)
+                self._rounded_share(sh, hidden, rule, lower, upper)
                 continue
             row = np.zeros(n)
             row[i] += 100.0
@@ -158,6 +154,28 @@ class AttackModel:
         self.lower, self.upper = lower, upper
         self.matrix = np.array(rows) if rows else np.zeros((0, n))
         self.lo, self.hi = np.array(lo), np.array(hi)
+
+    def _known(self, cell: CellRef | int, hidden: Mapping[CellRef, str]) -> bool:
+        return not isinstance(cell, CellRef) or (
+            cell not in hidden and (is_printed(self.table, cell) or any(
+                nc.cell == cell for nc in self.table.structure.note_counts)))
+
+    def _rounded_share(self, sh: Share, hidden: Mapping[CellRef, str], rule: DisclosureRule,
+                       lower: np.ndarray, upper: np.ndarray) -> None:
+        """What a percentage of rounded counts tells: with its count or its base known,
+        the other one's rounded value, so each within half a step of its rounding."""
+        if not (self._known(sh.count, hidden) or self._known(sh.base, hidden)):
+            return  # a ratio of two unknown rounded counts: not modelled (a bound only)
+        slack = rule.rounding_slack
+        count = _number(self.table.value(sh.count)) or 0.0
+        ends = [(sh.count, float(rule.rounded(count)))]
+        if isinstance(sh.base, CellRef) and rule.rounded(count) > 0:
+            base = _number(self.table.value(sh.base)) or 0.0
+            ends.append((sh.base, float(rule.rounded(base))))
+        for cell, shown in ends:
+            i = self.index[cell]
+            lower[i] = max(lower[i], shown - slack)
+            upper[i] = min(upper[i], shown + slack)
 
     def range_of(self, cell: CellRef) -> tuple[float, float]:
         """The least and greatest value of ``cell`` the published numbers allow."""

@@ -457,3 +457,21 @@ def test_the_self_pair_note_of_the_reliability_table() -> None:
         assert qa_rules.self_pair_note(left_out) in table.notes
         notes = " ".join(protect(table, T5).table.notes)
         assert expected in notes
+
+
+def test_under_ons_a_percentage_of_rounded_counts_still_gives_its_base_away(
+        published_report: Report) -> None:
+    # 59 of 60 cases have an index offence known; the note says "fewer than 10" unknown.
+    # A printed 45% of a rounded 25 says the rounded total is 55..60, so the unknown is 1
+    # to 2 at most: the percentages must go with the total, the counts may stay.
+    table = published_report.table("index_offence")
+    rule = rule_named("ons-10-5", 0)
+    result = protect(table, rule)
+    assert result.audit.safe
+    secondary_pcts = [c for c, m in result.marks.items() if m == SECONDARY and c.key == "pct"]
+    assert secondary_pcts
+    for dropped in secondary_pcts:
+        weaker = {c: m for c, m in result.marks.items() if c != dropped}
+        if dropped.row == len(table.rows) - 1:
+            continue  # the total's own 100% says nothing
+        assert not audit_table(table, weaker, rule).safe
