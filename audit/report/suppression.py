@@ -168,6 +168,15 @@ def _rounded_rows(table: ReportTable, marks: dict[CellRef, str],
                 whole = rule.rounded(base)
                 part = rule.rounded(table.value(sh.count))
                 rows[sh.pct.row][sh.pct.key] = 100.0 * part / whole if whole else None
+        # A difference of two percentages (Figure 5.2) is taken of the printed ones, so
+        # that it does not give the unrounded percentages back.
+        for column in table.columns:
+            if column.kind == "pp" and len(column.follows) == 2:
+                first, second = column.follows
+                for row in rows:
+                    if _number(row.get(first)) and _number(row.get(second)) and _number(
+                            row.get(column.id)):
+                        row[column.id] = row[second] - row[first]
     for cell in marks:
         if is_printed(table, cell):
             rows[cell.row][cell.key] = SUPPRESSED

@@ -475,3 +475,14 @@ def test_under_ons_a_percentage_of_rounded_counts_still_gives_its_base_away(
         if dropped.row == len(table.rows) - 1:
             continue  # the total's own 100% says nothing
         assert not audit_table(table, weaker, rule).safe
+
+
+def test_under_ons_a_difference_is_of_the_printed_percentages() -> None:
+    table = _comparison_table(300, 212, 140, 101)
+    result = protect(table, rule_named("ons-10-5", 0))
+    row = result.table.rows[0]
+    assert row["non_iom_n"] == 300 and row["iom_n"] == 140
+    assert row["non_iom_pct"] == pytest.approx(100 * 210 / 300)
+    assert row["iom_pct"] == pytest.approx(100 * 100 / 140)
+    assert row["diff_pp"] == pytest.approx(row["iom_pct"] - row["non_iom_pct"])
+    assert result.audit.safe
