@@ -38,6 +38,7 @@ from sqlmodel import Session
 
 from audit import rules
 from audit.errors import NotFoundError, PermissionDenied
+from audit.formatting import format_count
 from audit.store.models import Answer, AuditEvent, Case, Inspection, Inspector, Site, table_of
 from question_sets import QuestionSet, load_set
 from question_sets.profile import PROFILE
@@ -268,10 +269,15 @@ def self_pairs(where: Where, case_ids: Iterable[int]) -> set[int]:
             if people.self_pair}
 
 
+#: The note when some cases were left out, with ``{n}`` for their number (disclosure
+#: control rewords a small one: `audit.report.suppression`).
+SELF_PAIR_TEMPLATE = ("{n} case(s) rated twice were left out as self-pairs: their QA rater "
+                      "had also given or changed primary answers of the case.")
+
+
 def self_pair_note(excluded: int) -> str:
     """The reliability table's note on the self-pairs it left out."""
     if not excluded:
         return ("No case was left out as a self-pair (a QA rater who had also given or "
                 "changed primary answers of the case).")
-    return (f"{excluded} case(s) rated twice were left out as self-pairs: their QA rater "
-            "had also given or changed primary answers of the case.")
+    return SELF_PAIR_TEMPLATE.format(n=format_count(excluded))

@@ -47,6 +47,9 @@ def report(
                                                                 "(default: all)."),
     suppress_below: int = typer.Option(5, "--suppress-below", min=0,
                                        help="Show cells counting fewer cases as * (0: off)."),
+    disclosure: str = typer.Option("threshold", "--disclosure",
+                                   help="Disclosure rule: threshold (--suppress-below) or "
+                                        "ons-10-5 (suppress below 10, round the rest to 5)."),
     inspection: list[str] = typer.Option(None, "--inspection", "-i",
                                          help="Inspection(s) to cover (default: all)."),
     rating_bands: str | None = typer.Option(
@@ -92,7 +95,7 @@ def report(
                                bands=_parse_bands(rating_bands), alpha=alpha,
                                correction=correction, progress=tick,
                                figure_numbers=figure_numbers, organisation=organisation,
-                               marking=marking)
+                               marking=marking, disclosure=disclosure)
         pdf_task = progress.add_task("Writing PDF", total=len(built.tables))
 
         def pdf_tick(done: int, total: int, label: str) -> None:
@@ -101,7 +104,7 @@ def report(
 
         # Recorded in the trail first; the files appear only then (audit/disclosure.py).
         publish_report(state.database(), built, actor=state.actor(), pdf=out, xlsx=xlsx,
-                       markdown=markdown, docx=docx, suppress_below=suppress_below,
+                       markdown=markdown, docx=docx, suppress_below=built.meta.suppress_below,
                        force=force, progress=pdf_tick)
     typer.echo(f"Wrote {out} ({len(built.tables)} tables)")
     if xlsx is not None:
@@ -122,6 +125,13 @@ def tables(
     rating_bands: str | None = typer.Option(
         None, "--rating-bands", help="Thresholds replacing the question set's rating bands, "
         "highest first, e.g. 80,65,50 (default: the set's `ratings`)."),
+    suppress_below: int | None = typer.Option(
+        None, "--suppress-below", min=0,
+        help="Write the tables as published instead of raw: cells counting fewer cases, "
+             "and those that would give them back, null and marked \"suppressed\"."),
+    disclosure: str | None = typer.Option(
+        None, "--disclosure", help="Write the tables as published under this rule: "
+                                   "threshold or ons-10-5."),
     force: bool = typer.Option(False, "--force",
                                help="Replace an existing FILE (never a symbolic link)."),
 ) -> None:
@@ -133,12 +143,16 @@ def tables(
     state: CliState = ctx.obj
     if json_out != "-":
         check_targets(json=Path(json_out), force=force)
+    published = suppress_below is not None or disclosure is not None
     built = compile_report(state.database(), actor=state.actor(), inspections=inspection or None,
-                           tables=_parse_tables(table_ids), bands=_parse_bands(rating_bands))
+                           tables=_parse_tables(table_ids), bands=_parse_bands(rating_bands),
+                           suppress_below=5 if suppress_below is None else suppress_below,
+                           disclosure=disclosure or "threshold")
+    threshold = built.meta.suppress_below if published else None
     if json_out == "-":
-        write_json(built, sys.stdout)
+        write_json(built, sys.stdout, suppress_below=threshold)
     else:
         # A file is a disclosure of raw counts: recorded first, like the report's files.
         publish_report(state.database(), built, actor=state.actor(), json=Path(json_out),
-                       force=force)
+                       force=force, suppress_below=threshold, json_suppressed=published)
         typer.echo(f"Wrote {json_out} ({len(built.tables)} tables)", err=True)

@@ -18,6 +18,7 @@ from audit.errors import UsageError
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
 from audit.report.context import ReportContext
+from audit.report.disclosure_rule import DisclosureRule, rule_named
 from audit.report.model import Report, ReportMeta, ReportTable
 from audit.report.numbering import number_figures
 from audit.report.registry import PUBLISHED_FIGURES, TABLE_IDS, entries
@@ -44,14 +45,19 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
                    command: str | None = None, bands: Sequence[float] | None = None,
                    alpha: float = 0.05, correction: str = "holm",
                    progress: Progress | None = None, figure_numbers: str = "2020",
-                   organisation: str = "", marking: str = "") -> Report:
+                   organisation: str = "", marking: str = "",
+                   disclosure: str = "threshold") -> Report:
     """Build every requested table (default: all that the data supports).
 
     The report holds aggregate tables only: leads and researchers may compile it. Standards
     are rated by the question set's rules (``ratings:`` in its YAML); ``bands`` replaces
     their thresholds, highest first, for this report only. `figure_numbers` is "2020"
     (the 2020 report's numbers) or "sequential" (`audit.report.numbering`).
+    ``disclosure`` names the rule the published outputs follow ("threshold", with
+    ``suppress_below``, or "ons-10-5"); the tables themselves keep raw numbers.
     """
+    rule = rule_named(disclosure, suppress_below)
+    suppress_below = rule.threshold
     wanted = entries(tables)
     organisation, marking = check_title_text(organisation, marking)
     with db.session() as session:
@@ -80,10 +86,10 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
         title="Integrated Offender Management: inspection findings",
         subtitle="Tables and charts compiled from the case assessments",
         generated_at=datetime.now(UTC), software_version=f"iom-audit {__version__}",
-        command=command or regenerate_command(inspections, tables, suppress_below),
+        command=command or regenerate_command(inspections, tables, suppress_below, rule.name),
         question_sets=tuple(sorted({f"{s.id} v{s.version}" for s in sets.values()})),
-        samples=tuple(samples), suppress_below=suppress_below,
-        methods=_methods(alpha, correction, suppress_below, rules),
+        samples=tuple(samples), suppress_below=suppress_below, disclosure=rule.name,
+        methods=_methods(alpha, correction, rule, rules),
         organisation=organisation, marking=marking, numbering_note=numbering_note)
     return Report(meta, numbered)
 
@@ -120,8 +126,10 @@ def rating_rules(rules: Ratings, bands: Sequence[float] | None) -> Ratings:
                    rules.decimals)
 
 
-def _methods(alpha: float, correction: str, suppress_below: int,
+def _methods(alpha: float, correction: str, rule: DisclosureRule,
              rules: Ratings) -> tuple[str, ...]:
+    from audit.report.suppression import methods_statement
+
     corr = {"holm": "Holm's step-down method", "bh": "the Benjamini-Hochberg procedure",
             "none": "no correction"}[correction]
     return (
@@ -138,8 +146,7 @@ def _methods(alpha: float, correction: str, suppress_below: int,
         "binomial GLM on the counts per covariate pattern, which gives the row-level "
         "estimates exactly); a characteristic with one value only among the cases "
         "answering a question is left out of that question's model, and Figure 5.2 says so.",
-        f"Cells counting fewer than {suppress_below} cases are shown as * in published "
-        "outputs, to protect the individuals concerned; the JSON tables keep raw counts.",
+        methods_statement(rule),
         ratings_rule_words(rules),
         f"Answers counted are the {REPORT_RATER} ratings; quality-assurance ratings feed the "
         "inter-rater reliability table only, and never where the QA rater had also given or "
@@ -148,7 +155,7 @@ def _methods(alpha: float, correction: str, suppress_below: int,
 
 
 def regenerate_command(inspections: Sequence[str] | None, tables: Sequence[str] | None,
-                       suppress_below: int) -> str:
+                       suppress_below: int, disclosure: str = "threshold") -> str:
     """The command line that rebuilds this report (as it was run, when known)."""
     if sys.argv and sys.argv[0].endswith("iom-audit"):
         return "iom-audit " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -157,6 +164,8 @@ def regenerate_command(inspections: Sequence[str] | None, tables: Sequence[str] 
         parts += ["--inspection", name]
     if tables:
         parts += ["--tables", ",".join(tables)]
-    if suppress_below != 5:
+    if disclosure != "threshold":
+        parts += ["--disclosure", disclosure]
+    elif suppress_below != 5:
         parts += ["--suppress-below", str(suppress_below)]
     return " ".join(shlex.quote(p) for p in parts)

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from audit.report.model import BOLD, SHADE, Report, ReportTable
-from audit.report.suppression import suppress_report, suppression_note
+from audit.report.suppression import small_numbers_text, suppress_report
 from audit.report.text import SHADING_LEGEND, format_cell, software_label, table_footnotes
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
@@ -86,8 +86,7 @@ def _index(report: Report, names: list[str], threshold: int | None) -> str:
     lines += [f"| {escape_md(label)} | {format_cell(n, 'count')} |" for label, n in meta.samples]
     lines.append("")
     lines += [escape_md(text) + "\n" for text in meta.methods]
-    rule = (suppression_note(threshold) if threshold and threshold > 1
-            else "No small-number suppression was applied.")
+    rule = small_numbers_text(meta, threshold)
     lines += [f"Small numbers: {escape_md(rule)}", "",
               "Question sets: " + escape_md(", ".join(meta.question_sets) or "–"), "",
               "To regenerate this report:", "", _fence(meta.command)]

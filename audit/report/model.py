@@ -37,11 +37,88 @@ class Column:
     suppressible: bool = False  # subject to small-number suppression
     count_of: str | None = None  # for a pct column: the count column that suppresses it
     pdf: bool = True  # False: in the workbook, JSON and Markdown, left out of the PDF page
+    # Columns whose suppression hides this one too: a rating, a difference or a p-value
+    # would give a suppressed percentage back.
+    follows: tuple[str, ...] = ()
 
     @property
     def numeric(self) -> bool:
         """Whether the column holds numbers (right-aligned, formatted by kind)."""
         return self.kind in NUMERIC_KINDS
+
+
+@dataclass(frozen=True)
+class CellRef:
+    """One number of a table: a row and a key of that row.
+
+    The key is a column id for a printed cell, or any other key of the row dict for a
+    number the table relies on but never prints (a base, the "yes" behind a percentage):
+    disclosure control must protect those too.
+    """
+
+    row: int
+    key: str
+
+
+@dataclass(frozen=True)
+class Sum:
+    """Published additivity: the ``parts`` add up to ``total`` (a cell, or a number the
+    publication states elsewhere, such as a sample size)."""
+
+    parts: tuple[CellRef, ...]
+    total: CellRef | int
+
+
+@dataclass(frozen=True)
+class Share:
+    """A percentage cell: ``pct`` = 100 * ``count`` / ``base``."""
+
+    pct: CellRef
+    count: CellRef
+    base: CellRef | int
+
+
+@dataclass(frozen=True)
+class NoteCount:
+    """A count quoted in a note: ``text`` with ``{n}``, the number kept in ``cell``.
+
+    The builder writes ``text.format(n=...)`` into ``notes``; disclosure control replaces
+    that note when the count is small.
+    """
+
+    text: str
+    cell: CellRef
+    withheld: str = ""  # the note when the cell is withheld but not small (no number)
+
+    def render(self, value: str) -> str:
+        """The note with the count (already formatted, or a phrase) in place."""
+        return self.text.format(n=value)
+
+
+@dataclass(frozen=True)
+class Structure:
+    """How a table's numbers hang together, so that suppression can be audited."""
+
+    sums: tuple[Sum, ...] = ()
+    shares: tuple[Share, ...] = ()
+    note_counts: tuple[NoteCount, ...] = ()
+    # Entries of ``ReportTable.base`` that print a cell: left out when the cell is withheld.
+    base_cells: tuple[tuple[str, CellRef], ...] = ()
+
+    def count_cells(self) -> set[CellRef]:
+        """Every count the structure names (parts, totals, counts and bases, note counts)."""
+        cells: set[CellRef] = set()
+        for s in self.sums:
+            cells.update(s.parts)
+            if isinstance(s.total, CellRef):
+                cells.add(s.total)
+        for sh in self.shares:
+            cells.add(sh.count)
+            if isinstance(sh.base, CellRef):
+                cells.add(sh.base)
+        cells.update(n.cell for n in self.note_counts)
+        cells.update(cell for _, cell in self.base_cells)
+        return cells
 
 
 @dataclass(frozen=True)
@@ -74,6 +151,11 @@ class ReportTable:
     row_styles: tuple[dict[str, str], ...] = ()
     # Too many columns for a portrait page: the PDF gives the figure landscape pages.
     landscape: bool = False
+    structure: Structure = field(default_factory=Structure)
+
+    def value(self, cell: CellRef) -> Any:
+        """The raw value of one cell (None when the row has no such key)."""
+        return self.rows[cell.row].get(cell.key)
 
     @property
     def title(self) -> str:
@@ -128,6 +210,7 @@ class ReportMeta:
     organisation: str = ""  # named on the title page
     marking: str = ""  # protective marking, e.g. "OFFICIAL-SENSITIVE", on every page
     numbering_note: str = ""  # how the figures are numbered (audit.report.numbering)
+    disclosure: str = "threshold"  # or "ons-10-5" (audit.report.suppression.RULES)
 
 
 @dataclass(frozen=True)

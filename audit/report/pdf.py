@@ -37,7 +37,7 @@ from reportlab.platypus.tableofcontents import TableOfContents
 
 from audit.report.charts import table_chart
 from audit.report.model import BOLD, SHADE, Report, ReportMeta, ReportTable
-from audit.report.suppression import suppress_report, suppression_note
+from audit.report.suppression import small_numbers_text, suppress_report
 from audit.report.text import (
     SHADING_LEGEND,
     format_cell,
@@ -470,14 +470,9 @@ def _methods_page(meta: ReportMeta, threshold: int | None,
     if meta.methods:
         story.append(_para("Analysis", styles["h2"]))
         story += [_para(text, styles["text"]) for text in meta.methods]
-    rule = (suppression_note(threshold).lstrip("* ") if threshold and threshold > 1
-            else "no suppression was applied")
     story += [
         _para("Small numbers", styles["h2"]),
-        _para(f"In this report, counts from 1 to {threshold - 1} are shown as * and so are "
-              f"the percentages based on them ({rule})." if threshold and threshold > 1
-              else "Counts are shown as they are: no suppression was applied.",
-              styles["body"]),
+        _para(small_numbers_text(meta, threshold), styles["body"]),
         _para("Question sets", styles["h2"]),
         _para(", ".join(meta.question_sets) or "–", styles["body"]),
         _para("Software and date", styles["h2"]),

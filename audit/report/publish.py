@@ -82,10 +82,11 @@ def publish_report(db: Database, report: Report, *, actor: Actor, pdf: Path | No
                    xlsx: Path | None = None, markdown: Path | None = None,
                    json: Path | None = None, suppress_below: int | None = None,
                    force: bool = False, progress: Progress | None = None,
-                   docx: Path | None = None) -> Published:
+                   docx: Path | None = None, json_suppressed: bool = False) -> Published:
     """Write the report where asked, recorded in the trail before any file appears.
 
-    `json` holds raw (unsuppressed) counts, like `iom-audit tables --json FILE`.
+    `json` holds raw (unsuppressed) counts, like `iom-audit tables --json FILE`, unless
+    `json_suppressed` (the tables as published, each withheld cell marked).
     """
     files = report_files(report, pdf=pdf, xlsx=xlsx, markdown=markdown, json=json, docx=docx)
     md_files = markdown_files(report, markdown) if markdown is not None else []
@@ -95,18 +96,23 @@ def publish_report(db: Database, report: Report, *, actor: Actor, pdf: Path | No
 
         def write(staged: Mapping[Path, Path]) -> None:
             _render(report, staged, pdf=pdf, xlsx=xlsx, markdown=md_files, json=json,
-                    docx=docx, threshold=threshold, progress=progress)
+                    docx=docx, threshold=threshold, progress=progress,
+                    json_suppressed=json_suppressed)
 
         def record(conn: sa.Connection, written: Sequence[Path]) -> None:
             require(conn, actor, "report")
             kinds = [k for k, p in (("pdf", pdf), ("xlsx", xlsx), ("markdown", markdown),
                                     ("json", json), ("docx", docx)) if p is not None]
+            rule = (f"; disclosure={report.meta.disclosure}"
+                    if report.meta.disclosure != "threshold" else "")
+            shape = "" if json is None else (
+                "; json=suppressed" if json_suppressed else "; json=raw counts")
             trail.record_many(conn, [{
                 "at": utcnow(), "who": actor.name, "entity": "report",
                 "key": str(written[0])[:200] if written else "", "field": ",".join(kinds),
                 "new_value": (f"inspections={'; '.join(n for n, _ in report.meta.samples)}; "
                               f"tables={len(report.tables)}; suppress_below={threshold}"
-                              f"{'; json=raw counts' if json is not None else ''}; "
+                              f"{rule}{shape}; "
                               f"files={','.join(str(p) for p in written)}"),
             }])
 
@@ -122,7 +128,8 @@ def publish_report(db: Database, report: Report, *, actor: Actor, pdf: Path | No
 
 def _render(report: Report, staged: Mapping[Path, Path], *, pdf: Path | None,
             xlsx: Path | None, markdown: Sequence[Path], json: Path | None, threshold: int,
-            progress: Progress | None, docx: Path | None = None) -> None:
+            progress: Progress | None, docx: Path | None = None,
+            json_suppressed: bool = False) -> None:
     """Run each renderer into its staged path."""
     if pdf is not None:
         from audit.report.pdf import write_pdf
@@ -141,7 +148,8 @@ def _render(report: Report, staged: Mapping[Path, Path], *, pdf: Path | None,
     if json is not None:
         from audit.report.jsonout import write_json
 
-        write_json(report, staged[Path(json)])
+        write_json(report, staged[Path(json)],
+                   suppress_below=threshold if json_suppressed else None)
     if docx is not None:
         from audit.report.docx import write_docx
 

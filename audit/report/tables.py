@@ -21,10 +21,15 @@ from audit.report.model import (
     HEADING,
     SHADE,
     WHOLE_ROW,
+    CellRef,
     Chart,
     Column,
     ColumnKind,
+    NoteCount,
     ReportTable,
+    Share,
+    Structure,
+    Sum,
 )
 from audit.views.analysis import significant_pairs
 from audit.views.samples import Sample, answered, count_of
@@ -54,11 +59,27 @@ class TableHead:
 def _table(head: TableHead, *, columns: tuple[Column, ...], rows: tuple[dict[str, Any], ...],
            notes: tuple[str, ...], base: dict[str, int] | None = None,
            tests: tuple[str, ...] = (), chart: Chart | None = None,
-           row_styles: tuple[dict[str, str], ...] = ()) -> ReportTable:
+           row_styles: tuple[dict[str, str], ...] = (),
+           structure: Structure | None = None) -> ReportTable:
     return ReportTable(id=head.id, figure=head.figure, caption=head.caption,
                        section=head.section, columns=columns, rows=rows, notes=notes,
                        base=base if base is not None else {}, tests=tests, chart=chart,
-                       row_styles=row_styles)
+                       row_styles=row_styles, structure=structure or Structure())
+
+
+def _yes_of(rows: list[dict[str, Any]], index: int, prefix: str, base: CellRef | int,
+            sums: list[Sum], shares: list[Share], *, count: str = "n",
+            no: str = "no") -> None:
+    """Declare row ``index``'s percentage as ``count`` of ``base``, and the unprinted rest
+    (``base`` - ``count``, kept as a hidden key) as a count disclosure control protects."""
+    rest = CellRef(index, f"{prefix}{no}")
+    total = base if isinstance(base, int) else rows[base.row].get(base.key)
+    yes = rows[index].get(f"{prefix}{count}")
+    if isinstance(total, int) and isinstance(yes, int):
+        rows[index][rest.key] = total - yes
+        sums.append(Sum((CellRef(index, f"{prefix}{count}"), rest), base))
+    shares.append(Share(CellRef(index, f"{prefix}pct"), CellRef(index, f"{prefix}{count}"),
+                        base))
 
 
 def pct(part: int, whole: int) -> float | None:
@@ -82,6 +103,8 @@ def profile_table(head: TableHead, cases: pd.DataFrame, sample: Sample) -> Repor
     """Annex 2 case profile, with Figures 4.1 (lead agency) and 4.8 (risk of serious harm)."""
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
+    sums: list[Sum] = []
+    shares: list[Share] = []
     total = len(cases)
     for code in PROFILE_ROWS:
         spec = PROFILE[code]
@@ -93,23 +116,33 @@ def profile_table(head: TableHead, cases: pd.DataFrame, sample: Sample) -> Repor
         unknown_codes = [v for v, label in spec.codes.items() if label == NOT_KNOWN]
         values = values.where(~values.isin(unknown_codes))
         known = int(values.notna().sum())
-        rows.append({"item": spec.label, "n": None, "pct": None})
+        # The heading row keeps the block's base (never printed): percentages are of it.
+        heading = CellRef(len(rows), "known")
+        rows.append({"item": spec.label, "n": None, "pct": None, "known": known})
         styles.append({WHOLE_ROW: HEADING})
         counts = values.value_counts()
+        parts = []
         for value, label in spec.codes.items():
             if value in unknown_codes:
                 continue
             n = int(counts.get(value, 0))
+            parts.append(CellRef(len(rows), "n"))
+            shares.append(Share(CellRef(len(rows), "pct"), parts[-1], heading))
             rows.append({"item": label, "n": n, "pct": pct(n, known)})
             styles.append({})
+        sums.append(Sum(tuple(parts), heading))
         if known < total:
+            sums.append(Sum((heading, CellRef(len(rows), "n")), total))
             rows.append({"item": NOT_KNOWN, "n": total - known, "pct": None})
             styles.append({})
+        else:
+            sums.append(Sum((heading,), total))
     return _table(
         head, columns=(Column("item", "Characteristic"), *_count_pct_columns("")),
         rows=tuple(rows), row_styles=tuple(styles), base={sample.label: total},
         notes=(f"{sample.label}: {format_count(total)} cases. Percentages are of the cases "
-               "where the characteristic was known.",))
+               "where the characteristic was known.",),
+        structure=Structure(tuple(sums), tuple(shares)))
 
 
 def index_offence_table(head: TableHead, cases: pd.DataFrame, sample: Sample) -> ReportTable:
@@ -121,15 +154,28 @@ def index_offence_table(head: TableHead, cases: pd.DataFrame, sample: Sample) ->
     rows = [{"offence": label, "n": int(counts.get(code, 0)),
              "pct": pct(int(counts.get(code, 0)), known)}
             for code, label in spec.codes.items() if int(counts.get(code, 0)) > 0]
-    rows.append({"offence": "Total", "n": known, "pct": pct(known, known)})
+    rows.append({"offence": "Total", "n": known, "pct": pct(known, known),
+                 "not_known": len(values) - known})
     styles: list[dict[str, str]] = [{} for _ in rows[:-1]] + [{WHOLE_ROW: BOLD}]
-    notes = [f"Percentages of the {format_count(known)} cases whose index offence is known."]
+    last = len(rows) - 1
+    basis = NoteCount("Percentages of the {n} cases whose index offence is known.",
+                      CellRef(last, "n"),
+                      "Percentages of the cases whose index offence is known.")
+    notes = [basis.render(format_count(known))]
+    unknown = NoteCount("Index offence not known in {n} case(s).", CellRef(last, "not_known"))
     if known < len(values):
-        notes.append(f"Index offence not known in {format_count(len(values) - known)} case(s).")
+        notes.append(unknown.render(format_count(len(values) - known)))
+    structure = Structure(
+        sums=(Sum(tuple(CellRef(i, "n") for i in range(last)), CellRef(last, "n")),
+              Sum((CellRef(last, "n"), unknown.cell), len(values))),
+        shares=tuple(Share(CellRef(i, "pct"), CellRef(i, "n"), CellRef(last, "n"))
+                     for i in range(last + 1)),
+        note_counts=(basis, unknown) if known < len(values) else (basis,),
+        base_cells=((sample.label, CellRef(last, "n")),))
     return _table(
         head, columns=(Column("offence", "Index offence"), *_count_pct_columns("")),
         rows=tuple(rows), row_styles=tuple(styles), base={sample.label: known},
-        notes=tuple(notes),
+        notes=tuple(notes), structure=structure,
         chart=Chart("hbar", "offence", (("pct", sample.label),),
                     title="Index offence (% of cases)"))
 
@@ -152,19 +198,27 @@ def factors_linked_table(head: TableHead, qs: QuestionSet, samples: Sequence[Sam
         assessed = c[c["question_id"].isin([q for _, _, q in factors])]
         base[s.label] = max((answered(c, q, YES_NO) for _, _, q in factors), default=0)
         del assessed
-    rows = []
+    rows: list[dict[str, Any]] = []
+    sums: list[Sum] = []
+    shares: list[Share] = []
     for _, label, qid in factors:
         row: dict[str, Any] = {"factor": label}
         for s in samples:
             yes = count_of(counts[s.id], qid, "yes")
             row[f"{s.id}_n"] = yes
             row[f"{s.id}_pct"] = pct(yes, answered(counts[s.id], qid, YES_NO))
+            # The base of each factor (cases assessed on it), never printed.
+            row[f"{s.id}_base"] = answered(counts[s.id], qid, YES_NO)
         rows.append(row)
+        for s in samples:
+            _yes_of(rows, len(rows) - 1, f"{s.id}_", CellRef(len(rows) - 1, f"{s.id}_base"),
+                    sums, shares)
     series = tuple((f"{s.id}_pct", s.label) for s in samples)
     return _table(
         head, columns=tuple(columns), rows=tuple(rows), base=base,
         notes=tuple(f"{label}: percentages of the {format_count(n)} cases assessed." for label, n in
                     base.items()),
+        structure=Structure(tuple(sums), tuple(shares)),
         chart=Chart("grouped_hbar" if len(samples) > 1 else "hbar", "factor", series,
                     title="Factors linked to offending (% of cases)"))
 
@@ -178,9 +232,13 @@ def factors_delivered_table(head: TableHead, qs: QuestionSet, samples: Sequence[
         columns += _count_pct_columns(f"{s.id}_", group=s.label)
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
+    sums: list[Sum] = []
+    shares: list[Share] = []
     chart_rows = []
     for i, (_, label, qid) in enumerate(factors):
-        rows.append({"answer": f"{chr(ord('a') + i)}) {label}"})
+        heading = len(rows)
+        rows.append({"answer": f"{chr(ord('a') + i)}) {label}",
+                     **{f"{s.id}_base": answered(counts[s.id], qid, YES_NO) for s in samples}})
         styles.append({WHOLE_ROW: HEADING})
         for value, text in (("yes", "Yes"), ("no", "No")):
             row: dict[str, Any] = {"answer": text, "factor": label}
@@ -188,15 +246,21 @@ def factors_delivered_table(head: TableHead, qs: QuestionSet, samples: Sequence[
                 n = count_of(counts[s.id], qid, value)
                 row[f"{s.id}_n"] = n
                 row[f"{s.id}_pct"] = pct(n, answered(counts[s.id], qid, YES_NO))
+                shares.append(Share(CellRef(len(rows), f"{s.id}_pct"),
+                                    CellRef(len(rows), f"{s.id}_n"),
+                                    CellRef(heading, f"{s.id}_base")))
             rows.append(row)
             styles.append({})
+        sums += [Sum((CellRef(heading + 1, f"{s.id}_n"), CellRef(heading + 2, f"{s.id}_n")),
+                     CellRef(heading, f"{s.id}_base")) for s in samples]
         chart_rows.append(label)
     return _table(
         head, columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
         base={s.label: max((answered(counts[s.id], q, YES_NO) for _, _, q in factors),
                            default=0) for s in samples},
         notes=("Asked only where the factor was linked to offending; percentages are of "
-               "those cases.",))
+               "those cases.",),
+        structure=Structure(tuple(sums), tuple(shares)))
 
 
 def yes_no_table(head: TableHead, qs: QuestionSet, question_id: str, sample: Sample,
@@ -208,12 +272,25 @@ def yes_no_table(head: TableHead, qs: QuestionSet, question_id: str, sample: Sam
              "pct": pct(count_of(counts, question_id, code), base)}
             for code, label in (("yes", "Yes"), ("no", "No"))]
     na = count_of(counts, question_id, "na")
-    notes = [f"{q.text} Base: {format_count(base)} cases answering yes or no."]
+    # Base and not-applicable counts are kept (never printed) for disclosure control,
+    # which rewords a note that states a small one.
+    rows[0]["na"], rows[0]["base"] = na, base
+    based = NoteCount(q.text.replace("{", "{{").replace("}", "}}")
+                      + " Base: {n} cases answering yes or no.", CellRef(0, "base"),
+                      f"{q.text} Base: withheld.")
+    notes = [based.render(format_count(base))]
+    na_note = NoteCount("Not applicable in {n} case(s), excluded from the base.",
+                        CellRef(0, "na"))
     if na:
-        notes.append(f"Not applicable in {format_count(na)} case(s), excluded from the base.")
+        notes.append(na_note.render(format_count(na)))
+    structure = Structure(
+        sums=(Sum((CellRef(0, "n"), CellRef(1, "n")), based.cell),),
+        shares=tuple(Share(CellRef(i, "pct"), CellRef(i, "n"), based.cell) for i in (0, 1)),
+        note_counts=(based, na_note) if na else (based,),
+        base_cells=((sample.label, based.cell),))
     return _table(
         head, columns=(Column("answer", "Answer"), *_count_pct_columns("")),
-        rows=tuple(rows), base={sample.label: base}, notes=tuple(notes),
+        rows=tuple(rows), base={sample.label: base}, notes=tuple(notes), structure=structure,
         chart=Chart("hbar", "answer", (("pct", sample.label),), title=q.label))
 
 
@@ -227,14 +304,19 @@ def question_counts_table(head: TableHead, qs: QuestionSet, question_ids: Sequen
         yes = count_of(counts, qid, "yes")
         rows.append({"question": q.label, "question_id": qid, "yes": yes, "n": base,
                      "pct": pct(yes, base), "na": count_of(counts, qid, "na")})
+    sums: list[Sum] = []
+    shares: list[Share] = []
+    for i in range(len(rows)):
+        _yes_of(rows, i, "", CellRef(i, "n"), sums, shares, count="yes")
     return _table(
         head, columns=(Column("question", "Question"),
                  Column("yes", "Yes", "count", suppressible=True),
-                 Column("n", "Of (applicable)", "count"),
+                 Column("n", "Of (applicable)", "count", suppressible=True),
                  Column("pct", "Percentage", "pct", suppressible=True, count_of="yes"),
-                 Column("na", "Not applicable", "count")),
+                 Column("na", "Not applicable", "count", suppressible=True)),
         rows=tuple(rows), base={sample.label: max((r["n"] for r in rows), default=0)},
         notes=("Of: cases where the question applied and was answered yes or no.",),
+        structure=Structure(tuple(sums), tuple(shares)),
         chart=Chart("hbar", "question", (("pct", sample.label),), title="% yes"))
 
 
@@ -243,23 +325,35 @@ def choice_table(head: TableHead, qs: QuestionSet, question_ids: Sequence[str],
     """Answers to choice and yes/no questions, a block per question (Figure 5.1)."""
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
+    sums: list[Sum] = []
+    shares: list[Share] = []
     for qid in question_ids:
         q = qs.question(qid)
         codes = [c for c in q.codes if c != "na"]
         base = answered(counts, qid, codes)
-        rows.append({"answer": q.text})
+        heading = CellRef(len(rows), "base")  # the block's base, never printed
+        rows.append({"answer": q.text, "base": base})
         styles.append({WHOLE_ROW: HEADING})
+        parts = []
         for code in codes:
             n = count_of(counts, qid, code)
+            parts.append(CellRef(len(rows), "n"))
+            shares.append(Share(CellRef(len(rows), "pct"), parts[-1], heading))
             rows.append({"answer": q.codes[code], "n": n, "pct": pct(n, base),
                          "question_id": qid, "code": code})
             styles.append({})
+        sums.append(Sum(tuple(parts), heading))
+    stated = answered(counts, question_ids[0],
+                      [c for c in qs.question(question_ids[0]).codes if c != "na"])
+    if rows:
+        sums.append(Sum((CellRef(0, "base"),), stated))  # printed as the table's base
     return _table(
         head, columns=(Column("answer", "Answer"), *_count_pct_columns("")),
         rows=tuple(rows), row_styles=tuple(styles),
         base={sample.label: answered(counts, question_ids[0],
                                      [c for c in qs.question(question_ids[0]).codes if c != "na"])},
-        notes=("Frequency and seriousness were asked only of those who reoffended.",))
+        notes=("Frequency and seriousness were asked only of those who reoffended.",),
+        structure=Structure(tuple(sums), tuple(shares)))
 
 
 # Figure 4.9 pairs each standard's desistance question with its keeping-safe question.
@@ -281,12 +375,13 @@ def keeping_safe_table(head: TableHead, qs: QuestionSet, sample: Sample,
     return _table(
         head, columns=(Column("standard", "Standard"),
                  Column("desist_n", "Yes", "count", "Reducing reoffending", True),
-                 Column("desist_base", "Of", "count", "Reducing reoffending"),
+                 Column("desist_base", "Of", "count", "Reducing reoffending", True),
                  Column("desist_pct", "%", "pct", "Reducing reoffending", True, "desist_n"),
                  Column("safe_n", "Yes", "count", "Keeping people safe", True),
-                 Column("safe_base", "Of", "count", "Keeping people safe"),
+                 Column("safe_base", "Of", "count", "Keeping people safe", True),
                  Column("safe_pct", "%", "pct", "Keeping people safe", True, "safe_n")),
         rows=tuple(rows), base={sample.label: max(r["desist_base"] for r in rows)},
+        structure=_keeping_safe_structure(rows),
         notes=("Reducing reoffending: questions 2.1.2, 2.2.2, 2.3.2 and 2.4.2; keeping people "
                "safe: 2.1.3, 2.2.3, 2.3.3 and 2.4.3 (in relevant cases).",),
         chart=Chart("grouped_hbar", "standard", (("desist_pct", "Reducing reoffending"),
@@ -301,6 +396,15 @@ def independent_effect_shown(effect: EffectResult | None, alpha: float) -> bool:
     return bool(effect is not None and effect.fitted and effect.p is not None
                 and effect.p < alpha and effect.odds_ratio is not None
                 and effect.odds_ratio > 1)
+
+
+def _keeping_safe_structure(rows: list[dict[str, Any]]) -> Structure:
+    sums: list[Sum] = []
+    shares: list[Share] = []
+    for i in range(len(rows)):
+        for side in ("desist_", "safe_"):
+            _yes_of(rows, i, side, CellRef(i, f"{side}base"), sums, shares)
+    return Structure(tuple(sums), tuple(shares))
 
 
 def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -> ReportTable:
@@ -326,6 +430,8 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
             "effect_dropped": list(effect.dropped) if effect else None,
             "independent_effect": independent,
             **_effect_sizes(r),
+            # The counts behind the percentages, never printed: disclosure control needs them.
+            "non_iom_yes": non.yes if non else None, "iom_yes": iom.yes if iom else None,
         })
         styles.append({"iom_pct": SHADE, "iom_n": SHADE} if independent else {})
     s = result.summary
@@ -349,15 +455,18 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         *_effect_size_notes(result),
         *_pairs_notes(result),
     ]
+    both = ("non_iom_pct", "iom_pct")  # a difference or a test gives a percentage back
     return _table(
         head, columns=(Column("standard", "Standard"), Column("question", "Question"),
                  Column("non_iom_pct", "%", "pct", "Non-IOM cases"),
-                 Column("non_iom_n", "Number", "count", "Non-IOM cases"),
+                 Column("non_iom_n", "Number", "count", "Non-IOM cases", suppressible=True),
                  Column("iom_pct", "%", "pct", "IOM cases"),
-                 Column("iom_n", "Number", "count", "IOM cases"),
-                 Column("diff_pp", "Difference (pp)", "pp"),
-                 Column("p", "p", "p"), Column("p_adjusted", "p (adjusted)", "p"),
-                 *EFFECT_SIZE_COLUMNS),
+                 Column("iom_n", "Number", "count", "IOM cases", suppressible=True),
+                 Column("diff_pp", "Difference (pp)", "pp", follows=both),
+                 Column("p", "p", "p", follows=both),
+                 Column("p_adjusted", "p (adjusted)", "p", follows=both),
+                 *effect_size_columns(both)),
+        structure=_comparison_structure(rows),
         rows=tuple(rows), row_styles=tuple(styles),
         base={lv: max((r.groups[lv].n for r in result.rows), default=0)
               for lv in result.levels},
@@ -370,17 +479,23 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
 # Beside every two-group p: the workbook, JSON and Markdown carry them; the PDF page keeps
 # the published columns (`Column.pdf`).
 _EFFECTS = "Effect sizes, first group vs second"
-EFFECT_SIZE_COLUMNS = (
-    Column("diff_low", "Difference 95% CI low", "pp", _EFFECTS, pdf=False),
-    Column("diff_high", "Difference 95% CI high", "pp", _EFFECTS, pdf=False),
-    Column("odds_ratio", "Odds ratio", "ratio", _EFFECTS, pdf=False),
-    Column("or_low", "OR 95% CI low", "ratio", _EFFECTS, pdf=False),
-    Column("or_high", "OR 95% CI high", "ratio", _EFFECTS, pdf=False),
-    Column("risk_ratio", "Risk ratio", "ratio", _EFFECTS, pdf=False),
-    Column("rr_low", "RR 95% CI low", "ratio", _EFFECTS, pdf=False),
-    Column("rr_high", "RR 95% CI high", "ratio", _EFFECTS, pdf=False),
-    Column("cohens_h", "Cohen's h", "ratio", _EFFECTS, pdf=False),
-)
+
+
+def effect_size_columns(follows: tuple[str, ...] = ()) -> tuple[Column, ...]:
+    """The effect-size columns; each is hidden with the percentages it ``follows`` (an odds
+    ratio or an interval gives a suppressed count back as surely as the percentage)."""
+    specs: tuple[tuple[str, str, ColumnKind], ...] = (
+        ("diff_low", "Difference 95% CI low", "pp"),
+        ("diff_high", "Difference 95% CI high", "pp"),
+        ("odds_ratio", "Odds ratio", "ratio"),
+        ("or_low", "OR 95% CI low", "ratio"),
+        ("or_high", "OR 95% CI high", "ratio"),
+        ("risk_ratio", "Risk ratio", "ratio"),
+        ("rr_low", "RR 95% CI low", "ratio"),
+        ("rr_high", "RR 95% CI high", "ratio"),
+        ("cohens_h", "Cohen's h", "ratio"))
+    return tuple(Column(cid, label, kind, _EFFECTS, pdf=False, follows=follows)
+                 for cid, label, kind in specs)
 
 
 def _effect_sizes(row: ComparisonRow) -> dict[str, Any]:
@@ -464,6 +579,16 @@ def _question_words(ids: Sequence[str]) -> str:
     return ("question " if len(ids) == 1 else "questions ") + ", ".join(ids)
 
 
+def _comparison_structure(rows: list[dict[str, Any]]) -> Structure:
+    sums: list[Sum] = []
+    shares: list[Share] = []
+    for i, row in enumerate(rows):
+        for side in ("non_iom_", "iom_"):
+            if row.get(f"{side}yes") is not None:
+                _yes_of(rows, i, side, CellRef(i, f"{side}n"), sums, shares, count="yes")
+    return Structure(tuple(sums), tuple(shares))
+
+
 def _without_prefix(label: str) -> str:
     """'Assessment: engaging the service user' -> 'Engaging the service user'."""
     head, sep, tail = label.partition(": ")
@@ -520,6 +645,7 @@ def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFram
     """
     rules = rules or qs.ratings
     standards = [s for s in qs.sections if any(q.key for q in s.questions)]
+    shares: list[Share] = []
     rows: list[dict[str, Any]] = []
     styles: list[dict[str, str]] = []
     blocks = [(inspection, unit_type, title)
@@ -551,20 +677,27 @@ def standard_ratings_table(head: TableHead, qs: QuestionSet, counts: pd.DataFram
                     answered_key.append((yes, base))
                     if lowest is None or p < lowest[0]:
                         lowest = (p, q.id)
+                        # Yes and base of the lowest question, never printed, for disclosure.
+                        row[f"{s.id}_yes"], row[f"{s.id}_base"] = yes, base
                 for key, value in _rating_cells(lowest, answered_key, rules).items():
                     row[f"{s.id}_{key}"] = value
+                if lowest is not None:
+                    shares.append(Share(CellRef(len(rows), f"{s.id}_pct"),
+                                        CellRef(len(rows), f"{s.id}_yes"),
+                                        CellRef(len(rows), f"{s.id}_base")))
             rows.append(row)
             styles.append({})
     pct_kind: ColumnKind = "pct" if rules.decimals == 0 else "pct1"
     columns = [Column("unit", "Site / lead agency")]
     for s in standards:
-        columns += [Column(f"{s.id}_rating", "Rating", "rating", s.title),
+        columns += [Column(f"{s.id}_rating", "Rating", "rating", s.title,
+                           follows=(f"{s.id}_pct",)),
                     Column(f"{s.id}_pct", "Lowest %", pct_kind, s.title)]
     # The rows also hold <standard>_to_next and _next (in the JSON); a portrait page has no
     # room for them here, so `rating_gaps_table` shows them beside this table.
     return _table(
         head, columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
-        notes=(ratings_rule_words(rules),))
+        structure=Structure(shares=tuple(shares)), notes=(ratings_rule_words(rules),))
 
 
 def rating_gaps_table(head: TableHead, ratings: ReportTable, qs: QuestionSet,
@@ -574,16 +707,25 @@ def rating_gaps_table(head: TableHead, ratings: ReportTable, qs: QuestionSet,
     standards = [s for s in qs.sections if any(q.key for q in s.questions)
                  and any(f"{s.id}_rating" in r for r in ratings.rows)]
     keys = ["unit", "inspection", "unit_type"]
+    # The lowest percentage, its yes and its base ride along unprinted: a count needed to
+    # reach a band is computed from them, so disclosure control hides it with them.
+    kept = ("next", "to_next", "rating", "pct", "yes", "base")
     rows = tuple({k: v for k, v in r.items()
-                  if k in keys or any(k in (f"{s.id}_next", f"{s.id}_to_next", f"{s.id}_rating")
-                                      for s in standards)}
+                  if k in keys or any(k == f"{s.id}_{part}" for s in standards for part in kept)}
                  for r in ratings.rows)
+    shares = tuple(Share(CellRef(i, f"{s.id}_pct"), CellRef(i, f"{s.id}_yes"),
+                         CellRef(i, f"{s.id}_base"))
+                   for i, r in enumerate(rows) for s in standards
+                   if r.get(f"{s.id}_pct") is not None)
     columns = [Column("unit", "Site / lead agency")]
     for s in standards:
-        columns += [Column(f"{s.id}_next", "Next rating", "rating", s.title),
-                    Column(f"{s.id}_to_next", "Yes needed", "count", s.title)]
+        columns += [Column(f"{s.id}_next", "Next rating", "rating", s.title,
+                           follows=(f"{s.id}_pct",)),
+                    Column(f"{s.id}_to_next", "Yes needed", "count", s.title,
+                           follows=(f"{s.id}_pct",))]
     return _table(
         head, columns=tuple(columns), rows=rows, row_styles=ratings.row_styles,
+        structure=Structure(shares=shares),
         notes=("Yes needed: how many more of the cases already answered would have to be "
                "judged sufficient (yes instead of no) for the standard to reach the next "
                "rating of Figure " + ratings.figure + ", adding up every key question below "
@@ -645,6 +787,10 @@ def reliability_table(head: TableHead, result: Reliability, *,
         columns += [Column(name, "Value", "ratio", group=heading),
                     Column(f"{name}_ci", "95% CI", "ratio", group=heading)]
     methods = result.overall.methods
+    # The number of self-pairs left out, kept (never printed) so that a small one is
+    # reworded by disclosure control.
+    rows[-1]["self_pairs"] = self_pairs
+    excluded = NoteCount(qa_rules.SELF_PAIR_TEMPLATE, CellRef(len(rows) - 1, "self_pairs"))
     return ReportTable(
         id=head.id, figure=head.figure, caption=head.caption, section=head.section,
         columns=tuple(columns), rows=tuple(rows), row_styles=tuple(styles),
@@ -668,4 +814,5 @@ def reliability_table(head: TableHead, result: Reliability, *,
             "throughout); the AC1 and alpha intervals where every pair agrees or where "
             "some bootstrap resamples hold one answer only, so that the coefficient is "
             "0/0 there. The JSON output gives the reason for each.",
-            qa_rules.self_pair_note(self_pairs)))
+            qa_rules.self_pair_note(self_pairs)),
+        structure=Structure(note_counts=(excluded,) if self_pairs else ()))

@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from audit.cell_safety import neutralise
 from audit.formatting import EXCEL_FORMATS, MISSING, is_missing
 from audit.report.model import BOLD, SHADE, Column, Report, ReportTable
-from audit.report.suppression import suppress_report, suppression_note
+from audit.report.suppression import small_numbers_text, suppress_report
 from audit.report.text import SHADING_LEGEND, format_cell, software_label, table_footnotes
 
 _BOLD = Font(bold=True)
@@ -193,8 +193,7 @@ def _write_methods(ws: Worksheet, report: Report, threshold: int | None) -> None
     rows: list[tuple[str, Any]] = [("Samples", "")]
     rows += [(label, n) for label, n in meta.samples]
     rows += [("", ""), ("Analysis", "")] + [("", text) for text in meta.methods]
-    rule = (suppression_note(threshold) if threshold and threshold > 1
-            else "No small-number suppression was applied.")
+    rule = small_numbers_text(meta, threshold)
     rows += [("", ""), ("Small numbers", rule),
              ("Percentages", "Stored as fractions formatted 0% (0.44 shows as 44%)."),
              ("Question sets", ", ".join(meta.question_sets)),

@@ -109,7 +109,7 @@ def test_methods_page(rendered) -> None:
     methods = _flat(_texts(reader)[-1])
     assert methods.startswith("Methods")
     for expected in (report.meta.command, "iom-thematic-2019 v1.0", "iom-audit 0.1.0",
-                     "2026-11-23T09:30:00", "counts from 1 to 4 are shown as *",
+                     "2026-11-23T09:30:00", "Counts from 1 to 4 are shown as *",
                      "chi² test", "alpha = 0.05", "Core programme cases with IOM status 3,247"):
         assert expected in methods
 
