@@ -105,6 +105,22 @@ class Structure:
     # Entries of ``ReportTable.base`` that print a cell: left out when the cell is withheld.
     base_cells: tuple[tuple[str, CellRef], ...] = ()
 
+    def shifted(self, by: int) -> Structure:
+        """The structure of the table with ``by`` rows added (negative: taken) at its top."""
+        def cell(ref: CellRef) -> CellRef:
+            return CellRef(ref.row + by, ref.key)
+
+        def either(ref: CellRef | int) -> CellRef | int:
+            return cell(ref) if isinstance(ref, CellRef) else ref
+
+        return Structure(
+            sums=tuple(Sum(tuple(cell(c) for c in s.parts), either(s.total))
+                       for s in self.sums),
+            shares=tuple(Share(cell(s.pct), cell(s.count), either(s.base))
+                         for s in self.shares),
+            note_counts=tuple(replace(n, cell=cell(n.cell)) for n in self.note_counts),
+            base_cells=tuple((label, cell(c)) for label, c in self.base_cells))
+
     def count_cells(self) -> set[CellRef]:
         """Every count the structure names (parts, totals, counts and bases, note counts)."""
         cells: set[CellRef] = set()
@@ -181,6 +197,32 @@ class ReportTable:
         if row_index >= len(self.row_styles):
             return False
         return HEADING in self.row_styles[row_index].values()
+
+    def without_first_row(self) -> ReportTable:
+        """The table without its first row, its structure following the rows up.
+
+        A number of the first row that the structure uses as a total or a base (a block's
+        base on a heading row) becomes that number, as a stated total; a first row with
+        counts of its own cannot go.
+        """
+        def stated(ref: CellRef | int) -> CellRef | int:
+            if isinstance(ref, CellRef) and ref.row == 0:
+                value = self.rows[0].get(ref.key)
+                if not isinstance(value, int):
+                    raise ValueError(f"{self.id}: the first row's {ref.key} is not a count")
+                return value
+            return ref
+
+        old = self.structure
+        sums = [Sum(s.parts, stated(s.total)) for s in old.sums
+                if not all(c.row == 0 for c in s.parts)]  # "row 0 = stated": nothing left
+        shares = [Share(s.pct, s.count, stated(s.base)) for s in old.shares]
+        kept = Structure(tuple(sums), tuple(shares), old.note_counts, old.base_cells)
+        cells = kept.count_cells() | {s.pct for s in kept.shares}
+        if any(isinstance(c, CellRef) and c.row == 0 for c in cells):
+            raise ValueError(f"{self.id}: its first row holds counts the structure names")
+        return replace(self, rows=self.rows[1:], row_styles=self.row_styles[1:],
+                       structure=kept.shifted(-1))
 
     def has_shading(self) -> bool:
         """Whether any cell is shaded (the renderers then add a legend)."""

@@ -108,7 +108,7 @@ def _without_caption_heading(table: ReportTable) -> ReportTable:
     first = next((str(v) for v in table.rows[0].values() if v), "")
     if _plain_words(first) != _plain_words(table.caption):
         return table
-    return dataclasses.replace(table, rows=table.rows[1:], row_styles=table.row_styles[1:])
+    return table.without_first_row()
 
 
 def _plain_words(text: str) -> str:
