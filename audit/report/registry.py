@@ -7,19 +7,17 @@ built. `compile_report` walks these entries; the table ids a user may ask for ar
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from audit.errors import UsageError
 from audit.report import tables as t
 from audit.report.context import ReportContext
-from audit.report.model import Chart, ReportTable
+from audit.report.model import ReportTable
 from audit.report.profile_figures import characteristic_table
 from audit.report.tables import TableHead
 from audit.views.analysis import compare
 from audit.views.report_data import rating_pairs, unit_counts
-from stats import Comparison
 
 Builder = Callable[["TableEntry", ReportContext], ReportTable | None]
 
@@ -122,29 +120,7 @@ def _comparison(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     if not result.rows or any(not any(r.groups[lv].n for r in result.rows)
                               for lv in result.levels):
         return None  # no IOM status known on both sides: nothing to compare
-    return _comparison_chart(t.iom_comparison_table(entry, result, ctx.qs), result, ctx)
-
-
-def _comparison_chart(table: ReportTable, result: Comparison,
-                      ctx: ReportContext) -> ReportTable:
-    """Give Figure 5.2 its chart: each question's IOM minus non-IOM difference with its
-    95% Newcombe interval, labelled by the question's short label (never its id), with the
-    table's † where IOM status had an independent effect."""
-    by_id = {r.question_id: r for r in result.rows}
-    rows = []
-    for row in table.rows:
-        qid = row.get("question_id")
-        source = by_id.get(str(qid))
-        low, high = source.diff_ci if source is not None and source.diff_ci else (None, None)
-        label = (ctx.qs.question(str(qid)).label if qid in ctx.qs
-                 else str(row.get("question") or qid or ""))
-        if row.get("independent_effect"):
-            label += " †"  # marked as the table shades it, so a greyscale print keeps it
-        rows.append({**row, "label": label, "diff_low": low, "diff_high": high})
-    chart = Chart("diff", "label", (("diff_pp", "Difference, IOM minus non-IOM"),),
-                  title="IOM minus non-IOM cases judged sufficient (percentage points, "
-                        "with 95% intervals)", interval=("diff_low", "diff_high"))
-    return dataclasses.replace(table, rows=tuple(rows), chart=chart)
+    return t.iom_comparison_table(entry, result, ctx.qs)
 
 
 def _ratings(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:

@@ -429,6 +429,10 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
             "effect_used": list(effect.used) if effect else None,
             "effect_dropped": list(effect.dropped) if effect else None,
             "independent_effect": independent,
+            # The chart's bar label: the question's short label (never its id), marked as
+            # the table shades it, so that a greyscale print keeps the mark.
+            "label": (qs.question(r.question_id).label if r.question_id in qs
+                      else _without_prefix(r.label)) + (" †" if independent else ""),
             **_effect_sizes(r),
             # The counts behind the percentages, never printed: disclosure control needs them.
             "non_iom_yes": non.yes if non else None, "iom_yes": iom.yes if iom else None,
@@ -471,9 +475,9 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         base={lv: max((r.groups[lv].n for r in result.rows), default=0)
               for lv in result.levels},
         tests=tuple(tests), notes=tuple(notes),
-        chart=Chart("grouped_hbar", "chart_label", (("non_iom_pct", "Non-IOM cases"),
-                                                    ("iom_pct", "IOM cases")),
-                    title="Judged sufficient (% of relevant cases)"))
+        chart=Chart("diff", "label", (("diff_pp", "Difference, IOM minus non-IOM"),),
+                    title="IOM minus non-IOM cases judged sufficient (percentage points, "
+                          "with 95% intervals)", interval=("diff_low", "diff_high")))
 
 
 # Beside every two-group p: the workbook, JSON and Markdown carry them; the PDF page keeps

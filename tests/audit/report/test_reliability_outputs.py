@@ -62,8 +62,10 @@ def test_pdf_puts_the_table_on_landscape_pages_with_every_column(report: Report,
     reader = PdfReader(write_pdf(report, tmp_path / "r.pdf", suppress_below=5))
     pages = [(p.mediabox.width > p.mediabox.height, " ".join(p.extract_text().split()))
              for p in reader.pages]
-    figure = [i for i, (_, text) in enumerate(pages) if "Figure A4" in text
-              and "Krippendorff" in text]
+    # Numbered as the report numbers it (audit.report.numbering), not by a fixed label.
+    a4 = f"Figure {report.table('reliability').figure}:"
+    a3 = f"Figure {report.table('standard_ratings').figure}:"
+    figure = [i for i, (_, text) in enumerate(pages) if a4 in text and "Krippendorff" in text]
     assert figure
     first = figure[0]
     assert pages[first][0], "the reliability figure is on a landscape page"
@@ -72,7 +74,7 @@ def test_pdf_puts_the_table_on_landscape_pages_with_every_column(report: Report,
                     "Krippendorff's alpha", "95% CI"):
         assert heading in text
     # The ratings figure before it and the methods page after it stay portrait.
-    ratings = next(i for i, (_, t) in enumerate(pages) if "Figure A3" in t and i > 1)
+    ratings = next(i for i, (_, t) in enumerate(pages) if a3 in t and i > 1)
     assert not pages[ratings][0]
     methods = next(i for i, (_, t) in enumerate(pages) if t.startswith("Methods"))
     assert methods > first and not pages[methods][0]
@@ -86,7 +88,8 @@ def test_pdf_puts_the_table_on_landscape_pages_with_every_column(report: Report,
 
 def test_workbook_shows_the_columns_and_intervals(report: Report, tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(write_xlsx(report, tmp_path / "r.xlsx", suppress_below=5))
-    ws = next(ws for ws in wb.worksheets if str(ws["A1"].value).startswith("Figure A4"))
+    a4 = f"Figure {report.table('reliability').figure}:"
+    ws = next(ws for ws in wb.worksheets if str(ws["A1"].value).startswith(a4))
     cells = [[c.value for c in row] for row in ws.iter_rows()]
     groups = cells[3]
     for heading in ("Prevalence", "Agreement", "Cohen's kappa", "PABAK", "Gwet's AC1",

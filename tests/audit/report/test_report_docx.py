@@ -28,6 +28,7 @@ BUILDER = Actor("Demo Builder")
 THRESHOLD = 5
 MARKING = "OFFICIAL-SENSITIVE"
 SUPPRESSIBLE: dict[str, set[str]] = {}
+PRINTED: dict[str, list[str]] = {}  # the columns a page shows (the workbook has them all)
 CHARTED: list[str] = []
 
 
@@ -47,13 +48,16 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, An
     # Which columns the report suppresses: a fact of the model, which the JSON does not carry.
     for table in compile_report(db, actor=BUILDER).tables:
         SUPPRESSIBLE[table.id] = {c.id for c in table.columns if c.suppressible}
+        PRINTED[table.id] = [c.id for c in table.printed().columns]
         if table.chart is not None:
             CHARTED.append(table.id)
     db.dispose()
     base = ["--db", str(folder / "demo.db")]
     assert run([*base, "report", "-o", str(folder / "r.pdf"), "--docx", str(folder / "r.docx"),
                 "--marking", MARKING, "--organisation", "HM Inspectorate of Probation"]) == 0
-    assert run([*base, "tables", "--json", str(folder / "t.json")]) == 0
+    # The tables as published: each withheld cell null and marked primary or secondary.
+    assert run([*base, "tables", "--json", str(folder / "t.json"),
+                "--suppress-below", str(THRESHOLD)]) == 0
     tables = json.loads((folder / "t.json").read_text(encoding="utf-8"))["tables"]
     yield folder, Document(str(folder / "r.docx")), tables
 
@@ -82,11 +86,11 @@ def _row_texts(table: Table, index: int) -> list[str]:
 def test_every_table_matches_tables_json_cell_by_cell(outputs) -> None:
     _, document, tables = outputs
     word = _captioned_tables(document)
-    assert len(word) == len(tables) == 15
+    assert len(word) == len(tables) == 16
     compared = starred = 0
     for table in tables:
         grid = word[f"Figure {table['figure']}: {table['caption']}"]
-        columns = table["columns"]
+        columns = [c for c in table["columns"] if c["id"] in PRINTED[table["id"]]]
         n_head = 2 if any(c["group"] for c in columns) else 1
         assert len(grid.columns) == len(columns)
         assert len(grid.rows) == n_head + len(table["rows"]), table["id"]
@@ -105,11 +109,10 @@ def test_every_table_matches_tables_json_cell_by_cell(outputs) -> None:
                 raw = row[column["id"]]
                 shaded = styles.get(column["id"]) == "shade" or styles.get("*") == "shade"
                 want = format_cell(raw, column["kind"]) + (" †" if shaded else "")
-                if cell.removesuffix(" †") == "*":
-                    # Suppressed: only ever a count or a percentage of one, never a zero,
-                    # and a percentage only where its count is starred too.
-                    assert column["kind"] in ("count", "pct"), (table["id"], column["id"])
-                    assert raw not in (0, None)
+                if column["id"] in (row.get("suppressed") or {}):
+                    # Withheld in the published JSON (primary or secondary): a star here.
+                    assert cell.removesuffix(" †") == "*", (table["id"], r, column["id"])
+                    assert raw is None
                     starred += 1
                     continue
                 assert cell == want, (table["id"], r, column["id"], cell, want)
@@ -189,8 +192,11 @@ def test_docx_path_rules_are_the_pdfs(outputs, tmp_path: Path) -> None:
     assert run([*base, "--docx", str(link), "--force"]) == 1
     assert existing.read_bytes() == b"keep"
     assert run([*base, "--docx", str(tmp_path / "x.doc")]) == 1
-    # Only the last missing folder level is made, as for the PDF.
+    # A missing folder is refused, as for the PDF: a typing mistake makes no folders.
     assert run([*base, "--docx", str(tmp_path / "no" / "such" / "r.docx")]) == 1
     assert not (tmp_path / "no").exists()
+    assert run([*base, "--docx", str(tmp_path / "new" / "r.docx")]) == 1
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "new").mkdir()
     assert run([*base, "--docx", str(tmp_path / "new" / "r.docx")]) == 0
     assert Document(str(tmp_path / "new" / "r.docx")).tables

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from reportlab.graphics.shapes import Drawing, Group, String
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import KeepTogether, Paragraph, Table
+from reportlab.platypus import KeepTogether, NextPageTemplate, Paragraph, Table
 from reportlab.platypus.tableofcontents import TableOfContents
 from statsmodels.stats.proportion import confint_proportions_2indep
 
@@ -41,7 +41,7 @@ BUILDER = Actor("Demo Builder")
 MARKING = "OFFICIAL-SENSITIVE"
 ORGANISATION = "HM Inspectorate of Probation"
 ALL_2020 = ["4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8", "4.9", "4.10", "5.1",
-            "5.2", "A1", "A2", "A3"]
+            "5.2", "A1", "A2", "A3", "A4"]
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_figures_carry_the_2020_numbers_without_a_gap(demo: tuple[Any, Report]) 
     assert gaps(figures) == []
     note = report.meta.numbering_note
     assert "2020 joint thematic inspection report" in note
-    assert "4.10, A1, A2 and A3 have no counterpart" in note
+    assert "4.10, A1, A2, A3 and A4 have no counterpart" in note
 
 
 def test_a_partial_report_keeps_the_2020_numbers_and_names_the_absent_ones(
@@ -209,11 +209,16 @@ def test_no_table_or_cell_is_wider_than_its_room(demo: tuple[Any, Report]) -> No
     for flowable in story:  # what KeepTogether holds, and never the contents' placeholder
         flat += flowable._content if isinstance(flowable, KeepTogether) else [flowable]
     checked = 0
+    frame_w, frame_h = pdf_mod.FRAME_W, pdf_mod.FRAME_H
     for flowable in flat:
+        if isinstance(flowable, NextPageTemplate):  # landscape pages have a wider frame
+            wide = flowable.action[1] == "landscape"
+            frame_w, frame_h = ((pdf_mod.WIDE_FRAME_W, pdf_mod.WIDE_FRAME_H) if wide
+                                else (pdf_mod.FRAME_W, pdf_mod.FRAME_H))
         if isinstance(flowable, TableOfContents):
             continue
-        width, _ = flowable.wrap(pdf_mod.FRAME_W, pdf_mod.FRAME_H)
-        assert width <= pdf_mod.FRAME_W + 0.01, flowable
+        width, _ = flowable.wrap(frame_w, frame_h)
+        assert width <= frame_w + 0.01, flowable
         if not isinstance(flowable, Table):
             continue
         widths = flowable._colWidths
