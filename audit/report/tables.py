@@ -452,9 +452,10 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         f"average over those questions: {average} (all their judgements pooled: {pooled})."
         if s.mean_diff_pp is not None else
         "No difference could be computed.",
-        f"Chi-square test without continuity correction, or Fisher's exact test where an "
-        f"expected count is below 5; p adjusted with {_correction_words(result.correction)}; "
-        f"significance at alpha = {result.alpha:g}.",
+        # Which test each row used is said by the "Test used" note (audit.report.text),
+        # from the rows themselves, so the two can never disagree.
+        f"p adjusted with {_correction_words(result.correction)}; significance at alpha = "
+        f"{result.alpha:g}.",
         *effect_notes(result),
         *_effect_size_notes(result),
         *_pairs_notes(result),
