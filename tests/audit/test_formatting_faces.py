@@ -172,6 +172,7 @@ REPORT_COLUMNS = {"iom_pct": "iom", "non_iom_pct": "non_iom", "diff_pp": "diff",
 def report_files(faces_db: Path) -> dict[str, Any]:
     """`iom-audit report` with every output, and the Figure 5.2 table as raw JSON."""
     out = faces_db.parent / "report"
+    out.mkdir()  # a file's folder must exist: only a folder named as one is made
     with pytest.MonkeyPatch.context() as env:
         env.setenv("IOM_AUDIT_INSPECTOR", LEAD)
         assert run(["--db", str(faces_db), "report", "--out", str(out / "r.pdf"),
