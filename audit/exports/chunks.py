@@ -20,7 +20,7 @@ from sqlmodel import col
 from audit import rules
 from audit.exports.coding import NOT_ASKED, UNANSWERED
 from audit.store.models import Answer, Case, Inspection, Inspector, Site
-from audit.views.frames import fetch_frame, pivot_answers
+from audit.views.frames import pivot_answers
 from question_sets import Question, QuestionSet
 from question_sets.profile import PROFILE
 
@@ -29,6 +29,21 @@ from question_sets.profile import PROFILE
 BATCH_CASES = 1_000
 LONG_COLUMNS = ("case_id", "inspection", "case_ref", "question_id", "rater", "value", "note",
                 "inspector", "updated_at")
+
+
+def fetch_objects(conn: sa.Connection, stmt: sa.Executable,
+                  columns: Sequence[str]) -> pd.DataFrame:
+    """A query's rows straight from the DBAPI cursor, as plain Python objects.
+
+    Not pandas' Arrow-backed strings: Arrow's allocator keeps what each batch used, which
+    cost ~45 MB of peak memory at 100,000 cases (SPSS export, 332 -> 286 MB).
+    """
+    result = conn.execute(stmt)
+    try:
+        raw = result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+    return pd.DataFrame(raw or None, columns=list(columns), dtype=object)
 
 
 @dataclass(frozen=True)
@@ -75,7 +90,7 @@ def load_answer_values(conn: sa.Connection, case_ids: Sequence[int],
     stmt = (sa.select(col(Answer.case_id), col(Answer.question_id), col(Answer.value),
                       col(Answer.rater))
             .where(col(Answer.case_id).in_(list(case_ids)), col(Answer.value).is_not(None)))
-    frame = fetch_frame(conn, stmt, ["case_id", "question_id", "value", "rater"])
+    frame = fetch_objects(conn, stmt, ["case_id", "question_id", "value", "rater"])
     return frame[frame["rater"] == rater].drop(columns=["rater"]).reset_index(drop=True)
 
 
@@ -137,7 +152,7 @@ def long_batch(conn: sa.Connection, case_ids: Sequence[int], *,
             .outerjoin(Inspector, col(Answer.inspector_id) == Inspector.id)
             .where(col(Answer.case_id).in_(list(case_ids)))
             .order_by(col(Case.case_ref), col(Answer.question_id), col(Answer.rater)))
-    frame = fetch_frame(conn, stmt, LONG_COLUMNS)
+    frame = fetch_objects(conn, stmt, LONG_COLUMNS)
     stamps = pd.to_datetime(frame["updated_at"], utc=True, format="ISO8601")
     frame = frame.astype(object).where(frame.notna(), None)
     frame["updated_at"] = stamps
