@@ -91,17 +91,17 @@ def dataset_label(sources: Sequence[Source], at: datetime, limit: int | None = N
     and versions, and when the export was made (UTC), within `limit` characters: the
     inspections' names give way to their number before the sets or the time are cut."""
     sets = sorted({f"{s.question_set.id} {s.question_set.version}" for s in sources})
-    when = f"exported {at.strftime('%Y-%m-%d %H:%M')} UTC"
     names = ", ".join(s.name for s in sources) or "no inspection"
-    label = f"{names}; question set {', '.join(sets) or 'none'}; {when}"
-    if limit is None or len(label) <= limit:
-        return label
     count = f"{len(sources)} inspections" if len(sources) > 1 else names
-    label = f"{count}; {', '.join(sets)}; {when}"
-    if len(label) <= limit:
-        return label
-    label = f"{count}; {sets[0]}{f' +{len(sets) - 1}' if len(sets) > 1 else ''}; {when}"
-    return short_label(label, limit)
+    some = f"{sets[0]} +{len(sets) - 1}" if len(sets) > 1 else ", ".join(sets) or "none"
+    stamp = at.strftime("%Y-%m-%dT%H:%MZ")
+    for label in (f"{names}; question set {', '.join(sets) or 'none'}; exported "
+                  f"{at.strftime('%Y-%m-%d %H:%M')} UTC",
+                  f"{names}; {', '.join(sets)}; exported {stamp}", f"{names}; {some}; {stamp}",
+                  f"{count}; {', '.join(sets)}; exported {stamp}", f"{count}; {some}; {stamp}"):
+        if limit is None or len(label) <= limit:
+            return label
+    return short_label(f"{count}; {some}; {stamp}", limit or 80)
 
 
 def _writer(fmt: str, staged: Mapping[Path, Path], data: Path,
