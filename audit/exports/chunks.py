@@ -20,7 +20,6 @@ from sqlmodel import col
 from audit import rules
 from audit.exports.coding import NOT_ASKED, UNANSWERED
 from audit.store.models import Answer, Case, Inspection, Inspector, Site
-from audit.views.frames import pivot_answers
 from question_sets import Question, QuestionSet
 from question_sets.profile import PROFILE
 
@@ -66,6 +65,15 @@ def case_batches(conn: sa.Connection, inspection_id: int,
         yield ids[start:start + size]
 
 
+def count_rows(conn: sa.Connection, inspection_ids: Sequence[int], *, long: bool) -> int:
+    """How many rows an export of these inspections will have (cases, or answers)."""
+    stmt = (sa.select(sa.func.count()).select_from(Answer)
+            .join(Case, col(Answer.case_id) == Case.id) if long
+            else sa.select(sa.func.count()).select_from(Case))
+    return int(conn.execute(stmt.where(col(Case.inspection_id).in_(list(inspection_ids))))
+               .scalar_one())
+
+
 def load_cases(conn: sa.Connection, case_ids: Sequence[int]) -> pd.DataFrame:
     """One row per case, in the order of `case_ids`: id, inspection, case_ref, site,
     status and the profile (typed values: booleans, dates)."""
@@ -99,8 +107,17 @@ def code_answers(qs: QuestionSet, questions: Sequence[Question], cases: pd.DataF
     """Question id -> the answer codes of each case, a missing answer coded `notasked`
     when the set's rule did not apply (or the set has no such question), else `noanswer`."""
     n = len(cases)
-    wide = pivot_answers(answers, [q.id for q in questions]).reindex(cases["id"].tolist())
-    given = {q.id: wide[q.id].to_numpy(dtype=object) for q in questions}
+    # One object array per question, straight from numpy: a pivoted DataFrame would turn
+    # every column into Arrow strings, whose allocator keeps the memory of each batch.
+    qids = [q.id for q in questions]
+    rows = pd.Index(cases["id"].to_numpy(dtype=np.int64)).get_indexer(
+        pd.Index(answers["case_id"].to_numpy(dtype=np.int64)))
+    columns = pd.Index(qids, dtype=object).get_indexer(
+        pd.Index(answers["question_id"].to_numpy(dtype=object), dtype=object))
+    keep = (rows >= 0) & (columns >= 0)
+    grid = np.full((n, len(qids)), None, dtype=object)
+    grid[rows[keep], columns[keep]] = answers["value"].to_numpy(dtype=object)[keep]
+    given = {qid: grid[:, j] for j, qid in enumerate(qids)}
     fields = {f: cases[f].to_numpy(dtype=object) for f in rules.rule_case_fields(qs)
               if f in cases}
     asked = {q.id for q in qs.questions}
@@ -118,8 +135,8 @@ def code_answers(qs: QuestionSet, questions: Sequence[Question], cases: pd.DataF
 
 
 def _yes_no(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: None if v is None or v is pd.NA or v != v
-                      else ("yes" if v else "no")).astype(object)
+    return pd.Series([None if v is None or v is pd.NA or v != v else ("yes" if v else "no")
+                      for v in values], index=values.index, dtype=object)
 
 
 def wide_batch(conn: sa.Connection, source: Source, case_ids: Sequence[int],
@@ -136,7 +153,8 @@ def wide_batch(conn: sa.Connection, source: Source, case_ids: Sequence[int],
     for f, spec in PROFILE.items():
         if spec.kind == "bool":
             out[f] = _yes_no(out[f])
-    questions_frame = pd.DataFrame({names[q]: v for q, v in coded.items()}, index=out.index)
+    questions_frame = pd.DataFrame({names[q]: v for q, v in coded.items()}, index=out.index,
+                                   dtype=object)
     out = pd.concat([out, questions_frame], axis=1)
     return out.astype(object).where(out.notna(), None)
 

@@ -186,7 +186,8 @@ def _compact(values: pd.Series, v: Variable | None, cache: dict[str, str]) -> np
     if v.answers:
         return np.array([BY_CODE[x].spss if x in BY_CODE else (numeric[x] if numeric else int(x))
                          for x in values], dtype=np.int32 if v.type == "integer" else np.int16)
-    return pd.to_numeric(values.map(numeric), errors="coerce").to_numpy(dtype=np.float64)
+    # float32 holds every code exactly (and NaN), in half the memory of float64
+    return pd.to_numeric(values.map(numeric), errors="coerce").to_numpy(dtype=np.float32)
 
 
 def _final(array: np.ndarray, v: Variable | None, stata: bool) -> Any:
@@ -198,44 +199,54 @@ def _final(array: np.ndarray, v: Variable | None, stata: bool) -> Any:
         for kind in MISSING_KINDS:
             out[array == kind.spss] = kind.stata
         return out
-    if array.dtype == object and (v is None or v.type in ("text", "multi_choice")):
-        return pd.Categorical(array)  # one small code per row; each text stored once
+    # Text stays an object array of shared strings: as a categorical, pandas would hold
+    # the categories as Arrow strings and pyreadstat's row loop would copy every value.
     return array
 
 
 class StatisticalWriter:
-    """Stata .dta or SPSS .sav: batches kept coded and compact, written once at the end.
+    """Stata .dta or SPSS .sav: every column kept in its final form, written at the end.
 
-    pyreadstat writes from one frame, so the columns are joined one at a time at the end
-    (each batch's part freed as its column is built) and text goes in as categoricals.
+    pyreadstat writes from one frame, so each column is allocated once for the expected
+    number of rows (grown if more come) and each batch is converted straight into its
+    slice: no second copy of the table is ever made. Equal texts share one string.
     """
 
     def __init__(self, path: Path, variables: Sequence[Variable], fmt: str,
-                 dataset_label: Callable[[int | None], str]) -> None:
+                 dataset_label: Callable[[int | None], str], rows: int = 0) -> None:
         self.path = path
         self.fmt = fmt
         self.variables = {v.name: v for v in variables}
         self.label = dataset_label
-        self.columns: dict[str, list[np.ndarray]] = {}
+        self.capacity = max(rows, 1)
+        self.filled = 0
+        self.columns: dict[str, np.ndarray] = {}
         self.caches: dict[str, dict[str, str]] = {}
 
     def write(self, inspection: str, batch: pd.DataFrame) -> None:
+        end = self.filled + len(batch)
+        if end > self.capacity:  # more rows than counted (written meanwhile): grow
+            self.capacity = max(end, self.capacity * 3 // 2)
+            for name, array in self.columns.items():
+                grown = np.empty(self.capacity, dtype=array.dtype)
+                grown[:self.filled] = array[:self.filled]
+                self.columns[name] = grown
         for c in batch.columns:
-            v = self.variables.get(str(c))
-            self.columns.setdefault(str(c), []).append(
-                _compact(batch[c], v, self.caches.setdefault(str(c), {})))
+            name = str(c)
+            v = self.variables.get(name)
+            chunk = _final(_compact(batch[c], v, self.caches.setdefault(name, {})), v,
+                           self.fmt == "stata")
+            if name not in self.columns:
+                self.columns[name] = np.empty(self.capacity, dtype=chunk.dtype)
+            self.columns[name][self.filled:end] = chunk
+        self.filled = end
 
     def _frame(self) -> pd.DataFrame:
-        data: dict[str, Any] = {}
-        for name in list(self.columns):
-            parts = self.columns.pop(name)
-            joined = np.concatenate(parts) if parts else np.array([], dtype=object)
-            parts.clear()
-            data[name] = _final(joined, self.variables.get(name), self.fmt == "stata")
         self.caches.clear()
         # Series without copies, so pandas does not consolidate the columns into one
         # block (a second copy of the whole table)
-        return pd.DataFrame({k: pd.Series(v, copy=False) for k, v in data.items()}, copy=False)
+        return pd.DataFrame({k: pd.Series(v[:self.filled], copy=False)
+                             for k, v in self.columns.items()}, copy=False)
 
     def close(self) -> None:
         import pyreadstat
