@@ -18,7 +18,7 @@ class Figure:
     runs: str
     peak_mb: float | None = None
     limit: float | None = None  # the target, in the figure's own unit
-    unit: str = "s"  # "s", "ms" (values are seconds, shown in ms) or "x" (a ratio)
+    unit: str = "s"  # "s", "ms" (values are seconds, shown in ms), "x" (a ratio) or "MB"
     stat: str = "median"  # or "p95"
     note: str = ""
     profile: Sequence[str] | None = None  # argv (after python) to profile when missed
@@ -46,6 +46,8 @@ class Figure:
             return f"{self.value:.2f}x"
         if self.unit == "ms":
             return f"{self.value:.1f} ms"
+        if self.unit == "MB":
+            return f"{self.value:.0f} MB"
         return f"{self.value:.2f} s"
 
     def met_text(self) -> str:

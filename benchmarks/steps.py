@@ -186,15 +186,17 @@ def models(ctx: Context) -> list[Figure]:
                    profile=["-m", "benchmarks.worker", "models", "--db", str(ctx.demo_db)])]
 
 
+EXPORT_MEMORY_MB = 300  # issue 17: every format streams, whatever the number of cases
+
+
 def outputs(ctx: Context) -> list[Figure]:
-    """report --out X.pdf, export --format parquet, export --format stata."""
+    """report --out X.pdf and `export` in every researcher format: time and peak memory."""
     out = ctx.work / "out"
     jobs = {
         "report": (["report", "--out", str(out / "report.pdf")], "Full `report` PDF", 15.0),
-        "export_parquet": (["export", "--format", "parquet", "--out", str(out / "parquet")],
-                           "`export --format parquet`", None),
-        "export_stata": (["export", "--format", "stata", "--out", str(out / "stata")],
-                         "`export --format stata`", None),
+        **{f"export_{fmt}": (["export", "--format", fmt, "--out", str(out / fmt)],
+                             f"`export --format {fmt}`", None)
+           for fmt in ("csv", "parquet", "stata", "spss")},
     }
     figures = []
     for key, (args, name, limit) in jobs.items():
@@ -203,11 +205,18 @@ def outputs(ctx: Context) -> list[Figure]:
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
             samples.append(ctx.cli(ctx.demo_db, *args))
-            log(f"  {key} run {k + 1}/{ctx.runs}: {samples[-1].seconds:.1f} s")
+            log(f"  {key} run {k + 1}/{ctx.runs}: {samples[-1].seconds:.1f} s, "
+                f"{samples[-1].peak_mb:.0f} MB")
         figures.append(Figure(key, name, [s.seconds for s in samples], str(ctx.runs),
                               peak(*(s.peak_mb for s in samples)), limit=limit,
                               note="CLI wall time, interpreter start-up included",
                               profile=[*_script(), "--db", str(ctx.demo_db), *args]))
+        if key.startswith("export_"):
+            figures.append(Figure(
+                f"{key}_memory", f"Peak memory of {name}", [s.peak_mb for s in samples],
+                str(ctx.runs), peak(*(s.peak_mb for s in samples)), limit=EXPORT_MEMORY_MB,
+                unit="MB", stat="p95",
+                note="max RSS of the CLI process (getrusage of the child), imports included"))
     return figures
 
 

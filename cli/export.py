@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
 def export(
     ctx: typer.Context,
     fmt: str = typer.Option("csv", "--format", "-f",
-                            help="csv, xlsx, parquet, stata (.dta) or spss (.sav)."),
+                            help="csv, xlsx, parquet (a dataset partitioned by inspection), "
+                                 "stata (.dta) or spss (.sav)."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory to write the files to."),
     long: bool = typer.Option(False, "--long",
                               help="One row per answer instead of one row per case."),
@@ -34,7 +35,11 @@ def export(
                                help="Replace files of the same names in OUT (never a "
                                     "symbolic link)."),
 ) -> None:
-    """Export the coded data and codebook.csv, recorded in the audit trail before they appear."""
+    """Export the coded data and codebook.csv, recorded in the audit trail before they appear.
+
+    Missing answers say why: na (not applicable), notasked (the rule did not apply) or
+    noanswer (Stata .a/.b/.c, SPSS -1/-2/-3): see docs/import-export.md.
+    """
     from audit.exports.exporters import export as run_export
     from cli.progress import StderrProgress
 

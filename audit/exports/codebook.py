@@ -3,8 +3,10 @@
 Variable names are valid in Stata and SPSS (at most 32 characters, letters, digits and
 underscores, starting with a letter, not a reserved word, unique ignoring case), so
 the same names appear in every format; the codebook maps them back to question ids.
-In `.dta` and `.sav` files coded variables are stored as integers 1..k (Stata value
-labels need numbers); the `numeric_codes` column gives that encoding.
+In `.dta` and `.sav` files coded variables are stored as numbers with value labels
+(yes/no as 1/0, MAPPA 0-3, others 1..k: `audit.exports.coding`); the `numeric_codes`
+column gives that encoding, `missing_codes` the code of each kind of missing answer and
+`applies_when` the question set's rule under which the question is asked.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audit.cell_safety import neutralise
+from audit.exports.coding import describe_missing, measure, numeric_codes
 from audit.store.models import RATERS
 from question_sets import Question
 from question_sets.profile import CASE_STATUS, PROFILE
@@ -28,7 +31,8 @@ RESERVED = frozenset({
     "ge", "gt", "le", "lt", "ne", "not", "or", "to",
 })
 COLUMNS = ("variable", "label", "type", "codes", "numeric_codes", "question_text",
-           "applies_when", "question_id")
+           "applies_when", "question_id", "measure", "missing_codes", "question_set")
+ALWAYS = "always (no rule)"
 
 
 @dataclass(frozen=True)
@@ -42,16 +46,23 @@ class Variable:
     question_text: str = ""
     applies_when: str = ""
     question_id: str = ""
+    answers: bool = False  # a question's answers: missing is na, not asked or unanswered
+    question_set: str = ""  # 'id version' of the set(s) the question comes from
 
     @property
     def coded(self) -> bool:
-        """True when the values are codes with labels (stored as 1..k in .dta/.sav)."""
+        """True when the values are codes with labels (stored as numbers in .dta/.sav)."""
         return bool(self.codes) and self.type != "multi_choice"
 
     @property
     def numeric(self) -> dict[str, int]:
-        """Code -> the integer that stands for it in .dta and .sav files."""
-        return {code: i for i, code in enumerate(self.codes, start=1)} if self.coded else {}
+        """Code -> the number that stands for it in .dta and .sav files (`na` is missing)."""
+        return numeric_codes(self.codes, self.type) if self.coded else {}
+
+    @property
+    def measure(self) -> str:
+        """SPSS measure level: nominal, ordinal or scale."""
+        return measure(self.type, self.name, self.coded)
 
     def row(self) -> dict[str, str]:
         """The codebook line of this variable."""
@@ -59,8 +70,11 @@ class Variable:
             "variable": self.name, "label": self.label, "type": self.type,
             "codes": "; ".join(f"{c}={label}" for c, label in self.codes.items()),
             "numeric_codes": "; ".join(f"{n}={c}" for c, n in self.numeric.items()),
-            "question_text": self.question_text, "applies_when": self.applies_when,
-            "question_id": self.question_id,
+            "question_text": self.question_text,
+            "applies_when": self.applies_when or (ALWAYS if self.answers else ""),
+            "question_id": self.question_id, "measure": self.measure,
+            "missing_codes": describe_missing(self.answers, self.type == "integer"),
+            "question_set": self.question_set,
         }
 
 
@@ -125,10 +139,13 @@ def long_variables(*, pseudonymised: bool) -> list[Variable]:
     return out
 
 
-def question_variables(questions: Sequence[Question], names: Mapping[str, str]) -> list[Variable]:
-    """One variable per question, named as in the wide layout."""
+def question_variables(questions: Sequence[Question], names: Mapping[str, str],
+                       sets: Mapping[str, str] | None = None) -> list[Variable]:
+    """One variable per question, named as in the wide layout (`sets`: question id ->
+    the question sets that ask it)."""
     return [Variable(names[q.id], q.label or q.text, q.type, dict(q.codes), q.text,
-                     q.applies_when or "", q.id) for q in questions]
+                     q.applies_when or "", q.id, answers=True,
+                     question_set=(sets or {}).get(q.id, "")) for q in questions]
 
 
 def write_codebook(variables: Sequence[Variable], path: Path) -> None:

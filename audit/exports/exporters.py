@@ -1,26 +1,26 @@
 """Exporting coded data for researchers: CSV, XLSX, Parquet, Stata and SPSS, with a codebook.
 
-Data is loaded column-wise with SQL (never one ORM object per answer). Every export is
-logged in the audit trail as a disclosure: what left the database, how much, and
-whether it was pseudonymised.
+Data is read a batch of cases at a time, column-wise with SQL (never one ORM object per
+answer), and written as it is read (`audit.exports.chunks`, `audit.exports.writers`), so
+memory stays bounded at any size. Missing answers are coded by why they are missing
+(`audit.exports.coding`). Every export is logged in the audit trail as a disclosure:
+what left the database, how much, and whether it was pseudonymised.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlmodel import col
 
 from audit import pseudonyms, trail
-from audit.cell_safety import neutralise_frame
 from audit.disclosure import Disclosure
 from audit.errors import UsageError
+from audit.exports.chunks import Source, batches, count_rows
 from audit.exports.codebook import (
     Variable,
     case_variables,
@@ -29,17 +29,26 @@ from audit.exports.codebook import (
     unique_names,
     write_codebook,
 )
+from audit.exports.coding import short_label
+from audit.exports.writers import (
+    BatchWriter,
+    CsvWriter,
+    ParquetWriter,
+    StatisticalWriter,
+    XlsxWriter,
+    iso_utc,
+    partition_folder,
+)
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, allows, require
 from audit.store.engine import Database
-from audit.store.models import RATERS, Answer, Case, Inspection, Inspector, Site, utcnow
-from audit.views.frames import fetch_frame, pivot_answers
-from question_sets import Question
-from question_sets.profile import PROFILE
+from audit.store.models import RATERS, utcnow
+from question_sets import Question, QuestionSet
+
+__all__ = ["FORMATS", "ExportResult", "export", "iso_utc"]
 
 FORMATS = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet", "stata": ".dta",
            "spss": ".sav"}
-XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 
 ProgressFn = Callable[[str, int, int | None], None]
 
@@ -57,7 +66,7 @@ class ExportResult:
 
 # ---------------------------------------------------------------------------- loading
 
-def _questions(qsets: Sequence[Any]) -> list[Question]:
+def _questions(qsets: Sequence[QuestionSet]) -> list[Question]:
     """Every question of the sets, in order, each id once (first set wins)."""
     seen: dict[str, Question] = {}
     for qs in qsets:
@@ -66,151 +75,46 @@ def _questions(qsets: Sequence[Any]) -> list[Question]:
     return list(seen.values())
 
 
-def _frame(conn: sa.Connection, stmt: sa.Select[*tuple[Any, ...]]) -> pd.DataFrame:
-    result = conn.execute(stmt)
-    return pd.DataFrame([tuple(r) for r in result], columns=list(result.keys()), dtype=object)
+def _sets_asking(qsets: Sequence[QuestionSet]) -> dict[str, str]:
+    """Question id -> the question sets (id and version) that ask it."""
+    out: dict[str, list[str]] = {}
+    for qs in qsets:
+        for q in qs.questions:
+            label = f"{qs.id} {qs.version}"
+            if label not in out.setdefault(q.id, []):
+                out[q.id].append(label)
+    return {k: ", ".join(v) for k, v in out.items()}
 
 
-def load_cases(conn: sa.Connection, inspection_ids: Sequence[int]) -> pd.DataFrame:
-    """One row per case: id, inspection, case_ref, site, status and the profile."""
-    stmt = (sa.select(col(Case.id), sa.label("inspection", col(Inspection.name)),
-                      col(Case.case_ref), sa.label("site", col(Site.name)), col(Case.status),
-                      *(getattr(Case, f) for f in PROFILE))
-            .join(Inspection, col(Case.inspection_id) == Inspection.id)
-            .outerjoin(Site, col(Case.site_id) == Site.id)
-            .where(col(Case.inspection_id).in_(inspection_ids))
-            .order_by(col(Inspection.id), col(Case.case_ref)))
-    return _frame(conn, stmt)
+def dataset_label(sources: Sequence[Source], at: datetime, limit: int | None = None) -> str:
+    """What the Stata and SPSS files say they hold: the inspections, their question sets
+    and versions, and when the export was made (UTC), within `limit` characters: the
+    inspections' names give way to their number before the sets or the time are cut."""
+    sets = sorted({f"{s.question_set.id} {s.question_set.version}" for s in sources})
+    names = ", ".join(s.name for s in sources) or "no inspection"
+    count = f"{len(sources)} inspections" if len(sources) > 1 else names
+    some = f"{sets[0]} +{len(sets) - 1}" if len(sets) > 1 else ", ".join(sets) or "none"
+    stamp = at.strftime("%Y-%m-%dT%H:%MZ")
+    for label in (f"{names}; question set {', '.join(sets) or 'none'}; exported "
+                  f"{at.strftime('%Y-%m-%d %H:%M')} UTC",
+                  f"{names}; {', '.join(sets)}; exported {stamp}", f"{names}; {some}; {stamp}",
+                  f"{count}; {', '.join(sets)}; exported {stamp}", f"{count}; {some}; {stamp}"):
+        if limit is None or len(label) <= limit:
+            return label
+    return short_label(f"{count}; {some}; {stamp}", limit or 80)
 
 
-LONG_COLUMNS = ("case_id", "inspection", "case_ref", "question_id", "rater", "value", "note",
-                "inspector", "updated_at")
-
-
-def load_answers(conn: sa.Connection, inspection_ids: Sequence[int]) -> pd.DataFrame:
-    """One row per answer: case_id, inspection, case_ref, question_id, rater, value, note,
-    inspector, updated_at (ISO 8601 text in UTC).
-
-    Read through the raw cursor: millions of rows, and SQLAlchemy's per-row result
-    processing (the UTC timestamps above all) cost several times the read itself.
-    """
-    stmt = (sa.select(col(Answer.case_id), col(Inspection.name), col(Case.case_ref),
-                      col(Answer.question_id), col(Answer.rater), col(Answer.value),
-                      col(Answer.note), col(Inspector.name), col(Answer.updated_at))
-            .join(Case, col(Answer.case_id) == Case.id)
-            .join(Inspection, col(Case.inspection_id) == Inspection.id)
-            .outerjoin(Inspector, col(Answer.inspector_id) == Inspector.id)
-            .where(col(Case.inspection_id).in_(inspection_ids))
-            .order_by(col(Inspection.id), col(Case.case_ref), col(Answer.question_id),
-                      col(Answer.rater)))
-    frame = fetch_frame(conn, stmt, LONG_COLUMNS).astype(object)
-    frame["updated_at"] = iso_utc(frame["updated_at"])
-    return frame
-
-
-def load_answer_values(conn: sa.Connection, inspection_ids: Sequence[int],
-                       rater: str) -> pd.DataFrame:
-    """One rater's answers: case_id, question_id, value (what a wide file holds)."""
-    stmt = (sa.select(col(Answer.case_id), col(Answer.question_id), col(Answer.value))
-            .join(Case, col(Answer.case_id) == Case.id)
-            .where(col(Case.inspection_id).in_(inspection_ids), col(Answer.rater) == rater,
-                   col(Answer.value).is_not(None)))
-    return fetch_frame(conn, stmt, ["case_id", "question_id", "value"])
-
-
-def iso_utc(values: pd.Series) -> pd.Series:
-    """Timestamps (naive ones are UTC) as `datetime.isoformat()` writes them in UTC."""
-    stamps = pd.to_datetime(values, utc=True, format="ISO8601")
-    text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").where(
-        stamps.dt.microsecond != 0, stamps.dt.strftime("%Y-%m-%dT%H:%M:%S"))
-    return (text + "+00:00").astype(object).where(stamps.notna(), None)
-
-
-def _text_bools(frame: pd.DataFrame) -> pd.DataFrame:
-    for spec in PROFILE.values():
-        if spec.kind == "bool" and spec.code in frame:
-            frame[spec.code] = frame[spec.code].map(
-                lambda v: None if v is None or v is pd.NA else ("yes" if v else "no"))
-    return frame
-
-
-def wide_frame(cases: pd.DataFrame, answers: pd.DataFrame, questions: Sequence[Question],
-               names: dict[str, str]) -> pd.DataFrame:
-    """Cases with one column per question (named by `names`) holding that rater's answer."""
-    wide = pivot_answers(answers, [q.id for q in questions]).rename(columns=names)
-    out = cases.join(wide, on="id").drop(columns=["id"])
-    return _text_bools(out).astype(object).where(out.notna(), None)
-
-
-# ---------------------------------------------------------------------------- writing
-
-def _numeric(frame: pd.DataFrame, variables: Sequence[Variable]) -> pd.DataFrame:
-    """Coded variables as 1..k (Stata value labels need numbers); dates as datetimes."""
-    out = frame.copy()
-    for v in variables:
-        if v.name not in out:
-            continue
-        if v.coded:
-            out[v.name] = pd.to_numeric(out[v.name].map(v.numeric), errors="coerce") \
-                .astype("float64")
-        elif v.type == "integer":
-            out[v.name] = pd.to_numeric(out[v.name], errors="coerce").astype("float64")
-        elif v.type in ("date", "datetime"):
-            out[v.name] = pd.to_datetime(out[v.name], errors="coerce", utc=v.type == "datetime")
-            if v.type == "datetime":
-                out[v.name] = out[v.name].dt.tz_localize(None)
-        else:
-            out[v.name] = out[v.name].map(lambda x: "" if x is None or x is pd.NA else str(x))
-    return out
-
-
-def _labels(variables: Sequence[Variable], frame: pd.DataFrame, limit: int) -> dict[str, Any]:
-    return {
-        "column_labels": [next((v.label[:limit] for v in variables if v.name == c), c)
-                          for c in frame.columns],
-        "variable_value_labels": {v.name: {float(n): v.codes[c][:limit] for c, n in
-                                           v.numeric.items()}
-                                  for v in variables if v.coded and v.name in frame},
-    }
-
-
-def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
-    import openpyxl
-
-    if len(frame) > XLSX_MAX_ROWS:
-        raise UsageError(f"{len(frame):,} rows do not fit in one XLSX sheet "
-                         f"({XLSX_MAX_ROWS:,} at most): use csv or parquet")
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("data")
-    sheet.append(list(frame.columns))
-    for row in frame.itertuples(index=False, name=None):
-        # neutralised already: no text cell can start with '=' and become a formula
-        sheet.append([None if v is None or v is pd.NA else v for v in row])
-    book.save(path)
-
-
-def write_frame(frame: pd.DataFrame, variables: Sequence[Variable], fmt: str,
-                path: Path) -> None:
-    """Write one data file in a format, with labels where the format holds them."""
+def _writer(fmt: str, staged: Mapping[Path, Path], data: Path,
+            partitions: Mapping[str, Path], variables: Sequence[Variable],
+            label: Callable[[int | None], str], rows: Callable[[], int]) -> BatchWriter:
     if fmt == "csv":
-        # Quote every text field: pandas leaves a bare CR unquoted, and a reader would
-        # start a new row there, putting the rest of the cell (maybe "=...") first.
-        neutralise_frame(frame).to_csv(path, index=False, encoding="utf-8",
-                                        quoting=csv.QUOTE_NONNUMERIC)
-    elif fmt == "xlsx":
-        _write_xlsx(neutralise_frame(frame), path)
-    elif fmt == "parquet":
-        frame.astype(object).where(frame.notna(), None).to_parquet(path, index=False)
-    elif fmt in ("stata", "spss"):
-        import pyreadstat
-
-        data = _numeric(frame, variables)
-        if fmt == "stata":
-            pyreadstat.write_dta(data, str(path), **_labels(variables, data, 80))
-        else:
-            pyreadstat.write_sav(data, str(path), **_labels(variables, data, 255))
-    else:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        return CsvWriter(staged[data], variables)
+    if fmt == "xlsx":
+        return XlsxWriter(staged[data], variables)
+    if fmt == "parquet":
+        return ParquetWriter({name: staged[path] for name, path in partitions.items()},
+                             variables)
+    return StatisticalWriter(staged[data], variables, fmt, label, rows())
 
 
 # ----------------------------------------------------------------------------- export
@@ -233,27 +137,60 @@ def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: boo
     pseudonyms.refuse_retired_key()
     out = Path(out)
     data_name = ("answers" if long else "cases") + FORMATS[fmt]
-    with Disclosure([out / data_name, out / "codebook.csv"], force=force,
-                    folders=[out]) as disclosure:
+    with db.session() as session:
+        chosen = inspections_for_reading(session, inspections)
+        sources = [Source(i.id, i.name, question_set_of(i)) for i in chosen
+                   if i.id is not None]
+    # Parquet is a dataset partitioned by inspection: one file per inspection.
+    partitions = {s.name: out / data_name / partition_folder(s.name) / "part-0.parquet"
+                  for s in sources} if fmt == "parquet" else {}
+    files = [*(partitions.values() if partitions else [out / data_name]),
+             out / "codebook.csv"]
+    folders = [out, *([out / data_name] if partitions else [])]
+    if partitions:
+        _refuse_stale_partitions(out / data_name, partitions)
+    with Disclosure(files, force=force, folders=folders) as disclosure:
         by_role = False
         with db.engine.connect() as conn:
             role = require(conn, actor, "export")
         if not pseudonymise_refs and not allows(role, "export_identifiable"):
             pseudonymise_refs = by_role = True
-        with db.session() as session:
-            chosen = inspections_for_reading(session, inspections)
-            questions = _questions([question_set_of(i) for i in chosen])
-        ids = [i.id for i in chosen if i.id is not None]
-        if progress:
-            progress("Loading", 0, None)
-        frame, variables = _load(db, ids, questions, long=long, rater=rater,
-                                 pseudonymise_refs=pseudonymise_refs)
-        names_out = tuple(i.name for i in chosen)
-        if progress:
-            progress("Writing", 0, None)
+        qsets = [s.question_set for s in sources]
+        questions = _questions(qsets)
+        variables, names = _variables(questions, qsets, long=long,
+                                      pseudonymise_refs=pseudonymise_refs)
+        now = utcnow()
+
+        def label(limit: int | None) -> str:
+            return dataset_label(sources, now, limit)
+
+        names_out = tuple(s.name for s in sources)
+        rows = 0
 
         def write(staged: Mapping[Path, Path]) -> None:
-            write_frame(frame, variables, fmt, staged[out / data_name])
+            nonlocal rows
+            def expected() -> int:
+                with db.engine.connect() as conn:
+                    return count_rows(conn, [s.id for s in sources], long=long)
+
+            writer = _writer(fmt, staged, out / data_name, partitions, variables, label,
+                             expected)
+            try:
+                with db.engine.connect() as conn:
+                    keys = ({s.id: pseudonyms.case_pseudonyms(conn, [s.id]) for s in sources}
+                            if pseudonymise_refs else None)
+                    if progress:
+                        progress("Exporting", 0, None)
+                    for source, batch in batches(conn, sources, questions, names, long=long,
+                                                 rater=rater, pseudonyms=keys):
+                        writer.write(source.name, batch)
+                        rows += len(batch)
+                        if progress:
+                            progress("Exporting", rows, None)
+                    if rows == 0 and fmt != "parquet":
+                        writer.write("", _empty(variables))
+            finally:
+                writer.close()
             write_codebook(variables, staged[out / "codebook.csv"])
 
         def record(conn: sa.Connection, files: Sequence[Path]) -> None:
@@ -264,40 +201,51 @@ def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: boo
             trail.record_many(conn, [{
                 "at": utcnow(), "who": actor.name, "entity": "export",
                 "key": f"{fmt}:{out}"[:200], "field": "long" if long else f"wide/{rater}",
-                "new_value": (f"inspections={','.join(names_out)}; rows={len(frame)}; "
+                "new_value": (f"inspections={','.join(names_out)}; rows={rows}; "
                               f"format={fmt}; layout={'long' if long else 'wide'}; rater="
                               f"{'all' if long else rater}; pseudonymised="
                               f"{'yes' if pseudonymise_refs else 'no'}; files="
-                              f"{','.join(f.name for f in files)}"),
+                              f"{','.join(_shown(f, out) for f in files)}"),
             }])
 
         placed = disclosure.publish(db, write, record)
-    return ExportResult(tuple(placed), len(frame), names_out, pseudonymise_refs, by_role)
+    return ExportResult(tuple(placed), rows, names_out, pseudonymise_refs, by_role)
 
 
-def _load(db: Database, ids: Sequence[int], questions: Sequence[Question], *, long: bool,
-          rater: str, pseudonymise_refs: bool) -> tuple[pd.DataFrame, list[Variable]]:
-    """The frame to write and its variables (case references replaced when asked)."""
-    with db.engine.connect() as conn:
-        names_of = pseudonyms.case_pseudonyms(conn, ids) if pseudonymise_refs else {}
-        if long:
-            frame = load_answers(conn, ids)
-            variables = long_variables(pseudonymised=pseudonymise_refs)
-            if pseudonymise_refs:
-                frame["case_ref"] = frame["case_id"].map(names_of)
-                frame = frame.drop(columns=["note", "updated_at"])
-            frame = frame.drop(columns=["case_id"])
-        else:
-            cases = load_cases(conn, ids)
-            if pseudonymise_refs:
-                cases["case_ref"] = cases["id"].map(names_of)
-            variables = case_variables(pseudonymised=pseudonymise_refs,
-                                       with_dates=not pseudonymise_refs)
-            names = unique_names([q.id for q in questions], [v.name for v in variables])
-            frame = wide_frame(cases, load_answer_values(conn, ids, rater), questions,
-                               names)
-            if pseudonymise_refs:
-                frame = frame.drop(columns=[f for f, s in PROFILE.items() if s.kind == "date"])
-    variables += question_variables(questions, unique_names(
-        [q.id for q in questions], [v.name for v in variables]))
-    return frame, variables
+def _variables(questions: Sequence[Question], qsets: Sequence[QuestionSet], *, long: bool,
+               pseudonymise_refs: bool) -> tuple[list[Variable], dict[str, str]]:
+    """The variables of the export, in column order, and question id -> column name."""
+    if long:
+        variables = long_variables(pseudonymised=pseudonymise_refs)
+    else:
+        variables = case_variables(pseudonymised=pseudonymise_refs,
+                                   with_dates=not pseudonymise_refs)
+    names = unique_names([q.id for q in questions], [v.name for v in variables])
+    # in the long layout the question rows document the codes of the `value` column
+    variables += question_variables(questions, names, _sets_asking(qsets))
+    return variables, names
+
+
+def _empty(variables: Sequence[Variable]) -> pd.DataFrame:
+    return pd.DataFrame({v.name: pd.Series(dtype=object) for v in variables})
+
+
+def _shown(path: Path, out: Path) -> str:
+    """A published file as the trail names it: relative to the output folder."""
+    try:
+        return str(Path(path).relative_to(Path(out).absolute()))
+    except ValueError:
+        return Path(path).name
+
+
+def _refuse_stale_partitions(folder: Path, partitions: Mapping[str, Path]) -> None:
+    """A dataset folder holding another inspection's part is refused (even with --force):
+    readers would take the stale part for data of this export."""
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    wanted = {p.parent.name for p in partitions.values()}
+    stale = sorted(p.name for p in folder.iterdir() if p.name not in wanted
+                   and not p.name.startswith("."))
+    if stale:
+        raise UsageError(f"{folder} holds {', '.join(stale)}, which this export would not "
+                         "replace: remove the folder or choose another --out")

@@ -34,8 +34,14 @@ FIGURES = [
     ("`iom-audit compare", None),
     ("Independent-effect models", "< 5 s"),
     ("Full `report` PDF", "< 15 s"),
+    ("`export --format csv`", None),
+    ("Peak memory of `export --format csv`", "< 300 MB"),
     ("`export --format parquet`", None),
+    ("Peak memory of `export --format parquet`", "< 300 MB"),
     ("`export --format stata`", None),
+    ("Peak memory of `export --format stata`", "< 300 MB"),
+    ("`export --format spss`", None),
+    ("Peak memory of `export --format spss`", "< 300 MB"),
     ("App ready (", "< 1.5 s"),
     ("App ready, counted from process launch", None),
     ("Next question (`j`), median", "< 50 ms"),
@@ -45,7 +51,7 @@ FIGURES = [
     ("Floor: one-row SQLite commit (WAL", None),
     ("Floor: one-row SQLite commit, p95", None),
 ]
-VALUE = re.compile(r"^(p95: )?\d+\.\d+( s| ms|x)$")
+VALUE = re.compile(r"^(p95: )?(\d+\.\d+( s| ms|x)|\d+ MB)$")
 
 
 def table_rows(text: str) -> dict[str, list[str]]:

@@ -61,7 +61,11 @@ def test_wide_layout_names_and_codebook(sqlite_db: Database, tmp_path: Path) -> 
     assert set(header) <= set(book)
     q = book["q2_2_3"]
     assert q["question_id"] == "2.2.3" and q["codes"] == "yes=Yes; no=No; na=Not applicable"
-    assert q["numeric_codes"] == "1=yes; 2=no; 3=na" and q["question_text"]
+    assert q["numeric_codes"] == "1=yes; 0=no" and q["question_text"]
+    assert q["missing_codes"].startswith("na (Stata .a, SPSS -1) = Not applicable")
+    assert q["measure"] == "nominal" and q["applies_when"] == "always (no rule)"
+    assert book["mappa_level"]["numeric_codes"] == "0=none; 1=1; 2=2; 3=3"
+    assert book["mappa_level"]["measure"] == "ordinal"
     assert book["f_drugs_delivered"]["applies_when"] == "answers['factor.drugs.linked'] == 'yes'"
     row = next(r for r in _rows(tmp_path / "o" / "cases.csv") if r["case_ref"] == "A1")
     assert row["iom"] == "yes" and row["q2_1_1"] == "yes" and row["f_drugs_delivered"] == "no"
@@ -74,18 +78,22 @@ def test_stata_and_spss_carry_labels(sqlite_db: Database, tmp_path: Path, fmt: s
     populated(sqlite_db, tmp_path)
     assert cli(sqlite_db, "export", "--format", fmt, "--out", str(tmp_path / "o")) == 0
     path = next(p for p in (tmp_path / "o").iterdir() if p.name.startswith("cases."))
-    frame, meta = reader(str(path))  # type: ignore[operator]
+    frame, meta = reader(str(path), user_missing=True)  # type: ignore[operator]
     labels = meta.column_names_to_labels
     assert labels["q2_1_1"] == "Assessment: engaging the service user"
     assert labels["iom"] == "IOM case"
-    values = {k: {int(n): t for n, t in v.items()} for k, v in meta.variable_value_labels.items()}
-    assert values["q2_2_3"] == {1: "Yes", 2: "No", 3: "Not applicable"}
-    assert values["rosh"][4] == "Very high"
+    values = meta.variable_value_labels
+    na = "a" if fmt == "stata" else -1.0
+    assert values["q2_2_3"] == {1: "Yes", 0: "No", na: "Not applicable (inspector's judgement)",
+                                ("b" if fmt == "stata" else -2.0): "Not asked (the question's "
+                                "rule did not apply)", ("c" if fmt == "stata" else -3.0):
+                                "Unanswered (the question applied; no answer)"}
+    assert values["rosh"][4] == "Very high" and values["mappa_level"][0] == "Not MAPPA"
     a2 = frame[frame["case_ref"] == "A2"].iloc[0]
-    assert a2["q2_2_3"] == 3 and a2["iom"] == 2  # na, no
+    assert a2["q2_2_3"] == na and a2["iom"] == 0  # na, no
     also = pd.read_stata(path) if fmt == "stata" else None
-    if also is not None:
-        assert also.loc[also["case_ref"] == "A2", "q2_2_3"].iloc[0] == "Not applicable"
+    if also is not None:  # pandas reads every kind of missing as missing
+        assert pd.isna(also.loc[also["case_ref"] == "A2", "q2_2_3"].iloc[0])
 
 
 def test_long_stata_and_parquet(sqlite_db: Database, tmp_path: Path) -> None:
