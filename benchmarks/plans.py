@@ -69,5 +69,12 @@ The models are fitted on covariate-pattern counts (`stats.regression.Design`); a
 the design is being rebuilt per question or the fit falls back to IRLS — profile
 `python -m benchmarks.worker models --db .bench/bench.db`.""",
 }
+PLANS["compare_cli"] = """
+**Where the time goes** (PostgreSQL): interpreter start-up and imports (pandas, scipy,
+statsmodels, SQLAlchemy: the lazy-import work of issue 19 item 1, shared with SQLite), then
+one tally on the server (`audit.views.tally._counted_on_server`: the answers joined to a
+hash of the cases' pattern numbers and counted by question, value and pattern; its plan is
+under "Query plans" below, beside the floor's), then the statistics as on SQLite. The server
+part is the joined floor plus the hash of the pattern list; the rest is client work."""
 PLANS["app_next_p95"] = PLANS["app_next"]
 PLANS["app_answer_p95"] = PLANS["app_answer"]
