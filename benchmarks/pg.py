@@ -2,7 +2,8 @@
 
 `make bench BACKEND=postgresql` measures against a real server (default
 `postgresql+psycopg://postgres@127.0.0.1:5432/postgres`, trust auth). The suite creates
-its scratch databases (`iom_bench`, `iom_bench_import`) and drops them at the end.
+its scratch databases (`iom_bench`, `iom_bench_import`, `iom_bench_million`) and drops
+them at the end.
 
 The demo data is built once on SQLite by `iom-audit demo` (as in the SQLite run, so both
 backends count the same answers) and copied table by table into a migrated PostgreSQL
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEMO_DB = "iom_bench"
 IMPORT_DB = "iom_bench_import"
+MILLION_DB = "iom_bench_million"  # its own name: a --million run may overlap a normal one
 SIMPLE = "SELECT question_id, value, count(*) FROM answer GROUP BY 1, 2"
 
 

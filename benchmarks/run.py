@@ -39,7 +39,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
                    help="the database the figures are measured on (default sqlite)")
     p.add_argument("--server", default=pg.DEFAULT_SERVER, help="PostgreSQL: the server's "
-                   "URL; the scratch databases iom_bench and iom_bench_import are made there")
+                   "URL; the scratch databases iom_bench and iom_bench_import (iom_bench_million "
+                   "with --million) are made there")
     p.add_argument("--million", action="store_true", help="PostgreSQL at 1,000,000 cases "
                    "(40M answers, imported once): import and compare only; takes many minutes")
     p.add_argument("--keep-databases", action="store_true",
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         if ctx.postgres and not args.keep_databases:
-            for name in (pg.DEMO_DB, pg.IMPORT_DB):
+            for name in ((pg.MILLION_DB,) if ctx.million else (pg.DEMO_DB, pg.IMPORT_DB)):
                 pg.drop(ctx.server, name)
     after = load_average()
     steps.save_raw(work / "samples.json", figures)

@@ -58,12 +58,12 @@ class Context:
         """The database compare, report, exports and the app read."""
         if not self.postgres:
             return str(self.sqlite_demo)
-        return pg.url_for(self.server, pg.IMPORT_DB if self.million else pg.DEMO_DB)
+        return self.import_db if self.million else pg.url_for(self.server, pg.DEMO_DB)
 
     @property
     def import_db(self) -> str:
         if self.postgres:
-            return pg.url_for(self.server, pg.IMPORT_DB)
+            return pg.url_for(self.server, pg.MILLION_DB if self.million else pg.IMPORT_DB)
         return str(self.work / "import.db")
 
     @property
