@@ -2,8 +2,8 @@
 
 `make bench BACKEND=postgresql` measures against a real server (default
 `postgresql+psycopg://postgres@127.0.0.1:5432/postgres`, trust auth). The suite creates
-its scratch databases (`iom_bench`, `iom_bench_import`, `iom_bench_million`) and drops
-them at the end.
+its scratch databases (`iom_bench`, `iom_bench_import`, `iom_bench_million`; another
+prefix with `--pg-prefix`) and drops them at the end.
 
 The demo data is built once on SQLite by `iom-audit demo` (as in the SQLite run, so both
 backends count the same answers) and copied table by table into a migrated PostgreSQL
@@ -26,9 +26,9 @@ import psycopg
 import sqlalchemy as sa
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# Scratch databases: PREFIX (the demo copy), PREFIX_import and, for --million (its own
+# name, so it may overlap a normal run), PREFIX_million. `--pg-prefix` changes PREFIX.
 DEMO_DB = "iom_bench"
-IMPORT_DB = "iom_bench_import"
-MILLION_DB = "iom_bench_million"  # its own name: a --million run may overlap a normal one
 SIMPLE = "SELECT question_id, value, count(*) FROM answer GROUP BY 1, 2"
 
 

@@ -41,6 +41,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--server", default=pg.DEFAULT_SERVER, help="PostgreSQL: the server's "
                    "URL; the scratch databases iom_bench and iom_bench_import (iom_bench_million "
                    "with --million) are made there")
+    p.add_argument("--pg-prefix", default=pg.DEMO_DB, help="PostgreSQL: name of the scratch "
+                   "databases (PREFIX, PREFIX_import, PREFIX_million; default %(default)s)")
     p.add_argument("--million", action="store_true", help="PostgreSQL at 1,000,000 cases "
                    "(40M answers, imported once): import and compare only; takes many minutes")
     p.add_argument("--keep-databases", action="store_true",
@@ -124,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     ctx = steps.Context(work, args.cases, args.runs, args.repeats, args.reuse_demo,
-                        backend=args.backend, server=args.server, million=args.million)
+                        backend=args.backend, server=args.server, million=args.million,
+                        prefix=args.pg_prefix)
     before = snapshot(ROOT)
     steps.log(f"{before.cpu}, {before.cores} cores; load {before.load}; commit "
               f"{before.commit}; work dir {work}")
@@ -140,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         if ctx.postgres and not args.keep_databases:
-            for name in ((pg.MILLION_DB,) if ctx.million else (pg.DEMO_DB, pg.IMPORT_DB)):
+            for name in ctx.scratch:
                 pg.drop(ctx.server, name)
     after = load_average()
     steps.save_raw(work / "samples.json", figures)

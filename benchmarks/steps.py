@@ -43,6 +43,14 @@ class Context:
     backend: str = "sqlite"  # or "postgresql"
     server: str = pg.DEFAULT_SERVER  # PostgreSQL: the server's URL (any database on it)
     million: bool = False  # PostgreSQL: compare on the importer's database (40 answers/case)
+    prefix: str = pg.DEMO_DB  # PostgreSQL: scratch databases PREFIX, PREFIX_import, ...
+
+    @property
+    def scratch(self) -> tuple[str, ...]:
+        """PostgreSQL: the names of the scratch databases this run makes (and drops)."""
+        if self.million:
+            return (f"{self.prefix}_million",)
+        return (self.prefix, f"{self.prefix}_import")
 
     @property
     def postgres(self) -> bool:
@@ -58,12 +66,12 @@ class Context:
         """The database compare, report, exports and the app read."""
         if not self.postgres:
             return str(self.sqlite_demo)
-        return self.import_db if self.million else pg.url_for(self.server, pg.DEMO_DB)
+        return self.import_db if self.million else pg.url_for(self.server, self.scratch[0])
 
     @property
     def import_db(self) -> str:
         if self.postgres:
-            return pg.url_for(self.server, pg.MILLION_DB if self.million else pg.IMPORT_DB)
+            return pg.url_for(self.server, self.scratch[-1])
         return str(self.work / "import.db")
 
     @property
@@ -107,7 +115,7 @@ def demo(ctx: Context) -> list[Figure]:
     if ctx.postgres:
         log("copying the demo database into PostgreSQL (COPY) ...")
         start = time.perf_counter()
-        url = pg.recreate(ctx.server, pg.DEMO_DB)
+        url = pg.recreate(ctx.server, ctx.scratch[0])
         rows = pg.copy_from_sqlite(ctx.sqlite_demo, url)
         took = time.perf_counter() - start
         log(f"  copied {rows.get('answer', 0):,} answers in {took:.1f} s")
