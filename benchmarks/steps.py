@@ -211,6 +211,9 @@ def compare(ctx: Context) -> list[Figure]:
     for k in range(ctx.runs):
         s = run(worker("compare", "--db", str(ctx.demo_db)), env=ctx.env, label="compare")
         results.append((s, s.json()))
+        # `--json FILE` refuses to overwrite (since 5a0b298): a fresh name each run, as
+        # typed, without --force.
+        (ctx.work / "c.json").unlink(missing_ok=True)
         cli_runs.append(ctx.cli(ctx.demo_db, "compare", "--by", "iom", "--questions", "all",
                                 "--json", str(ctx.work / "c.json")))
         r = results[-1][1]
