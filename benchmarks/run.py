@@ -138,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         figures = measure(ctx, wanted)
         plans = steps.plans(ctx) if ctx.postgres and "compare" in wanted else {}
+        after = load_average()
+        steps.save_raw(work / "samples.json", figures)
+        # Before the scratch databases go: the profiles run against them.
+        profiles = {} if args.no_profile else profile_missed(figures, ctx)
     except StepFailed as exc:
         print(f"benchmark step failed: {exc}", file=sys.stderr)
         return 1
@@ -145,9 +149,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ctx.postgres and not args.keep_databases:
             for name in ctx.scratch:
                 pg.drop(ctx.server, name)
-    after = load_average()
-    steps.save_raw(work / "samples.json", figures)
-    profiles = {} if args.no_profile else profile_missed(figures, ctx)
     command = "python -m benchmarks.run " + " ".join(shlex.quote(a) for a in (
         argv if argv is not None else sys.argv[1:]))
     text = markdown.render(figures, before, after, cases=args.cases, runs=args.runs,
