@@ -14,6 +14,7 @@ help:
 	@echo "make run    - install (first time), build the demo database, open the app"
 	@echo "make test   - install with test extras, run the whole test suite"
 	@echo "make bench  - measure every speed target, write BENCHMARKS.md"
+	@echo "              (BACKEND=postgresql: on the PostgreSQL server, BENCHMARKS-postgresql.md)"
 	@echo "make lint   - ruff and mypy"
 
 $(BIN)/python:
@@ -48,8 +49,12 @@ TEST_WORKERS ?= 3
 test: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
+# BACKEND=postgresql: the same figures against the PostgreSQL server (scratch databases,
+# dropped afterwards), written to BENCHMARKS-postgresql.md; BENCH_ARGS=--million for the
+# 1,000,000-case run (many minutes). See benchmarks/run.py.
+BACKEND ?= sqlite
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run --backend $(BACKEND) $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

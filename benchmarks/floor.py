@@ -1,4 +1,5 @@
-"""The machine's floor: raw SQLite GROUP BY queries over the answers (sqlite3 module).
+"""The machine's floor: raw GROUP BY queries over the answers (sqlite3 module here;
+PostgreSQL's through psycopg in `benchmarks.pg`).
 
 `joined` is the least work that yields the comparison's counts: answers of the compared
 cases counted per question, IOM status and answer, in one GROUP BY joined to the case
@@ -15,10 +16,14 @@ from pathlib import Path
 SIMPLE = "SELECT question_id, value, count(*) FROM answer GROUP BY 1, 2"
 
 
-def joined_sql(inspection_ids: Sequence[int], questions: Sequence[str]) -> tuple[str, list]:
-    """The GROUP BY joined to case for the group, with compare's filters."""
-    marks_i = ", ".join("?" * len(inspection_ids))
-    marks_q = ", ".join("?" * len(questions))
+def joined_sql(inspection_ids: Sequence[int], questions: Sequence[str],
+               mark: str = "?") -> tuple[str, list]:
+    """The GROUP BY joined to case for the group, with compare's filters.
+
+    `mark` is the driver's placeholder (`?` for sqlite3, `%s` for psycopg).
+    """
+    marks_i = ", ".join([mark] * len(inspection_ids))
+    marks_q = ", ".join([mark] * len(questions))
     sql = ('SELECT a.question_id, c.iom, a.value, count(*) FROM answer AS a '
            'JOIN "case" AS c ON a.case_id = c.id '
            f"WHERE c.inspection_id IN ({marks_i}) AND a.rater = 'primary' "

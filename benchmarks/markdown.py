@@ -1,4 +1,9 @@
-"""Write BENCHMARKS.md: machine, the table of figures, and the missed targets."""
+"""Write BENCHMARKS.md: machine, the table of figures, and the missed targets.
+
+The PostgreSQL run (`--backend postgresql`) writes its own file, BENCHMARKS-postgresql.md
+(and BENCHMARKS-postgresql-million.md with `--million`), with the query plans at the end;
+BENCHMARKS.md links to them, so neither run overwrites the other's figures.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,11 @@ from pathlib import Path
 
 from benchmarks.figures import Figure
 from benchmarks.machine import Machine
-from benchmarks.plans import PLANS
+from benchmarks.plans import PG_PLANS, PLANS
 
 # Before/after of each fixed miss, kept by hand: the run itself only knows the present.
 HISTORY = Path(__file__).with_name("history.md")
+PG_FILES = ("BENCHMARKS-postgresql.md", "BENCHMARKS-postgresql-million.md")
 
 
 def _mb(value: float | None) -> str:
@@ -18,13 +24,31 @@ def _mb(value: float | None) -> str:
 
 
 def render(figures: Sequence[Figure], before: Machine, after_load: str, *, cases: int,
-           runs: int, seconds: float, profiles: Mapping[str, str], command: str) -> str:
+           runs: int, seconds: float, profiles: Mapping[str, str], command: str,
+           backend: str = "sqlite", million: bool = False,
+           plans: Mapping[str, str] | None = None) -> str:
     """The whole document."""
+    postgres = backend == "postgresql"
+    if million:
+        title, make, data = ("Benchmarks: PostgreSQL, --million", "", (
+            f"Database: PostgreSQL, {cases:,} cases imported by `iom-audit import` "
+            "(`benchmarks/datagen.py`, 40 answers per case) into a scratch database, then "
+            "`VACUUM ANALYZE`."))
+    elif postgres:
+        title, make, data = ("Benchmarks: PostgreSQL", " BACKEND=postgresql", (
+            f"Database: the `demo --cases {cases}` set, built on SQLite and copied into a "
+            "scratch PostgreSQL database with COPY (`benchmarks/pg.py`), so both backends "
+            "count the same answers; the import figures are the importer as a user runs it."))
+    else:
+        title, make, data = ("Benchmarks", "", f"Database: the `demo --cases {cases}` set "
+                             "(SQLite). PostgreSQL figures: "
+                             + ", ".join(f"[{n}]({n})" for n in PG_FILES)
+                             + " (`make bench BACKEND=postgresql`).")
     lines = [
-        "# Benchmarks",
+        f"# {title}",
         "",
-        f"Written by `{command}` (`make bench`) on {before.date}, in {seconds / 60:.1f} min. "
-        f"Database: the `demo --cases {cases}` set (SQLite). Each figure is the median of "
+        f"Written by `{command}` (`make bench{make}`) on {before.date}, in "
+        f"{seconds / 60:.1f} min. {data} Each figure is the median of "
         f"{runs} run(s) unless its runs column says otherwise; every measured step runs in "
         "its own subprocess with `OPENBLAS_NUM_THREADS=1`, and its peak memory is that "
         "process's maximum resident set (`wait4`), the largest over the runs.",
@@ -51,20 +75,27 @@ def render(figures: Sequence[Figure], before: Machine, after_load: str, *, cases
                      f"{_mb(f.peak_mb)} | {f.met_text()} |")
     lines += ["", "Notes:", ""]
     lines += [f"- {f.name}: {f.note}." for f in figures if f.note]
-    lines += ["", *_missed(figures, profiles)]
-    if HISTORY.exists():
+    lines += ["", *_missed(figures, profiles, {**PLANS, **PG_PLANS} if postgres else PLANS)]
+    if plans:
+        lines += ["", "## Query plans (`EXPLAIN (ANALYZE, BUFFERS)`, after the run)", ""]
+        for name, plan in plans.items():
+            lines += [f"### {name}", "", "```", plan.strip(), "```", ""]
+    if postgres:
+        lines += ["", "Before and after of the PostgreSQL tally (EXPLAIN): benchmarks/history.md."]
+    if HISTORY.exists() and not postgres:
         lines += ["", HISTORY.read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"
 
 
-def _missed(figures: Sequence[Figure], profiles: Mapping[str, str]) -> list[str]:
+def _missed(figures: Sequence[Figure], profiles: Mapping[str, str],
+            plans: Mapping[str, str]) -> list[str]:
     missed = [f for f in figures if f.met is False]
     lines = ["## Missed targets", ""]
     if not missed:
         return [*lines, "None: every target is met."]
     for f in missed:
         lines += [f"### {f.name}: {f.value_text()} (target {f.target_text()})", ""]
-        plan = PLANS.get(f.key)
+        plan = plans.get(f.key)
         if plan:
             lines += [plan.strip(), ""]
         profile = profiles.get(f.key)

@@ -71,3 +71,40 @@ the design is being rebuilt per question or the fit falls back to IRLS — profi
 }
 PLANS["app_next_p95"] = PLANS["app_next"]
 PLANS["app_answer_p95"] = PLANS["app_answer"]
+
+# PostgreSQL's own diagnoses (`--backend postgresql`): used before PLANS for its figures.
+PG_PLANS: dict[str, str] = {
+    "import": """
+**Where the time goes** (PostgreSQL, `import ratings`, 4,000,000 rows): sampling
+`pg_stat_activity` every 3 s during the first run showed the server in two statements of
+`audit.imports.stage_answers` for nearly all of it: the `INSERT INTO audit_event` of the
+creation events (38 samples: about 2 minutes) and the `INSERT INTO answer ... SELECT` from
+the staged rows (24 samples, with `WALWrite`/`WALInitWrite` waits); the staging `COPY`
+itself was never caught. On PostgreSQL the events take the trail's bulk path
+(`audit.store.chain_bulk`): sealed into the hash chain on the server by `iom_audit_seal()`
+(one SHA-256 per event, each over the previous hash: strictly sequential, one core) and
+checked by a statement trigger over all 4,000,000; the answers' insert maintains three indexes
+row by row (`answer_pkey`, `uq_answer`, `ix_answer_tally`, together 1.8 times the heap)
+and checks two foreign keys per row. The SQLite path drops and rebuilds the secondary
+index around a bulk insert into a near-empty table (`_indexes_built_after`); the
+PostgreSQL path does not.
+
+**Plan** (owners of `audit/imports/` and of the trail):
+1. Do on PostgreSQL what SQLite does: drop `ix_answer_tally` before a bulk insert into a
+   near-empty `answer` and `CREATE INDEX` it after, inside the import's transaction (DDL is
+   transactional there too), with `SET LOCAL maintenance_work_mem` raised for the build.
+2. Measure the events' part alone (`EXPLAIN ANALYZE` on a copy; `auto_explain` with
+   `log_nested_statements` shows the statements inside `iom_audit_seal()`): if the chain's
+   PL/pgSQL aggregate dominates, chain in the client with hashlib as the SQLite path does
+   and let the server check, not compute, the links.
+3. Remeasure with `make bench BACKEND=postgresql` on a quiet machine: this figure was taken
+   at load average 8 (other engineers' suites on both cores).""",
+    "compare_cli": """
+**Where the time goes** (PostgreSQL): interpreter start-up and imports (pandas, scipy,
+statsmodels, SQLAlchemy: the lazy-import work of issue 19 item 1, shared with SQLite), then
+one tally on the server (`audit.views.tally._counted_on_server`: the answers joined to a
+hash of the cases' pattern numbers and counted by question, value and pattern; its plan is
+under "Query plans" below, beside the floors'), then the statistics as on SQLite. The
+server part is the joined floor plus the hash of the pattern list; compare the in-process
+figure and the floors in the table to see which part grew.""",
+}

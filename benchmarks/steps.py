@@ -14,8 +14,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from benchmarks import datagen
+import sqlalchemy as sa
+
+from benchmarks import datagen, floor, pg
 from benchmarks.figures import Figure, peak
 from benchmarks.measure import Sample, child_env, cli, run, worker
 
@@ -37,24 +40,61 @@ class Context:
     runs: int
     repeats: int
     reuse_demo: bool = False
+    backend: str = "sqlite"  # or "postgresql"
+    server: str = pg.DEFAULT_SERVER  # PostgreSQL: the server's URL (any database on it)
+    million: bool = False  # PostgreSQL: compare on the importer's database (40 answers/case)
+    prefix: str = pg.DEMO_DB  # PostgreSQL: scratch databases PREFIX, PREFIX_import, ...
 
     @property
-    def demo_db(self) -> Path:
+    def scratch(self) -> tuple[str, ...]:
+        """PostgreSQL: the names of the scratch databases this run makes (and drops)."""
+        if self.million:
+            return (f"{self.prefix}_million",)
+        return (self.prefix, f"{self.prefix}_import")
+
+    @property
+    def postgres(self) -> bool:
+        return self.backend == "postgresql"
+
+    @property
+    def sqlite_demo(self) -> Path:
+        """The SQLite demo database (on PostgreSQL, the source of the COPY load)."""
         return self.work / "bench.db"
 
     @property
-    def import_db(self) -> Path:
-        return self.work / "import.db"
+    def demo_db(self) -> str:
+        """The database compare, report, exports and the app read."""
+        if not self.postgres:
+            return str(self.sqlite_demo)
+        return self.import_db if self.million else pg.url_for(self.server, self.scratch[0])
+
+    @property
+    def import_db(self) -> str:
+        if self.postgres:
+            return pg.url_for(self.server, self.scratch[-1])
+        return str(self.work / "import.db")
 
     @property
     def env(self) -> dict[str, str]:
         return child_env({"IOM_AUDIT_INSPECTOR": INSPECTOR,
                           "IOM_AUDIT_SETTINGS": str(self.work / "settings.json")})
 
-    def cli(self, db: Path, *args: str, label: str = "") -> Sample:
+    def cli(self, db: Path | str, *args: str, label: str = "") -> Sample:
         """Run `iom-audit --db DB ARGS` as a measured subprocess."""
         return run([*cli(), "--db", str(db), *args], env=self.env, cwd=self.work,
                    label=label or " ".join(args[:2]))
+
+    def fresh(self, db: str) -> None:
+        """An empty database at `db`: the SQLite files removed, or the scratch one recreated."""
+        if self.postgres:
+            pg.recreate(self.server, sa_name(db))
+        else:
+            remove_db(Path(db))
+
+
+def sa_name(url: str) -> str:
+    """The database name of a URL."""
+    return str(sa.engine.make_url(url).database)
 
 
 def remove_db(path: Path) -> None:
@@ -64,20 +104,46 @@ def remove_db(path: Path) -> None:
 
 
 def demo(ctx: Context) -> list[Figure]:
-    """Build the N-case demo database once (or reuse it with --reuse-demo)."""
-    stamp = ctx.work / "bench.db.cases"
-    if ctx.reuse_demo and ctx.demo_db.exists() and stamp.exists() \
-            and stamp.read_text() == str(ctx.cases):
-        log(f"reusing {ctx.demo_db} ({ctx.cases:,} cases): demo build not measured")
+    """Build the N-case demo database once (or reuse it with --reuse-demo).
+
+    On PostgreSQL it is built on SQLite and copied in with COPY (`benchmarks.pg`); with
+    --million there is no demo: compare reads the importer's database.
+    """
+    if ctx.million:
         return []
-    remove_db(ctx.demo_db)
+    figures = _sqlite_demo(ctx)
+    if ctx.postgres:
+        log("copying the demo database into PostgreSQL (COPY) ...")
+        start = time.perf_counter()
+        url = pg.recreate(ctx.server, ctx.scratch[0])
+        rows = pg.copy_from_sqlite(ctx.sqlite_demo, url)
+        took = time.perf_counter() - start
+        log(f"  copied {rows.get('answer', 0):,} answers in {took:.1f} s")
+        figures.append(Figure("pg_copy", "Copy the demo database into PostgreSQL (COPY, "
+                              f"{rows.get('answer', 0):,} answers, "
+                              f"{rows.get('audit_event', 0):,} trail events)", [took],
+                              "1 (one-off)", None,
+                              note="migrate, COPY every table from the SQLite demo, "
+                                   "VACUUM ANALYZE; the bench's own loader, not a user path"))
+    return figures
+
+
+def _sqlite_demo(ctx: Context) -> list[Figure]:
+    stamp = ctx.work / "bench.db.cases"
+    if ctx.reuse_demo and ctx.sqlite_demo.exists() and stamp.exists() \
+            and stamp.read_text() == str(ctx.cases):
+        log(f"reusing {ctx.sqlite_demo} ({ctx.cases:,} cases): demo build not measured")
+        return []
+    remove_db(ctx.sqlite_demo)
     stamp.unlink(missing_ok=True)
     log(f"building the {ctx.cases:,}-case demo database ...")
-    s = ctx.cli(ctx.demo_db, "demo", "--cases", str(ctx.cases))
+    s = ctx.cli(ctx.sqlite_demo, "demo", "--cases", str(ctx.cases))
     stamp.write_text(str(ctx.cases))
     log(f"  demo built in {s.seconds:.1f} s")
-    return [Figure("demo", f"Build the demo database (`demo --cases {ctx.cases}`)",
-                   [s.seconds], "1 (one-off)", s.peak_mb)]
+    name = f"Build the demo database (`demo --cases {ctx.cases}`)"
+    if ctx.postgres:
+        name += " on SQLite, the source of the copy"
+    return [Figure("demo", name, [s.seconds], "1 (one-off)", s.peak_mb)]
 
 
 def imports(ctx: Context) -> list[Figure]:
@@ -93,18 +159,23 @@ def imports(ctx: Context) -> list[Figure]:
     how = f"generated in {made:.1f} s" if built else "reused"
     log(f"import CSVs: {files.n_cases:,} cases, {files.n_ratings:,} ratings ({how})")
     init, cases, ratings = [], [], []
-    for k in range(ctx.runs):
-        remove_db(ctx.import_db)
+    n_runs = 1 if ctx.million else ctx.runs  # the million import takes many minutes
+    for k in range(n_runs):
+        ctx.fresh(ctx.import_db)
         init.append(_init(ctx))
         cases.append(ctx.cli(ctx.import_db, "import", "cases", str(files.cases)))
         ratings.append(ctx.cli(ctx.import_db, "import", "ratings", str(files.ratings)))
-        log(f"  import run {k + 1}/{ctx.runs}: cases {cases[-1].seconds:.1f} s, "
+        log(f"  import run {k + 1}/{n_runs}: cases {cases[-1].seconds:.1f} s, "
             f"ratings {ratings[-1].seconds:.1f} s")
-    runs = f"{ctx.runs}"
+    if ctx.postgres:
+        # As autovacuum would after a bulk load: statistics and the visibility map that
+        # index-only scans need (the --million compare reads this database).
+        pg.vacuum(ctx.import_db)
+    runs = f"{n_runs}"
     total = [c.seconds + r.seconds for c, r in zip(cases, ratings, strict=True)]
 
     def prepare() -> None:
-        remove_db(ctx.import_db)
+        ctx.fresh(ctx.import_db)
         _init(ctx)
         ctx.cli(ctx.import_db, "import", "cases", str(files.cases))
 
@@ -140,12 +211,17 @@ def compare(ctx: Context) -> list[Figure]:
     for k in range(ctx.runs):
         s = run(worker("compare", "--db", str(ctx.demo_db)), env=ctx.env, label="compare")
         results.append((s, s.json()))
+        # `--json FILE` refuses to overwrite (since 5a0b298): a fresh name each run, as
+        # typed, without --force.
+        (ctx.work / "c.json").unlink(missing_ok=True)
         cli_runs.append(ctx.cli(ctx.demo_db, "compare", "--by", "iom", "--questions", "all",
                                 "--json", str(ctx.work / "c.json")))
         r = results[-1][1]
         log(f"  compare run {k + 1}/{ctx.runs}: ours {r['compare']:.2f} s, floor "
             f"{r['floor_joined']:.2f} s ({r['ratio']:.1f}x); CLI {cli_runs[-1].seconds:.1f} s")
     runs = str(ctx.runs)
+    if ctx.postgres:
+        return _compare_pg(ctx, results, cli_runs)
     mem = peak(*(s.peak_mb for s, _ in results))
     n_q = results[0][1]["questions"]
     prof = ["-m", "benchmarks.worker", "compare", "--db", str(ctx.demo_db)]
@@ -167,6 +243,38 @@ def compare(ctx: Context) -> list[Figure]:
         Figure("compare_cli", "`iom-audit compare --by iom --questions all --json` "
                "end to end", [s.seconds for s in cli_runs], runs,
                peak(*(s.peak_mb for s in cli_runs)), note="for information"),
+    ]
+
+
+def _compare_pg(ctx: Context, results: list[tuple[Sample, dict[str, Any]]],
+                cli_runs: list[Sample]) -> list[Figure]:
+    """The PostgreSQL figures: the command as typed against the server's GROUP BY floor."""
+    runs, n_q = str(ctx.runs), results[0][1]["questions"]
+    mem = peak(*(s.peak_mb for s, _ in results))
+    simple = [r["floor_simple"] for _, r in results]
+    end_to_end = [s.seconds for s in cli_runs]
+    limit = 15.0 if ctx.million else 3.0
+    answers = pg.answer_count(ctx.demo_db)
+    return [
+        Figure("compare_cli", f"`iom-audit compare --by iom --questions all --json FILE` end "
+               f"to end ({n_q} questions, {answers:,} answers)", end_to_end, runs,
+               peak(*(s.peak_mb for s in cli_runs)), limit=limit,
+               note="CLI wall time, interpreter start-up and connection included",
+               profile=[*_script(), "--db", ctx.demo_db, "compare", "--by", "iom",
+                        "--questions", "all", "--json", str(ctx.work / "c.json"), "--force"]),
+        Figure("floor_simple", "Floor: `SELECT question_id, value, count(*) FROM answer "
+               "GROUP BY 1, 2` on the server", simple, runs, None,
+               note="psycopg, a fresh connection, every row fetched"),
+        Figure("compare_cli_ratio", "compare end to end / floor (same run)",
+               [s.seconds / f for s, f in zip(cli_runs, simple, strict=True)], runs, None,
+               unit="x", note="for information: the SQLite target of < 1.5x, applied here"),
+        Figure("compare", f"`compare --by iom --questions all` in-process ({n_q} questions)",
+               [r["compare"] for _, r in results], runs, mem,
+               note="as in the SQLite table: the work after imports and connection"),
+        Figure("floor", "Floor: GROUP BY joined to case (same filters) on the server",
+               [r["floor_joined"] for _, r in results], runs, mem),
+        Figure("compare_ratio", "compare in-process / joined floor (same run)",
+               [r["ratio"] for _, r in results], runs, None, unit="x"),
     ]
 
 
@@ -269,3 +377,42 @@ def save_raw(path: Path, figures: list[Figure]) -> None:
     """Every sample, for later comparison (JSON beside the work files)."""
     path.write_text(json.dumps({f.key: {"values": f.values, "peak_mb": f.peak_mb}
                                 for f in figures}, indent=1))
+
+
+def plans(ctx: Context) -> dict[str, str]:
+    """PostgreSQL: `EXPLAIN (ANALYZE, BUFFERS)` of the tally's statement and the floors.
+
+    Run after the measured steps on the database compare read, with compare's own
+    arguments (the IOM comparison with the independent effect's covariates).
+    """
+    from audit.store.engine import open_database
+    from audit.views import analysis
+    from audit.views.frames import group_expression
+    from audit.views.tally import case_keys, server_tally_sql
+    from stats.regression import DEFAULT_COVARIATES
+
+    db = open_database(ctx.demo_db)
+    try:
+        where = analysis.comparable(db, analysis.scope(db), "iom")
+        qids = analysis.select_questions(where.question_set, "all")
+        keys = ["iom", *DEFAULT_COVARIATES]
+        cases = case_keys(db, where.inspection_ids, {k: group_expression(k) for k in keys})
+        cases = cases[cases["iom"].notna()].sort_index()
+        pattern = cases.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+        tally_sql = str(server_tally_sql().compile(dialect=db.engine.dialect))
+    finally:
+        db.dispose()
+    params = {"inspection_ids": list(where.inspection_ids),
+              "case_ids": cases.index.to_numpy().tolist(), "patterns": pattern.tolist(),
+              "rater": "primary", "questions": list(qids)}
+    joined, joined_params = floor.joined_sql(where.inspection_ids, qids, mark="%s")
+    return {
+        "The tally (`audit.views.tally`, PostgreSQL path: pattern numbers joined on the "
+        f"server, GROUP BY question, value, pattern; {len(cases):,} cases, "
+        f"{int(pattern.max()) + 1 if len(pattern) else 0:,} patterns)":
+            pg.explain(ctx.demo_db, tally_sql, params),
+        "Floor: GROUP BY joined to case (same filters)":
+            pg.explain(ctx.demo_db, joined, joined_params),
+        "Floor: `SELECT question_id, value, count(*) FROM answer GROUP BY 1, 2`":
+            pg.explain(ctx.demo_db, pg.SIMPLE),
+    }

@@ -22,17 +22,28 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def compare(db_path: Path) -> dict[str, Any]:
-    """The floor (raw GROUP BY) and `compare(by="iom", questions="all")`, same process."""
+def compare(location: str) -> dict[str, Any]:
+    """The floor (raw GROUP BY) and `compare(by="iom", questions="all")`, same process.
+
+    On PostgreSQL the floor runs on the server through psycopg (connection included).
+    """
     from audit.store.engine import open_database
     from audit.views import analysis
 
-    db = open_database(str(db_path))
+    db = open_database(location)
     where = analysis.comparable(db, analysis.scope(db), "iom")
     qids = analysis.select_questions(where.question_set, "all")
-    simple, _ = floor.timed_query(db_path, floor.SIMPLE)
-    sql, params = floor.joined_sql(where.inspection_ids, qids)
-    joined, groups = floor.timed_query(db_path, sql, params)
+    if db.location.is_sqlite:
+        path = Path(location)
+        simple, _ = floor.timed_query(path, floor.SIMPLE)
+        sql, params = floor.joined_sql(where.inspection_ids, qids)
+        joined, groups = floor.timed_query(path, sql, params)
+    else:
+        from benchmarks import pg
+
+        simple, _ = pg.timed_query(location, floor.SIMPLE)
+        sql, params = floor.joined_sql(where.inspection_ids, qids, mark="%s")
+        joined, groups = pg.timed_query(location, sql, params)
     # As the command runs it by default: with the independent effect of IOM per question.
     ours, result = _timed(lambda: analysis.compare(db, by="iom", questions="all"))
     counts_only, _ = _timed(lambda: analysis.compare(db, by="iom", questions="all",
@@ -43,14 +54,14 @@ def compare(db_path: Path) -> dict[str, Any]:
             "questions": len(result.rows), "floor_groups": groups}
 
 
-def models(db_path: Path) -> dict[str, Any]:
+def models(location: str) -> dict[str, Any]:
     """The twelve key-question models: `independent_effects` on the frame compare builds."""
     from audit.store.engine import open_database
     from audit.views import analysis
     from audit.views.frames import IOM_LEVELS, add_group, case_frame
     from stats.regression import DEFAULT_COVARIATES, independent_effects
 
-    db = open_database(str(db_path))
+    db = open_database(location)
     where = analysis.comparable(db, analysis.scope(db), "iom")
     key = [q.id for q in where.question_set.questions if q.key]
     frame = case_frame(db, where.inspection_ids, questions=key,
@@ -67,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run one worker and print its JSON result."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
     parser.add_argument("name", choices=["compare", "models", "app"])
-    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--db", required=True, help="a SQLite file or a PostgreSQL URL "
+                        "(the app worker: SQLite only)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--launched", type=float, default=None,
                         help="time.time() when the parent started this process")
@@ -81,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from benchmarks.app_probe import probe
 
-        out = probe(args.db, repeats=args.repeats, launched=args.launched,
+        out = probe(Path(args.db), repeats=args.repeats, launched=args.launched,
                     profile_dir=args.profile_dir)
     print(json.dumps(out))
 

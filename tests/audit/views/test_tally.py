@@ -101,13 +101,30 @@ def test_pattern_counts_equal_the_joined_group_by(any_db: Database, seed: int) -
             assert got["count"].dtype == "int64"
 
 
-def test_keys_may_be_none_and_cases_may_be_a_subset(sqlite_db: Database) -> None:
-    ids = _populate(sqlite_db, 9, [("one", 50)])
-    keys = case_keys(sqlite_db, [ids["one"]], {"iom": Case.iom},  # type: ignore[dict-item]
+def test_sqlite_and_postgres_give_the_same_frame(sqlite_db: Database,
+                                                 postgres_db: Database) -> None:
+    """Row for row and in the same order, not only the same counts: PostgreSQL counts on
+    the server (GROUP BY over the pattern numbers), SQLite in numpy."""
+    frames = []
+    for db in (sqlite_db, postgres_db):
+        ids = _populate(db, 7, [("big", 400), ("other", 60)])
+        frames.append([pattern_counts(db, [ids["big"]], by=by, questions=QUESTIONS,
+                                      covariates=covariates, rater=rater)
+                       for by, covariates, rater in [
+                           ("iom", ("case_type", "rosh", "provider"), "primary"),
+                           ("site", ("iom",), "qa"), ("provider", (), "primary")]])
+    for lite, pg in zip(*frames, strict=True):
+        assert len(lite) > 10
+        pd.testing.assert_frame_equal(lite, pg)
+
+
+def test_keys_may_be_none_and_cases_may_be_a_subset(any_db: Database) -> None:
+    ids = _populate(any_db, 9, [("one", 50)])
+    keys = case_keys(any_db, [ids["one"]], {"iom": Case.iom},  # type: ignore[dict-item]
                      where=[Case.case_ref.in_(["one-1", "one-2", "one-3"])])  # type: ignore[attr-defined]
     assert len(keys) == 3
-    got = tally(sqlite_db, keys, QUESTIONS, inspection_ids=[ids["one"]])
-    with sqlite_db.engine.connect() as conn:
+    got = tally(any_db, keys, QUESTIONS, inspection_ids=[ids["one"]])
+    with any_db.engine.connect() as conn:
         want = conn.execute(sa.text(
             "SELECT count(*) FROM answer JOIN \"case\" c ON c.id = answer.case_id "
             "WHERE c.case_ref IN ('one-1', 'one-2', 'one-3') AND rater = 'primary' "
@@ -115,21 +132,21 @@ def test_keys_may_be_none_and_cases_may_be_a_subset(sqlite_db: Database) -> None
     assert got["count"].sum() == want
 
 
-def test_no_keys_counts_per_question_and_value(sqlite_db: Database) -> None:
-    ids = _populate(sqlite_db, 4, [("one", 30)])
-    keys = case_keys(sqlite_db, [ids["one"]], {})
-    got = tally(sqlite_db, keys, QUESTIONS, inspection_ids=[ids["one"]])
+def test_no_keys_counts_per_question_and_value(any_db: Database) -> None:
+    ids = _populate(any_db, 4, [("one", 30)])
+    keys = case_keys(any_db, [ids["one"]], {})
+    got = tally(any_db, keys, QUESTIONS, inspection_ids=[ids["one"]])
     assert list(got.columns) == ["question_id", "value", "count"]
-    with sqlite_db.engine.connect() as conn:
+    with any_db.engine.connect() as conn:
         want = dict(((q, v), n) for q, v, n in conn.execute(sa.text(
             "SELECT question_id, value, count(*) FROM answer WHERE rater = 'primary' "
             "AND value IS NOT NULL GROUP BY 1, 2")))
     assert {(q, v): n for q, v, n in got.itertuples(index=False)} == want
 
 
-def test_nothing_to_count(sqlite_db: Database) -> None:
-    ids = _populate(sqlite_db, 5, [("one", 5)])
-    keys = case_keys(sqlite_db, [ids["one"]], {"iom": group_expression("iom")})
-    assert tally(sqlite_db, keys, [], inspection_ids=[ids["one"]]).empty
-    none = tally(sqlite_db, keys.iloc[:0], QUESTIONS, inspection_ids=[ids["one"]])
+def test_nothing_to_count(any_db: Database) -> None:
+    ids = _populate(any_db, 5, [("one", 5)])
+    keys = case_keys(any_db, [ids["one"]], {"iom": group_expression("iom")})
+    assert tally(any_db, keys, [], inspection_ids=[ids["one"]]).empty
+    none = tally(any_db, keys.iloc[:0], QUESTIONS, inspection_ids=[ids["one"]])
     assert list(none.columns) == ["question_id", "iom", "value", "count"] and none.empty
