@@ -74,7 +74,7 @@ class IomAuditApp(App[None]):
         the app)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
-    def remember(self, **changes: str | None) -> None:
+    def remember(self, **changes: str | bool | None) -> None:
         """Update the remembered settings (a read-only config dir is not an error)."""
         self.settings = self.settings.with_(**changes)
         try:
@@ -132,17 +132,15 @@ class IomAuditApp(App[None]):
 
     def open_case(self, case_id: int, *, rater: str = "primary") -> None:
         """Open the rating screen of one case (rater 'qa' rates blind); a refusal (e.g. the
-        primary rater opening its blind QA) is shown and nothing opens."""
+        primary rater opening its blind QA) is shown and the screen closes."""
         from tui.screens.case import CaseScreen
 
         if self.workspace is None:
             return
-        try:
-            first = CaseScreen.read(self.workspace, case_id, rater)
-        except AuditError as exc:
-            self.notify(str(exc), title="Not opened", severity="error")
-            return
-        self.push_screen(CaseScreen(case_id, rater=rater, first=first))
+        # The screen opens at once and reads the case in a worker, taking no keys until
+        # it is ready: keys typed meanwhile are dropped there (and counted), never
+        # delivered to the screen underneath. A refusal closes it again, in words.
+        self.push_screen(CaseScreen(case_id, rater=rater))
 
     def open_disagreements(self, case_id: int) -> None:
         """Open the side-by-side QA view of one case (refused, and shown so, until its
