@@ -16,7 +16,7 @@ from textual.screen import Screen
 from audit.errors import AuditError
 from audit.store.engine import Database, open_database
 from audit.store.errors import speak_plainly
-from tui.commands import NavigationCommands
+from tui.commands import CaseCommands, NavigationCommands
 from tui.settings import Settings, load_settings, save_settings
 from tui.workspace import Workspace
 
@@ -28,7 +28,7 @@ class IomAuditApp(App[None]):
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "iom-audit"
-    COMMANDS = App.COMMANDS | {NavigationCommands}
+    COMMANDS = App.COMMANDS | {NavigationCommands, CaseCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: ctrl+q must quit from anywhere, even from a text box.
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
@@ -161,6 +161,12 @@ class IomAuditApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_advance(self) -> None:
+        self.remember(auto_advance=not self.settings.auto_advance)
+        state = "moves on to the next unanswered question" if self.settings.auto_advance \
+            else "stays on the question answered"
+        self.notify(f"After an answer the case screen now {state}.", title="Settings")
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK

@@ -26,10 +26,13 @@ class IomScreen(Screen[None]):
 
     def begin_loading(self, what: str) -> None:
         """Take no keys until `end_loading`: each key typed meanwhile is dropped and
-        counted, never passed on to this screen's bindings or another screen."""
+        counted, never passed on to this screen's bindings or another screen. Call it
+        from `__init__` when the screen opens loading: keys can reach a screen before
+        it is mounted."""
         self.loading_what = what
         self.keys_dropped = 0
-        self.refresh_bindings()
+        if self.is_mounted:
+            self.refresh_bindings()
 
     def end_loading(self) -> None:
         """Ready: keys act again; say how many were dropped, if any."""
@@ -52,7 +55,8 @@ class IomScreen(Screen[None]):
             event.stop()
             event.prevent_default()
             self.keys_dropped += 1
-            self.key_dropped()
+            if self.is_mounted:
+                self.key_dropped()
 
     def key_dropped(self) -> None:
         """Hook: show the count of dropped keys (the screen's loading line)."""

@@ -130,6 +130,10 @@ class CaseScreen(CaseLifecycle):
         self.last_saved = ""
         self.hint = ""  # why a key did nothing, or what to do next (the status line)
         self.guidance_shown: bool | None = None  # None: as the terminal's size allows
+        if first is None:
+            # From the start, not from on_mount: keys may reach the screen before it is
+            # mounted, and they must be dropped too.
+            self.begin_loading("the case was opening")
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -151,7 +155,6 @@ class CaseScreen(CaseLifecycle):
             return
         # Read in a worker: the screen is drawn at once, says it is opening, and drops
         # the keys typed meanwhile (they would otherwise act on this case, unseen).
-        self.begin_loading("the case was opening")
         self.query_one("#case-body").loading = True
         self.key_dropped()
         self.load_view()

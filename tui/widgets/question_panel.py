@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static, TextArea
 
 from audit.cases import AnswerView
+from audit.formatting import format_count
 from audit.text_rules import NOTE_MAX, preview
 from question_sets import Question
 
@@ -92,7 +93,8 @@ class QuestionPanel(VerticalScroll):
             # Only the first characters are laid out: a 5 MB note never reaches a widget.
             long_note.update(Text(preview(text, LONG_NOTE_SHOWN)))
             self.query_one("#q-note-label", Label).update(
-                f"Note (read-only: longer than {NOTE_MAX:,} characters, stored by an older "
+                f"Note (read-only: longer than {format_count(NOTE_MAX)} characters, stored by "
+                "an older "
                 "version; shown shortened)")
         else:
             self.note_length(0)
@@ -101,7 +103,8 @@ class QuestionPanel(VerticalScroll):
         """Warn in the label when the note being typed is longer than a note may be."""
         label = self.query_one("#q-note-label", Label)
         if length > NOTE_MAX:
-            label.update(Text(f"Note too long: {length:,} characters, at most {NOTE_MAX:,} "
+            label.update(Text(f"Note too long: {format_count(length)} characters, at most "
+                              f"{format_count(NOTE_MAX)} "
                               "are kept; shorten it or it is not saved", style="bold red"))
         else:
             label.update(NOTE_LABEL)

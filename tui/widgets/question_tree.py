@@ -61,6 +61,13 @@ class QuestionTree(OptionList):
             options += [Option(q.label, id=q.id) for q in section.questions]
         super().__init__(*options, name=name, id=id, classes=classes, disabled=disabled)
         self.qs = qs
+        self._shown: dict[str, Text] = {}  # each line as last drawn
+
+    def _set(self, option_id: str, prompt: Text) -> None:
+        # Only lines that changed are replaced: each replacement lays the list out again.
+        if self._shown.get(option_id) != prompt:
+            self._shown[option_id] = prompt
+            self.replace_option_prompt(option_id, prompt)
 
     def refresh_marks(self, values: Mapping[str, str | None], applicable: Mapping[str, bool],
                       notes: Collection[str] = ()) -> None:
@@ -70,11 +77,11 @@ class QuestionTree(OptionList):
             for q in section.questions:
                 applies = applicable.get(q.id, True)
                 value = values.get(q.id)
-                self.replace_option_prompt(q.id, mark(q, value, applies, q.id in notes))
+                self._set(q.id, mark(q, value, applies, q.id in notes))
                 if applies:
                     total += 1
                     done += value is not None
-            self.replace_option_prompt(f"section:{section.id}", Text.assemble(
+            self._set(f"section:{section.id}", Text.assemble(
                 (f"{section.id} {section.title}", "bold"), (f"  {done}/{total}", "dim")))
 
     def prompt_of(self, qid: str) -> str:
