@@ -130,6 +130,8 @@ class CaseScreen(CaseLifecycle):
         self.last_saved = ""
         self.hint = ""  # why a key did nothing, or what to do next (the status line)
         self.guidance_shown: bool | None = None  # None: as the terminal's size allows
+        self._acting: tuple[bool, ...] = ()  # the keys the footer last showed as acting
+        self._keys_pending = False
         if first is None:
             # From the start, not from on_mount: keys may reach the screen before it is
             # mounted, and they must be dropped too.
@@ -316,7 +318,19 @@ class CaseScreen(CaseLifecycle):
             self.note_qid = None if too_long else q.id
             self.draft_text = None
         self.query_one(QuestionTree).show_question(q.id)
-        self.refresh_bindings()  # which keys apply depends on the question
+        if not self._keys_pending:  # once, after this key's work (an answer moves on)
+            self._keys_pending = True
+            self.call_later(self.sync_keys)
+
+    def sync_keys(self) -> None:
+        """Redraw the footer when the keys that act here change (they depend on the
+        question and the case); only then: the footer rebuilds itself on every call."""
+        self._keys_pending = False
+        acting = tuple(self.check_action(*parse_action(b.action)[1:]) is True
+                       for _, b in self._bindings)
+        if acting != self._acting:
+            self._acting = acting
+            self.refresh_bindings()
 
     def goto(self, qid: str) -> None:
         """Make a question current (saving the note being typed first)."""

@@ -63,26 +63,33 @@ class QuestionTree(OptionList):
         self.qs = qs
         self._shown: dict[str, Text] = {}  # each line as last drawn
 
-    def _set(self, option_id: str, prompt: Text) -> None:
-        # Only lines that changed are replaced: each replacement lays the list out again.
-        if self._shown.get(option_id) != prompt:
-            self._shown[option_id] = prompt
-            self.replace_option_prompt(option_id, prompt)
+    def _set(self, option_id: str, prompt: Text) -> bool:
+        """Give a line its new prompt without redrawing (False: it had it already)."""
+        if self._shown.get(option_id) == prompt:
+            return False
+        self._shown[option_id] = prompt
+        # OptionList.replace_option_prompt lays the whole list out again on each call;
+        # an answer changes two or three lines, so they are set first and laid out once.
+        self.get_option(option_id)._set_prompt(prompt)
+        return True
 
     def refresh_marks(self, values: Mapping[str, str | None], applicable: Mapping[str, bool],
                       notes: Collection[str] = ()) -> None:
         """Relabel every question (and each standard with its answered count)."""
+        changed = False
         for section in self.qs.sections:
             done = total = 0
             for q in section.questions:
                 applies = applicable.get(q.id, True)
                 value = values.get(q.id)
-                self._set(q.id, mark(q, value, applies, q.id in notes))
+                changed |= self._set(q.id, mark(q, value, applies, q.id in notes))
                 if applies:
                     total += 1
                     done += value is not None
-            self._set(f"section:{section.id}", Text.assemble(
+            changed |= self._set(f"section:{section.id}", Text.assemble(
                 (f"{section.id} {section.title}", "bold"), (f"  {done}/{total}", "dim")))
+        if changed:
+            self._clear_caches()
 
     def prompt_of(self, qid: str) -> str:
         """A question's line as plain text (what the list shows)."""
