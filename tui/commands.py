@@ -45,8 +45,8 @@ class NavigationCommands(Provider):
             yield ("Open a case by its ref", "Type the ref (or part of it) here: "
                    "'DEMO-T-0033', 'qa DEMO-T-0033' for blind QA",
                    partial(app.goto, "case_list"))
-            yield ("Blind QA: rate a case without seeing the primary answers",
-                   "Type 'qa' and the case ref here, or Q on a case in the case list",
+            yield ("QA rating of a case, blind: type qa and its ref here",
+                   "Rates it without seeing the primary answers (Q on a case in the list)",
                    partial(app.goto, "case_list"))
         seen: set[str] = set()
         screen = self.screen

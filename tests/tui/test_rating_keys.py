@@ -239,7 +239,7 @@ async def test_palette_finds_qa_and_the_setting(db: Database) -> None:
         await pilot.pause()
         provider = NavigationCommands(app.screen)
         titles = [str(h.text) for h in [h async for h in provider.search("qa")]]
-        assert any("Blind QA" in t for t in titles)
+        assert any("QA rating of a case, blind" in t for t in titles)
         titles = [str(h.text) for h in [h async for h in provider.search("move on")]]
         assert any("move on after each answer" in t for t in titles)
 
