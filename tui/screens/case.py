@@ -28,6 +28,7 @@ from textual.widgets import Footer, Header, Input, OptionList, Select, Static, T
 from audit import cases, drafts, qa_rules, rules
 from audit.cases import CaseView, Change, ReasonRequired
 from audit.errors import AuditError, ConflictError
+from audit.formatting import format_count
 from audit.rule_words import asked_because
 from audit.text_rules import is_long
 from audit.views.caselist import next_to_rate
@@ -289,7 +290,8 @@ class CaseScreen(CaseLifecycle):
         where = "" if self.has_class("compact") else \
             f" · {escape(view.site or 'no site')} · {escape(self.ws.who)} ({self.rater})"
         line = (f"[b]{escape(view.case_ref)}[/b] · {CASE_STATUS.get(view.status, view.status)}"
-                f"{lock} · {done}/{len(applicable)} answered{saved}{where}")
+                f"{lock} · {format_count(done)}/{format_count(len(applicable))} answered"
+                f"{saved}{where}")
         if self.hint:
             line += f"\n[b]{escape(self.hint)}[/b]"
         elif self.can_finish():
