@@ -202,7 +202,7 @@ def test_keys_typed_during_a_slow_load_in_a_real_terminal(tmp_path: Path) -> Non
         term.expect("9 keys ignored while the case was")  # said once it is ready
         term.settle()
         term.send("n")
-        term.expect("saved")
+        term.expect("saved ✓")
     finally:
         os.kill(term.pid, signal.SIGKILL)
         os.waitpid(term.pid, 0)
