@@ -16,7 +16,7 @@ from textual.screen import Screen
 from audit.errors import AuditError
 from audit.store.engine import Database, open_database
 from audit.store.errors import speak_plainly
-from tui.commands import NavigationCommands
+from tui.commands import CaseCommands, NavigationCommands
 from tui.settings import Settings, load_settings, save_settings
 from tui.workspace import Workspace
 
@@ -28,7 +28,7 @@ class IomAuditApp(App[None]):
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "iom-audit"
-    COMMANDS = App.COMMANDS | {NavigationCommands}
+    COMMANDS = App.COMMANDS | {NavigationCommands, CaseCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: ctrl+q must quit from anywhere, even from a text box.
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
@@ -74,7 +74,7 @@ class IomAuditApp(App[None]):
         the app)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
-    def remember(self, **changes: str | None) -> None:
+    def remember(self, **changes: str | bool | None) -> None:
         """Update the remembered settings (a read-only config dir is not an error)."""
         self.settings = self.settings.with_(**changes)
         try:
@@ -132,17 +132,15 @@ class IomAuditApp(App[None]):
 
     def open_case(self, case_id: int, *, rater: str = "primary") -> None:
         """Open the rating screen of one case (rater 'qa' rates blind); a refusal (e.g. the
-        primary rater opening its blind QA) is shown and nothing opens."""
+        primary rater opening its blind QA) is shown and the screen closes."""
         from tui.screens.case import CaseScreen
 
         if self.workspace is None:
             return
-        try:
-            first = CaseScreen.read(self.workspace, case_id, rater)
-        except AuditError as exc:
-            self.notify(str(exc), title="Not opened", severity="error")
-            return
-        self.push_screen(CaseScreen(case_id, rater=rater, first=first))
+        # The screen opens at once and reads the case in a worker, taking no keys until
+        # it is ready: keys typed meanwhile are dropped there (and counted), never
+        # delivered to the screen underneath. A refusal closes it again, in words.
+        self.push_screen(CaseScreen(case_id, rater=rater))
 
     def open_disagreements(self, case_id: int) -> None:
         """Open the side-by-side QA view of one case (refused, and shown so, until its
@@ -163,6 +161,12 @@ class IomAuditApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_advance(self) -> None:
+        self.remember(auto_advance=not self.settings.auto_advance)
+        state = "moves on to the next unanswered question" if self.settings.auto_advance \
+            else "stays on the question answered"
+        self.notify(f"After an answer the case screen now {state}.", title="Settings")
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK

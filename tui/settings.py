@@ -26,10 +26,13 @@ class Settings:
     role: str | None = None
     inspection: str | None = None
     theme: str | None = None
+    # After an answer, move to the next applicable unanswered question (one key per
+    # answer); off, the cursor stays on the question answered.
+    auto_advance: bool = True
 
-    def with_(self, **changes: str | None) -> Settings:
+    def with_(self, **changes: str | bool | None) -> Settings:
         """A copy with some fields changed."""
-        return replace(self, **changes)
+        return replace(self, **changes)  # type: ignore[arg-type]  # each field's own type
 
 
 def settings_path() -> Path:
@@ -51,8 +54,11 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings()
     if not isinstance(data, dict):
         return Settings()
-    known = {k: v for k, v in data.items()
-             if k in Settings.__dataclass_fields__ and (v is None or isinstance(v, str))}
+    defaults = Settings()
+    # A value of the wrong type (hand-edited file) keeps the default.
+    known = {k: v for k, v in data.items() if k in Settings.__dataclass_fields__
+             and (isinstance(v, bool) if isinstance(getattr(defaults, k), bool)
+                  else v is None or isinstance(v, str))}
     return Settings(**known)
 
 

@@ -36,3 +36,6 @@ class Shell(Protocol):
 
     def action_toggle_theme(self) -> None:
         """Switch between the light and dark themes."""
+
+    def action_toggle_advance(self) -> None:
+        """Switch moving on after each answer on or off (a remembered setting)."""

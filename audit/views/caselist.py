@@ -153,3 +153,44 @@ def inspectors(db: Database) -> list[str]:
     inspector = table_of(Inspector).c
     with db.engine.connect() as conn:
         return list(conn.execute(sa.select(inspector.name).order_by(inspector.name)).scalars())
+
+
+TO_RATE = ("not_started", "in_progress")  # statuses a primary rater still has work on
+
+
+def next_to_rate(db: Database, inspection_id: int, after_ref: str, *,
+                 actor: Actor) -> CaseRow | None:
+    """The next case in case-list order (by ref) after `after_ref` that is still to
+    rate (not started or in progress), wrapping to the first; None when none is left."""
+    case = table_of(Case).c
+    base = sa.select(case.case_ref).where(case.inspection_id == inspection_id,
+                                    case.status.in_(TO_RATE), case.case_ref != after_ref)
+    with db.engine.connect() as conn:
+        require(conn, actor, "read_cases")
+        found = (conn.execute(base.where(case.case_ref > after_ref)
+                              .order_by(case.case_ref).limit(1)).scalar()
+                 or conn.execute(base.order_by(case.case_ref).limit(1)).scalar())
+    if found is None:
+        return None
+    # The ref is a prefix search, so the case itself sorts first.
+    page = list_cases(db, CaseFilter(inspection_id=inspection_id, search=found),
+                      actor=actor, limit=1)
+    return page.rows[0] if page.rows else None
+
+
+def find_by_ref(db: Database, inspection_id: int, text: str, *, actor: Actor,
+                limit: int = 10) -> list[CaseRow]:
+    """Cases whose ref starts with `text` (case-insensitively, then anywhere), for the
+    command palette: at most `limit`, by ref."""
+    text = text.strip()
+    if not text:
+        return []
+    page = list_cases(db, CaseFilter(inspection_id=inspection_id, search=text),
+                      actor=actor, limit=limit)
+    rows = list(page.rows)
+    if len(rows) < limit:
+        seen = {r.id for r in rows}
+        more = list_cases(db, CaseFilter(inspection_id=inspection_id, search="*" + text),
+                          actor=actor, limit=limit)
+        rows += [r for r in more.rows if r.id not in seen][:limit - len(rows)]
+    return rows

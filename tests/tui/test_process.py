@@ -122,7 +122,8 @@ def test_answer_survives_sigkill_once_acknowledged(tmp_path: Path) -> None:
     try:
         term.open_first_case()
         term.send("y")
-        term.expect("saved")  # the acknowledgement on screen...
+        term.expect("saved ✓")  # the acknowledgement on screen (the note box label
+        # also says "saved as you go", and is redrawn when the layout changes)
     finally:
         os.kill(term.pid, signal.SIGKILL)  # ...then the hardest possible stop
         os.waitpid(term.pid, 0)

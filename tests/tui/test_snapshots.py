@@ -117,6 +117,15 @@ class TestCaseScreen:
         assert snap_compare(app_for(rated_db, LIGHT), terminal_size=SIZE,
                             run_before=keys(*self.PRESSES))
 
+    @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)],
+                             ids=["80x24", "120x40", "200x60"])
+    def test_sizes(self, snap_compare, rated_db: Database, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+        # Panes share the width; at 80x24 the profile and guidance are behind p and g,
+        # and the question, its choices, the rule in words and the note box all show.
+        assert snap_compare(app_for(rated_db), terminal_size=size,
+                            run_before=keys("l", "down", "enter", "j", "j", "j", "y", "n",
+                                            "k", "k"))
+
     def test_note_focused(self, snap_compare, rated_db: Database) -> None:  # type: ignore[no-untyped-def]
         assert snap_compare(app_for(rated_db), terminal_size=SIZE,
                             run_before=keys("l", "enter", "e", "o", "k"))

@@ -55,6 +55,9 @@ class Session:
 
     def __init__(self, app: IomAuditApp, pilot: Any, screen: CaseScreen) -> None:
         self.app, self.pilot, self.screen = app, pilot, screen
+        # Each step answers the question it went to, then acts on it again: the cursor
+        # stays put (moving on after an answer is tested in test_rating_keys.py).
+        app.settings = app.settings.with_(auto_advance=False)
         assert app.workspace is not None
         self.who = app.workspace.who
         self.ids = [q.id for q in app.workspace.qs.questions]

@@ -115,9 +115,11 @@ async def test_lead_locks_and_the_case_is_read_only(db: Database) -> None:
         await pilot.press("L")
         await pilot.pause()
         assert screen.read_only
-        await pilot.press("x")  # refused: a notification, nothing changes
+        await pilot.press("x")  # refused: the status line says why, nothing changes
         await pilot.pause()
-        assert any("locked" in n.message for n in app._notifications)
+        assert "The case is locked" in str(screen.query_one("#case-status").render())
+        assert "Clear" not in {str(getattr(k, "description", ""))
+                               for k in app.screen.query_one("Footer").children}
     assert rows(db, Case, id=screen.case_id)[0]["status"] == "locked"
     assert rows(db, Answer, case_id=screen.case_id, question_id="2.1.1")
 

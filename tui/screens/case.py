@@ -13,20 +13,25 @@ case, and unlocking a locked one, asks for a reason in a dialog and then goes th
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from rich.markup import escape
-from textual import on
+from textual import events, on, work
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Input, Select, Static, TextArea, Tree
+from textual.message import Message
+from textual.widgets import Footer, Header, Input, OptionList, Select, Static, TextArea
 
 from audit import cases, drafts, qa_rules, rules
 from audit.cases import CaseView, Change, ReasonRequired
 from audit.errors import AuditError, ConflictError
+from audit.formatting import format_count
+from audit.rule_words import asked_because
 from audit.text_rules import is_long
+from audit.views.caselist import next_to_rate
 from audit.views.qa import blind_case
 from question_sets import Question
 from question_sets.profile import CASE_STATUS, PROFILE
@@ -50,7 +55,26 @@ RATER_TITLES = {"primary": "Rating", "qa": "Blind QA rating (primary answers hid
                 "moderated": "Moderation"}
 ANSWER_ACTIONS = {"answer", "choose", "clear", "next", "previous", "next_section",
                   "previous_section", "complete", "qa_checked", "moderated", "toggle_lock",
-                  "profile", "disagreements", "type_answer", "undo"}
+                  "profile", "disagreements", "type_answer", "undo", "next_unanswered",
+                  "complete_next", "guidance"}
+LETTERS = {"y": "yes", "n": "no", "a": "na"}
+# Narrower or lower than this, the profile and the guidance are behind keys (p, g) so
+# that the question, its choices and the note box fit.
+COMPACT_BELOW = (110, 34)
+
+
+@dataclass
+class CaseLoaded(Message):
+    """The worker read the case."""
+
+    view: CaseView
+
+
+@dataclass
+class CaseRefused(Message):
+    """The use case refused to show the case to this person (words for them)."""
+
+    text: str
 
 
 class CaseScreen(CaseLifecycle):
@@ -74,10 +98,14 @@ class CaseScreen(CaseLifecycle):
                 id="case.next_standard"),
         Binding("left_square_bracket", "previous_section", "Previous standard",
                 key_display="[", id="case.previous_standard", show=False),
-        Binding("e,tab", "edit_note", "Note", key_display="e", id="case.note"),
+        Binding("space,tab", "next_unanswered", "Next unanswered", key_display="space",
+                id="case.next_unanswered"),
+        Binding("e", "edit_note", "Note", id="case.note"),
+        Binding("g", "guidance", "Guidance", id="case.guidance"),
         Binding("enter", "type_answer", "Type answer", id="case.type_answer", show=False),
         Binding("p", "profile", "Profile", id="case.profile", show=False),
         Binding("c", "complete", "Complete", id="case.complete"),
+        Binding("N", "complete_next", "Complete → next case", id="case.complete_next"),
         Binding("C", "qa_checked", "QA-checked", id="case.qa_checked"),
         Binding("M", "moderated", "Moderated", id="case.moderated", show=False),
         Binding("L", "toggle_lock", "Lock/unlock", id="case.lock"),
@@ -101,6 +129,14 @@ class CaseScreen(CaseLifecycle):
         self.note_qid: str | None = None  # the question whose note is in the box
         self.draft_text: str | None = None  # last text kept as a draft
         self.last_saved = ""
+        self.hint = ""  # why a key did nothing, or what to do next (the status line)
+        self.guidance_shown: bool | None = None  # None: as the terminal's size allows
+        self._acting: tuple[bool, ...] = ()  # the keys the footer last showed as acting
+        self._keys_pending = False
+        if first is None:
+            # From the start, not from on_mount: keys may reach the screen before it is
+            # mounted, and they must be dropped too.
+            self.begin_loading("the case was opening")
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -115,13 +151,68 @@ class CaseScreen(CaseLifecycle):
 
     def on_mount(self) -> None:
         self.current = self.ws.qs.questions[0].id
+        self.fit(self.size.width, self.size.height)
+        self.set_interval(DRAFT_EVERY_S, self.keep_draft)
+        if self.first is not None:
+            self.opened()
+            return
+        # Read in a worker: the screen is drawn at once, says it is opening, and drops
+        # the keys typed meanwhile (they would otherwise act on this case, unseen).
+        self.query_one("#case-body").loading = True
+        self.key_dropped()
+        self.load_view()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="case-open",
+          description="Opening the case")
+    def load_view(self) -> None:
+        try:
+            view = self.read(self.ws, self.case_id, self.rater)
+        except AuditError as exc:
+            self.post_message(CaseRefused(str(exc)))
+            return
+        self.post_message(CaseLoaded(view))
+
+    def key_dropped(self) -> None:
+        dropped = f" · {self.keys_dropped} key(s) ignored" if self.keys_dropped else ""
+        self.query_one("#case-status", Static).update(
+            f"Opening the case… keys typed now are ignored{dropped}")
+
+    @on(CaseLoaded)
+    def case_loaded(self, message: CaseLoaded) -> None:
+        self.first = message.view
+        self.opened()
+
+    @on(CaseRefused)
+    def case_refused(self, message: CaseRefused) -> None:
+        self.loading_what = ""
+        self.notify(message.text, title="Not opened", severity="error")
+        self.app.pop_screen()
+
+    def worker_error(self, worker: Any, error: BaseException) -> None:
+        if self.view is None and self.is_current:
+            self.loading_what = ""
+            self.app.pop_screen()  # the case never opened (the failure is notified)
+
+    def opened(self) -> None:
+        """The case is read: show it, go to the first question, take keys."""
         self.reload()
         if self.view is None:
             return  # refused: the screen is closing
+        self.query_one("#case-body").loading = False
         first = self._step(self.current, 0)
         self.goto(first or self.current)
-        self.set_interval(DRAFT_EVERY_S, self.keep_draft)
+        self.end_loading()
         self.offer_drafts()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit(event.size.width, event.size.height)
+
+    def fit(self, width: int, height: int) -> None:
+        """Small terminals: profile and guidance behind keys, so rating fits."""
+        compact = width < COMPACT_BELOW[0] or height < COMPACT_BELOW[1]
+        self.set_class(compact, "compact")
+        shown = self.guidance_shown if self.guidance_shown is not None else not compact
+        self.set_class(not shown, "no-guidance")
 
     # -- state -----------------------------------------------------------------------------
 
@@ -164,8 +255,25 @@ class CaseScreen(CaseLifecycle):
         if self.rater == "qa":
             self.qa_missing = qa_rules.qa_missing(self.ws.qs, self.view.rule_case(),
                                                   self.values)
-        self.query_one(QuestionTree).refresh_marks(self.values, self.applicable)
+        self.query_one(QuestionTree).refresh_marks(
+            self.values, self.applicable, {q for q, n in self.notes.items() if n})
         self.update_status()
+
+    def missing(self) -> list[str]:
+        """Required questions that apply and have no answer yet, in set order."""
+        assert self.view is not None
+        return rules.missing_required(self.ws.qs, self.view.rule_case(), self.values)
+
+    def can_finish(self) -> bool:
+        """Whether `N` (complete and open the next case) may act now."""
+        return (self.view is not None and self.rater == "primary" and not self.read_only
+                and self.view.status in ("not_started", "in_progress") and not self.missing())
+
+    def say(self, hint: str) -> None:
+        """Put a line in the status bar (why a key did nothing, what comes next)."""
+        self.hint = hint
+        if self.view is not None:
+            self.update_status()
 
     def update_status(self) -> None:
         view = self.view
@@ -177,18 +285,29 @@ class CaseScreen(CaseLifecycle):
         if self.rater == "qa":
             lock += (f" · blind: primary hidden until {len(self.qa_missing)} more QA "
                      "answer(s)" if self.qa_missing else " · QA complete: D compares")
-        self.query_one("#case-status", Static).update(
-            f"[b]{escape(view.case_ref)}[/b] · {escape(view.site or 'no site')} · "
-            f"{CASE_STATUS.get(view.status, view.status)}{lock} · {done}/{len(applicable)} "
-            f"answered · {escape(self.ws.who)} ({self.rater}){saved}")
+        # What was saved comes before who and where: on a narrow terminal the line ends
+        # there, and the receipt must not be what is cut.
+        where = "" if self.has_class("compact") else \
+            f" · {escape(view.site or 'no site')} · {escape(self.ws.who)} ({self.rater})"
+        line = (f"[b]{escape(view.case_ref)}[/b] · {CASE_STATUS.get(view.status, view.status)}"
+                f"{lock} · {format_count(done)}/{format_count(len(applicable))} answered"
+                f"{saved}{where}")
+        if self.hint:
+            line += f"\n[b]{escape(self.hint)}[/b]"
+        elif self.can_finish():
+            line += ("\n[b]Every required answer is given: N completes this case and opens "
+                     "your next one[/b] (c completes and stays)")
+        self.query_one("#case-status", Static).update(line)
 
     def show_current(self, *, reset_note: bool = True) -> None:
         q = self.question()
         ordered = self.ws.qs.questions
         answer = self.view.answers.get(self.rater, {}).get(q.id) if self.view else None
+        applies = self.applicable.get(q.id, True)
         self.query_one(QuestionPanel).show(PanelState(
             q, ordered.index(q) + 1, len(ordered), self.values.get(q.id),
-            self.applicable.get(q.id, True), answer, self.read_only, self.rater == "qa"))
+            applies, answer, self.read_only, self.rater == "qa",
+            asked_because(self.ws.qs, q.id, applies)))
         if reset_note:
             note = self.query_one(NoteArea)
             stored = self.notes.get(q.id)
@@ -201,6 +320,19 @@ class CaseScreen(CaseLifecycle):
             self.note_qid = None if too_long else q.id
             self.draft_text = None
         self.query_one(QuestionTree).show_question(q.id)
+        if not self._keys_pending:  # once, after this key's work (an answer moves on)
+            self._keys_pending = True
+            self.call_later(self.sync_keys)
+
+    def sync_keys(self) -> None:
+        """Redraw the footer when the keys that act here change (they depend on the
+        question and the case); only then: the footer rebuilds itself on every call."""
+        self._keys_pending = False
+        acting = tuple(self.check_action(*parse_action(b.action)[1:]) is True
+                       for _, b in self._bindings)
+        if acting != self._acting:
+            self._acting = acting
+            self.refresh_bindings()
 
     def goto(self, qid: str) -> None:
         """Make a question current (saving the note being typed first)."""
@@ -216,40 +348,149 @@ class CaseScreen(CaseLifecycle):
             range(i + 1, len(ids)) if step > 0 else range(i - 1, -1, -1))
         return next((ids[j] for j in rng if self.applicable.get(ids[j], True)), None)
 
+    def next_unanswered(self) -> str | None:
+        """The next applicable unanswered question after the current one (wrapping to
+        the start); None when every applicable question has an answer."""
+        ids = [q.id for q in self.ws.qs.questions]
+        i = ids.index(self.current)
+        return next((qid for qid in ids[i + 1:] + ids[:i]
+                     if self.applicable.get(qid, True) and self.values.get(qid) is None),
+                    None)
+
+    def advance(self) -> None:
+        """After an answer (the setting on): on to the next unanswered question."""
+        if not self.iom_app.settings.auto_advance:
+            return
+        following = self.next_unanswered()
+        if following is not None:
+            self.goto(following)
+
     # -- keys ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False hides a key from the footer and lets it pass: the footer shows only the
+        # keys that act here, and `why_not` says why one did not.
+        if self.loading_keys or self.view is None:
+            return action == "back"
         if action in ANSWER_ACTIONS and isinstance(self.focused, (Input, TextArea, Select)):
             return False  # while typing, letters are text (and the footer says so)
-        if action == "edit_note":
-            return not isinstance(self.focused, TextArea)
+        return self.why_not(action, parameters) is None
+
+    def why_not(self, action: str, parameters: tuple[object, ...]) -> str | None:
+        """Why a key cannot act on this question or case now (None: it can)."""
+        q = self.question()
+        applies = self.applicable.get(q.id, True)
+        editable = not self.read_only
         if action in KEY_PERMISSIONS:
-            return self.ws.may(KEY_PERMISSIONS[action]) and self.rater == "primary"
-        if action == "complete":
-            return self.rater == "primary"
-        if action == "undo":
-            return not self.read_only
-        if action == "answer" and parameters == ("na",):
-            return self.question().allows_na or None  # shown dimmed when not allowed
-        return True
+            if self.rater != "primary" or not self.ws.may(KEY_PERMISSIONS[action]):
+                return "Your role cannot do that on this rating."
+            return None
+        if action in ("answer", "choose", "clear", "type_answer") and not editable:
+            return "The case is locked: it is read-only until a lead unlocks it (L)."
+        if action in ("answer", "choose", "type_answer") and not applies:
+            return "This question is not asked for this case (see the line under it)."
+        typed = q.type in ("text", "integer")
+        if action == "answer":
+            value = str(parameters[0]) if parameters else ""
+            if typed:
+                return "This question takes a typed answer: press enter to type it."
+            if value == "na" and not q.allows_na:
+                return "“Not applicable” is not an answer to this question: y or n."
+            if value not in q.codes:
+                return f"This question's answers are the digits 1-{len(q.codes)}."
+            return None
+        if action == "choose":
+            number = parameters[0] if parameters else 0
+            if typed:
+                return "This question takes a typed answer: press enter to type it."
+            if not isinstance(number, int) or not 1 <= number <= len(q.codes):
+                return f"This question has {len(q.codes)} choices."
+            return None
+        if action == "type_answer":
+            return None if typed else "Answer this question with the keys shown."
+        if action == "clear":
+            return None if self.values.get(q.id) is not None else "Nothing to clear."
+        if action == "edit_note":
+            if isinstance(self.focused, TextArea):
+                return "You are in the note."
+            return None if applies and editable else "No note on this question now."
+        if action in ("complete", "undo"):
+            ok = self.rater == "primary" or action == "undo"
+            return None if ok and editable else "Not on this rating."
+        if action == "complete_next":
+            return None if self.can_finish() else (
+                f"{len(self.missing())} required answer(s) still missing." if self.view
+                and self.rater == "primary" else "Not on this rating.")
+        if action == "next_unanswered":
+            return None if self.next_unanswered() else "Every question that applies is answered."
+        if action == "guidance":
+            return None if q.guidance else "This question has no guidance."
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        if self.loading_keys:
+            return  # IomScreen.on_key (next in line) drops it
+        self.hint = ""  # a new key: the last "why not" is old news
+        # A key with a binding that cannot act here says why in the status line (its
+        # binding is hidden and would otherwise do nothing, silently).
+        if self.view is None or isinstance(self.focused, (Input, TextArea, Select)):
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, []):
+            _, action, params = parse_action(binding.action)
+            why = self.why_not(action, params)
+            if why is not None:
+                self.say(why)
+                return
 
     def action_answer(self, value: str) -> None:
         q = self.question()
-        if value not in q.codes:
-            self.notify(f"{value!r} is not an answer to {q.id}", severity="warning")
+        why = self.why_not("answer", (value,))
+        if why is not None:
+            self.say(why)
             return
         if q.type == "multi_choice":
-            self.toggle_choice(q, value)
+            self.toggle_choice(q, value)  # several may be chosen: the cursor stays
             return
-        self.write_answer(q.id, value)
+        if self.write_answer(q.id, value):
+            self.advance()
 
     def action_choose(self, number: int) -> None:
         q = self.question()
-        codes = list(q.codes)
-        if not 1 <= number <= len(codes):
-            self.notify(f"{q.id} has {len(codes)} choice(s)", severity="warning")
+        why = self.why_not("choose", (number,))
+        if why is not None:
+            self.say(why)
             return
-        self.action_answer(codes[number - 1])
+        self.action_answer(list(q.codes)[number - 1])
+
+    def action_next_unanswered(self) -> None:
+        if self.focused is not None and self.query_one(ProfileForm) in self.focused.ancestors:
+            self.focus_next()  # tab moves through the profile form as usual
+            return
+        following = self.next_unanswered()
+        if following is None:
+            self.say("Every question that applies is answered.")
+            return
+        self.goto(following)
+
+    def action_complete_next(self) -> None:
+        """Complete this case and open the next one still to rate, in case-list order."""
+        assert self.view is not None
+        ref = self.view.case_ref
+        self.set_status("complete")
+        if self.view is None or self.view.status != "complete":
+            return  # refused (shown) or asked for something: stay
+        following = next_to_rate(self.ws.db, self.ws.inspection_id, ref, actor=self.ws.actor)
+        if following is None:
+            self.notify("No case is left to rate in this inspection.", title="All rated")
+            return
+        self.flush()
+        self.app.pop_screen()
+        self.iom_app.open_case(following.id)
+
+    def action_guidance(self) -> None:
+        shown = not self.has_class("no-guidance")
+        self.guidance_shown = not shown
+        self.fit(self.size.width, self.size.height)
 
     def toggle_choice(self, q: Question, code: str) -> None:
         chosen = [c for c in (self.values.get(q.id) or "").split(";") if c]
@@ -308,11 +549,14 @@ class CaseScreen(CaseLifecycle):
             answer_input.focus()
 
     def action_profile(self) -> None:
+        self.add_class("show-profile")  # a small terminal hides it until asked
         self.query_one(ProfileForm).query("Select").first().focus()
 
     def action_back(self) -> None:
-        if self.focused is not None:
-            self.set_focus(None)  # escape leaves a field first
+        # One escape leaves the screen, wherever the focus is (the note box takes its own
+        # escape first: it leaves the note, saving it); what is typed is saved first.
+        if isinstance(self.focused, Input) and self.focused.id == "q-input":
+            self.set_focus(None)  # a typed answer not yet entered is not thrown away
             return
         self.flush()
         self.app.pop_screen()
@@ -321,22 +565,24 @@ class CaseScreen(CaseLifecycle):
         self.flush()
         self.iom_app.open_disagreements(self.case_id)
 
-    @on(Tree.NodeSelected)
-    def node_selected(self, event: Tree.NodeSelected[str]) -> None:
-        qid = event.node.data
-        if qid and not qid.startswith("section:"):
+    @on(OptionList.OptionSelected, "#tree")
+    def question_picked(self, event: OptionList.OptionSelected) -> None:
+        qid = event.option.id
+        if qid and not qid.startswith("section:") and not self.loading_keys:
             self.goto(qid)
 
     @on(Input.Submitted, "#q-input")
     def typed_answer(self, event: Input.Submitted) -> None:
-        self.write_answer(self.current, event.value.strip() or None)
         self.set_focus(None)
+        if self.write_answer(self.current, event.value.strip() or None):
+            self.advance()
 
     # -- writing answers -------------------------------------------------------------------
 
     def write_answer(self, qid: str, value: str | None, *, seen: Any = DISPLAYED,
-                     version: int | None = None, reason: str | None = None) -> None:
-        """Store one answer now; the value displayed is what we say we saw."""
+                     version: int | None = None, reason: str | None = None) -> bool:
+        """Store one answer now; the value displayed is what we say we saw. True when
+        stored at once (False: refused, or waiting on a dialog)."""
         shown = self.values.get(qid) if seen is DISPLAYED else seen
         try:
             change = cases.record_answer(
@@ -348,18 +594,19 @@ class CaseScreen(CaseLifecycle):
             self.resolve_conflict(f"The answer to {qid}", value, theirs,
                                   lambda: self.write_answer(qid, value, seen=theirs,
                                                             version=current))
-            return
+            return False
         except ReasonRequired as exc:
             self.ask_reason(exc, lambda why: self.write_answer(qid, value, seen=seen,
                                                                version=version, reason=why))
-            return
+            return False
         except AuditError as exc:
             self.notify(str(exc), title="Not saved", severity="error")
-            return
+            return False
         self.values[qid] = value
         if value is None and not self.notes.get(qid):
             self.values.pop(qid, None)
         self.after_change(change, f"{qid} = {value or 'cleared'}")
+        return True
 
     def after_change(self, change: Change, what: str) -> None:
         """Bring the screen up to date after a stored edit."""

@@ -72,7 +72,7 @@ class CaseLifecycle(IomScreen):
             self.notify(f"Back by rule (applies again): {labels}", title="Answers restored",
                         timeout=8)
 
-    def ask_reason(self, refused: ReasonRequired, retry: Callable[[str], None],
+    def ask_reason(self, refused: ReasonRequired, retry: Callable[[str], object],
                    cancelled: Callable[[], None] | None = None) -> None:
         """Ask why a signed-off case is reopened (or a locked one unlocked), then retry."""
         unlocking = refused.current == lifecycle.LOCKED

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Select, Static
 
+from audit.formatting import format_count
 from audit.views.caselist import (
     IOM_FILTERS,
     SORT_KEYS,
@@ -127,8 +128,9 @@ class CaseListScreen(IomScreen):
         pages = max(1, -(-page.total // PAGE_SIZE))
         sort = SORT_KEYS[self.filter.sort] + (" ↓" if self.filter.descending else " ↑")
         self.query_one("#cases-status", Static).update(
-            f"Cases {first:,}–{page.offset + len(page.rows):,} of {page.total:,} · "
-            f"page {page.offset // PAGE_SIZE + 1:,}/{pages:,} · sorted by {sort}")
+            f"Cases {format_count(first)}–{format_count(page.offset + len(page.rows))} of "
+            f"{format_count(page.total)} · page {format_count(page.offset // PAGE_SIZE + 1)}/"
+            f"{format_count(pages)} · sorted by {sort}")
 
     @on(CaseTable.PageRequested)
     def change_page(self, message: CaseTable.PageRequested) -> None:
@@ -208,10 +210,7 @@ class CaseListScreen(IomScreen):
         self._apply(descending=not self.filter.descending)
 
     def action_back(self) -> None:
-        if not isinstance(self.focused, CaseTable):
-            self.query_one(CaseTable).focus()  # escape leaves a filter first
-            return
-        self.app.pop_screen()
+        self.app.pop_screen()  # one escape leaves, from the table or a filter
 
     @on(CaseTable.RowSelected)
     def row_selected(self, event: CaseTable.RowSelected) -> None:

@@ -165,7 +165,5 @@ class ReportScreen(IomScreen):
         self.query_one(Log).write_line("Cancelling…")
 
     def action_back(self) -> None:
-        if self.focused is not None and isinstance(self.focused, Input):
-            self.set_focus(None)
-            return
+        # One escape leaves, even from a field being typed in.
         self.app.pop_screen()

@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Se
 from textual.widgets.option_list import Option
 
 from audit.errors import AuditError
+from audit.formatting import format_count
 from audit.identity import database_login
 from audit.people import identify, known_role
 from audit.store.models import ROLES
@@ -94,7 +95,8 @@ class StartScreen(Screen[None]):
         if message.known_role:
             self.query_one("#role", Select).value = message.known_role
         options = self.query_one("#inspections", OptionList)
-        options.add_options([Option(Text(f"{i.name}  ·  {i.question_set}  ·  {i.cases:,} cases"),
+        options.add_options([Option(Text(f"{i.name}  ·  {i.question_set}  ·  "
+                                         f"{format_count(i.cases)} cases"),
                                     id=str(i.id)) for i in self._inspections])
         last = self.iom_app.settings.inspection
         index = next((n for n, i in enumerate(self._inspections) if i.name == last), 0)

@@ -15,12 +15,13 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static, TextArea
 
 from audit.cases import AnswerView
+from audit.formatting import format_count
 from audit.text_rules import NOTE_MAX, preview
 from question_sets import Question
 
 LETTER_KEYS = {"yes": "y", "no": "n", "na": "a"}
 LONG_NOTE_SHOWN = 600  # characters of a note too long to edit shown in its place
-NOTE_LABEL = "Note  (e or tab to type · escape to leave · saved as you go)"
+NOTE_LABEL = "Note  (e to type · escape to leave · saved as you go)"
 
 
 def choice_keys(question: Question) -> list[tuple[str, str, str]]:
@@ -63,6 +64,7 @@ class PanelState:
     answer: AnswerView | None
     read_only: bool = False
     blind: bool = False
+    why: str = ""  # why it is asked, or not, in words (audit.rule_words)
 
 
 class QuestionPanel(VerticalScroll):
@@ -91,7 +93,8 @@ class QuestionPanel(VerticalScroll):
             # Only the first characters are laid out: a 5 MB note never reaches a widget.
             long_note.update(Text(preview(text, LONG_NOTE_SHOWN)))
             self.query_one("#q-note-label", Label).update(
-                f"Note (read-only: longer than {NOTE_MAX:,} characters, stored by an older "
+                f"Note (read-only: longer than {format_count(NOTE_MAX)} characters, stored by "
+                "an older "
                 "version; shown shortened)")
         else:
             self.note_length(0)
@@ -100,7 +103,8 @@ class QuestionPanel(VerticalScroll):
         """Warn in the label when the note being typed is longer than a note may be."""
         label = self.query_one("#q-note-label", Label)
         if length > NOTE_MAX:
-            label.update(Text(f"Note too long: {length:,} characters, at most {NOTE_MAX:,} "
+            label.update(Text(f"Note too long: {format_count(length)} characters, at most "
+                              f"{format_count(NOTE_MAX)} "
                               "are kept; shorten it or it is not saved", style="bold red"))
         else:
             label.update(NOTE_LABEL)
@@ -116,13 +120,9 @@ class QuestionPanel(VerticalScroll):
         self.query_one("#q-where", Static).update(escape(" · ".join(flags)))
         self.query_one("#q-text", Static).update(f"[b]{escape(q.text)}[/b]")
         rule = self.query_one("#q-rule", Static)
-        if not state.applies:
-            rule.update(f"Not applicable by rule (applies when {escape(q.applies_when or '')}) "
-                        "— skipped by j/k.")
-        elif q.applies_when:
-            rule.update(f"Asked because {escape(q.applies_when)}")
-        else:
-            rule.update("")
+        rule.update(Text(state.why + (" Skipped by j/k." if not state.applies else "")
+                         if state.why else ""))
+        rule.display = bool(state.why)
         self.query_one("#q-choices", Static).update(self._choices(state))
         typed = q.type in ("text", "integer")
         answer_input = self.query_one("#q-input", Input)
@@ -131,7 +131,7 @@ class QuestionPanel(VerticalScroll):
             answer_input.value = state.value or ""
         guidance = "\n".join(f" • {escape(g)}" for g in q.guidance)
         self.query_one("#q-guidance", Static).update(
-            f"[b]Guidance[/b]\n{guidance}" if guidance else "")
+            f"[b]Guidance[/b] [dim](g hides or shows)[/dim]\n{guidance}" if guidance else "")
         note = self.query_one(NoteArea)
         note.disabled = not state.applies or state.read_only
         self.scroll_home(animate=False)
@@ -155,4 +155,13 @@ class QuestionPanel(VerticalScroll):
         by = ""
         if state.answer is not None and state.answer.inspector:
             by = f"  [dim](by {escape(state.answer.inspector)})[/dim]"
-        return f"\nAnswer: [b green]✓ {escape(state.value)}[/b green]{by}"
+        shown = escape(answer_label(state.question, state.value))
+        return f"\nAnswer: [b green]● {shown}[/b green]{by}"
+
+
+def answer_label(question: Question, value: str) -> str:
+    """An answer as the question set words it: its codes' labels ("Yes", "Not
+    applicable"; several choices joined by commas), typed answers as typed."""
+    if question.type in ("text", "integer"):
+        return value
+    return ", ".join(question.codes.get(c, c) for c in value.split(";") if c)
