@@ -146,7 +146,9 @@ def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: boo
                   for s in sources} if fmt == "parquet" else {}
     files = [*(partitions.values() if partitions else [out / data_name]),
              out / "codebook.csv"]
-    folders = [out, *([out / data_name] if partitions else [])]
+    # The dataset's folder and its partitions are folders the export makes, as named.
+    folders = [out, *([out / data_name, *(f.parent for f in partitions.values())]
+                      if partitions else [])]
     if partitions:
         _refuse_stale_partitions(out / data_name, partitions)
     with Disclosure(files, force=force, folders=folders) as disclosure:

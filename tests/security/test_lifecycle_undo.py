@@ -58,6 +58,7 @@ async def test_u_undoes_the_last_answer_change_and_the_footer_shows_it(db: Datab
         shown = {b.binding.key: b for b in app.active_bindings.values()}
         assert shown["u"].binding.show and shown["u"].enabled  # in the footer
         await pilot.press("y")
+        await pilot.press("k")  # the answer moved on to the next question: back to it
         await pilot.press("n")
         await pilot.pause()
         assert screen.values["2.1.1"] == "no"
