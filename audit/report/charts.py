@@ -301,6 +301,8 @@ def table_chart(table: ReportTable, width: float,
     ]
     if not keep or not specs:
         return []
+    if not any(_number(table.rows[i].get(c)) is not None for i in keep for c, _ in specs):
+        return []  # every bar suppressed: a chart of stars says nothing the table does not
     categories = [str(table.rows[i].get(chart.category) or "") for i in keep]
     if chart.kind == "diff":
         column, label = specs[0]

@@ -81,3 +81,10 @@ def test_a_tall_chart_is_split_to_fit(report: Report) -> None:
     assert len(drawings) > 1
     assert all(d.height <= 300 for d in drawings)
     assert sum(len(_bars(d)) for d in drawings) == 28
+
+
+def test_a_chart_whose_every_bar_is_suppressed_is_left_out(report: Report) -> None:
+    table = report.table("index_offence")
+    starred = replace(table, rows=tuple({**row, "pct": "*"} for row in table.rows))
+    assert table_chart(table, 480)  # the same table with its numbers has a chart
+    assert table_chart(starred, 480) == []
