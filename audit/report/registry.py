@@ -123,6 +123,15 @@ def _comparison(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     return t.iom_comparison_table(entry, result, ctx.qs)
 
 
+def _by_lead_agency(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
+    result = compare(ctx.db, by="provider", inspections=ctx.names or None, questions="key",
+                     alpha=ctx.alpha, correction=ctx.correction)
+    answered = [lv for lv in result.levels if any(r.groups[lv].n for r in result.rows)]
+    if len(answered) < 2:
+        return None  # one lead agency only: nothing to compare
+    return t.group_comparison_table(entry, result, ctx.qs)
+
+
 def _ratings(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     key = ctx.key_questions
     if not key:
@@ -201,6 +210,9 @@ REGISTRY: tuple[TableEntry, ...] = (
     TableEntry("iom_comparison", "5.2",
                "Summary of inspection findings: IOM and non-IOM cases", _IMPACT, _comparison,
                published=True),
+    TableEntry("lead_agency_comparison", "5.3",
+               "Key questions by lead agency, with the pairs of agencies that differ",
+               _IMPACT, _by_lead_agency),
     TableEntry("profile", "A1",
                "Inspection case profile: lead agency, case type, risk of serious harm, "
                "demographics and previous convictions",

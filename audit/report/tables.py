@@ -8,13 +8,13 @@ whole sample, as in the published report.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
 from audit import qa_rules
-from audit.formatting import format_count, format_pct, format_pp
+from audit.formatting import format_count, format_p, format_pct, format_pp
 from audit.rating_rules import next_band, rating_for, yes_to_reach
 from audit.report.model import (
     BOLD,
@@ -31,7 +31,7 @@ from audit.report.model import (
     Structure,
     Sum,
 )
-from audit.views.analysis import significant_pairs
+from audit.views.analysis import level_label, significant_pairs
 from audit.views.samples import Sample, answered, count_of
 from question_sets import QuestionSet
 from question_sets.model import Ratings
@@ -405,6 +405,66 @@ def _keeping_safe_structure(rows: list[dict[str, Any]]) -> Structure:
         for side in ("desist_", "safe_"):
             _yes_of(rows, i, side, CellRef(i, f"{side}base"), sums, shares)
     return Structure(tuple(sums), tuple(shares))
+
+
+def group_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -> ReportTable:
+    """Each key question's yes rate in every level of ``result.by`` (three or more groups:
+    lead agencies, sites), the omnibus test, and the pairs of levels that differ."""
+    # A level no case answered (a lead agency absent from these inspections) has no column.
+    levels = [lv for lv in result.levels if any(r.groups[lv].n for r in result.rows)]
+    absent = [level_label(result.by, lv) for lv in result.levels if lv not in levels]
+    rows: list[dict[str, Any]] = []
+    sums: list[Sum] = []
+    shares: list[Share] = []
+    for r in result.rows:
+        row: dict[str, Any] = {"question_id": r.question_id,
+                               "standard": qs.question(r.question_id).section_title
+                               if r.question_id in qs else r.section,
+                               "question": _without_prefix(r.label),
+                               "test": r.test, "p": r.p_value, "p_adjusted": r.p_adjusted,
+                               "pairs": "; ".join(_pairs_that_differ(r, result)) or "none"}
+        for lv in levels:
+            g = r.groups[lv]
+            # The yes behind each percentage, never printed: disclosure control needs it.
+            row.update({f"{lv}_pct": g.pct, f"{lv}_n": g.n, f"{lv}_yes": g.yes})
+        rows.append(row)
+    for i in range(len(rows)):
+        for lv in levels:
+            _yes_of(rows, i, f"{lv}_", CellRef(i, f"{lv}_n"), sums, shares, count="yes")
+    shown = tuple(f"{lv}_pct" for lv in levels)  # a test or a pair gives a percentage back
+    columns: list[Column] = [Column("standard", "Standard"), Column("question", "Question")]
+    for lv in levels:
+        name = level_label(result.by, lv)
+        columns += [Column(f"{lv}_pct", "%", "pct", name),
+                    Column(f"{lv}_n", "Number", "count", name, suppressible=True)]
+    columns += [Column("p", "p", "p", follows=shown),
+                Column("p_adjusted", "p (adjusted)", "p", follows=shown),
+                Column("pairs", "Pairs that differ", follows=shown)]
+    tests = sorted({r.test for r in result.rows if r.test})
+    return replace(_table(
+        head, columns=tuple(columns), rows=tuple(rows),
+        tests=tuple(tests),  # no base line: each group's n is in its own column
+        notes=(
+            "Percentages of the cases where the question applied (n). p: one test across "
+            "all the groups (Pearson's chi-square where every expected count is at least 5, "
+            "otherwise a Monte Carlo p from random tables with the same margins), adjusted "
+            f"across the questions with {_correction_words(result.correction)}.",
+            "Pairs that differ: each pair of groups tested as two groups are (chi-square or "
+            "Fisher's exact test), p adjusted with Holm's method within the question; the "
+            f"group with the higher yes rate first; alpha = {result.alpha:g}.",
+            *([f"No case of {', '.join(absent)} answered these questions."] if absent else []),
+        ),
+        structure=Structure(tuple(sums), tuple(shares))), landscape=len(levels) > 3)
+
+
+def _pairs_that_differ(row: ComparisonRow, result: Comparison) -> list[str]:
+    """Holm-adjusted pairs; with two groups, the one pair is the question's own test."""
+    if len(result.levels) > 2 or not row.significant or row.diff_pp is None:
+        return significant_pairs(row, result.by)
+    first, second = result.levels
+    high, low = (first, second) if row.diff_pp > 0 else (second, first)
+    return [f"{level_label(result.by, high)} > {level_label(result.by, low)} "
+            f"(p adj. {format_p(row.p_adjusted)})"]
 
 
 def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -> ReportTable:

@@ -24,8 +24,8 @@ BUILDER = Actor("Demo Builder")  # the demo makes whoever builds it a lead
 # Spelt out, not derived: the message users see must not change with the code behind it.
 UNKNOWN = ("Error: unknown table(s) bogus, nope; choose from lead_agency, iom_registration, "
            "factors_linked, partner_info, plan_reoffending, factors_delivered, index_offence, "
-           "risk_of_harm, keeping_safe, iom_module, outcomes, iom_comparison, profile, "
-           "standard_ratings, rating_gaps, reliability")
+           "risk_of_harm, keeping_safe, iom_module, outcomes, iom_comparison, "
+           "lead_agency_comparison, profile, standard_ratings, rating_gaps, reliability")
 
 
 @pytest.fixture(scope="module")

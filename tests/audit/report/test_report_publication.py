@@ -41,7 +41,7 @@ BUILDER = Actor("Demo Builder")
 MARKING = "OFFICIAL-SENSITIVE"
 ORGANISATION = "HM Inspectorate of Probation"
 ALL_2020 = ["4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8", "4.9", "4.10", "5.1",
-            "5.2", "A1", "A2", "A3", "A4"]
+            "5.2", "5.3", "A1", "A2", "A3", "A4"]
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_figures_carry_the_2020_numbers_without_a_gap(demo: tuple[Any, Report]) 
     assert gaps(figures) == []
     note = report.meta.numbering_note
     assert "2020 joint thematic inspection report" in note
-    assert "4.10, A1, A2, A3 and A4 have no counterpart" in note
+    assert "4.10, 5.3, A1, A2, A3 and A4 have no counterpart" in note
 
 
 def test_a_partial_report_keeps_the_2020_numbers_and_names_the_absent_ones(
