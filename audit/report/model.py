@@ -253,6 +253,9 @@ class ReportMeta:
     marking: str = ""  # protective marking, e.g. "OFFICIAL-SENSITIVE", on every page
     numbering_note: str = ""  # how the figures are numbered (audit.report.numbering)
     disclosure: str = "threshold"  # or "ons-10-5" (audit.report.suppression.RULES)
+    # Set once the tables are as published (`audit.report.suppression.protect_report`):
+    # the rule they were protected under, so that protecting them again changes nothing.
+    protected: str = ""
 
 
 @dataclass(frozen=True)

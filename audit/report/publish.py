@@ -131,6 +131,12 @@ def _render(report: Report, staged: Mapping[Path, Path], *, pdf: Path | None,
             progress: Progress | None, docx: Path | None = None,
             json_suppressed: bool = False) -> None:
     """Run each renderer into its staged path."""
+    raw = report
+    if pdf is not None or xlsx is not None or markdown or docx is not None:
+        from audit.report.suppression import suppress_report
+
+        # Protected once for every published file; each writer finds it done.
+        report = suppress_report(report, threshold)
     if pdf is not None:
         from audit.report.pdf import write_pdf
 
@@ -148,7 +154,7 @@ def _render(report: Report, staged: Mapping[Path, Path], *, pdf: Path | None,
     if json is not None:
         from audit.report.jsonout import write_json
 
-        write_json(report, staged[Path(json)],
+        write_json(raw, staged[Path(json)],
                    suppress_below=threshold if json_suppressed else None)
     if docx is not None:
         from audit.report.docx import write_docx

@@ -274,32 +274,33 @@ def protect_report(report: Report, threshold: int | DisclosureRule | None = None
         if full not in methods and rule.active:
             methods = (*methods, full)
         meta = replace(meta, methods=methods, suppress_below=rule.threshold,
-                       disclosure=rule.name)
+                       disclosure=rule.name, protected=_key(rule))
     return replace(report, meta=meta, tables=tuple(p.table for p in results)), results, summary
 
 
-# The last few reports protected: the PDF, XLSX and Markdown of one publication each ask
-# for the same protection, and the integer programs take seconds on a large report.
-_RECENT: list[tuple[Report, DisclosureRule, tuple[Report, list[Protected], DisclosureSummary]]] = []
+def _key(rule: DisclosureRule) -> str:
+    return f"{rule.name}:{rule.threshold}:{rule.round_to}"
 
 
 def protected_report(report: Report, threshold: int | DisclosureRule | None = None
                      ) -> tuple[Report, list[Protected], DisclosureSummary]:
-    """``protect_report``, reusing the result for the very same report object."""
-    meta = report.meta
-    rule = rule_of(meta.suppress_below if threshold is None else threshold,
-                   meta.disclosure if meta is not None else "threshold")
-    for seen, seen_rule, result in _RECENT:
-        if seen is report and seen_rule == rule:
-            return result
-    result = protect_report(report, rule)
-    _RECENT[:] = [*_RECENT[-2:], (report, rule, result)]
-    return result
+    """``protect_report`` under the report's rule (or ``threshold``)."""
+    return protect_report(report, threshold)
 
 
 def suppress_report(report: Report, threshold: int | DisclosureRule | None = None) -> Report:
-    """The report with every table protected and the methods saying what was done."""
-    return protected_report(report, threshold)[0]
+    """The report with every table protected and the methods saying what was done.
+
+    A report already protected under the same rule comes back as it is: `publish` protects
+    a report once (the integer programs take seconds on a large one) and every writer it
+    hands the result to asks again.
+    """
+    meta = report.meta
+    rule = rule_of(meta.suppress_below if threshold is None else threshold,
+                   meta.disclosure if meta is not None else "threshold")
+    if meta is not None and meta.protected == _key(rule):
+        return report
+    return protect_report(report, rule)[0]
 
 
 def small_numbers_text(meta: ReportMeta, threshold: int | None) -> str:

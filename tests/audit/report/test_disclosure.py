@@ -486,3 +486,20 @@ def test_under_ons_a_difference_is_of_the_printed_percentages() -> None:
     assert row["iom_pct"] == pytest.approx(100 * 100 / 140)
     assert row["diff_pp"] == pytest.approx(row["iom_pct"] - row["non_iom_pct"])
     assert result.audit.safe
+
+
+def test_a_report_is_protected_once_for_all_its_files(published_report: Report,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """No cache kept between calls: a protected report carries its rule, and protecting
+    it again under that rule returns it as it is (the writers each ask)."""
+    from audit.report import suppression
+
+    once = suppression.suppress_report(published_report, 5)
+    assert once.meta.protected == "threshold:5:1"
+    calls: list[object] = []
+    monkeypatch.setattr(suppression, "protect", lambda *a: calls.append(a) or None)
+    assert suppression.suppress_report(once, 5) is once
+    assert calls == []
+    with pytest.raises(AttributeError):  # another rule protects again (here: the stub)
+        suppression.suppress_report(once, 10)
+    assert calls
