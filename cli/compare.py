@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from audit.errors import UsageError
 from audit.formatting import (
     MISSING,
     format_ci,
@@ -52,11 +53,16 @@ def compare(
     json_out: str | None = typer.Option(None, "--json", help="Write JSON to FILE, or - for "
                                                             "standard output."),
     force: bool = force_json_option(),
+    fmt: str = typer.Option("table", "--format", "-f",
+                            help="table (fits the terminal: one block per question where "
+                                 "the columns do not fit), csv or json, on standard output."),
 ) -> None:
     """Compare groups (default IOM vs non-IOM) on each question, with significance tests."""
     from audit.views import analysis
 
     analysis.check_options(alpha=alpha, correction=correction)  # before opening the database
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     state: CliState = ctx.obj
     result = analysis.compare(state.database(), by=by, inspections=inspection or None,
                               questions=questions, alpha=alpha, correction=correction,
@@ -66,8 +72,50 @@ def compare(
         if json_out != "-":
             typer.echo(f"Wrote {json_out}", err=True)
         return
+    if fmt == "json":
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    if fmt == "csv":
+        _write_csv(result, effects=effects)
+        return
     console = Console(markup=False)  # names, refs and sites are printed as typed
     _print_table(console, result, by=by, correction=correction, alpha=alpha, effects=effects)
+
+
+FORMATS = ("table", "csv", "json")
+
+
+def _write_csv(result: Comparison, *, effects: bool) -> None:
+    """One row per question, raw numbers (unrounded) for a spreadsheet or a script."""
+    import csv
+    import sys
+
+    from audit.cell_safety import neutralise
+
+    two = len(result.levels) == 2
+    head = ["question_id", "label"]
+    for level in result.levels:
+        head += [f"{level}_yes", f"{level}_n", f"{level}_pct"]
+    if two:
+        head += ["diff_pp", "diff_low", "diff_high", "odds_ratio", "risk_ratio", "cohens_h"]
+    head += ["test", "p_value", "p_adjusted", "significant"]
+    if effects and two:
+        head += ["effect_or", "effect_p", "effect_status"]
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(head)
+    for row in result.rows:
+        cells: list[object] = [row.question_id, neutralise(row.label)]
+        for level in result.levels:
+            g = row.groups[level]
+            cells += [g.yes, g.n, g.pct]
+        if two:
+            low, high = row.diff_ci or (None, None)
+            cells += [row.diff_pp, low, high, row.odds_ratio, row.risk_ratio, row.cohens_h]
+        cells += [row.test, row.p_value, row.p_adjusted, row.significant]
+        if effects and two:
+            e = row.independent_effect
+            cells += [e.odds_ratio, e.p, e.status] if e is not None else [None, None, None]
+        out.writerow(["" if c is None else c for c in cells])
 
 
 def _effect_cell(effect: object, alpha: float) -> str:
@@ -100,6 +148,36 @@ def _print_pairs(console: Console, result: Comparison, *, by: str, alpha: float)
         console.print("  none")
 
 
+# The question's label may shrink to this before the table turns into blocks.
+_LABEL_ROOM = 24
+
+
+def _fits(console: Console, table: Table) -> bool:
+    """Whether every column shows whole with the label given at least `_LABEL_ROOM`."""
+    from rich.measure import Measurement
+
+    # Measured as if the terminal were unlimited: rich clamps a measurement to its width.
+    needed = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    label = table.columns[1]
+    spare = (label.max_width or 38) - _LABEL_ROOM  # what the label may give up
+    return needed - spare <= console.width
+
+
+def _print_blocks(console: Console, result: Comparison, table: Table, *,
+                  alpha: float) -> None:
+    """The table turned on its side: per question, a line per column, labels wrapped."""
+    console.print(str(table.title))
+    heads = [str(c.header) for c in table.columns]
+    cells = [list(c.cells) for c in table.columns]
+    width = max(len(h) for h in heads[2:])
+    for i, row in enumerate(result.rows):
+        mark = "  (significant)" if row.significant else ""
+        console.print(f"{row.question_id}  {row.label}{mark}", style="bold" if mark else None)
+        for j in range(2, len(heads)):
+            console.print(f"  {heads[j]:<{width}}  {cells[j][i]}")
+    console.print(str(table.caption))
+
+
 def _print_table(console: Console, result: Comparison, *, by: str, correction: str,
                  alpha: float, effects: bool) -> None:
     levels = list(result.levels)
@@ -130,7 +208,10 @@ def _print_table(console: Console, result: Comparison, *, by: str, correction: s
         if effects and two:
             cells.append(_effect_cell(row.independent_effect, alpha))
         table.add_row(*cells, style="bold" if row.significant else None)
-    console.print(table)
+    if _fits(console, table):
+        console.print(table)
+    else:  # narrow or piped: one block per question, nothing cut off
+        _print_blocks(console, result, table, alpha=alpha)
     s = result.summary
     pooled = ", ".join(f"{lv} {format_pct(p)}" for lv, p in s.pooled.items())
     average = ", ".join(f"{lv} {format_pct(p)}" for lv, p in (s.mean_pct or {}).items())
