@@ -165,14 +165,36 @@ class CaseBehind:
     value: str | None
 
 
+BEHIND_PAGE = 200
+"""Cases listed at a time behind a cell of the comparison table."""
+
+
+@dataclass(frozen=True)
+class BehindPage:
+    """One page of the cases behind a cell, and how many there are in all."""
+
+    cases: list[CaseBehind]
+    total: int
+    offset: int
+
+
 def cases_behind(db: Database, *, actor: Actor, question_id: str, level: str,
                  answer: str | None = None,
                  by: str = "iom", inspections: Sequence[str] | None = None,
-                 limit: int = 200) -> list[CaseBehind]:
+                 limit: int = BEHIND_PAGE, offset: int = 0) -> list[CaseBehind]:
     """The cases of one group with (optionally) one answer to one question.
 
     A case whose QA the actor is still rating blind is left out: the list shows its
     primary answer (`audit.qa_rules`)."""
+    return page_behind(db, actor=actor, question_id=question_id, level=level, answer=answer,
+                       by=by, inspections=inspections, limit=limit, offset=offset).cases
+
+
+def page_behind(db: Database, *, actor: Actor, question_id: str, level: str,
+                answer: str | None = None,
+                by: str = "iom", inspections: Sequence[str] | None = None,
+                limit: int = BEHIND_PAGE, offset: int = 0) -> BehindPage:
+    """`cases_behind` from ``offset``, with the number of cases behind the cell in all."""
     where = scope(db, inspections)
     group = group_expression(by)
     stmt = (sa.select(col(Case.id), col(Inspection.name), col(Case.case_ref), col(Site.name),
@@ -183,8 +205,7 @@ def cases_behind(db: Database, *, actor: Actor, question_id: str, level: str,
             .join(Answer, sa.and_(col(Answer.case_id) == Case.id, col(Answer.rater) == "primary",
                                   col(Answer.question_id) == question_id))
             .where(col(Case.inspection_id).in_(where.inspection_ids),
-                   group == level)
-            .order_by(col(Inspection.name), col(Case.case_ref)).limit(limit))
+                   group == level))
     if answer is not None:
         stmt = stmt.where(col(Answer.value) == answer)
     with db.engine.connect() as conn:
@@ -192,10 +213,15 @@ def cases_behind(db: Database, *, actor: Actor, question_id: str, level: str,
         blind = qa_rules.blind_cases(conn, actor.name)
         if blind:
             stmt = stmt.where(col(Case.id).not_in(sorted(blind)))
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(stmt.subquery()))
+                    .scalar_one())
+        page = stmt.order_by(col(Inspection.name), col(Case.case_ref)).limit(limit) \
+            .offset(max(offset, 0))
         # A primary key read back is never NULL (the model types it `int | None` because
         # it is unset before the insert).
-        return [CaseBehind(cast(int, case_id), name, ref, site, value)
-                for case_id, name, ref, site, value in conn.execute(stmt)]
+        cases = [CaseBehind(cast(int, case_id), name, ref, site, value)
+                 for case_id, name, ref, site, value in conn.execute(page)]
+    return BehindPage(cases, total, max(offset, 0))
 
 
 def level_label(by: str, level: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 from textual.widgets import DataTable
 
@@ -82,5 +83,52 @@ async def test_group_by_site_shows_the_pairs_that_differ(tmp_path: Path) -> None
             await pilot.pause()
             assert screen.by == "iom"
             assert str(table.get_cell("2.1.1", "iom")).endswith("/45)")
+    finally:
+        db.dispose()
+
+
+async def test_the_cases_behind_a_cell_page_through_every_case(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell of 30 cases listed 12 at a time: the title says which and how many, `]` and
+    `[` page, and every case is reached once (the list once stopped at 200 of 268)."""
+    from audit.views import analysis
+
+    monkeypatch.setattr(analysis, "BEHIND_PAGE", 12)
+    db = _rated(tmp_path / "pages.db")
+    app = IomAuditApp(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("m")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, ComparisonScreen)
+            await pilot.press("g")  # by site
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            table = screen.query_one("#comparison-table", DataTable)
+            table.cursor_coordinate = table.cursor_coordinate._replace(
+                row=table.get_row_index("2.1.1"), column=3)  # York
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            behind = screen.query_one("#behind", DataTable)
+            seen = [c.case_ref for c in screen.behind]
+            assert "cases 1–12 of 30" in str(behind.border_title)
+            for first, last in ((13, 24), (25, 30)):
+                await pilot.press("right_square_bracket")
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                assert f"cases {first}–{last} of 30" in str(behind.border_title)
+                seen += [c.case_ref for c in screen.behind]
+            assert len(seen) == len(set(seen)) == 30
+            await pilot.press("right_square_bracket")  # past the end: says so, stays
+            await pilot.pause()
+            assert any("No more cases" in n.message for n in app._notifications)
+            await pilot.press("left_square_bracket")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert "cases 13–24 of 30" in str(behind.border_title)
     finally:
         db.dispose()

@@ -38,6 +38,8 @@ class ComparisonReady(Message):
 class CasesBehind(Message):
     title: str
     cases: list[Any]  # audit.views.analysis.CaseBehind
+    total: int = 0  # cases behind the cell in all
+    offset: int = 0  # of the first one listed
 
 
 def pct_cell(counts: Any) -> str:
@@ -57,6 +59,10 @@ class ComparisonScreen(IomScreen):
         Binding("g", "cycle_grouping", "Group by", id="comparison.group"),
         Binding("f5,ctrl+r", "refresh", "Recompute", id="comparison.refresh"),
         Binding("o", "open_case", "Open case", id="comparison.open"),
+        Binding("right_square_bracket", "behind_page(1)", "Next cases", key_display="]",
+                id="comparison.behind_next"),
+        Binding("left_square_bracket", "behind_page(-1)", "Previous cases", key_display="[",
+                id="comparison.behind_previous"),
         Binding("escape", "back", "Back", id="comparison.back"),
     ]
 
@@ -66,6 +72,10 @@ class ComparisonScreen(IomScreen):
         self.all_inspections = True
         self.by = "iom"
         self.behind: list[Any] = []
+        # What the cases list shows: (question id, label, level, by), and from which case.
+        self.behind_cell: tuple[str, str, str, str] | None = None
+        self.behind_offset = 0
+        self.behind_total = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -200,18 +210,40 @@ class ComparisonScreen(IomScreen):
         column = table.cursor_column
         # A level's column lists its cases; any other column, the first level's.
         level = levels[column - 1] if 1 <= column <= len(levels) else levels[0]
-        self.load_behind(row.question_id, row.label, level, self.comparison.by)
+        self.behind_cell = (row.question_id, row.label, level, self.comparison.by)
+        self.load_behind(*self.behind_cell)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The page keys show (and act) only while a cell's cases run to several pages.
+        if action == "behind_page":
+            return self.behind_cell is not None and self.behind_total > len(self.behind)
+        return True
+
+    def action_behind_page(self, step: int) -> None:
+        """Page through the cases behind the cell (every one of them, a page at a time)."""
+        from audit.views.analysis import BEHIND_PAGE
+
+        if self.behind_cell is None:
+            return
+        offset = self.behind_offset + step * BEHIND_PAGE
+        if offset < 0 or offset >= self.behind_total:
+            self.notify("No more cases that way.", timeout=2)
+            return
+        self.load_behind(*self.behind_cell, offset=offset)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="behind",
           description="Finding the cases")
-    def load_behind(self, question_id: str, label: str, level: str, by: str = "iom") -> None:
-        from audit.views.analysis import cases_behind, level_label
+    def load_behind(self, question_id: str, label: str, level: str, by: str = "iom",
+                    offset: int = 0) -> None:
+        from audit.views import analysis
 
-        found = cases_behind(self.ws.db, actor=self.ws.actor, question_id=question_id,
-                             level=level, by=by,
-                             inspections=None if self.all_inspections
-                             else [self.ws.inspection])
-        self.post_message(CasesBehind(f"{level_label(by, level)} · {label}", found))
+        page = analysis.page_behind(self.ws.db, actor=self.ws.actor, question_id=question_id,
+                                    level=level, by=by, offset=offset,
+                                    limit=analysis.BEHIND_PAGE,
+                           inspections=None if self.all_inspections
+                           else [self.ws.inspection])
+        self.post_message(CasesBehind(f"{analysis.level_label(by, level)} · {label}",
+                                      page.cases, page.total, page.offset))
 
     @on(CasesBehind)
     def show_behind(self, message: CasesBehind) -> None:
@@ -222,8 +254,14 @@ class ComparisonScreen(IomScreen):
             # Text, not str: a DataTable reads str cells as markup; these are as typed.
             table.add_row(*(Text(v) for v in (c.case_ref, c.inspection, c.site or "",
                                                c.value or "")))
-        table.border_title = f"{escape(message.title)}: {len(message.cases)} case(s) · " \
-                             "enter opens"
+        self.behind_offset, self.behind_total = message.offset, message.total
+        self.refresh_bindings()
+        shown = (f"{format_count(message.total)} case(s)"
+                 if len(message.cases) == message.total else
+                 f"cases {format_count(message.offset + 1)}–"
+                 f"{format_count(message.offset + len(message.cases))} of "
+                 f"{format_count(message.total)} · [ ] pages")
+        table.border_title = f"{escape(message.title)}: {shown} · enter opens"
         table.add_class("visible")
         table.focus()
 
