@@ -56,3 +56,11 @@ def parse_status(value: str) -> str | None:
         if text.lower() in (code, label.lower()):
             return code
     raise UsageError(f"not one of {', '.join(CASE_STATUS)}")
+
+
+def level_label(by: str, level: str) -> str:
+    """How a group level is named to a reader: "IOM", a provider's name, a site as typed."""
+    if by == "iom":
+        return {"iom": "IOM", "non_iom": "Non-IOM"}.get(level, level)
+    spec = PROFILE.get(by)
+    return spec.label_of(level) if spec is not None and spec.kind == "code" else level

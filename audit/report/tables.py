@@ -15,6 +15,7 @@ import pandas as pd
 
 from audit import qa_rules
 from audit.formatting import format_count, format_p, format_pct, format_pp
+from audit.profile import level_label
 from audit.rating_rules import next_band, rating_for, yes_to_reach
 from audit.report.model import (
     BOLD,
@@ -31,7 +32,8 @@ from audit.report.model import (
     Structure,
     Sum,
 )
-from audit.views.analysis import level_label, significant_pairs
+from audit.report.text import group_label
+from audit.views.analysis import significant_pairs
 from audit.views.samples import Sample, answered, count_of
 from question_sets import QuestionSet
 from question_sets.model import Ratings
@@ -499,11 +501,10 @@ def iom_comparison_table(head: TableHead, result: Comparison, qs: QuestionSet) -
         })
         styles.append({"iom_pct": SHADE, "iom_n": SHADE} if independent else {})
     s = result.summary
-    names = {"iom": "IOM", "non_iom": "non-IOM"}
     mean_pct = getattr(s, "mean_pct", {}) or {}
-    average = ", ".join(f"{names.get(lv, lv)} {format_pct(p)}" for lv, p in mean_pct.items()
+    average = ", ".join(f"{group_label(lv)} {format_pct(p)}" for lv, p in mean_pct.items()
                         if p is not None)
-    pooled = ", ".join(f"{names.get(lv, lv)} {format_pct(p)}"
+    pooled = ", ".join(f"{group_label(lv)} {format_pct(p)}"
                        for lv, p in s.pooled.items() if p is not None)
     tests = sorted({r.test for r in result.rows if r.test})
     notes = [

@@ -18,6 +18,7 @@ from audit.errors import UsageError
 from audit.formatting import format_p
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
+from audit.profile import level_label as level_label  # its home; read models use it
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
 from audit.views.frames import (
@@ -222,14 +223,6 @@ def page_behind(db: Database, *, actor: Actor, question_id: str, level: str,
         cases = [CaseBehind(cast(int, case_id), name, ref, site, value)
                  for case_id, name, ref, site, value in conn.execute(page)]
     return BehindPage(cases, total, max(offset, 0))
-
-
-def level_label(by: str, level: str) -> str:
-    """How a group level is named to a reader: "IOM", a provider's name, a site as typed."""
-    if by == "iom":
-        return {"iom": "IOM", "non_iom": "Non-IOM"}.get(level, level)
-    spec = PROFILE.get(by)
-    return spec.label_of(level) if spec is not None and spec.kind == "code" else level
 
 
 def significant_pairs(row: ComparisonRow, by: str = "") -> list[str]:

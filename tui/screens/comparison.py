@@ -17,10 +17,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
 
 from audit.formatting import MISSING, format_count, format_p, format_pct, format_pp
+from audit.profile import level_label
 from tui.screens.base import IomScreen
 from tui.widgets.bar_chart import BarChart, BarGroup
 
-LEVELS = {"iom": "IOM", "non_iom": "Non-IOM"}
+LEVELS = {lv: level_label("iom", lv) for lv in ("iom", "non_iom")}
 # What `g` cycles through: the fields a lead most often compares.
 GROUPINGS = ("iom", "site", "provider", "case_type")
 GROUPING_NAMES = {"iom": "IOM vs non-IOM", "site": "by site", "provider": "by lead agency",
@@ -149,7 +150,7 @@ class ComparisonScreen(IomScreen):
 
     @on(ComparisonReady)
     def show(self, message: ComparisonReady) -> None:
-        from audit.views.analysis import level_label, significant_pairs
+        from audit.views.analysis import significant_pairs
 
         if message.by != self.by:
             return  # a result for a grouping the user has since moved away from
@@ -186,8 +187,6 @@ class ComparisonScreen(IomScreen):
     def update_chart(self) -> None:
         if self.comparison is None:
             return
-        from audit.views.analysis import level_label
-
         levels = self.comparison.levels
         groups = [BarGroup(r.label, [(level_label(self.comparison.by, level),
                                       r.groups[level].pct, r.groups[level].n)
@@ -242,7 +241,7 @@ class ComparisonScreen(IomScreen):
                                     limit=analysis.BEHIND_PAGE,
                            inspections=None if self.all_inspections
                            else [self.ws.inspection])
-        self.post_message(CasesBehind(f"{analysis.level_label(by, level)} · {label}",
+        self.post_message(CasesBehind(f"{level_label(by, level)} · {label}",
                                       page.cases, page.total, page.offset))
 
     @on(CasesBehind)
