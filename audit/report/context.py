@@ -13,6 +13,7 @@ import pandas as pd
 
 from audit.store.engine import Database
 from audit.store.models import Inspection
+from audit.views.report_data import unit_counts
 from audit.views.samples import Sample, answer_counts, sample_cases
 from question_sets import QuestionSet
 from question_sets.model import Ratings
@@ -76,3 +77,9 @@ class ReportContext:
     def key_questions(self) -> list[str]:
         """Ids of the key questions, in question-set order."""
         return [q.id for q in self.qs.key_questions]
+
+    @cached_property
+    def key_unit_counts(self) -> pd.DataFrame:
+        """The key questions' answers counted per site and per lead agency (the standards'
+        ratings and the yes answers each needs read the same counts)."""
+        return unit_counts(self.db, self.inspection_ids, self.key_questions)

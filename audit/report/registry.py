@@ -17,7 +17,7 @@ from audit.report.model import ReportTable
 from audit.report.profile_figures import characteristic_table
 from audit.report.tables import TableHead
 from audit.views.analysis import compare
-from audit.views.report_data import rating_pairs, unit_counts
+from audit.views.report_data import rating_pairs
 
 Builder = Callable[["TableEntry", ReportContext], ReportTable | None]
 
@@ -133,10 +133,9 @@ def _by_lead_agency(entry: TableEntry, ctx: ReportContext) -> ReportTable | None
 
 
 def _ratings(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
-    key = ctx.key_questions
-    if not key:
+    if not ctx.key_questions:
         return None
-    counts = unit_counts(ctx.db, ctx.inspection_ids, key)
+    counts = ctx.key_unit_counts
     if counts.empty:
         return None
     return t.standard_ratings_table(entry, ctx.qs, counts, ctx.ratings)
