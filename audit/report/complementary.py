@@ -193,24 +193,3 @@ def complementary(table: ReportTable, primary: Mapping[CellRef, str],
             rows.append(cut)
             lo.append(1.0)
     return Pattern(frozenset(chosen), rounds, tuple(unprotectable))
-
-
-def smallest_by_enumeration(table: ReportTable, primary: Mapping[CellRef, str],
-                            rule: DisclosureRule) -> int | None:
-    """The fewest secondary cells, by trying every pattern (for tests on tiny tables)."""
-    from itertools import combinations
-
-    cells = [c for part in _components(table) for c in _candidates(table, part)
-             if c not in primary]
-    links = _links(table, sorted(set(cells) | set(primary), key=lambda c: (c.row, c.key)))
-    targets = [(c, s) for c, s in protected_targets(table, primary, rule) if s != SECONDARY]
-    for size in range(len(cells) + 1):
-        for extra in combinations(cells, size):
-            hidden = set(primary) | set(extra)
-            if any(count in hidden and pct not in hidden for pct, count in links):
-                continue
-            marks = {**primary, **{c: SECONDARY for c in extra}}
-            model = AttackModel(table, marks, rule)  # the whole table, unlike `complementary`
-            if all(r.protected for r in check_ranges(model, targets, rule)):
-                return size
-    return None

@@ -8,7 +8,7 @@ to fail against the new one. Every table of the demo and published reports is au
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,15 @@ import pytest
 from audit.demo.build import build_demo
 from audit.permissions import Actor
 from audit.report.build import compile_report
-from audit.report.complementary import complementary, smallest_by_enumeration
-from audit.report.disclosure_audit import PRIMARY, SECONDARY, AttackModel, audit_table
+from audit.report.complementary import _candidates, _components, _links, complementary
+from audit.report.disclosure_audit import (
+    PRIMARY,
+    SECONDARY,
+    AttackModel,
+    audit_table,
+    check_ranges,
+    protected_targets,
+)
 from audit.report.disclosure_rule import DisclosureRule, rule_named
 from audit.report.model import (
     CellRef,
@@ -503,3 +510,25 @@ def test_a_report_is_protected_once_for_all_its_files(published_report: Report,
     with pytest.raises(AttributeError):  # another rule protects again (here: the stub)
         suppression.suppress_report(once, 10)
     assert calls
+
+
+def smallest_by_enumeration(table: ReportTable, primary: Mapping[CellRef, str],
+                            rule: DisclosureRule) -> int | None:
+    """The fewest secondary cells, by trying every pattern: the oracle the integer
+    program is checked against on tiny tables."""
+    from itertools import combinations
+
+    cells = [c for part in _components(table) for c in _candidates(table, part)
+             if c not in primary]
+    links = _links(table, sorted(set(cells) | set(primary), key=lambda c: (c.row, c.key)))
+    targets = [(c, s) for c, s in protected_targets(table, primary, rule) if s != SECONDARY]
+    for size in range(len(cells) + 1):
+        for extra in combinations(cells, size):
+            hidden = set(primary) | set(extra)
+            if any(count in hidden and pct not in hidden for pct, count in links):
+                continue
+            marks = {**primary, **{c: SECONDARY for c in extra}}
+            model = AttackModel(table, marks, rule)  # the whole table, unlike `complementary`
+            if all(r.protected for r in check_ranges(model, targets, rule)):
+                return size
+    return None
