@@ -194,6 +194,13 @@ class Case(SQLModel, table=True):
     ro_interviewed: bool | None = Field(default=None,
                                         description=PROFILE["ro_interviewed"].description)
 
+    # Allocation (migration 0008): who rates the case, and by when. Not part of the profile:
+    # never exported as a variable, never counted.
+    allocated_to: int | None = Field(default=None, foreign_key="inspector.id", index=True,
+                                     description="The inspector the case is allocated to")
+    due_date: date | None = Field(default=None,
+                                  description="When the primary rating is due, if set")
+
 
 class Answer(SQLModel, table=True):
     """One rater's answer to one question of one case."""
@@ -384,3 +391,59 @@ class PseudonymKey(SQLModel, table=True):
     key: bytes = Field(sa_type=sa.LargeBinary, description="32 random bytes (HMAC-SHA256 key)")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
                                  description="When the key was made (UTC)")
+
+
+QUERY_STATUSES = {"open": "Open", "answered": "Answered", "closed": "Closed"}
+QUERY_ACTIONS = {"open": "Opened", "respond": "Responded", "change": "Changed the answer",
+                 "close": "Closed", "reopen": "Re-opened"}
+
+
+class Query(SQLModel, table=True):
+    """A data query on one answer of one case (REDCap's data resolution workflow).
+
+    QA or a lead opens it with a comment; the assignee (the inspector who gave the answer)
+    responds or changes the answer with a reason; QA closes or re-opens it. An open or
+    answered query blocks locking the case (`audit/queries.py`). Its thread is in
+    `query_message`, and every step is also an event of the audit trail.
+    """
+
+    __tablename__ = "query"
+    __table_args__ = (
+        sa.Index("ix_query_case_status", "case_id", "status"),
+        *_checks("query", {"status": QUERY_STATUSES, "rater": RATERS}),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", description="The case queried")
+    question_id: str = Field(max_length=80, description="The question whose answer is queried")
+    rater: str = Field(default="primary", max_length=12,
+                       description="Whose answer is queried: primary, qa or moderated")
+    status: str = Field(default="open", max_length=12,
+                        description="open (awaiting the assignee), answered (awaiting QA) "
+                                    "or closed")
+    opened_by: int = Field(foreign_key="inspector.id", description="Who opened the query")
+    assignee_id: int | None = Field(default=None, foreign_key="inspector.id", index=True,
+                                    description="Who is to respond (the answer's author)")
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
+                                description="When the query was opened (UTC)")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
+                                 description="Last step of the thread (UTC)")
+
+
+class QueryMessage(SQLModel, table=True):
+    """One step of a query's thread: opening, a response, an answer change, closing."""
+
+    __tablename__ = "query_message"
+    __table_args__ = (*_checks("query_message", {"action": QUERY_ACTIONS}),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    query_id: int = Field(foreign_key="query.id", index=True, description="The query")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, description="When (UTC)")
+    author_id: int = Field(foreign_key="inspector.id", description="Who wrote it")
+    action: str = Field(max_length=12,
+                        description="open, respond, change, close or reopen")
+    text: str = Field(description="The comment, response or reason")
+    old_value: str | None = Field(default=None, max_length=200,
+                                  description="The answer before a change")
+    new_value: str | None = Field(default=None, max_length=200,
+                                  description="The answer after a change")
