@@ -68,7 +68,9 @@ def _question(spec: QuestionSpec, section: tuple[str, str], factor: tuple[str, s
     code, label = factor if factor else ("", "")
     fill: Callable[[str | None], str | None] = (
         (lambda s: _fill(s, code, label)) if factor else (lambda s: s))
-    text = fill(spec.text) or ""
+    # A factor's own wording, where the set gives one, reads better than any template.
+    written = spec.texts.get(code) if factor and spec.texts else None
+    text = written or fill(spec.text) or ""
     return Question(
         id=fill(spec.id) or "", section=section[0], section_title=section[1], text=text,
         label=fill(spec.label) or text, type=spec.type,
@@ -91,6 +93,8 @@ def _placeholder_issues(spec: QuestionSpec, path: Path_, in_template: bool) -> I
                             "(use {code} or {label})", offset=m.start())
     if in_template and "{code}" not in spec.id:
         yield Issue((*path, "id"), "a template question id must contain {code}")
+    if not in_template and spec.texts:
+        yield Issue((*path, "texts"), "texts (wording per factor) only work in a template")
 
 
 class _Builder:
@@ -204,6 +208,11 @@ class _Builder:
             for issue in _placeholder_issues(spec, tpath, in_template=True):
                 self.issues.append(issue)
                 bad = True
+            for code in (spec.texts or {}):
+                if code not in self.factors:
+                    self.issue((*tpath, "texts", code), f"texts: '{code}' is not one of the "
+                               f"set's factors ({', '.join(self.factors)})")
+                    bad = True
         if bad:
             return []
         for factor in self.factors.items():

@@ -44,6 +44,9 @@ class QuestionSpec(_Strict):
 
     id: Identifier
     text: NonEmpty
+    texts: dict[str, NonEmpty] | None = Field(
+        None, description="In a template: factor code -> the question's own wording for that "
+                          "factor, so each reads as written (the text is the fallback)")
     label: NonEmpty | None = Field(None, description="Short row label; defaults to the text")
     guidance: list[NonEmpty] = Field(default_factory=list,
                                      description="Prompts the inspector weighs")

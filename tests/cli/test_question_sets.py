@@ -17,11 +17,13 @@ NA_KEYS = {"2.2.3", "2.3.3", "2.4.1", "2.4.2", "2.4.3"}
 def test_list_shows_both_sets_with_counts() -> None:
     result = runner.invoke(app, ["list"])
     assert result.exit_code == 0, result.output
-    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()
+    rows = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines()
             if line.strip().startswith(("hmip", "iom-"))}
-    assert rows["hmip-adult-2018"][1] == "1.0"
-    assert rows["hmip-adult-2018"][-2:] == ["30", "12"]
-    assert rows["iom-thematic-2019"][-2:] == ["50", "12"]
+    assert sorted(rows) == [("hmip-adult-2018", "1.0"), ("hmip-adult-2018", "1.1"),
+                            ("iom-thematic-2019", "1.0"), ("iom-thematic-2019", "1.1")]
+    for version in ("1.0", "1.1"):
+        assert rows["hmip-adult-2018", version][-2:] == ["30", "12"]
+        assert rows["iom-thematic-2019", version][-2:] == ["50", "12"]
 
 
 def show(*args: str) -> list[list[str]]:
@@ -61,7 +63,7 @@ def test_show_includes_rules_and_versions() -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["show", "nope"], "error: no question set 'nope'\n"),
     (["show", "hmip-adult-2018", "--version", "9"],
-     "error: no version 9 of question set 'hmip-adult-2018' (known: 1.0)\n"),
+     "error: no version 9 of question set 'hmip-adult-2018' (known: 1.0, 1.1)\n"),
 ])
 def test_errors_are_one_line_on_stderr(args: list[str], message: str) -> None:
     result = runner.invoke(app, args)
@@ -74,7 +76,8 @@ def test_errors_are_one_line_on_stderr(args: list[str], message: str) -> None:
 def test_validate_ok(tmp_path: Path) -> None:
     from question_sets.loader import PACKAGE_DIR
 
-    files = [str(PACKAGE_DIR / "hmip-adult-2018.yaml"), str(PACKAGE_DIR / "iom-thematic-2019.yaml")]
+    files = [str(PACKAGE_DIR / "hmip-adult-2018-1.1.yaml"),
+             str(PACKAGE_DIR / "iom-thematic-2019-1.1.yaml")]
     result = runner.invoke(app, ["validate", *files])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [f"{files[0]}: ok (30 questions)",

@@ -17,7 +17,7 @@ from question_sets import (
 )
 from question_sets.loader import PACKAGE_DIR
 
-ADULT = PACKAGE_DIR / "hmip-adult-2018.yaml"
+ADULT = PACKAGE_DIR / "hmip-adult-2018-1.0.yaml"
 
 
 def write_set(folder: Path, set_id: str, version: str = "1.0", title: str = "T",
@@ -76,7 +76,7 @@ def test_same_id_and_version_with_other_content_is_refused(tmp_path: Path) -> No
     changed.write_text(ADULT.read_text().replace(
         "title: HMI Probation adult case supervision standards (2018)", "title: Changed"))
     with pytest.raises(QuestionSetError, match="has different content") as info:
-        load_set("hmip-adult-2018", extra_dirs=[tmp_path])
+        load_set("hmip-adult-2018", "1.0", extra_dirs=[tmp_path])
     assert str(changed) in str(info.value) and str(ADULT) in str(info.value)
     # Validating the changed file says so, at its version.
     [problem] = validate_file(changed, [tmp_path])
@@ -85,8 +85,8 @@ def test_same_id_and_version_with_other_content_is_refused(tmp_path: Path) -> No
         f"question set hmip-adult-2018 version 1.0 is already known with different content "
         f"({ADULT}); give this file a new version")
     # A new version is fine, and an identical copy is not a conflict.
-    changed.write_text(changed.read_text().replace('version: "1.0"', 'version: "1.1"'))
-    assert load_set("hmip-adult-2018", extra_dirs=[tmp_path]).version == "1.1"
+    changed.write_text(changed.read_text().replace('version: "1.0"', 'version: "1.9"'))
+    assert load_set("hmip-adult-2018", extra_dirs=[tmp_path]).version == "1.9"
     (tmp_path / "same.yaml").write_text(ADULT.read_text())
     assert load_set("hmip-adult-2018", "1.0", [tmp_path]).digest == load_set(
         "hmip-adult-2018", "1.0").digest

@@ -37,15 +37,54 @@ def reference_rows() -> list[dict[str, str]]:
 
 
 def test_both_sets_are_shipped_and_listed() -> None:
-    assert {p.name for p in SHIPPED} == {"hmip-adult-2018.yaml", "iom-thematic-2019.yaml"}
+    assert {p.name for p in SHIPPED} == {
+        "hmip-adult-2018-1.0.yaml", "hmip-adult-2018-1.1.yaml",
+        "iom-thematic-2019-1.0.yaml", "iom-thematic-2019-1.1.yaml"}
     assert [(s.id, s.version) for s in list_sets()] == [
-        ("hmip-adult-2018", "1.0"), ("iom-thematic-2019", "1.0")]
+        ("hmip-adult-2018", "1.0"), ("hmip-adult-2018", "1.1"),
+        ("iom-thematic-2019", "1.0"), ("iom-thematic-2019", "1.1")]
+    assert load_set("iom-thematic-2019").version == "1.1"  # new inspections take the newest
+
+
+# Recorded in every database made before 1.1: a digest that moved would make the tool
+# refuse those databases' inspections ("already known with different content").
+DIGESTS_1_0 = {
+    "hmip-adult-2018": "55628257f0b28bb2c0decb2ff19e100cdaf4199c8dc7030ca1617069cbda68d4",
+    "iom-thematic-2019": "475e0b83b44017a74544ba7bc72c180259631bbb81ffce91ac1cede91f53f724",
+}
+
+
+@pytest.mark.parametrize("set_id", DIGESTS_1_0)
+def test_version_1_0_keeps_its_digest(set_id: str) -> None:
+    assert load_set(set_id, "1.0").digest == DIGESTS_1_0[set_id]
+
+
+def test_version_1_1_words_every_factor_question_as_a_sentence() -> None:
+    old, new = load_set("iom-thematic-2019", "1.0"), load_set("iom-thematic-2019", "1.1")
+    assert new.includes == ("hmip-adult-2018@1.1",)
+    factors = [q for q in new.questions if q.factor]
+    assert len(factors) == 16
+    labels = {q.factor: q.label.split(":")[0] for q in factors}
+    for q in factors:
+        # Never a capitalised label inside a sentence ("Is Attitudes to offending linked").
+        assert labels[q.factor] not in q.text, q.text
+        assert q.text[0].isupper() and q.text.endswith("?")
+        assert all(labels[q.factor] not in g for g in q.guidance), q.guidance
+    assert "Are the service user's attitudes to offending linked" in factors[0].text
+    # Only the wording changed: ids, types, rules, codes, keys and labels are 1.0's.
+    def shape(qs: object) -> list[tuple[object, ...]]:
+        return [(q.id, q.type, q.applies_when, q.codes, q.key, q.required, q.label)
+                for q in qs.questions]  # type: ignore[attr-defined]
+    assert shape(new) == shape(old)
+    assert [q.text for q in new.questions if not q.factor] == [
+        q.text for q in old.questions if not q.factor]
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_set_validates(path: Path) -> None:
     assert validate_file(path) == []
-    assert load_file(path).digest == load_set(load_file(path).id).digest
+    read = load_file(path)
+    assert read.digest == load_set(read.id, read.version).digest
 
 
 def test_adult_key_questions_match_figure_5_2() -> None:
@@ -72,18 +111,25 @@ def test_sections_are_the_four_standards() -> None:
         ("2.4", "Reviewing"), ("ro", "Responsible officer survey")]
 
 
-def test_factor_templates_expand_to_linked_and_delivered() -> None:
-    adult = load_set("hmip-adult-2018")
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_factor_templates_expand_to_linked_and_delivered(version: str) -> None:
+    adult = load_set("hmip-adult-2018", version)
     assert list(adult.factors) == FACTORS
     for code, label in FACTORS:
         linked = adult.question(f"factor.{code}.linked")
         delivered = adult.question(f"factor.{code}.delivered")
         assert (linked.section, linked.type, linked.key, linked.factor) == ("2.1", "yes_no",
                                                                              False, code)
-        assert linked.text == f"Is {label} linked to the service user's offending?"
         assert (delivered.section, delivered.type, delivered.key) == ("2.3", "yes_no", False)
-        assert delivered.text == f"Were sufficient services delivered to address {label}?"
         assert delivered.applies_when == f"answers['factor.{code}.linked'] == 'yes'"
+        if version == "1.0":  # templated, kept as answered under it
+            assert linked.text == f"Is {label} linked to the service user's offending?"
+            assert delivered.text == f"Were sufficient services delivered to address {label}?"
+        else:  # each factor's own sentence
+            assert linked.text.endswith("linked to their offending?") or linked.text.endswith(
+                "linked to the service user's offending?")
+            assert delivered.text.startswith("Were sufficient services delivered to address ")
+            assert label not in linked.text and label not in delivered.text
 
 
 THEMATIC = {
@@ -112,7 +158,7 @@ THEMATIC = {
 
 def test_thematic_set_includes_the_adult_set_and_adds_the_iom_module() -> None:
     adult, thematic = load_set("hmip-adult-2018"), load_set("iom-thematic-2019")
-    assert thematic.includes == ("hmip-adult-2018@1.0",)
+    assert thematic.includes == ("hmip-adult-2018@1.1",)
     ids = [q.id for q in thematic.questions]
     assert ids[: len(adult.questions)] == [q.id for q in adult.questions]
     assert ids[len(adult.questions):] == list(THEMATIC)
@@ -164,7 +210,7 @@ def test_json_schema_file_is_current() -> None:
 def test_digest_changes_with_content() -> None:
     adult = load_set("hmip-adult-2018")
     assert len(adult.digest) == 64
-    spec = QuestionSetFile.model_validate(yaml.safe_load((PACKAGE_DIR / "hmip-adult-2018.yaml")
+    spec = QuestionSetFile.model_validate(yaml.safe_load((PACKAGE_DIR / "hmip-adult-2018-1.1.yaml")
                                                           .read_text()))
     assert spec.title != "Other"
     from question_sets.build import build_set

@@ -88,7 +88,7 @@ CASES = {
     "duplicate id across includes": (
         edit("sections:", "includes: [hmip-adult-2018]\nsections:").replace("id: q1", "id: 2.1.1")
         .replace("answers['q1']", "answers['2.1.1']"),
-        ["set.yaml:9:13: duplicate question id '2.1.1' (also in hmip-adult-2018@1.0)"]),
+        ["set.yaml:9:13: duplicate question id '2.1.1' (also in hmip-adult-2018@1.1)"]),
     "empty file": ("", ["set.yaml:1:1: empty file: expected a question set"]),
     "not a mapping": ("- a\n- b\n", ["set.yaml:1:1: Input should be a valid dictionary or "
                                      "instance of QuestionSetFile"]),
@@ -224,3 +224,47 @@ def test_deep_flow_nesting_is_refused_where_it_happens(tmp_path) -> None:
     quoted = tmp_path / "quoted.yaml"
     quoted.write_text("id: '" + "[" * 70 + "'\n# " + "{" * 70 + "\n")
     assert all("nested" not in str(p) for p in validate_file(quoted))
+
+
+TEMPLATED = """\
+id: t
+version: "1.0"
+title: T
+factors:
+  drugs: Drug misuse
+  ete: Education
+sections:
+  - id: a
+    title: A
+    questions:
+      - template:
+          for_each: factors
+          questions:
+            - id: f.{code}
+              text: "Is this factor linked: {label}?"
+              texts:
+                drugs: Is drug misuse linked to the offending?
+              type: yes_no
+"""
+
+
+def test_texts_give_a_factor_its_own_sentence(tmp_path: Path) -> None:
+    from question_sets import load_file
+
+    path = tmp_path / "set.yaml"
+    path.write_text(TEMPLATED)
+    assert validate_file(path) == []
+    qs = load_file(path)
+    assert [q.text for q in qs.questions] == ["Is drug misuse linked to the offending?",
+                                              "Is this factor linked: Education?"]
+
+
+def test_texts_name_only_the_sets_factors_and_only_in_templates(tmp_path: Path) -> None:
+    unknown = TEMPLATED.replace("                drugs: Is drug", "                drug: Is drug")
+    assert problems(tmp_path, unknown) == [
+        "set.yaml:17:23: texts: 'drug' is not one of the set's factors (drugs, ete)"]
+    outside = BASE.replace("        text: First?\n",
+                           "        text: First?\n        texts: {x: Other?}\n")
+    assert outside != BASE
+    [problem] = problems(tmp_path, outside)
+    assert "texts (wording per factor) only work in a template" in problem

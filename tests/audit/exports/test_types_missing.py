@@ -132,7 +132,7 @@ def test_stata_types_labels_and_extended_missing(sqlite_db: Database, tmp_path: 
     assert meta.variable_value_labels["q2_2_3"]["a"].startswith("Not applicable")
     assert meta.variable_value_labels["mappa_level"] == {0: "Not MAPPA", 1: "Level 1",
                                                          2: "Level 2", 3: "Level 3"}
-    assert "thematic" in meta.file_label and "iom-thematic-2019 1.0" in meta.file_label
+    assert "thematic" in meta.file_label and "iom-thematic-2019 1.1" in meta.file_label
     assert "exported" in meta.file_label and len(meta.file_label) <= 80
     assert all(len(label) <= 80 for label in meta.column_labels)
     # pandas' own reader: dates as dates, every missing kind missing, labels applied
