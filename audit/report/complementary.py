@@ -24,7 +24,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from audit.report.disclosure_audit import (
     SECONDARY,
     AttackModel,
-    check_ranges,
+    CellRange,
+    check_ranges_with_support,
     is_printed,
     protected_targets,
 )
@@ -134,6 +135,38 @@ def _weights(table: ReportTable, cells: list[CellRef]) -> np.ndarray:
     return 1.0 + values / scale / max(1, len(cells))
 
 
+def _cuts(failed: list[tuple[CellRange, frozenset[CellRef] | None]], outside: list[int],
+          cells: list[CellRef], index: Mapping[CellRef, int], n: int) -> list[np.ndarray]:
+    """Constraints that cut off the failed pattern: "hide at least one more of these".
+
+    Where the auditor names the published cells a too-narrow range rests on, one cut per
+    such count over those cells alone: no pattern that leaves them all published can
+    protect it, whatever else it hides. Otherwise (or when none of them may be hidden)
+    the no-good cut over every published cell of the part, which is always valid.
+    """
+    candidates = set(cells)
+    cuts = []
+    for _, support in failed:
+        if support is None:
+            break
+        chosen = [index[c] for c in support if c in candidates and index[c] in outside]
+        if not chosen:
+            break
+        row = np.zeros(n)
+        row[chosen] = 1.0
+        cuts.append(row)
+    else:
+        return cuts
+    row = np.zeros(n)
+    row[outside] = 1.0
+    return [row]
+
+
+def _feasible(x: np.ndarray, rows: list[np.ndarray], lo: list[float]) -> bool:
+    """Whether the 0/1 choice ``x`` meets every constraint row (row . x >= lo)."""
+    return all(float(row @ x) >= bound for row, bound in zip(rows, lo, strict=True))
+
+
 def complementary(table: ReportTable, primary: Mapping[CellRef, str],
                   rule: DisclosureRule) -> Pattern:
     """The secondary cells that, with ``primary`` (cell -> mark), protect every small count."""
@@ -164,7 +197,11 @@ def complementary(table: ReportTable, primary: Mapping[CellRef, str],
             rounds += 1
             if rounds > MAX_ROUNDS:
                 raise RuntimeError(f"complementary suppression of {table.id} did not settle")
-            if n:
+            if n and _feasible(lower, rows, lo):
+                # The primary cells alone meet every constraint: with every weight
+                # positive, that is the integer program's unique optimum, without it.
+                hidden = {c for c in cells if lower[index[c]] > 0.5}
+            elif n:
                 constraints = []
                 if rows:
                     constraints.append(LinearConstraint(np.array(rows), np.array(lo), np.inf))
@@ -180,7 +217,9 @@ def complementary(table: ReportTable, primary: Mapping[CellRef, str],
                 hidden = set()
             marks = {**primary, **{c: SECONDARY for c in hidden if c not in primary}}
             model = AttackModel(table, marks, rule, part)
-            if all(r.protected for r in check_ranges(model, targets, rule)):
+            failed = [(r, support) for r, support in
+                      check_ranges_with_support(model, targets, rule) if not r.protected]
+            if not failed:
                 chosen |= hidden - set(primary)
                 break
             outside = [index[c] for c in cells if c not in hidden]
@@ -188,8 +227,7 @@ def complementary(table: ReportTable, primary: Mapping[CellRef, str],
                 unprotectable += [c for c, _ in targets]
                 chosen |= hidden - set(primary)
                 break
-            cut = np.zeros(n)
-            cut[outside] = 1.0
-            rows.append(cut)
-            lo.append(1.0)
+            for cut in _cuts(failed, outside, cells, index, n):
+                rows.append(cut)
+                lo.append(1.0)
     return Pattern(frozenset(chosen), rounds, tuple(unprotectable))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
@@ -39,6 +40,7 @@ SECONDARY = "secondary"
 NOTE = "note"  # a count a note gives as "fewer than T"
 
 _TOL = 1e-6
+_DUAL_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ class AttackModel:
         rows: list[np.ndarray] = []
         lo: list[float] = []
         hi: list[float] = []
+        self.slack = slack
+        self.share_rows: dict[int, CellRef] = {}  # row of `matrix` -> its percentage cell
         for s in structure.sums:
             row = np.zeros(n)
             for term in s.parts:
@@ -148,6 +152,7 @@ class AttackModel:
                 row[self.index[sh.base]] -= pct
             else:
                 constant = pct * sh.base
+            self.share_rows[len(rows)] = sh.pct
             rows.append(row)
             lo.append(constant - _TOL * max(1.0, abs(constant)))
             hi.append(constant + _TOL * max(1.0, abs(constant)))
@@ -179,13 +184,30 @@ class AttackModel:
 
     def range_of(self, cell: CellRef) -> tuple[float, float]:
         """The least and greatest value of ``cell`` the published numbers allow."""
+        low, high, _ = self.range_and_support(cell)
+        return low, high
+
+    def range_and_support(self, cell: CellRef
+                          ) -> tuple[float, float, frozenset[CellRef] | None]:
+        """The range of ``cell``, and the published cells its two ends rest on.
+
+        The support is read off the linear programs' duals: a published count with a
+        non-zero reduced cost, or a percentage whose equation has a non-zero dual. Hiding
+        any other cells leaves both duals feasible and their bounds unchanged, so a pattern
+        that hides none of the support cannot widen the range (complementary suppression
+        cuts with it). None when unknown: rounded counts (their percentages tighten bounds,
+        not equations), or a solver that gave no duals.
+        """
         i = self.index[cell]
         n = len(self.cells)
         bounds = list(zip(self.lower, [None if np.isinf(u) else u for u in self.upper],
                           strict=True))
-        a_ub = np.vstack([self.matrix, -self.matrix]) if len(self.matrix) else None
-        b_ub = np.concatenate([self.hi, -self.lo]) if len(self.matrix) else None
+        m = len(self.matrix)
+        a_ub = np.vstack([self.matrix, -self.matrix]) if m else None
+        b_ub = np.concatenate([self.hi, -self.lo]) if m else None
         ends = []
+        support: set[CellRef] | None = None if self.slack else set()
+        fixed = self.lower == self.upper
         for sign in (1.0, -1.0):
             objective = np.zeros(n)
             objective[i] = sign
@@ -197,7 +219,22 @@ class AttackModel:
                 raise RuntimeError(f"disclosure audit of {self.table.id}: the published "
                                    f"numbers are inconsistent ({result.message})")
             ends.append(sign * result.fun)
-        return ends[0], ends[1]
+            if support is not None:
+                support = self._support(result, fixed, m, support)
+        return ends[0], ends[1], None if support is None else frozenset(support)
+
+    def _support(self, result: Any, fixed: np.ndarray, m: int,
+                 support: set[CellRef]) -> set[CellRef] | None:
+        try:
+            reduced = np.abs(result.lower.marginals) + np.abs(result.upper.marginals)
+            duals = np.abs(result.ineqlin.marginals) if m else np.zeros(0)
+        except AttributeError:
+            return None
+        support |= {self.cells[j] for j in np.flatnonzero(fixed & (reduced > _DUAL_TOL))}
+        for row, pct in self.share_rows.items():
+            if duals[row] > _DUAL_TOL or duals[m + row] > _DUAL_TOL:
+                support.add(pct)
+        return support
 
 
 def requirement(status: str, rule: DisclosureRule) -> tuple[str, float]:
@@ -212,16 +249,24 @@ def requirement(status: str, rule: DisclosureRule) -> tuple[str, float]:
 def check_ranges(model: AttackModel, targets: Iterable[tuple[CellRef, str]],
                  rule: DisclosureRule) -> list[CellRange]:
     """The range of each (cell, status) target and whether it is protected."""
+    return [r for r, _ in check_ranges_with_support(model, targets, rule)]
+
+
+def check_ranges_with_support(model: AttackModel, targets: Iterable[tuple[CellRef, str]],
+                              rule: DisclosureRule
+                              ) -> list[tuple[CellRange, frozenset[CellRef] | None]]:
+    """`check_ranges`, each range with the published cells it rests on
+    (`AttackModel.range_and_support`)."""
     out = []
     for cell, status in targets:
-        low, high = model.range_of(cell)
+        low, high, support = model.range_and_support(cell)
         words, width = requirement(status, rule)
         if status == NOTE:
             ok = low <= 1.0 + _TOL and high >= rule.threshold - 1 - _TOL
         else:
             ok = high - low >= width - _TOL
-        out.append(CellRange(cell, _number(model.table.value(cell)) or 0.0, low, high,
-                             status, words, ok))
+        out.append((CellRange(cell, _number(model.table.value(cell)) or 0.0, low, high,
+                              status, words, ok), support))
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from audit.demo.build import build_demo
@@ -532,3 +533,45 @@ def smallest_by_enumeration(table: ReportTable, primary: Mapping[CellRef, str],
             if all(r.protected for r in check_ranges(model, targets, rule)):
                 return size
     return None
+
+
+def _random_crosses(count: int, seed: int) -> list[ReportTable]:
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < count:
+        values = rng.integers(0, 14, size=(2, 3)).tolist()
+        if any(v < T5.threshold for row in values for v in row):
+            out.append(_cross(values))
+    return out
+
+
+@pytest.mark.parametrize("table", [*_random_crosses(4, 2026), _block([3, 4, 30, 12]),
+                                   _block([1, 2, 2, 40], total_stated=False)],
+                         ids=lambda t: str([r.get("n", r.get("c0")) for r in t.rows]))
+def test_cuts_from_the_auditors_duals_keep_the_smallest_pattern(table: ReportTable) -> None:
+    """The cuts read off the attack's duals cut off only patterns that cannot protect:
+    the search still ends on the fewest cells (the oracle), and in no more rounds than
+    the no-good cut alone would take."""
+    primary = _primary(table, T5)
+    pattern = complementary(table, primary, T5)
+    assert len(pattern.secondary) == smallest_by_enumeration(table, primary, T5)
+    marks = {**primary, **{c: SECONDARY for c in pattern.secondary}}
+    assert audit_table(table, marks, T5).safe
+
+
+def test_a_ranges_support_is_the_published_cells_it_rests_on() -> None:
+    table = _cross([[1, 7, 9], [8, 6, 12]])
+    hidden = {CellRef(0, "c0"): PRIMARY, CellRef(0, "c1"): SECONDARY}
+    target = CellRef(0, "c0")
+    low, high, support = AttackModel(table, hidden, T5).range_and_support(target)
+    assert high - low < T5.threshold  # too narrow: column 0's total gives c0 back
+    assert support and not support & set(hidden)
+    # Hiding every other published cell leaves the range as it was ...
+    others = {c for c in AttackModel(table, hidden, T5).cells
+              if c not in support and c not in hidden}
+    wider = {**hidden, **{c: SECONDARY for c in others}}
+    assert AttackModel(table, wider, T5).range_of(target) == pytest.approx((low, high))
+    # ... while hiding the support as well opens it.
+    everything = {**wider, **{c: SECONDARY for c in support}}
+    low2, high2 = AttackModel(table, everything, T5).range_of(target)
+    assert high2 - low2 > high - low
