@@ -24,3 +24,7 @@ def launch(state: CliState) -> None:
 def main() -> None:
     """Run the CLI (with the app behind `iom-audit` and `iom-audit tui`)."""
     sys.exit(run(launch_tui=launch))
+
+
+if __name__ == "__main__":  # `python -m cli.main ...`, as tests and benchmarks run it
+    main()
