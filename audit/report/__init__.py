@@ -9,16 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 from audit.report.jsonout import report_to_json, write_json
 from audit.report.model import Chart, Column, Report, ReportMeta, ReportTable
-from audit.report.suppression import suppress, suppress_report
 
 if TYPE_CHECKING:
     from audit.report.docx import write_docx
     from audit.report.markdown import write_markdown
     from audit.report.pdf import write_pdf
+    from audit.report.suppression import suppress, suppress_report
     from audit.report.xlsx import write_xlsx
 
 _LAZY = {"write_pdf": "audit.report.pdf", "write_xlsx": "audit.report.xlsx",
-         "write_markdown": "audit.report.markdown", "write_docx": "audit.report.docx"}
+         "write_markdown": "audit.report.markdown", "write_docx": "audit.report.docx",
+         # Suppression loads scipy's solvers: not for a screen that only names the rules.
+         "suppress": "audit.report.suppression", "suppress_report": "audit.report.suppression"}
 
 __all__ = [
     "Chart", "Column", "Report", "ReportMeta", "ReportTable", "report_to_json",
@@ -28,7 +30,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import a renderer on first use (reportlab and openpyxl are slow to load)."""
+    """Import a renderer or the suppression on first use (reportlab, openpyxl and
+    scipy.optimize are slow to load)."""
     if name in _LAZY:
         import importlib
 

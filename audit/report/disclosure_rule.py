@@ -14,6 +14,9 @@ from typing import Any
 from audit.errors import UsageError
 
 RULES = ("threshold", "ons-10-5")
+RULE_LABELS = {"threshold": "Suppress small counts (below the threshold)",
+               "ons-10-5": "ONS 10-5 (below 10 hidden, the rest rounded to 5)"}
+"""How each rule is named where a person picks one (the app's report screen)."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from textual.command import CommandPalette
 
 from audit import cases, drafts
@@ -205,6 +206,64 @@ async def test_report_builds_files(db: Database, tmp_path: Path) -> None:
     log = await build_report_in_app(app)
     assert (tmp_path / "iom-audit-report.pdf").stat().st_size > 1000, log
     assert (tmp_path / "iom-audit-report.xlsx").stat().st_size > 1000, log
+
+
+async def test_the_report_screen_takes_the_clis_options(db: Database, tmp_path: Path) -> None:
+    """Word file, ONS 10-5, marking and organisation from the form, read back from the files
+    by independent readers (python-docx, pypdf) and from the trail."""
+    import docx
+    from pypdf import PdfReader
+    from textual.widgets import Input, Select
+
+    await fill_case(db, "C0000")
+    await fill_case(db, "C0001")
+    app = await lead_app(db)
+    app.report_dir = tmp_path
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#xlsx", Input).value = ""
+        screen.query_one("#docx", Input).value = str(tmp_path / "r.docx")
+        screen.query_one("#disclosure", Select).value = "ons-10-5"
+        screen.query_one("#marking", Input).value = "OFFICIAL-SENSITIVE"
+        screen.query_one("#organisation", Input).value = "HM Inspectorate of Probation"
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        log = "\n".join(screen.query_one("#report-log").lines)  # type: ignore[attr-defined]
+    assert "Written:" in log, log
+    pdf_text = "\n".join(page.extract_text() for page in
+                         PdfReader(tmp_path / "iom-audit-report.pdf").pages)
+    assert "OFFICIAL-SENSITIVE" in pdf_text and "HM Inspectorate of Probation" in pdf_text
+    assert "ONS" in pdf_text
+    word = docx.Document(str(tmp_path / "r.docx"))
+    body = "\n".join(p.text for p in word.paragraphs)
+    header = "\n".join(p.text for s in word.sections for p in s.header.paragraphs)
+    assert "OFFICIAL-SENSITIVE" in header + body and word.tables
+    assert not (tmp_path / "iom-audit-report.xlsx").exists()
+    with db.engine.connect() as conn:
+        shown = conn.execute(sa.text("SELECT new_value FROM audit_event WHERE entity = 'report'"
+                                     " ORDER BY id DESC LIMIT 1")).scalar_one()
+    assert "docx" in shown and "ons-10-5" in shown
+
+
+async def test_the_report_screen_refuses_a_wrong_suffix(db: Database, tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    app = await lead_app(db)
+    app.report_dir = tmp_path
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one("#docx", Input).value = str(tmp_path / "r.pdf")
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert any("should end in .docx" in str(n.message) for n in app._notifications)
+    assert not list(tmp_path.glob("*.pdf")) and not list(tmp_path.glob("*.xlsx"))
 
 
 async def test_the_report_screen_refuses_an_inspector_as_the_cli_does(

@@ -10,11 +10,12 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, Label, Log, ProgressBar, Static
+from textual.widgets import Footer, Header, Input, Label, Log, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
+from audit.report.disclosure_rule import RULE_LABELS
 from tui.screens.base import IomScreen
 from tui.screens.modals import ConfirmModal
 
@@ -47,8 +48,26 @@ class Cancelled(Exception):
     """The person cancelled the build (raised from the progress callback)."""
 
 
+@dataclass(frozen=True)
+class ReportRequest:
+    """What the form asks for: the files and the options of `iom-audit report`."""
+
+    pdf: Path | None
+    xlsx: Path | None
+    docx: Path | None
+    suppress: int
+    disclosure: str
+    marking: str
+    organisation: str
+
+    @property
+    def files(self) -> list[Path]:
+        return [p for p in (self.pdf, self.xlsx, self.docx) if p is not None]
+
+
 class ReportScreen(IomScreen):
-    """Pick where the PDF and the spreadsheet go, then build them in a worker."""
+    """Pick where the PDF, spreadsheet and Word files go and how counts are protected,
+    then build them in a worker (the options of `iom-audit report`)."""
 
     PALETTE_GROUP = "Report"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -68,8 +87,26 @@ class ReportScreen(IomScreen):
             yield Input(str(cwd / "iom-audit-report.pdf"), id="pdf", compact=True)
             yield Label("Spreadsheet file (empty: no spreadsheet)")
             yield Input(str(cwd / "iom-audit-report.xlsx"), id="xlsx", compact=True)
-            yield Label("Suppress counts below")
-            yield Input("5", id="suppress", type="integer", compact=True)
+            yield Label("Word file (empty: no Word document)")
+            yield Input("", id="docx", compact=True,
+                        placeholder=str(cwd / "iom-audit-report.docx"))
+            with Horizontal(classes="report-options"):
+                with Vertical():
+                    yield Label("Disclosure rule")
+                    yield Select([(label, code) for code, label in RULE_LABELS.items()],
+                                 value="threshold", allow_blank=False, id="disclosure",
+                                 compact=True)
+                with Vertical():
+                    yield Label("Suppress counts below")
+                    yield Input("5", id="suppress", type="integer", compact=True)
+            with Horizontal(classes="report-options"):
+                with Vertical():
+                    yield Label("Protective marking (every page)")
+                    yield Input("", id="marking", compact=True,
+                                placeholder="e.g. OFFICIAL-SENSITIVE")
+                with Vertical():
+                    yield Label("Organisation (title page)")
+                    yield Input("", id="organisation", compact=True)
         # A total from the start: an indeterminate bar animates, even when idle.
         yield ProgressBar(total=1, id="report-progress", show_eta=False)
         yield Log(id="report-log", auto_scroll=True)
@@ -78,42 +115,58 @@ class ReportScreen(IomScreen):
     def on_mount(self) -> None:
         self.sub_title = "Report"
 
-    def action_build(self) -> None:
-        pdf = self.query_one("#pdf", Input).value.strip()
-        xlsx = self.query_one("#xlsx", Input).value.strip()
+    def request(self) -> ReportRequest | None:
+        """The form read, or None (and a notice) when it asks for nothing or is wrong."""
+        def path(field: str) -> Path | None:
+            text = self.query_one(f"#{field}", Input).value.strip()
+            return Path(text) if text else None
+
         try:
             suppress = int(self.query_one("#suppress", Input).value or "5")
         except ValueError:
             self.notify("Suppression threshold must be a whole number.", severity="error")
-            return
-        if not pdf and not xlsx:
-            self.notify("Name a PDF or a spreadsheet file.", severity="warning")
+            return None
+        asked = ReportRequest(
+            pdf=path("pdf"), xlsx=path("xlsx"), docx=path("docx"), suppress=suppress,
+            disclosure=str(self.query_one("#disclosure", Select).value),
+            marking=self.query_one("#marking", Input).value.strip(),
+            organisation=self.query_one("#organisation", Input).value.strip())
+        if not asked.files:
+            self.notify("Name a PDF, a spreadsheet or a Word file.", severity="warning")
+            return None
+        for given, suffix in ((asked.pdf, ".pdf"), (asked.xlsx, ".xlsx"), (asked.docx, ".docx")):
+            if given is not None and given.suffix.lower() != suffix:
+                self.notify(f"{escape(str(given))} should end in {suffix}.", severity="error")
+                return None
+        return asked
+
+    def action_build(self) -> None:
+        asked = self.request()
+        if asked is None:
             return
         from audit.disclosure import existing
 
-        pdf_path, xlsx_path = Path(pdf) if pdf else None, Path(xlsx) if xlsx else None
-        there = existing([p for p in (pdf_path, xlsx_path) if p is not None])
+        there = existing(asked.files)
         if not there:
-            self.start(pdf_path, xlsx_path, suppress, force=False)
+            self.start(asked, force=False)
             return
         names = ", ".join(escape(str(p)) for p in there)
 
         def answered(replace: bool | None) -> None:
             if replace:
-                self.start(pdf_path, xlsx_path, suppress, force=True)
+                self.start(asked, force=True)
 
         self.app.push_screen(ConfirmModal(f"Replace {names}?"), answered)
 
-    def start(self, pdf: Path | None, xlsx: Path | None, suppress: int, *,
-              force: bool) -> None:
+    def start(self, asked: ReportRequest, *, force: bool) -> None:
         """Clear the log and build in a worker thread."""
         self.query_one(Log).clear()
         self.query_one(ProgressBar).update(total=100, progress=0)
-        self.build(pdf, xlsx, suppress, force)
+        self.build(asked, force)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="report",
           description="Building the report")
-    def build(self, pdf: Path | None, xlsx: Path | None, suppress: int, force: bool) -> None:
+    def build(self, asked: ReportRequest, force: bool) -> None:
         from audit.report.build import compile_report  # slow imports, only when asked
         from audit.report.publish import check_targets, publish_report
 
@@ -124,17 +177,21 @@ class ReportScreen(IomScreen):
                 raise Cancelled
             self.post_message(ReportProgress(done, total, label))
 
-        check_targets(pdf=pdf, xlsx=xlsx, force=force)  # before a long compilation
+        check_targets(pdf=asked.pdf, xlsx=asked.xlsx, docx=asked.docx,
+                      force=force)  # before a long compilation
         self.post_message(ReportStep("Compiling the tables…"))
-        report = compile_report(self.ws.db, actor=self.ws.actor, suppress_below=suppress,
-                                progress=progress,
+        report = compile_report(self.ws.db, actor=self.ws.actor, suppress_below=asked.suppress,
+                                progress=progress, disclosure=asked.disclosure,
+                                marking=asked.marking, organisation=asked.organisation,
                                 command="iom-audit (app report screen)")
         self.post_message(ReportStep(f"{len(report.tables)} table(s) compiled."))
         self.post_message(ReportStep("Writing " + " and ".join(
-            str(p) for p in (pdf, xlsx) if p is not None) + "…"))
+            str(p) for p in asked.files) + "…"))
         # Recorded in the trail first; the files appear only then (audit/disclosure.py).
-        done = publish_report(self.ws.db, report, actor=self.ws.actor, pdf=pdf, xlsx=xlsx,
-                              suppress_below=suppress, force=force, progress=progress)
+        done = publish_report(self.ws.db, report, actor=self.ws.actor, pdf=asked.pdf,
+                              xlsx=asked.xlsx, docx=asked.docx,
+                              suppress_below=report.meta.suppress_below, force=force,
+                              progress=progress)
         self.post_message(ReportDone(done.files))
 
     @on(ReportProgress)
