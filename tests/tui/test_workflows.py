@@ -351,3 +351,26 @@ async def test_the_first_person_on_a_database_without_a_lead_may_lead(
         event = conn.exec_driver_sql("SELECT who, new_value FROM audit_event WHERE entity = "
                                      "'inspector' AND key = 'First Fay'").one()
     assert tuple(event) == ("First Fay", "lead")
+
+
+async def test_a_long_site_name_wraps_on_the_dashboard(db: Database) -> None:
+    """Labels wrap, never cut: a site's whole name is on the screen, over two lines."""
+    from tui.widgets.progress_row import ProgressRow
+
+    long_name = "National Probation Service South West and South Central"
+    with db.engine.begin() as conn:
+        first = conn.execute(sa.text("SELECT min(id) FROM site")).scalar_one()
+        conn.execute(sa.text("UPDATE site SET name = :n WHERE id = :i"),
+                     {"n": long_name, "i": first})
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        rows_shown = [r for r in app.screen.query(ProgressRow) if r.progress.name == long_name]
+        assert rows_shown, [r.progress.name for r in app.screen.query(ProgressRow)]
+        label = rows_shown[0].query_one(".name")
+        assert label.size.height >= 2
+        lines = label.render_lines(label.region.reset_offset)
+        shown = " ".join(strip.text.strip() for strip in lines)
+        assert " ".join(shown.split()) == long_name

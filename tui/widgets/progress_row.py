@@ -28,8 +28,8 @@ class ProgressRow(Horizontal):
     """Progress of one site or inspector: done (complete or beyond) out of all cases."""
 
     DEFAULT_CSS = """
-    ProgressRow { height: 1; }
-    ProgressRow > .name { width: 28; }
+    ProgressRow { height: auto; }
+    ProgressRow > .name { width: 28; height: auto; }
     ProgressRow > ProgressBar { width: 30; }
     ProgressRow > ProgressBar > Bar { width: 20; }
     ProgressRow > .counts { width: 1fr; color: $text-muted; }
@@ -41,7 +41,8 @@ class ProgressRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         p = self.progress
-        yield Label(Text(p.name[:27]), classes="name")  # a site or person's name, as typed
+        # A site or person's name, as typed: wrapped in its column, never cut.
+        yield Label(Text(p.name), classes="name")
         yield ProgressBar(total=max(p.total, 1), show_eta=False)
         yield Label(f"{format_count(p.total)}: {counts_text(p)}", classes="counts")
 
