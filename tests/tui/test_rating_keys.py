@@ -128,6 +128,25 @@ async def test_last_required_answer_offers_complete_and_next(db: Database) -> No
     assert rows(db, Case, case_ref="C0000")[0]["status"] == "complete"
 
 
+async def test_n_on_a_signed_off_case_says_so(db: Database) -> None:
+    """Not "0 required answer(s) still missing": the case is complete, not to rate."""
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        for _ in range(2 * len(screen.ws.qs.questions)):
+            if not screen.missing():
+                break
+            unanswered = screen.values.get(screen.current) is None
+            await pilot.press("1" if unanswered and screen.question().codes else "space")
+        await pilot.press("c")
+        await pilot.pause()
+        assert screen.view is not None and screen.view.status == "complete"
+        await pilot.press("N")
+        await pilot.pause()
+        assert "already Complete, not to rate" in status(screen)
+        assert "still missing" not in status(screen)
+
+
 def slow_read(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     original = CaseScreen.read
 

@@ -25,7 +25,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, OptionList, Select, Static, TextArea
 
-from audit import cases, drafts, qa_rules, rules
+from audit import cases, drafts, lifecycle, qa_rules, rules
 from audit.cases import CaseView, Change, ReasonRequired
 from audit.errors import AuditError, ConflictError
 from audit.formatting import format_count
@@ -418,9 +418,14 @@ class CaseScreen(CaseLifecycle):
             ok = self.rater == "primary" or action == "undo"
             return None if ok and editable else "Not on this rating."
         if action == "complete_next":
-            return None if self.can_finish() else (
-                f"{len(self.missing())} required answer(s) still missing." if self.view
-                and self.rater == "primary" else "Not on this rating.")
+            if self.can_finish():
+                return None
+            if self.view is None or self.rater != "primary" or self.read_only:
+                return "Not on this rating."
+            if self.view.status not in ("not_started", "in_progress"):
+                return (f"This case is already {lifecycle.label(self.view.status)}, "
+                        "not to rate: esc goes back to the list.")
+            return f"{len(self.missing())} required answer(s) still missing."
         if action == "next_unanswered":
             return None if self.next_unanswered() else "Every question that applies is answered."
         if action == "guidance":
