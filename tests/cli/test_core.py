@@ -33,8 +33,8 @@ def test_init_then_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     capsys.readouterr()
     assert run(["--db", db, "info"]) == 0
     out = capsys.readouterr().out
-    assert "default (thematic; iom-thematic-2019 v1.0)" in out
-    assert "core (core; hmip-adult-2018 v1.0)" in out
+    assert "default (thematic; iom-thematic-2019 v1.1)" in out
+    assert "core (core; hmip-adult-2018 v1.1)" in out
 
 
 def test_init_on_postgresql(postgres_empty_url: str,
