@@ -46,7 +46,7 @@ from sqlmodel import Session, col, select
 
 from audit import cases, lifecycle, qa_rules, rules, trail, workflow
 from audit.cases import UNSEEN, Change
-from audit.errors import NotFoundError, PermissionDenied, UsageError
+from audit.errors import AuditError, NotFoundError, PermissionDenied, UsageError
 from audit.inspections import inspection_for_writing, question_set_of
 from audit.people import person_id
 from audit.permissions import Actor, rating_action, require
@@ -184,22 +184,40 @@ class _Step:
                          query.rater, query.status, _name_of(self.session, query.assignee_id),
                          change)
 
-    def require_responder(self) -> None:
-        if self.role == "lead":
-            return
-        if self.actor.name not in _responders(self.session, self.query, self.case):
-            assignee = _name_of(self.session, self.query.assignee_id)
-            who = f"the assignee ({assignee})" if assignee else "the person who gave the answer"
-            raise PermissionDenied(f"only {who}, the person who gave the answer or a lead may "
-                                   f"answer {self.ref} ({self.actor.name} may not)")
+    def refused(self, action: str) -> AuditError | None:
+        """Why the actor may not take this step (respond, change, close, reopen) on the
+        query as it stands, or None."""
+        status, name = self.query.status, self.actor.name
+        if action in ("respond", "change"):
+            if self.role != "lead" and name not in _responders(self.session, self.query,
+                                                               self.case):
+                assignee = _name_of(self.session, self.query.assignee_id)
+                who = (f"the assignee ({assignee})" if assignee
+                       else "the inspector the case is allocated to")
+                return PermissionDenied(f"only {who}, the person who gave the answer or a "
+                                        f"lead may answer {self.ref} ({name} may not)")
+            if status == CLOSED:
+                return UsageError(f"{self.ref} is closed: a lead or QA rater re-opens it "
+                                  "(with a comment) before anything more is added")
+            return None
+        verb = {"close": "close", "reopen": "re-open"}[action]
+        assert self.case.id is not None
+        if self.role != "lead" and not _is_qa_rater(self.session, name, self.case.id):
+            return PermissionDenied(f"only a lead or a QA rater of case {self.case.case_ref} "
+                                    f"may {verb} {self.ref} ({name} is neither)")
+        if status == (CLOSED if action == "close" else OPEN):
+            return UsageError(f"{self.ref} is already {status}")
+        if action == "reopen" and self.case.status == lifecycle.LOCKED:
+            return PermissionDenied(lifecycle.locked_refusal(self.case.case_ref))
+        return None
 
-    def require_not_closed(self) -> None:
-        if self.query.status == CLOSED:
-            raise UsageError(f"{self.ref} is closed: a lead or QA rater re-opens it (with a "
-                             "comment) before anything more is added")
+    def check(self, action: str) -> None:
+        refused = self.refused(action)
+        if refused is not None:
+            raise refused
 
 
-def _begin(session: Session, actor: Actor, query_id: int) -> _Step:
+def _begin(session: Session, actor: Actor, query_id: int, *, lock: bool = True) -> _Step:
     """Lock the query's case, then the query (the order locking a case takes too)."""
     role = require(session, actor, "query")
     found = session.get(Query, query_id)
@@ -207,8 +225,8 @@ def _begin(session: Session, actor: Actor, query_id: int) -> _Step:
         raise NotFoundError(f"no query #{query_id}")
     # The case row first, as every edit and status move locks it: a lock and a
     # re-opening never pass each other (SQLite's BEGIN IMMEDIATE serialises anyway).
-    case = session.get(Case, found.case_id, with_for_update=True)
-    query = session.get(Query, query_id, with_for_update=True, populate_existing=True)
+    case = session.get(Case, found.case_id, with_for_update=lock)
+    query = session.get(Query, query_id, with_for_update=lock, populate_existing=lock)
     assert case is not None and query is not None
     _require_sighted(session, actor.name, found.case_id, query.rater)
     return _Step(session, actor, role, query, case)
@@ -301,8 +319,7 @@ def respond(db: Database, query_id: int, text: str, *, actor: Actor) -> QuerySte
     """The assignee's (or the answer's author's, or a lead's) response: open -> answered."""
     cleaned = clean_comment(text, "a response")
     with _stepping(db, actor, query_id) as step:
-        step.require_responder()
-        step.require_not_closed()
+        step.check("respond")
         step.write("respond", cleaned, ANSWERED)
         return step.result()
 
@@ -328,8 +345,7 @@ def change_answer(db: Database, query_id: int, value: str | None, reason: str, *
 
     def within(session: Session) -> None:
         step = _begin(session, actor, query_id)
-        step.require_responder()
-        step.require_not_closed()
+        step.check("change")
         answer = _answer(session, case_id, question_id, rater)
         old = answer.value if answer else None
         if old == value:
@@ -352,9 +368,7 @@ def close_query(db: Database, query_id: int, comment: str | None = None, *,
                 actor: Actor) -> QueryStep:
     """QA (or a lead) closes a query: an answered one as it is, an open one with a comment."""
     with _stepping(db, actor, query_id) as step:
-        _require_qa_or_lead(step.session, actor, step.role, step.case, f"close {step.ref}")
-        if step.query.status == CLOSED:
-            raise UsageError(f"{step.ref} is already closed")
+        step.check("close")
         if step.query.status == OPEN and not (comment or "").strip():
             raise UsageError(f"{step.ref} has no response yet: closing it needs a comment "
                              "saying why")
@@ -367,10 +381,20 @@ def reopen_query(db: Database, query_id: int, comment: str, *, actor: Actor) -> 
     """QA (or a lead) re-opens an answered or closed query, with a comment."""
     text = clean_comment(comment, "a comment re-opening a query")
     with _stepping(db, actor, query_id) as step:
-        _require_qa_or_lead(step.session, actor, step.role, step.case, f"re-open {step.ref}")
-        if step.query.status == OPEN:
-            raise UsageError(f"{step.ref} is already open")
-        if step.case.status == lifecycle.LOCKED:
-            raise PermissionDenied(lifecycle.locked_refusal(step.case.case_ref))
+        step.check("reopen")
         step.write("reopen", text, OPEN)
         return step.result()
+
+
+STEPS = ("respond", "change", "close", "reopen")
+
+
+def allowed_steps(db: Database, query_id: int, *, actor: Actor) -> frozenset[str]:
+    """The steps (of `STEPS`) the person may take on the query now, judged by the same
+    rules as the steps themselves (for a face to offer only those; each step checks again)."""
+    with db.session() as session:
+        try:
+            step = _begin(session, actor, query_id, lock=False)
+        except AuditError:
+            return frozenset()
+        return frozenset(a for a in STEPS if step.refused(a) is None)
