@@ -8,6 +8,8 @@ while the query is open or answered and allowed once it is closed.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -382,3 +384,88 @@ def test_purge_removes_the_queries_and_redacts_their_trail(
         texts = conn.execute(sa.text("SELECT old_value, new_value FROM audit_event "
                                      "WHERE entity = 'query'")).all()
     assert texts and all(v in (None, "[purged]") for row in texts for v in row)
+
+
+def test_allowed_steps_say_what_the_steps_would_allow(story: tuple[Database, list[int]]) -> None:
+    db, ids = story
+    q = queries.open_query(db, ids[0], "2.1.1", "Why?", actor=QA).id
+    assert queries.allowed_steps(db, q, actor=INSPECTOR) == {"respond", "change"}
+    assert queries.allowed_steps(db, q, actor=QA) == {"close"}
+    assert queries.allowed_steps(db, q, actor=LEAD) == {"respond", "change", "close"}
+    assert queries.allowed_steps(db, q, actor=OTHER) == frozenset()
+    assert queries.allowed_steps(db, q, actor=RESEARCHER) == frozenset()
+    queries.respond(db, q, "Because", actor=INSPECTOR)
+    assert queries.allowed_steps(db, q, actor=QA) == {"close", "reopen"}
+    queries.close_query(db, q, actor=QA)
+    assert queries.allowed_steps(db, q, actor=INSPECTOR) == frozenset()
+    assert queries.allowed_steps(db, q, actor=QA) == {"reopen"}
+    assert queries.allowed_steps(db, 999, actor=LEAD) == frozenset()
+
+
+# ---------------------------------------------------------------- at the same time (PG)
+
+def _in_thread(work: Any) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(work())
+        except Exception as exc:  # noqa: BLE001 - handed to the test
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+@pytest.mark.postgres
+def test_a_query_opened_while_the_case_is_being_locked_waits_and_is_refused(
+        postgres_db: Database) -> None:
+    db = postgres_db
+    ids = make_inspection(db)
+    set_role(db, LEAD.name, "lead")
+    answer_all(db, ids[0])
+    rate_qa(db, ids[0], QA.name)
+    # The lead's lock holds the case row (as set_status does) while a query is opened.
+    with db.engine.connect() as conn:
+        tx = conn.begin()
+        conn.execute(sa.text('SELECT id FROM "case" WHERE id = :i FOR UPDATE'), {"i": ids[0]})
+        thread, out = _in_thread(lambda: queries.open_query(db, ids[0], "2.1.1", "Why?",
+                                                            actor=QA))
+        time.sleep(0.5)
+        assert thread.is_alive() and out == []  # it waits for the case row
+        conn.execute(sa.text('UPDATE "case" SET status = \'locked\', version = version + 1 '
+                             'WHERE id = :i'), {"i": ids[0]})
+        tx.commit()
+    thread.join(10)
+    assert isinstance(out[0], PermissionDenied) and "case C-0001 is locked" in str(out[0])
+    _no_queries_on(db, ids[0])
+
+
+@pytest.mark.postgres
+def test_a_lock_while_a_query_is_being_opened_waits_and_is_refused(
+        postgres_db: Database) -> None:
+    db = postgres_db
+    ids = make_inspection(db)
+    set_role(db, LEAD.name, "lead")
+    answer_all(db, ids[0])
+    rate_qa(db, ids[0], QA.name)
+    before = version(db, ids[0])
+    # A query being opened holds the case row until it commits.
+    with db.engine.connect() as conn:
+        tx = conn.begin()
+        conn.execute(sa.text('SELECT id FROM "case" WHERE id = :i FOR UPDATE'), {"i": ids[0]})
+        lead_id = conn.execute(sa.text("SELECT id FROM inspector WHERE name = :n"),
+                               {"n": LEAD.name}).scalar()
+        conn.execute(sa.text(
+            "INSERT INTO query (case_id, question_id, rater, status, opened_by, opened_at, "
+            "updated_at) VALUES (:c, '2.1.1', 'primary', 'open', :o, now(), now())"),
+            {"c": ids[0], "o": lead_id})
+        thread, out = _in_thread(lambda: cases.set_status(db, ids[0], "locked", actor=LEAD,
+                                                          expected_version=before))
+        time.sleep(0.5)
+        assert thread.is_alive() and out == []
+        tx.commit()
+    thread.join(10)
+    assert isinstance(out[0], UsageError) and "1 data query" in str(out[0])
+    assert status(db, ids[0]) == "in_progress"
