@@ -18,7 +18,7 @@ the case.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -279,15 +279,21 @@ def load_blind(db: Database, case_id: int, *, actor: Actor) -> CaseView:
 
 def record_answer(db: Database, case_id: int, question_id: str, value: str | None, *,
                   actor: Actor, expected_version: int, rater: str = "primary",
-                  seen: Any = UNSEEN, reason: str | None = None) -> Change:
+                  seen: Any = UNSEEN, reason: str | None = None,
+                  within: Callable[[Session], None] | None = None) -> Change:
     """Store (or, with None, clear) one answer the moment it is given.
 
     `seen` is the value the editor believed was stored; a concurrent change of this same
     answer raises ConflictError. Changing a signed-off case reopens it first, which
-    needs `reason` (ReasonRequired without one).
+    needs `reason` (ReasonRequired without one). `within` runs in the same transaction,
+    once the case row is locked and before the answer is written: a data query's change
+    step checks and records itself there (`audit.queries.change_answer`), so the query
+    and the answer change together or not at all.
     """
     with _editing(db, case_id, expected_version, actor, rating_action(rater),
                   reason=reason) as edit:
+        if within is not None:
+            within(edit.session)
         _require_independent(edit, rater)
         try:
             edit.qs.question(question_id)
@@ -484,6 +490,9 @@ def set_status(db: Database, case_id: int, status: str, *, actor: Actor,
         step = lifecycle.move(current, status)
         if step.reason and edit.reason is None:
             raise ReasonRequired(edit.case.case_ref, current, status)
+        if status == lifecycle.LOCKED:
+            # Read after the case row is locked: a query opened meanwhile waits for us.
+            workflow.refuse_unclosed_queries(edit.session, edit.case)
         workflow.record_move(edit.session, edit.case, status, actor.name, edit.reason)
         # Rules on `case.status` may hide or restore answers under the new status.
         edit.settled = workflow.settle_case(edit.session, edit.qs, edit.case, actor.name,

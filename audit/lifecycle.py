@@ -7,7 +7,7 @@
 beside the move), and whether the case must have every required answer first. A move
 that is not in the table is refused, whoever asks.
 
-Around the table, three rules:
+Around the table, four rules:
 
 * **Reopening.** A complete (or QA-checked, or moderated) case is signed off: changing
   its primary answers, notes or profile first moves it back to in progress, and that
@@ -19,6 +19,10 @@ Around the table, three rules:
 * **Withdrawal.** A signed-off case that loses a required answer (a rule makes a new
   required question apply, an answer is cleared) goes back to in progress at once, in the
   same transaction and with its own trail event (`WITHDRAWN_REASON`).
+* **Queries block locking.** A case with a data query that is not closed (open, or
+  answered and awaiting QA) cannot be locked, in the app, on the command line or by a
+  case file (`queries_refusal`); and no query is opened or re-opened on a locked case
+  (`audit.queries`). So a locked case never has a query still to settle.
 
 `audit.workflow` carries the moves out on stored cases; `audit.cases` and the importers
 ask here what is allowed, so a move refused in one is refused in the others, in the same
@@ -176,6 +180,17 @@ def locked_refusal(case_ref: str) -> str:
     """Why an edit of a locked case is refused: a lead unlocks it first, with a reason."""
     return (f"case {case_ref} is locked: it can no longer be changed until a lead unlocks it "
             "(with a reason)")
+
+
+UNCLOSED_QUERIES = ("open", "answered")
+"""Statuses of a data query that block locking its case (`audit.queries`)."""
+
+
+def queries_refusal(case_ref: str, unclosed: int) -> str:
+    """Why a case with data queries not yet closed cannot be locked."""
+    what = "1 data query on it is" if unclosed == 1 else f"{unclosed} data queries on it are"
+    return (f"case {case_ref} cannot be locked while {what} not closed (iom-audit query list, "
+            "or the Queries screen)")
 
 
 def reason_refusal(case_ref: str, current: str, target: str) -> str:

@@ -40,6 +40,9 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "moderate_case": (("lead",), "mark cases moderated"),
     "lock": (("lead",), "lock or unlock cases"),
     "read_cases": (RATING_ROLES, "read case records"),
+    # Which queries a person may open, answer or close is decided per case, in
+    # audit/queries.py (a lead, the case's QA rater, the answer's author).
+    "query": (RATING_ROLES, "open, answer or close data queries"),
     # The check names a broken event by its case reference: those who read case records.
     "verify_trail": (RATING_ROLES, "verify the audit trail"),
     "import": (RATING_ROLES, "import cases or ratings"),

@@ -1,12 +1,13 @@
 """Retention: remove an inspection's case-level data once its report is final.
 
 What is removed: the inspection's cases (and their profiles), answers, notes, note
-drafts and sites. What is kept: the inspection itself, its aggregate report tables
-(stored, as JSON, in the 'purge' audit event, which the database keeps append-only),
-and the audit trail with its old and new values redacted (the digest of those values
-stays, so the trail's hash chain still verifies, and the inspection's trail key goes,
-so the digests cannot be reversed). On SQLite the deletion runs
-with `secure_delete=ON`, then the WAL is checkpointed and truncated and the file is
+drafts, data queries with their threads, and sites. What is kept: the inspection
+itself, its aggregate report tables (stored, as JSON, in the 'purge' audit event, which
+the database keeps append-only), and the audit trail with its old and new values
+redacted (the digest of those values stays, so the trail's hash chain still verifies,
+and the inspection's trail key goes, so the digests cannot be reversed): a query's
+comments in the trail are redacted with the rest. On SQLite the deletion runs with
+`secure_delete=ON`, then the WAL is checkpointed and truncated and the file is
 vacuumed, so no deleted text survives in the database files themselves (copies made
 earlier - backups, pre-migration .bak files - are the operator's to destroy).
 """
@@ -70,12 +71,17 @@ _COUNTS = {
     "answers": f"SELECT COUNT(*) FROM answer WHERE case_id IN ({_CASES}) AND value IS NOT NULL",
     "notes": f"SELECT COUNT(*) FROM answer WHERE case_id IN ({_CASES}) AND note IS NOT NULL",
     "drafts": f"SELECT COUNT(*) FROM note_draft WHERE case_id IN ({_CASES})",
+    "queries": f"SELECT COUNT(*) FROM query WHERE case_id IN ({_CASES})",
     "sites": "SELECT COUNT(*) FROM site WHERE inspection_id = :i",
     "events_redacted": f"SELECT COUNT(*) FROM audit_event WHERE case_id IN ({_CASES}) "
                        "AND (old_value IS NOT NULL OR new_value IS NOT NULL)",
 }
 # Children first: foreign keys are enforced.
+_QUERIES = f"SELECT id FROM query WHERE case_id IN ({_CASES})"
 _DELETES = (
+    # A query's thread holds comments on the answers: it goes with them.
+    f"DELETE FROM query_message WHERE query_id IN ({_QUERIES})",
+    f"DELETE FROM query WHERE case_id IN ({_CASES})",
     f"DELETE FROM note_draft WHERE case_id IN ({_CASES})",
     f"DELETE FROM hidden_answer WHERE case_id IN ({_CASES})",
     f"DELETE FROM last_change WHERE case_id IN ({_CASES})",
@@ -178,7 +184,8 @@ def _vacuum_postgres(db: Database) -> list[str]:
     """Reclaim the deleted rows; PostgreSQL keeps them in data files until vacuumed."""
     try:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("note_draft", "hidden_answer", "last_change", "answer", '"case"',
+            for table in ("query_message", "query", "note_draft", "hidden_answer",
+                          "last_change", "answer", '"case"',
                           "site", "audit_event"):
                 conn.exec_driver_sql(f"VACUUM (FULL) {table}")
     except sa.exc.DBAPIError as exc:

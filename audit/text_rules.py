@@ -25,6 +25,9 @@ from audit.errors import UsageError
 NOTE_MAX = 20_000
 """The longest note, in characters (about eight pages of prose)."""
 
+COMMENT_MAX = 2_000
+"""The longest comment, response or reason in a data query's thread (characters)."""
+
 PREVIEW_CHARS = 2_000
 """How much of a long text the app and the command line show."""
 
@@ -131,3 +134,27 @@ def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def clean_comment(text: str | None, what: str = "a comment") -> str:
+    """A data query's comment, response or reason as stored: trimmed and NFC-normalised,
+    with line breaks and tabs kept. UsageError when nothing is left (`what` is needed),
+    when it is longer than `COMMENT_MAX`, or when it holds a NUL or another control
+    character (it is printed by `history` and `query show`, where an escape sequence
+    could rewrite the lines above it) or an invisible formatting character."""
+    cleaned = unicodedata.normalize("NFC", (text or "").strip(_TRIM))
+    if not cleaned:
+        raise UsageError(f"{what} is needed")
+    if len(cleaned) > COMMENT_MAX:
+        raise UsageError(f"{what} is {len(cleaned):,} characters long; at most "
+                         f"{COMMENT_MAX:,} are kept")
+    found = _NOTE_CONTROL.search(cleaned)
+    if found:
+        raise UsageError(f"{what} holds a control character (\\x{ord(found.group()):02x}, at "
+                         f"character {found.start() + 1}): only line breaks and tabs may be "
+                         "used")
+    hidden = next((i for i, c in enumerate(cleaned) if c in INVISIBLE), None)
+    if hidden is not None:
+        raise UsageError(f"{what} holds an invisible formatting character "
+                         f"(U+{ord(cleaned[hidden]):04X}, at character {hidden + 1})")
+    return cleaned

@@ -62,6 +62,14 @@ class HistoryEntry:
     old: str | None
     new: str | None
 
+    @property
+    def what(self) -> str:
+        """The entity as `history` shows it: a data query with its number ('query #3',
+        from its key 'case_ref/question/rater#3', `audit.queries.trail_key`)."""
+        if self.entity == "query" and "#" in self.key:
+            return f"query #{self.key.rsplit('#', 1)[1]}"
+        return self.entity
+
 
 def case_history(db: Database, case_ref: str, inspections: Sequence[str] | None = None, *,
                  actor: Actor) -> dict[str, list[HistoryEntry]]:

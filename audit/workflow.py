@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from audit import lifecycle, rules, trail
-from audit.store.models import RATERS, Answer, Case, HiddenAnswer, Site, utcnow
+from audit.errors import UsageError
+from audit.store.models import RATERS, Answer, Case, HiddenAnswer, Query, Site, utcnow
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
 
@@ -64,6 +65,33 @@ def record_move(session: Session, case: Case, target: str, who: str,
                      field="reason", old=None, new=reason)
     case.status = target
     session.add(case)
+
+
+def unclosed_queries(where: sa.Connection | Session,
+                     case_ids: Iterable[int]) -> dict[int, int]:
+    """How many data queries not yet closed each of these cases has (cases without any
+    are left out): what refuses locking them (`lifecycle.queries_refusal`)."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    conn = where.connection() if isinstance(where, Session) else where
+    found: dict[int, int] = {}
+    for start in range(0, len(ids), 5_000):  # far below either backend's parameter limit
+        rows = conn.execute(
+            sa.select(col(Query.case_id), sa.func.count())
+            .where(col(Query.case_id).in_(ids[start:start + 5_000]),
+                   col(Query.status).in_(lifecycle.UNCLOSED_QUERIES))
+            .group_by(col(Query.case_id)))
+        found.update({int(c): int(n) for c, n in rows})
+    return found
+
+
+def refuse_unclosed_queries(session: Session, case: Case) -> None:
+    """UsageError when the case has a data query not yet closed (before locking it)."""
+    assert case.id is not None
+    unclosed = unclosed_queries(session, [case.id]).get(case.id, 0)
+    if unclosed:
+        raise UsageError(lifecycle.queries_refusal(case.case_ref, unclosed))
 
 
 def settle_case(session: Session, qs: QuestionSet, case: Case, who: str,

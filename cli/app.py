@@ -27,6 +27,7 @@ from cli import (
     imports,
     people,
     purge,
+    queries,
     question_sets,
     report,
     verify,
@@ -95,7 +96,8 @@ def make_app(launch_tui: TuiLauncher | None = None) -> typer.Typer:
 # Every command of the CLI, in the order `--help` lists them.
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     core.register, question_sets.register, imports.register, export.register,
-    compare.register, report.register, demo.register, history.register, backups.register,
+    compare.register, report.register, demo.register, history.register,
+    queries.register, backups.register,
     purge.register, people.register, verify.register,
 )
 

@@ -63,5 +63,5 @@ def history(
         for e in events:
             # Text, not markup: a note saying "[/b]" is data, not a formatting command.
             table.add_row(*(Text(v) for v in (e.at.strftime("%Y-%m-%d %H:%M:%S"), e.who,
-                                              e.entity, e.field or "", _change(e.old, e.new))))
+                                              e.what, e.field or "", _change(e.old, e.new))))
         console.print(table)

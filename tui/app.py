@@ -130,9 +130,11 @@ class IomAuditApp(App[None]):
         if name != "dashboard":
             self.push_screen(_main_screen(name))
 
-    def open_case(self, case_id: int, *, rater: str = "primary") -> None:
-        """Open the rating screen of one case (rater 'qa' rates blind); a refusal (e.g. the
-        primary rater opening its blind QA) is shown and the screen closes."""
+    def open_case(self, case_id: int, *, rater: str = "primary",
+                  question: str | None = None) -> None:
+        """Open the rating screen of one case (rater 'qa' rates blind), at `question` if
+        given; a refusal (e.g. the primary rater opening its blind QA) is shown and the
+        screen closes."""
         from tui.screens.case import CaseScreen
 
         if self.workspace is None:
@@ -140,7 +142,7 @@ class IomAuditApp(App[None]):
         # The screen opens at once and reads the case in a worker, taking no keys until
         # it is ready: keys typed meanwhile are dropped there (and counted), never
         # delivered to the screen underneath. A refusal closes it again, in words.
-        self.push_screen(CaseScreen(case_id, rater=rater))
+        self.push_screen(CaseScreen(case_id, rater=rater, question=question))
 
     def open_disagreements(self, case_id: int) -> None:
         """Open the side-by-side QA view of one case (refused, and shown so, until its
@@ -189,6 +191,10 @@ def _main_screen(name: str) -> Screen[None]:
             from tui.screens.report import ReportScreen
 
             return ReportScreen()
+        case "queries":
+            from tui.screens.queries import QueriesScreen
+
+            return QueriesScreen()
         case _:
             raise ValueError(f"no screen called {name!r}")
 

@@ -22,6 +22,7 @@ SCREENS = {
     "case_list": "Go to the case list (filter, search, open a case)",
     "comparison": "Go to the IOM vs non-IOM comparison",
     "report": "Go to the report (PDF and spreadsheet)",
+    "queries": "Go to the data queries (what waits for you, and the queries of each site)",
 }
 
 

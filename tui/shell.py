@@ -23,10 +23,11 @@ class Shell(Protocol):
         """Identity and inspection confirmed: open the dashboard."""
 
     def goto(self, name: str) -> None:
-        """Open a main screen (dashboard, case_list, comparison, report) from anywhere."""
+        """Open a main screen (dashboard, case_list, comparison, report, queries)."""
 
-    def open_case(self, case_id: int, *, rater: str = "primary") -> None:
-        """Open the rating screen of one case."""
+    def open_case(self, case_id: int, *, rater: str = "primary",
+                  question: str | None = None) -> None:
+        """Open the rating screen of one case (at `question`, if given)."""
 
     def open_disagreements(self, case_id: int) -> None:
         """Open the side-by-side QA view of one case."""

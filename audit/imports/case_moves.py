@@ -3,8 +3,9 @@
 `audit.lifecycle` decides; this module applies its table to many rows at once and
 refuses, row by row, whatever the app would refuse: a move the table does not have, a
 move the person's role may not make, a move back (or an edit that reopens a signed-off
-case) without a reason, a sign-off with required answers missing. A file gives one
-reason for all its cases (`--reopen-reason`); the trail records it beside each move.
+case) without a reason, a sign-off with required answers missing, locking a case whose
+data queries are not all closed. A file gives one reason for all its cases
+(`--reopen-reason`); the trail records it beside each move.
 """
 
 from __future__ import annotations
@@ -179,6 +180,28 @@ def refuse_incomplete(conn: sa.Connection, inspection_id: int, qs: QuestionSet,
         if gaps:
             problems.add(row, "status", status,
                          lifecycle.incomplete_refusal(ref, sorted(gaps, key=order.__getitem__)))
+
+
+def refuse_queried(conn: sa.Connection, inspection_id: int,
+                   signing: list[tuple[int, str, str]], problems: Problems) -> None:
+    """Rows locking a case (row, case_ref, status) whose case has a data query not yet
+    closed: refused as the app refuses it (`lifecycle.queries_refusal`)."""
+    locking = [(row, ref) for row, ref, status in signing if status == lifecycle.LOCKED]
+    if not locking:
+        return
+    ids = dict(tuple(r) for r in run_sql(
+        conn, 'SELECT case_ref, id FROM "case" WHERE inspection_id = :i', i=inspection_id))
+    case_ids = sorted({ids[ref] for _, ref in locking if ref in ids})
+    if conn.dialect.name == "postgresql" and case_ids:
+        # As `audit.queries` locks a case's row to open a query: none slips in between.
+        conn.execute(sa.text('SELECT id FROM "case" WHERE id = ANY(:ids) FOR UPDATE'),
+                     {"ids": case_ids})
+    unclosed = workflow.unclosed_queries(conn, case_ids)
+    for row, ref in locking:
+        count = unclosed.get(ids.get(ref, -1), 0)
+        if count:
+            problems.add(row, "status", lifecycle.LOCKED,
+                         lifecycle.queries_refusal(ref, count))
 
 
 _EDITED = "iom_edited_case"

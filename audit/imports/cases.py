@@ -16,6 +16,7 @@ from audit.imports.case_moves import (
     plan_case_file,
     record_reasons,
     refuse_incomplete,
+    refuse_queried,
     reopen,
 )
 from audit.imports.cells import (
@@ -102,6 +103,7 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                 pd.DataFrame(columns=["case_ref", "row", "status"])
             frame = given.merge(stage.stored(), on="case_ref")
             plan = plan_case_file(frame, actor.name, role, reason, problems)
+            refuse_queried(conn, found.id, plan.signing, problems)
             if problems:
                 raise ImportRejected(problems)
             if progress:

@@ -8,7 +8,8 @@ inspector's change is shown as a conflict instead of being overwritten.
 The lifecycle is the use cases' (`audit.lifecycle`): the first change to a signed-off
 case, and unlocking a locked one, asks for a reason in a dialog and then goes through;
 `u` undoes the last answer or note change. Status keys, reasons and undo are in
-`tui/screens/case_lifecycle.py`.
+`tui/screens/case_lifecycle.py`; data queries (`q`, and ⚑ in the question list) in
+`tui/screens/case_queries.py`.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from audit.errors import AuditError, ConflictError
 from audit.formatting import format_count
 from audit.rule_words import asked_because
 from audit.text_rules import is_long
+from audit.views import queries as query_views
 from audit.views.caselist import next_to_rate
 from audit.views.qa import blind_case
+from audit.views.queries import QueryRow
 from question_sets import Question
 from question_sets.profile import CASE_STATUS, PROFILE
-from tui.screens.case_lifecycle import CaseLifecycle
+from tui.screens.case_queries import CaseQueries
 from tui.screens.modals import (
     ConflictModal,
     DraftsModal,
@@ -56,7 +59,7 @@ RATER_TITLES = {"primary": "Rating", "qa": "Blind QA rating (primary answers hid
 ANSWER_ACTIONS = {"answer", "choose", "clear", "next", "previous", "next_section",
                   "previous_section", "complete", "qa_checked", "moderated", "toggle_lock",
                   "profile", "disagreements", "type_answer", "undo", "next_unanswered",
-                  "complete_next", "guidance"}
+                  "complete_next", "guidance", "query"}
 LETTERS = {"y": "yes", "n": "no", "a": "na"}
 # Narrower or lower than this, the profile and the guidance are behind keys (p, g) so
 # that the question, its choices and the note box fit.
@@ -65,9 +68,10 @@ COMPACT_BELOW = (110, 34)
 
 @dataclass
 class CaseLoaded(Message):
-    """The worker read the case."""
+    """The worker read the case (and its data queries)."""
 
     view: CaseView
+    queries: list[QueryRow]
 
 
 @dataclass
@@ -77,7 +81,7 @@ class CaseRefused(Message):
     text: str
 
 
-class CaseScreen(CaseLifecycle):
+class CaseScreen(CaseQueries):
     """Rate one case with single keys; nothing typed is ever lost."""
 
     PALETTE_GROUP = "Case"
@@ -110,15 +114,19 @@ class CaseScreen(CaseLifecycle):
         Binding("M", "moderated", "Moderated", id="case.moderated", show=False),
         Binding("L", "toggle_lock", "Lock/unlock", id="case.lock"),
         Binding("D", "disagreements", "Disagreements", id="case.disagreements", show=False),
+        Binding("q", "query", "Query", id="case.query"),
         Binding("escape", "back", "Back", id="case.back"),
     ]
 
     def __init__(self, case_id: int, *, rater: str = "primary",
-                 first: CaseView | None = None) -> None:
+                 first: CaseView | None = None, question: str | None = None) -> None:
         super().__init__()
         self.case_id = case_id
         self.rater = rater
         self.first = first  # the view read before the screen opened (see `read`)
+        self.start_at = question  # the question to open at (from the Queries screen)
+        self.queries: list[QueryRow] = []  # the case's data queries (marks, `q`)
+        self.first_queries: list[QueryRow] | None = None
         self.view: CaseView | None = None
         self.qa_missing: list[str] = []  # blind QA: QA questions still to answer
         self.version = 0
@@ -167,10 +175,11 @@ class CaseScreen(CaseLifecycle):
     def load_view(self) -> None:
         try:
             view = self.read(self.ws, self.case_id, self.rater)
+            found = self.read_queries()
         except AuditError as exc:
             self.post_message(CaseRefused(str(exc)))
             return
-        self.post_message(CaseLoaded(view))
+        self.post_message(CaseLoaded(view, found))
 
     def key_dropped(self) -> None:
         dropped = f" · {self.keys_dropped} key(s) ignored" if self.keys_dropped else ""
@@ -180,6 +189,7 @@ class CaseScreen(CaseLifecycle):
     @on(CaseLoaded)
     def case_loaded(self, message: CaseLoaded) -> None:
         self.first = message.view
+        self.first_queries = message.queries
         self.opened()
 
     @on(CaseRefused)
@@ -200,7 +210,8 @@ class CaseScreen(CaseLifecycle):
             return  # refused: the screen is closing
         self.query_one("#case-body").loading = False
         first = self._step(self.current, 0)
-        self.goto(first or self.current)
+        start = self.start_at if self.start_at and self.start_at in self.ws.qs else None
+        self.goto(start or first or self.current)
         self.end_loading()
         self.offer_drafts()
 
@@ -237,6 +248,10 @@ class CaseScreen(CaseLifecycle):
                 return
         self.view = view
         self.version = view.version
+        if self.first_queries is not None:
+            self.queries, self.first_queries = self.first_queries, None
+        else:
+            self.queries = self.read_queries()
         mine = view.answers.get(self.rater, {})
         self.values = {q: a.value for q, a in mine.items()}
         self.notes = {q: a.note for q, a in mine.items()}
@@ -256,8 +271,15 @@ class CaseScreen(CaseLifecycle):
             self.qa_missing = qa_rules.qa_missing(self.ws.qs, self.view.rule_case(),
                                                   self.values)
         self.query_one(QuestionTree).refresh_marks(
-            self.values, self.applicable, {q for q, n in self.notes.items() if n})
+            self.values, self.applicable, {q for q, n in self.notes.items() if n},
+            query_views.unclosed_by_question(self.queries, self.rater))
         self.update_status()
+
+    def read_queries(self) -> list[QueryRow]:
+        """The case's data queries this person may see (none for a role that may not)."""
+        if not self.ws.may("read_cases"):
+            return []
+        return query_views.case_queries(self.ws.db, self.case_id, actor=self.ws.actor)
 
     def missing(self) -> list[str]:
         """Required questions that apply and have no answer yet, in set order."""
@@ -381,6 +403,9 @@ class CaseScreen(CaseLifecycle):
         q = self.question()
         applies = self.applicable.get(q.id, True)
         editable = not self.read_only
+        if action == "query":
+            return None if self.ws.may("query") else \
+                "Your role cannot open or answer data queries."
         if action in KEY_PERMISSIONS:
             if self.rater != "primary" or not self.ws.may(KEY_PERMISSIONS[action]):
                 return "Your role cannot do that on this rating."

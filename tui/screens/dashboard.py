@@ -36,6 +36,7 @@ class DashboardScreen(IomScreen):
         Binding("l,enter", "goto('case_list')", "Case list", id="dashboard.cases"),
         Binding("m", "goto('comparison')", "Comparison", id="dashboard.comparison"),
         Binding("r", "goto('report')", "Report", id="dashboard.report"),
+        Binding("q", "goto('queries')", "Queries", id="dashboard.queries"),
         Binding("f5,ctrl+r", "refresh", "Refresh", id="dashboard.refresh"),
         Binding("i", "switch_user", "Change rater/inspection", id="dashboard.switch"),
     ]
@@ -79,7 +80,8 @@ class DashboardScreen(IomScreen):
             Static("Per site", classes="heading"), *[ProgressRow(p) for p in o.sites],
             Static("Per inspector (cases they gave primary answers on)", classes="heading"),
             Static("Counting…", classes="muted", id="dashboard-inspectors-pending"),
-            Static("l case list · m comparison · r report · ? help · ctrl+p every command",
+            Static("l case list · m comparison · r report · q queries · ? help · ctrl+p "
+                   "every command",
                    classes="muted hint"),
         ]
         with self.app.batch_update():

@@ -16,6 +16,10 @@ from question_sets import Question, QuestionSet
 
 NA = "na"
 NOTE_MARK = "✎"
+QUERY_MARK = "⚑"
+QUERY_STYLES = {"open": "bold red", "answered": "bold magenta"}
+"""A data query not yet closed on the answer: open (awaiting the assignee) or answered
+(awaiting QA)."""
 
 
 def answer_word(question: Question, value: str) -> str:
@@ -31,17 +35,20 @@ def answer_word(question: Question, value: str) -> str:
     return question.codes.get(value, value)
 
 
-def mark(question: Question, value: str | None, applies: bool, note: bool = False) -> Text:
+def mark(question: Question, value: str | None, applies: bool, note: bool = False,
+         query: str | None = None) -> Text:
     """A question's line: ● and the answer when answered, ○ when not, greyed when the
-    question is not asked by rule; ✎ when it has a note."""
+    question is not asked by rule; ✎ when it has a note; ⚑ and the query's status when a
+    data query on it is not closed."""
     noted = (f" {NOTE_MARK}", "bold yellow") if note else ("", "")
+    queried = (f" {QUERY_MARK} {query}", QUERY_STYLES.get(query, "bold")) if query else ("", "")
     if not applies:
         return Text.assemble(("–  ", "dim"), (question.label, "dim italic"),
-                             (" (not asked)", "dim"), noted)
+                             (" (not asked)", "dim"), noted, queried)
     if value is None:
-        return Text.assemble(("○  ", "bold"), question.label, noted)
+        return Text.assemble(("○  ", "bold"), question.label, noted, queried)
     return Text.assemble(("● ", "bold green"), (answer_word(question, value), "green"),
-                         "  ", question.label, noted)
+                         "  ", question.label, noted, queried)
 
 
 class QuestionTree(OptionList):
@@ -74,15 +81,19 @@ class QuestionTree(OptionList):
         return True
 
     def refresh_marks(self, values: Mapping[str, str | None], applicable: Mapping[str, bool],
-                      notes: Collection[str] = ()) -> None:
-        """Relabel every question (and each standard with its answered count)."""
+                      notes: Collection[str] = (),
+                      queried: Mapping[str, str] | None = None) -> None:
+        """Relabel every question (and each standard with its answered count); `queried`:
+        question id -> the status of its data query not yet closed."""
+        queried = queried or {}
         changed = False
         for section in self.qs.sections:
             done = total = 0
             for q in section.questions:
                 applies = applicable.get(q.id, True)
                 value = values.get(q.id)
-                changed |= self._set(q.id, mark(q, value, applies, q.id in notes))
+                changed |= self._set(q.id, mark(q, value, applies, q.id in notes,
+                                                queried.get(q.id)))
                 if applies:
                     total += 1
                     done += value is not None
