@@ -18,6 +18,7 @@ import typer
 
 from audit import __version__
 from cli import (
+    allocate,
     backups,
     compare,
     core,
@@ -96,7 +97,7 @@ def make_app(launch_tui: TuiLauncher | None = None) -> typer.Typer:
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     core.register, question_sets.register, imports.register, export.register,
     compare.register, report.register, demo.register, history.register, backups.register,
-    purge.register, people.register, verify.register,
+    purge.register, people.register, verify.register, allocate.register,
 )
 
 
