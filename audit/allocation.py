@@ -104,6 +104,15 @@ def person_problem(conn: sa.Connection, given: str) -> tuple[Person | None, str 
     return person, None
 
 
+def people_who_rate(db: Database) -> list[Person]:
+    """Everyone cases can be allocated to (inspectors and leads), by name."""
+    table = table_of(Inspector).c
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(table.id, table.name, table.role)
+                            .where(table.role.in_(RATING_ROLES)).order_by(table.name)).all()
+    return [Person(int(i), str(n), str(r)) for i, n, r in rows]
+
+
 def find_person(conn: sa.Connection, given: str) -> Person:
     """The person `given` names, who may be allocated cases (NotFoundError, UsageError)."""
     person, reason = person_problem(conn, given)

@@ -23,7 +23,8 @@ class Shell(Protocol):
         """Identity and inspection confirmed: open the dashboard."""
 
     def goto(self, name: str) -> None:
-        """Open a main screen (dashboard, case_list, comparison, report) from anywhere."""
+        """Open a main screen (dashboard, my_cases, case_list, comparison, report) from
+        anywhere."""
 
     def open_case(self, case_id: int, *, rater: str = "primary") -> None:
         """Open the rating screen of one case."""

@@ -2,8 +2,8 @@
 
 So that "My cases" has something to show: a case is allocated to the person who gave its
 primary answers, due a few weeks around the day the demo is built. Signed-off cases were
-due in the past (and are done); cases in progress are due from ten days ago (overdue) to
-three weeks ahead. Dates are drawn from the seed and counted from the build day, so two
+due in the past (and are done); cases in progress are due from two weeks ago (overdue) to
+two weeks ahead. Dates are drawn from the seed and counted from the build day, so two
 builds on the same day are the same. Written through `audit.allocation.apply`, with its
 trail events; no case's status or count changes.
 """
@@ -20,7 +20,7 @@ from audit import allocation, lifecycle
 from audit.store.models import Case, Inspector, table_of
 
 SIGNED_OFF_DUE = (-60, -1)  # days from the build day (inclusive)
-TO_RATE_DUE = (-10, 21)
+TO_RATE_DUE = (-14, 14)
 
 
 def workload(cases: pd.DataFrame, answers: pd.DataFrame, rng: np.random.Generator,

@@ -209,11 +209,13 @@ def _with_progress(conn: sa.Connection, qs: QuestionSet, rows: list[tuple[Any, .
     required = [q.id for q in qs.questions if q.required]
     answer, query = table_of(Answer).c, table_of(Query).c
     answered: dict[int, int] = dict.fromkeys(ids, 0)
+    # Only the case ids in WHERE (the rest in the sum): filtered on the rater too, SQLite
+    # would walk the whole tally index (rater first) instead of these cases' answers.
+    given = sa.and_(answer.rater == "primary", answer.value.is_not(None),
+                    answer.question_id.in_(required))
     for case_id, n in conn.execute(
-            sa.select(answer.case_id, sa.func.count())
-            .where(answer.case_id.in_(ids), answer.rater == "primary",
-                   answer.value.is_not(None), answer.question_id.in_(required))
-            .group_by(answer.case_id)):
+            sa.select(answer.case_id, _count(given))
+            .where(answer.case_id.in_(ids)).group_by(answer.case_id)):
         answered[int(case_id)] = int(n)
     queries: dict[int, int] = dict(tuple(r) for r in conn.execute(  # type: ignore[misc]
         sa.select(query.case_id, sa.func.count())
@@ -233,9 +235,9 @@ def _missing(conn: sa.Connection, qs: QuestionSet, ids: list[int]) -> dict[int, 
     import pandas as pd
 
     answer = table_of(Answer).c
-    rows = [tuple(r) for r in conn.execute(
-        sa.select(answer.case_id, answer.question_id, answer.value)
-        .where(answer.case_id.in_(ids), answer.rater == "primary"))]
+    rows = [(c, q, v) for c, q, v, rater in conn.execute(  # by case: see _with_progress
+        sa.select(answer.case_id, answer.question_id, answer.value, answer.rater)
+        .where(answer.case_id.in_(ids))) if rater == "primary"]
     answers = pd.DataFrame(rows, columns=["case_id", "question_id", "value"])
     fields = rule_case_fields(qs)
     profiles = _profiles(conn, ids, fields) if fields else None
@@ -260,3 +262,13 @@ def _profiles(conn: sa.Connection, ids: list[int], fields: set[str]) -> Any:
     if "status" in fields:
         frame["status"] = lifecycle.JUDGED_AS
     return frame.set_index("id")
+
+
+def has_allocated(db: Database, inspection_id: int, name: str) -> bool:
+    """Whether any case of the inspection is allocated to `name` (the app's start screen
+    opens My cases for such an inspector)."""
+    case, person = table_of(Case).c, table_of(Inspector).c
+    stmt = (sa.select(case.id).join(table_of(Inspector), person.id == case.allocated_to)
+            .where(case.inspection_id == inspection_id, person.name == name).limit(1))
+    with db.engine.connect() as conn:
+        return conn.execute(stmt).first() is not None

@@ -281,7 +281,14 @@ class CaseScreen(CaseLifecycle):
         applicable = [q for q in self.ws.qs.questions if self.applicable.get(q.id, True)]
         done = sum(self.values.get(q.id) is not None for q in applicable)
         saved = f" · [green]saved ✓[/green] {escape(self.last_saved)}" if self.last_saved else ""
-        lock = " · [b]read-only (locked)[/b]" if self.read_only else ""
+        if self.locked:
+            lock = " · [b]read-only (locked)[/b]"
+        elif self.read_only:
+            lock = f" · [b]read only — allocated to {escape(view.allocated_to or '?')}[/b]"
+        else:
+            lock = ""
+        if view.due_date is not None and self.rater == "primary":
+            lock += f" · due {view.due_date.isoformat()}"
         if self.rater == "qa":
             lock += (f" · blind: primary hidden until {len(self.qa_missing)} more QA "
                      "answer(s)" if self.qa_missing else " · QA complete: D compares")
@@ -386,7 +393,7 @@ class CaseScreen(CaseLifecycle):
                 return "Your role cannot do that on this rating."
             return None
         if action in ("answer", "choose", "clear", "type_answer") and not editable:
-            return "The case is locked: it is read-only until a lead unlocks it (L)."
+            return self.read_only_reason
         if action in ("answer", "choose", "type_answer") and not applies:
             return "This question is not asked for this case (see the line under it)."
         typed = q.type in ("text", "integer")
@@ -413,11 +420,17 @@ class CaseScreen(CaseLifecycle):
         if action == "edit_note":
             if isinstance(self.focused, TextArea):
                 return "You are in the note."
-            return None if applies and editable else "No note on this question now."
+            if not editable:
+                return self.read_only_reason
+            return None if applies else "No note on this question now."
         if action in ("complete", "undo"):
             ok = self.rater == "primary" or action == "undo"
-            return None if ok and editable else "Not on this rating."
+            if ok and not editable:
+                return self.read_only_reason
+            return None if ok else "Not on this rating."
         if action == "complete_next":
+            if self.rater == "primary" and not editable:
+                return self.read_only_reason
             return None if self.can_finish() else (
                 f"{len(self.missing())} required answer(s) still missing." if self.view
                 and self.rater == "primary" else "Not on this rating.")
