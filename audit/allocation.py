@@ -285,11 +285,12 @@ def _cases_by_id(conn: sa.Connection, inspection: Inspection,
 
 
 def _select_in(conn: sa.Connection, stmt: sa.Select[Any], column: sa.ColumnElement[Any],
-               values: list[Any], chunk: int = 500) -> list[sa.Row[Any]]:
+               values: list[Any], chunk: int = 500) -> list[tuple[Any, ...]]:
     """Rows of `stmt` whose `column` is in `values` (a few hundred bound at a time)."""
-    rows: list[sa.Row[Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for start in range(0, len(values), chunk):
-        rows += conn.execute(stmt.where(column.in_(values[start:start + chunk]))).all()
+        rows += [tuple(r) for r in conn.execute(
+            stmt.where(column.in_(values[start:start + chunk])))]
     return rows
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import col, select

@@ -217,10 +217,10 @@ def _with_progress(conn: sa.Connection, qs: QuestionSet, rows: list[tuple[Any, .
             sa.select(answer.case_id, _count(given))
             .where(answer.case_id.in_(ids)).group_by(answer.case_id)):
         answered[int(case_id)] = int(n)
-    queries: dict[int, int] = dict(tuple(r) for r in conn.execute(  # type: ignore[misc]
+    queries = {int(c): int(n) for c, n in conn.execute(
         sa.select(query.case_id, sa.func.count())
         .where(query.case_id.in_(ids), query.status.in_(OPEN_QUERY))
-        .group_by(query.case_id)))
+        .group_by(query.case_id))}
     missing = _missing(conn, qs, ids)
     return [MyCase(int(i), str(ref), site, str(status), due,
                    status not in SIGNED_OFF and due is not None and due < today,
@@ -242,7 +242,8 @@ def _missing(conn: sa.Connection, qs: QuestionSet, ids: list[int]) -> dict[int, 
     fields = rule_case_fields(qs)
     profiles = _profiles(conn, ids, fields) if fields else None
     found = missing_required_many(qs, np.asarray(ids, dtype=np.int64), answers, profiles)
-    return {int(k): int(v) for k, v in found.groupby("case_id").size().items()}
+    counts = found.groupby("case_id").size()
+    return dict(zip(counts.index.astype("int64").tolist(), counts.tolist(), strict=True))
 
 
 def _profiles(conn: sa.Connection, ids: list[int], fields: set[str]) -> Any:

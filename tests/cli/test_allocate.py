@@ -27,6 +27,7 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         session.add_all([Inspector(name="Jane Inspector", initials="JI", role="inspector"),
                          Inspector(name="Rita Research", role="researcher")])
         insp = session.exec(select(Inspection).where(Inspection.name == "insp")).one()
+        assert insp.id is not None
         session.add_all([Case(inspection_id=insp.id, case_ref=f"C-{i:04d}")
                          for i in range(1, 4)])
     db.dispose()
