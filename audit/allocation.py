@@ -20,7 +20,9 @@ columns) and the demo:
 
 Who may change a case's primary rating (`primary_refusal`): while a case is allocated,
 only the person it is allocated to; an unallocated case, anyone whose role rates (as
-before allocation existed). A lead who browses someone else's case reads it; to rate it
+before allocation existed). A ratings file gives a primary answer to an allocated case
+only as the answer of the person it is allocated to (`file_refusal`; attributing answers
+to someone else than oneself is a lead's move anyway). A lead who browses someone else's case reads it; to rate it
 they allocate it to themselves first. QA, moderated answers and a lead's status moves
 (QA-checking, moderating, locking and unlocking) are not the primary rating and are not
 restricted by allocation.
@@ -146,6 +148,23 @@ def primary_refusal(where: sa.Connection | Session, actor_name: str, case_ref: s
         return None
     return (f"read only: case {case_ref} is allocated to {name}, who rates it (a lead can "
             "allocate it to someone else)")
+
+
+def file_refusal(case_ref: str, allocated: str, named: str) -> str:
+    """Why a ratings file row may not give a primary answer to a case allocated to
+    someone else than the person the row names."""
+    return (f"case {case_ref} is allocated to {allocated}: its primary answers are theirs "
+            f"(this row gives them as {named}'s)")
+
+
+def allocated_names(conn: sa.Connection, inspection_id: int) -> dict[int, str]:
+    """Case id -> the name of the person it is allocated to, for an inspection's
+    allocated cases."""
+    case, person = table_of(Case).c, table_of(Inspector).c
+    rows = conn.execute(sa.select(case.id, person.name)
+                        .join(table_of(Inspector), person.id == case.allocated_to)
+                        .where(case.inspection_id == inspection_id))
+    return {int(i): str(n) for i, n in rows}
 
 
 def allocated_name(where: sa.Connection | Session, person_id: int | None) -> str | None:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from audit import allocation, lifecycle
 from audit.cell_safety import unneutralise
 from audit.imports.cells import name_cell, parse_unique, per_value, report
+from audit.imports.independence import RaterRows
 from audit.imports.problems import Problems
 from audit.permissions import refusal
 from audit.store.models import Case, table_of
@@ -137,3 +138,22 @@ def _stored(conn: sa.Connection, inspection_id: int) -> dict[str, tuple[Any, Any
     rows = conn.execute(sa.select(case.case_ref, case.allocated_to, case.due_date)
                         .where(case.inspection_id == inspection_id))
     return {str(ref): (person, due) for ref, person, due in rows}
+
+
+def refuse_unallocated_raters(conn: sa.Connection, inspection_id: int, seen: RaterRows,
+                              refs: dict[int, str], problems: Problems) -> None:
+    """A ratings file's primary rows on a case allocated to someone: refused unless they
+    name that person, as the app refuses anyone else (`allocation.primary_refusal`)."""
+    found = seen.triples()
+    primary = found[found["rater"] == "primary"]
+    if primary.empty:
+        return
+    allocated = allocation.allocated_names(conn, inspection_id)
+    if not allocated:
+        return
+    for case_id, _, name, row in primary.itertuples(index=False):
+        owner = allocated.get(int(case_id))
+        if owner is not None and owner != name:
+            ref = refs[int(case_id)]
+            problems.add(int(row), "inspector", str(name),
+                         allocation.file_refusal(ref, owner, str(name)))

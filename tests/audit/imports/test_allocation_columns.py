@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from audit.imports.cases import import_cases
 from audit.imports.problems import ImportRejected
+from audit.imports.ratings import import_ratings
 from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Case, Inspector, table_of
@@ -118,3 +119,33 @@ def test_a_locked_case_is_not_allocated_by_file(db: Database, tmp_path: Path) ->
     assert _refused(db, path, LEAD) == [
         f"{path}:2: column allocated_to: value 'II': case A1 is locked: nothing is left to "
         "rate until a lead unlocks it (its allocation can still be cleared)"]
+
+
+def test_a_ratings_file_gives_an_allocated_case_only_its_inspector_s_answers(
+        db: Database, tmp_path: Path) -> None:
+    """As in the app: no one else changes the primary rating of an allocated case."""
+    import_cases(db, write_csv(tmp_path / "alloc.csv", [["case_ref", "iom", "allocated_to"],
+                                                        ["A2", "no", "II"]]), actor=LEAD)
+    bo = write_csv(tmp_path / "bo.csv", [["case_ref", "question_id", "answer", "inspector"],
+                                         ["A2", "2.1.1", "yes", "Bo Inspector"]])
+    lines = _refused_ratings(db, bo, LEAD)  # a lead may attribute answers, not to him
+    assert lines == [f"{bo}:2: column inspector: value 'Bo Inspector': case A2 is allocated "
+                     "to Ivy Inspector: its primary answers are theirs (this row gives them "
+                     "as Bo Inspector's)"]
+    own = write_csv(tmp_path / "own.csv", [["case_ref", "question_id", "answer"],
+                                           ["A2", "2.1.1", "yes"]])
+    assert _refused_ratings(db, own, Actor("Bo Inspector"), inspector="Bo Inspector")
+    qa = write_csv(tmp_path / "qa.csv", [["case_ref", "question_id", "answer", "rater"],
+                                         ["A2", "2.1.1", "no", "qa"]])
+    assert import_ratings(db, qa, actor=Actor("Bo Inspector"),
+                          inspector="Bo Inspector").rows == 1  # QA is not the primary
+    assert import_ratings(db, own, actor=IVY, inspector=IVY.name).rows == 1
+
+
+def _refused_ratings(db: Database, path: Path, actor: Actor,
+                     inspector: str | None = None) -> list[str]:
+    before = dump(db)
+    with pytest.raises(ImportRejected) as caught:
+        import_ratings(db, path, actor=actor, inspector=inspector)
+    assert dump(db) == before
+    return caught.value.lines
