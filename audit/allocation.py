@@ -22,10 +22,10 @@ Who may change a case's primary rating (`primary_refusal`): while a case is allo
 only the person it is allocated to; an unallocated case, anyone whose role rates (as
 before allocation existed). A ratings file gives a primary answer to an allocated case
 only as the answer of the person it is allocated to (`file_refusal`; attributing answers
-to someone else than oneself is a lead's move anyway). A lead who browses someone else's case reads it; to rate it
-they allocate it to themselves first. QA, moderated answers and a lead's status moves
-(QA-checking, moderating, locking and unlocking) are not the primary rating and are not
-restricted by allocation.
+to someone else than oneself is a lead's move anyway). A lead who browses someone else's
+case reads it; to rate it they allocate it to themselves first. QA, moderated answers
+and a lead's status moves (QA-checking, moderating, locking and unlocking) are not the
+primary rating and are not restricted by allocation.
 """
 
 from __future__ import annotations

@@ -165,10 +165,15 @@ TO_RATE = ("not_started", "in_progress")  # statuses a primary rater still has w
 def next_to_rate(db: Database, inspection_id: int, after_ref: str, *,
                  actor: Actor) -> CaseRow | None:
     """The next case in case-list order (by ref) after `after_ref` that is still to
-    rate (not started or in progress), wrapping to the first; None when none is left."""
-    case = table_of(Case).c
+    rate (not started or in progress) and not allocated to someone else, wrapping to the
+    first; None when none is left."""
+    case, person_t = table_of(Case).c, table_of(Inspector)
+    # Not a case allocated to someone else: its primary rating is theirs (audit.allocation).
+    mine = sa.select(person_t.c.id).where(person_t.c.name == actor.name).scalar_subquery()
     base = sa.select(case.case_ref).where(case.inspection_id == inspection_id,
-                                    case.status.in_(TO_RATE), case.case_ref != after_ref)
+                                          case.status.in_(TO_RATE), case.case_ref != after_ref,
+                                          sa.or_(case.allocated_to.is_(None),
+                                                 case.allocated_to == mine))
     with db.engine.connect() as conn:
         require(conn, actor, "read_cases")
         found = (conn.execute(base.where(case.case_ref > after_ref)

@@ -273,3 +273,18 @@ def has_allocated(db: Database, inspection_id: int, name: str) -> bool:
             .where(case.inspection_id == inspection_id, person.name == name).limit(1))
     with db.engine.connect() as conn:
         return conn.execute(stmt).first() is not None
+
+
+def next_case_id(db: Database, inspection_id: int, *, actor: Actor) -> int | None:
+    """The id of the actor's next allocated case to rate (as My cases' next case), or
+    None when none is allocated to them or all are done."""
+    case, person = table_of(Case).c, table_of(Inspector).c
+    stmt = (sa.select(case.id).join(table_of(Inspector), person.id == case.allocated_to)
+            .where(case.inspection_id == inspection_id, person.name == actor.name,
+                   case.status.not_in(SIGNED_OFF))
+            .order_by(sa.case((case.due_date.is_(None), 1), else_=0), case.due_date,
+                      case.case_ref, case.id).limit(1))
+    with db.engine.connect() as conn:
+        require(conn, actor, "read_cases")
+        found = conn.execute(stmt).scalar()
+    return None if found is None else int(found)

@@ -232,3 +232,40 @@ def test_allocation_never_moved_a_version(staffed: Database) -> None:
                             actor=Actor(LEAD))
     with staffed.engine.connect() as conn:
         assert conn.execute(sa.text('SELECT MAX(version) FROM "case"')).scalar() == 1
+
+
+async def test_complete_and_next_goes_on_to_my_next_allocated_case(
+        staffed: Database) -> None:
+    from tests.tui.test_workflows import fill_case
+
+    await fill_case(staffed, "C0005")
+    lead = Actor(LEAD)
+    allocation.allocate_ids(staffed, 1, [case_id(staffed, "C0005")], to=INSPECTOR,
+                            due=TODAY, actor=lead)
+    allocation.allocate_ids(staffed, 1, [case_id(staffed, "C0009")], to=INSPECTOR,
+                            due=TODAY + timedelta(days=3), actor=lead)
+    allocation.allocate_ids(staffed, 1, [case_id(staffed, "C0006")], to="Bo Inspector",
+                            actor=lead)
+    app = IomAuditApp(staffed)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert app.screen.view is not None and app.screen.view.case_ref == "C0005"
+        await pilot.press("N")  # not C0006 (Bo's), nor C0000 (first by ref): C0009
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert app.screen.view is not None and app.screen.view.case_ref == "C0009"
+    assert rows(staffed, Case, case_ref="C0005")[0]["status"] == "complete"
+
+
+def test_the_next_free_case_skips_cases_allocated_to_others(staffed: Database) -> None:
+    from audit.views.caselist import next_to_rate
+
+    allocation.allocate_ids(staffed, 1, [case_id(staffed, "C0001")], to="Bo Inspector",
+                            actor=Actor(LEAD))
+    following = next_to_rate(staffed, 1, "C0000", actor=Actor(INSPECTOR))
+    assert following is not None and following.case_ref == "C0002"
+    mine = next_to_rate(staffed, 1, "C0000", actor=Actor("Bo Inspector"))
+    assert mine is not None and mine.case_ref == "C0001"

@@ -32,6 +32,7 @@ from audit.formatting import format_count
 from audit.rule_words import asked_because
 from audit.text_rules import is_long
 from audit.views.caselist import next_to_rate
+from audit.views.my_cases import next_case_id
 from audit.views.qa import blind_case
 from question_sets import Question
 from question_sets.profile import CASE_STATUS, PROFILE
@@ -492,13 +493,17 @@ class CaseScreen(CaseLifecycle):
         self.set_status("complete")
         if self.view is None or self.view.status != "complete":
             return  # refused (shown) or asked for something: stay
-        following = next_to_rate(self.ws.db, self.ws.inspection_id, ref, actor=self.ws.actor)
+        # Your next allocated case first (as My cases' n), else the next free one.
+        following = next_case_id(self.ws.db, self.ws.inspection_id, actor=self.ws.actor)
+        if following is None:
+            row = next_to_rate(self.ws.db, self.ws.inspection_id, ref, actor=self.ws.actor)
+            following = row.id if row is not None else None
         if following is None:
             self.notify("No case is left to rate in this inspection.", title="All rated")
             return
         self.flush()
         self.app.pop_screen()
-        self.iom_app.open_case(following.id)
+        self.iom_app.open_case(following)
 
     def action_guidance(self) -> None:
         shown = not self.has_class("no-guidance")
