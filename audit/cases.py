@@ -8,7 +8,8 @@ of theirs.
 
 The lifecycle (`audit.lifecycle`) holds for every edit: changing a signed-off case first
 reopens it, which needs a reason (`ReasonRequired` without one), and a locked case is
-read-only. After every edit `audit.workflow` settles the case: answers whose
+read-only. The primary rating of a case allocated to someone is theirs alone
+(`audit.allocation`). After every edit `audit.workflow` settles the case: answers whose
 `applies_when` rule stopped holding are hidden (kept, with trail events, never deleted),
 hidden answers whose question applies again come back, and a signed-off case that lost
 a required answer is withdrawn to in progress. The last answer or note change of a case
@@ -21,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from audit import lifecycle, qa_rules, rules, trail, workflow
+from audit import allocation, lifecycle, qa_rules, rules, trail, workflow
 from audit.drafts import discard_in_session
 from audit.errors import ConflictError, NotFoundError, PermissionDenied, UsageError
 from audit.inspections import question_set_of
@@ -78,6 +79,11 @@ class CaseView:
     version: int
     profile: dict[str, Any]
     answers: dict[str, dict[str, AnswerView]] = field(default_factory=dict)
+    allocated_to: str | None = None  # the inspector the case is allocated to
+    due_date: date | None = None
+    # Why the reader may not change the primary rating (allocated to someone else;
+    # `audit.allocation.primary_refusal`), None when they may.
+    primary_refusal: str | None = None
 
     def values(self, rater: str = "primary") -> dict[str, str | None]:
         """Question id -> answer code for one rater."""
@@ -119,7 +125,7 @@ def load_case(db: Database, case_id: int, *, actor: Actor) -> CaseView:
         if case is None:
             raise NotFoundError(f"no case with id {case_id}")
         _require_sighted(session, actor, case)
-        return _view(session, case)
+        return _view(session, case, actor)
 
 
 def find_case(db: Database, inspection: str, case_ref: str, *, actor: Actor) -> CaseView:
@@ -131,10 +137,10 @@ def find_case(db: Database, inspection: str, case_ref: str, *, actor: Actor) -> 
         if case is None:
             raise NotFoundError(f"no case {case_ref!r} in inspection {inspection!r}")
         _require_sighted(session, actor, case)
-        return _view(session, case)
+        return _view(session, case, actor)
 
 
-def _view(session: Session, case: Case) -> CaseView:
+def _view(session: Session, case: Case, reader: Actor | None = None) -> CaseView:
     inspection = session.get(Inspection, case.inspection_id)
     site = session.get(Site, case.site_id) if case.site_id else None
     rows = session.execute(
@@ -146,9 +152,12 @@ def _view(session: Session, case: Case) -> CaseView:
     for rater, qid, value, note, who, at in rows:
         answers.setdefault(rater, {})[qid] = AnswerView(value, note, who, at)
     assert case.id is not None and inspection is not None
+    refusal = None if reader is None else allocation.primary_refusal(
+        session, reader.name, case.case_ref, case.allocated_to)
     return CaseView(case.id, case.case_ref, case.inspection_id, inspection.name,
                     site.name if site else None, case.status, case.version, profile_of(case),
-                    answers)
+                    answers, allocation.allocated_name(session, case.allocated_to),
+                    case.due_date, refusal)
 
 
 @dataclass
@@ -200,7 +209,8 @@ class _Edit:
 
 @contextmanager
 def _editing(db: Database, case_id: int, expected_version: int, actor: Actor, action: str,
-             *, reason: str | None = None, allow_locked: bool = False) -> Iterator[_Edit]:
+             *, reason: str | None = None, allow_locked: bool = False,
+             primary: bool = False) -> Iterator[_Edit]:
     with db.write_session() as session:
         require(session, actor, action)
         # Lock the row for the transaction: on PostgreSQL (READ COMMITTED) two editors
@@ -211,6 +221,8 @@ def _editing(db: Database, case_id: int, expected_version: int, actor: Actor, ac
             raise NotFoundError(f"no case with id {case_id}")
         if case.status == lifecycle.LOCKED and not allow_locked:
             raise PermissionDenied(lifecycle.locked_refusal(case.case_ref))
+        if primary:  # the primary rating is its allocated inspector's (audit.allocation)
+            allocation.require_primary_editor(session, actor, case)
         inspection = session.get(Inspection, case.inspection_id)
         assert inspection is not None
         edit = _Edit(session, case, question_set_of(inspection), actor,
@@ -291,7 +303,7 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
     and the answer change together or not at all.
     """
     with _editing(db, case_id, expected_version, actor, rating_action(rater),
-                  reason=reason) as edit:
+                  reason=reason, primary=rater == "primary") as edit:
         if within is not None:
             within(edit.session)
         _require_independent(edit, rater)
@@ -363,7 +375,7 @@ def save_note(db: Database, case_id: int, question_id: str, note: str | None, *,
     """
     note = check_note(note)
     with _editing(db, case_id, expected_version, actor, rating_action(rater),
-                  reason=reason) as edit:
+                  reason=reason, primary=rater == "primary") as edit:
         _require_independent(edit, rater)
         edit.qs.question(question_id)
         existing = edit.answers(rater).get(question_id)
@@ -407,7 +419,8 @@ def update_profile(db: Database, case_id: int, changes: Mapping[str, Any], *, ac
     needs `reason`."""
     parsed = {code: parse_profile_value(code, value) for code, value in changes.items()}
     who = actor.name
-    with _editing(db, case_id, expected_version, actor, "rate", reason=reason) as edit:
+    with _editing(db, case_id, expected_version, actor, "rate", reason=reason,
+                  primary=True) as edit:
         changed = False
         for code, value in parsed.items():
             current = getattr(edit.case, code)
@@ -435,7 +448,8 @@ def undo_last_change(db: Database, case_id: int, *, actor: Actor, expected_versi
     restored by the undone change follow their rules again. A case the change reopened
     stays in progress.
     """
-    with _editing(db, case_id, expected_version, actor, rating_action(rater)) as edit:
+    with _editing(db, case_id, expected_version, actor, rating_action(rater),
+                  primary=rater == "primary") as edit:
         ref = edit.case.case_ref
         last = edit.session.get(LastChange, case_id)
         if last is None or last.rater != rater:
@@ -486,7 +500,10 @@ def set_status(db: Database, case_id: int, status: str, *, actor: Actor,
             edit.unchanged = True
             return Change(edit.case.version, rebased=edit.stale, status=current)
         lifecycle.check_status(status)
-        require(edit.session, actor, lifecycle.status_action(current, status))
+        action = lifecycle.status_action(current, status)
+        require(edit.session, actor, action)
+        if action == "complete":  # starting, completing, reopening: the primary rating's
+            allocation.require_primary_editor(edit.session, actor, edit.case)
         step = lifecycle.move(current, status)
         if step.reason and edit.reason is None:
             raise ReasonRequired(edit.case.case_ref, current, status)

@@ -1,7 +1,8 @@
 """Who may do what: one table of permissions, checked inside each use case's transaction.
 
 `inspector` rates cases and imports them; `lead` also QA-checks, marks moderated and
-locks cases (which moves exist: `audit.lifecycle`), manages people, restores and
+locks cases (which moves exist: `audit.lifecycle`), allocates cases to inspectors (who
+may then change a case's primary rating: `audit.allocation`), manages people, restores and
 purges, and exports identifiable data; `researcher` exports
 pseudonymised data and compiles the aggregate report. Every use case that changes or
 discloses data takes the acting person (`Actor`) and calls `require` on the connection
@@ -55,6 +56,7 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "restore": (("lead",), "restore over a database"),
     "purge": (("lead",), "purge an inspection"),
     "manage_people": (("lead",), "add people or change roles"),
+    "allocate": (("lead",), "allocate cases to inspectors"),
 }
 
 

@@ -18,6 +18,7 @@ import typer
 
 from audit import __version__
 from cli import (
+    allocate,
     backups,
     compare,
     core,
@@ -98,7 +99,7 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     core.register, question_sets.register, imports.register, export.register,
     compare.register, report.register, demo.register, history.register,
     queries.register, backups.register,
-    purge.register, people.register, verify.register,
+    purge.register, people.register, verify.register, allocate.register,
 )
 
 

@@ -91,6 +91,8 @@ def cases(
                f"{r.unchanged:,} unchanged.")
     if r.sites_created:
         typer.echo(f"New sites {verb} created: {', '.join(r.sites_created)}.")
+    if summary.allocated:
+        typer.echo(f"{summary.allocated:,} case(s) {verb} allocated (or given a due date).")
     _rules_footer(summary, "the changed cases")
     _footer(summary)
 

@@ -26,7 +26,7 @@ DARK, LIGHT = "textual-dark", "textual-light"
 class IomAuditApp(App[None]):
     """Rate cases, follow progress, compare IOM with non-IOM cases, compile the report."""
 
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = ["styles/app.tcss", "styles/allocation.tcss"]
     TITLE = "iom-audit"
     COMMANDS = App.COMMANDS | {NavigationCommands, CaseCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -59,13 +59,18 @@ class IomAuditApp(App[None]):
         self.push_screen(StartScreen())
 
     def start(self, workspace: Workspace) -> None:
-        """Identity and inspection confirmed: remember them and open the dashboard."""
-        from tui.screens.dashboard import DashboardScreen
+        """Identity and inspection confirmed: remember them and open the home screen, an
+        inspector's My cases when cases are allocated to them, else the dashboard."""
+        from audit.views.my_cases import has_allocated
 
         self.workspace = workspace
         self.remember(inspector=workspace.actor.name, role=workspace.actor.role,
                       inspection=workspace.inspection)
-        self.switch_screen(DashboardScreen())
+        home = "dashboard"
+        if workspace.role == "inspector" and has_allocated(
+                workspace.db, workspace.inspection_id, workspace.who):
+            home = "my_cases"
+        self.switch_screen(_main_screen(home))
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -118,16 +123,15 @@ class IomAuditApp(App[None]):
     # -- navigation ------------------------------------------------------------------
 
     def goto(self, name: str) -> None:
-        """Open a main screen from anywhere (palette, dashboard keys)."""
-        from tui.screens.dashboard import DashboardScreen
-
+        """Open a main screen from anywhere (palette, dashboard keys): back to the home
+        screen (the dashboard, or an inspector's My cases), then on to `name`."""
         if self.workspace is None:
             self.notify("Confirm who is rating first.", severity="warning")
             return
         self.flush()
-        while len(self.screen_stack) > 1 and not isinstance(self.screen, DashboardScreen):
+        while len(self.screen_stack) > 1 and not _is_home(self.screen):
             self.pop_screen()
-        if name != "dashboard":
+        if name != getattr(self.screen, "SCREEN_NAME", None):
             self.push_screen(_main_screen(name))
 
     def open_case(self, case_id: int, *, rater: str = "primary",
@@ -175,10 +179,25 @@ class IomAuditApp(App[None]):
         self.remember(theme=self.theme)
 
 
+def _is_home(screen: Screen[object]) -> bool:
+    """The screen `goto` goes back to: the lowest home screen of the stack (the dashboard
+    or My cases opened on top of it is not home)."""
+    homes = [s for s in screen.app.screen_stack if hasattr(s, "SCREEN_NAME")]
+    return bool(homes) and screen is homes[0]
+
+
 def _main_screen(name: str) -> Screen[None]:
     """A new main screen by name; each is imported when first shown, so the start screen
     appears before pandas and statsmodels load."""
     match name:
+        case "dashboard":
+            from tui.screens.dashboard import DashboardScreen
+
+            return DashboardScreen()
+        case "my_cases":
+            from tui.screens.my_cases import MyCasesScreen
+
+            return MyCasesScreen()
         case "case_list":
             from tui.screens.case_list import CaseListScreen
 

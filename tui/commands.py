@@ -19,6 +19,7 @@ CASE_HITS = 8  # cases offered for one query
 
 SCREENS = {
     "dashboard": "Go to the dashboard (progress per site and inspector)",
+    "my_cases": "Go to my cases (allocated to me, by due date; n opens the next)",
     "case_list": "Go to the case list (filter, search, open a case)",
     "comparison": "Go to the IOM vs non-IOM comparison",
     "report": "Go to the report (PDF and spreadsheet)",

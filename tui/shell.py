@@ -23,7 +23,8 @@ class Shell(Protocol):
         """Identity and inspection confirmed: open the dashboard."""
 
     def goto(self, name: str) -> None:
-        """Open a main screen (dashboard, case_list, comparison, report, queries)."""
+        """Open a main screen (dashboard, my_cases, case_list, comparison, report,
+        queries) from anywhere."""
 
     def open_case(self, case_id: int, *, rater: str = "primary",
                   question: str | None = None) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -25,6 +27,7 @@ from audit.demo.core import (
 )
 from audit.demo.people import PEOPLE, WHO
 from audit.demo.thematic import build_thematic_frames
+from audit.demo.workload import allocate_demo, workload
 from audit.errors import UsageError
 from audit.inspections import create_inspection
 from audit.people import grant_role
@@ -118,13 +121,15 @@ Frames = Iterator[tuple[pd.DataFrame, pd.DataFrame]]
 
 def _write(db: Database, name: str, kind: str, set_id: str, frames: Frames,
            details: Sequence[tuple[str, str | None, str | None, str | None]],
+           rng: np.random.Generator,
            on_chunk: Callable[[int], None] | None = None) -> BuiltInspection:
     """Create one inspection and write its chunks through the bulk path.
 
     One transaction per inspection, not per chunk: a build that fails or is interrupted
     leaves nothing behind, so running the demo again is never refused because of a
     half-built inspection. SQLite's WAL keeps readers working meanwhile, and memory stays
-    bounded because each chunk's frames are dropped once written.
+    bounded because each chunk's frames are dropped once written. Each case is allocated
+    to the inspector who rated it (`audit.demo.workload`), with a due date drawn by `rng`.
     """
     from audit.imports.stage_answers import upsert_answers
     from audit.imports.stage_cases import upsert_cases
@@ -140,6 +145,8 @@ def _write(db: Database, name: str, kind: str, set_id: str, frames: Frames,
             upsert_cases(conn, inspection.id, case_frame, who=WHO)
             upsert_answers(conn, inspection.id, answer_frame, who=WHO,
                            question_set_version=inspection.question_set_version)
+            allocate_demo(conn, inspection.id,
+                          workload(case_frame, answer_frame, rng, date.today()), WHO)
             cases += len(case_frame)
             answers += len(answer_frame)
             for status, count in case_frame["status"].value_counts().items():
@@ -172,7 +179,8 @@ def build_demo(db: Database, *, actor: Actor, cases: int | None = None,
     thematic_qs, core_qs = load_set(THEMATIC_SET), load_set(CORE_SET)
     thematic = _write(db, THEMATIC_NAME, "thematic", THEMATIC_SET,
                       iter([build_thematic_frames(seed, thematic_qs)]),
-                      [(s, nps, crc, police) for s, nps, crc, police in published.THEMATIC_SITES])
+                      [(s, nps, crc, police) for s, nps, crc, police in published.THEMATIC_SITES],
+                      np.random.default_rng([seed, 3, 1]))
     done = 0
 
     def on_chunk(written: int) -> None:
@@ -182,7 +190,8 @@ def build_demo(db: Database, *, actor: Actor, cases: int | None = None,
             progress(done, total)
 
     chunks = (build_core_chunk(seed, core_qs, c) for c in core_chunks(total))
-    core = _write(db, CORE_NAME, "core", CORE_SET, chunks, _core_site_details(), on_chunk)
+    core = _write(db, CORE_NAME, "core", CORE_SET, chunks, _core_site_details(),
+                  np.random.default_rng([seed, 3, 2]), on_chunk)
     return DemoSummary((thematic, core), time.perf_counter() - started, seed, lead)
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from audit import lifecycle
 from audit.cell_safety import unneutralise
+from audit.imports.allocations import ALLOCATION_COLUMNS, FileAllocations
 from audit.imports.case_moves import (
     plan_case_file,
     record_reasons,
@@ -49,7 +50,8 @@ from audit.profile import parse_profile_value, parse_status
 from audit.store.engine import Database
 from question_sets.profile import PROFILE
 
-CASE_FILE_COLUMNS = ("case_ref", "site", "status", *PROFILE, "inspection")
+CASE_FILE_COLUMNS = ("case_ref", "site", "status", *PROFILE, "inspection",
+                     *ALLOCATION_COLUMNS)
 CASE_REQUIRED = ("case_ref", "iom")
 
 
@@ -61,7 +63,8 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
 
     A status column moves cases as the lifecycle allows (`audit.lifecycle`); moving a
     case back, unlocking it, or changing the profile of a signed-off case needs
-    `reopen_reason`, recorded in the trail beside each move.
+    `reopen_reason`, recorded in the trail beside each move. `allocated_to` and
+    `due_date` columns allocate cases, as a lead (`audit.imports.allocations`).
     """
     who = actor.name
     reason = lifecycle.clean_reason(reopen_reason)
@@ -72,13 +75,15 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                                          ignore_unknown, problems)
         if problems:
             raise ImportRejected(problems)
-        fields = [c for c in positions if c not in ("case_ref", "inspection")]
+        fields = [c for c in positions
+                  if c not in ("case_ref", "inspection", *ALLOCATION_COLUMNS)]
 
         def work(conn: sa.Connection) -> ImportSummary:
             role = require(conn, actor, "import")
             found, qs = lookup(conn, inspection)
             assert found.id is not None
             stage = CaseStaging(conn, found.id, fields, who=who)
+            allocations = FileAllocations(conn, positions)
             refs: list[pd.DataFrame] = []
             total = 0
             unnamed = unnamed_columns(table)
@@ -89,6 +94,7 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                 chunk, rows = chunk[keep], rows[keep]
                 check_unnamed(chunk, unnamed, rows, problems)
                 parsed = _parse_cases(chunk, positions, rows, found.name, problems)
+                allocations.read(chunk, rows, parsed["case_ref"], problems)
                 refs.append(pd.DataFrame({
                     "case_ref": parsed["case_ref"], "row": rows,
                     "status": parsed.get("status")}))
@@ -103,6 +109,10 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                 pd.DataFrame(columns=["case_ref", "row", "status"])
             frame = given.merge(stage.stored(), on="case_ref")
             plan = plan_case_file(frame, actor.name, role, reason, problems)
+            if allocations:
+                after = frame["status"].where(frame["status"].notna(), frame["stored_status"])
+                allocations.check(found.id, dict(zip(frame["case_ref"], after, strict=True)),
+                                  actor.name, role, problems)
             refuse_queried(conn, found.id, plan.signing, problems)
             if problems:
                 raise ImportRejected(problems)
@@ -118,6 +128,8 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                 assert reason is not None
                 ids = _case_ids(conn, found.id)
                 record_reasons(conn, found.id, [ids[ref] for ref in plan.reasoned], who, reason)
+            allocated = allocations.apply(found.id, _case_ids(conn, found.id), who) \
+                if allocations else 0
             cleared = restored = 0
             if result.updated:
                 cleared = clear_inapplicable(conn, found, qs, who, set(fields))
@@ -129,7 +141,7 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
             if problems:
                 raise ImportRejected(problems)
             summary = ImportSummary(table.label, found.name, stage.staged, result, dry_run,
-                                    ignored, cleared, restored)
+                                    ignored, cleared, restored, allocated)
             if dry_run:
                 raise DryRun(summary)
             return summary
@@ -141,6 +153,8 @@ def _parse_cases(chunk: pd.DataFrame, positions: dict[str, int], rows: np.ndarra
                  inspection: str, problems: Problems) -> pd.DataFrame:
     out: dict[str, pd.Series] = {}
     for name, i in positions.items():
+        if name in ALLOCATION_COLUMNS:
+            continue  # read by FileAllocations
         if name == "inspection":
             check_inspection(problems, rows, chunk[i], inspection)
             continue

@@ -20,6 +20,7 @@ from audit import lifecycle, text_rules
 from audit.cell_safety import unneutralise
 from audit.errors import UsageError
 from audit.identity import ENV_INSPECTOR
+from audit.imports.allocations import refuse_unallocated_raters
 from audit.imports.attribution import Raters, unnamed_rater
 from audit.imports.case_moves import plan_rating_file, reopen, withdraw_incomplete
 from audit.imports.cells import (
@@ -177,6 +178,8 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             _duplicate_answers(seen, problems)
             refuse_self_rating(conn, named, who, {i: ref for ref, i in cases.items()},
                                problems)
+            refuse_unallocated_raters(conn, found.id, named,
+                                      {i: ref for ref, i in cases.items()}, problems)
             plan = plan_rating_file(
                 conn, pd.concat(on_signed, ignore_index=True) if on_signed else pd.DataFrame(),
                 signed, {i: ref for ref, i in cases.items()}, "note" in positions,

@@ -35,6 +35,7 @@ class ImportSummary:
     ignored_columns: tuple[str, ...] = ()
     cleared: int = 0  # answers hidden because their question no longer applies
     restored: int = 0  # hidden answers back because their question applies again
+    allocated: int = 0  # cases whose allocation or due date changed (case files)
 
 
 class DryRun(Exception):

@@ -8,7 +8,7 @@ dataclasses, never ORM objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 import sqlalchemy as sa
@@ -48,6 +48,8 @@ class CaseRow:
     status: str
     updated_at: datetime | None
     inspection: str = ""
+    allocated_to: str | None = None  # who rates it (audit.allocation)
+    due_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -123,13 +125,15 @@ def list_cases(db: Database, filt: CaseFilter, *, actor: Actor, offset: int = 0,
     """One page of the cases matching `filt`, and how many match in all."""
     case_t, site_t, inspection_t = table_of(Case), table_of(Site), table_of(Inspection)
     case, site, inspection = case_t.c, site_t.c, inspection_t.c
+    person_t = table_of(Inspector)
     where = _conditions(filt)
     count = sa.select(sa.func.count()).select_from(case_t).where(*where)
     page = (sa.select(case.id, case.case_ref, site.name, case.iom, case.status,
-                      case.updated_at, inspection.name)
+                      case.updated_at, inspection.name, person_t.c.name, case.due_date)
             .select_from(case_t)
             .outerjoin(site_t, case.site_id == site.id)
             .join(inspection_t, case.inspection_id == inspection.id)
+            .outerjoin(person_t, person_t.c.id == case.allocated_to)
             .where(*where).order_by(*_order(filt)).limit(limit).offset(max(offset, 0)))
     with db.engine.connect() as conn:
         require(conn, actor, "read_cases")
@@ -161,10 +165,15 @@ TO_RATE = ("not_started", "in_progress")  # statuses a primary rater still has w
 def next_to_rate(db: Database, inspection_id: int, after_ref: str, *,
                  actor: Actor) -> CaseRow | None:
     """The next case in case-list order (by ref) after `after_ref` that is still to
-    rate (not started or in progress), wrapping to the first; None when none is left."""
-    case = table_of(Case).c
+    rate (not started or in progress) and not allocated to someone else, wrapping to the
+    first; None when none is left."""
+    case, person_t = table_of(Case).c, table_of(Inspector)
+    # Not a case allocated to someone else: its primary rating is theirs (audit.allocation).
+    mine = sa.select(person_t.c.id).where(person_t.c.name == actor.name).scalar_subquery()
     base = sa.select(case.case_ref).where(case.inspection_id == inspection_id,
-                                    case.status.in_(TO_RATE), case.case_ref != after_ref)
+                                          case.status.in_(TO_RATE), case.case_ref != after_ref,
+                                          sa.or_(case.allocated_to.is_(None),
+                                                 case.allocated_to == mine))
     with db.engine.connect() as conn:
         require(conn, actor, "read_cases")
         found = (conn.execute(base.where(case.case_ref > after_ref)

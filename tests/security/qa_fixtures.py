@@ -59,7 +59,10 @@ def rated_db(path: Path | str) -> Database:
 class RecordingApp(IomAuditApp):
     """The app, keeping every notification it raises (toasts expire after seconds)."""
 
-    CSS_PATH = str(Path(tui.app.__file__).parent / IomAuditApp.CSS_PATH)  # not beside us
+    # The app's stylesheets, found from its folder, not beside this file.
+    CSS_PATH = [str(Path(tui.app.__file__).parent / p) for p in (
+        IomAuditApp.CSS_PATH if isinstance(IomAuditApp.CSS_PATH, list)
+        else [IomAuditApp.CSS_PATH])]
 
     def __init__(self, database: Database) -> None:
         super().__init__(database)

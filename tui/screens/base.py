@@ -58,6 +58,16 @@ class IomScreen(Screen[None]):
             if self.is_mounted:
                 self.key_dropped()
 
+    def switch_user(self) -> None:
+        """Back to the start screen (who is rating, which inspection), in place of the
+        home screen and whatever was opened over it."""
+        from tui.screens.start import StartScreen
+
+        app = self.app
+        while len(app.screen_stack) > 2:  # the app's default screen, then the home screen
+            app.pop_screen()
+        app.switch_screen(StartScreen())
+
     def key_dropped(self) -> None:
         """Hook: show the count of dropped keys (the screen's loading line)."""
 

@@ -34,6 +34,7 @@ from audit.rule_words import asked_because
 from audit.text_rules import is_long
 from audit.views import queries as query_views
 from audit.views.caselist import next_to_rate
+from audit.views.my_cases import next_case_id
 from audit.views.qa import blind_case
 from audit.views.queries import QueryRow
 from question_sets import Question
@@ -303,7 +304,14 @@ class CaseScreen(CaseQueries):
         applicable = [q for q in self.ws.qs.questions if self.applicable.get(q.id, True)]
         done = sum(self.values.get(q.id) is not None for q in applicable)
         saved = f" · [green]saved ✓[/green] {escape(self.last_saved)}" if self.last_saved else ""
-        lock = " · [b]read-only (locked)[/b]" if self.read_only else ""
+        if self.locked:
+            lock = " · [b]read-only (locked)[/b]"
+        elif self.read_only:
+            lock = f" · [b]read only — allocated to {escape(view.allocated_to or '?')}[/b]"
+        else:
+            lock = ""
+        if view.due_date is not None and self.rater == "primary":
+            lock += f" · due {view.due_date.isoformat()}"
         if self.rater == "qa":
             lock += (f" · blind: primary hidden until {len(self.qa_missing)} more QA "
                      "answer(s)" if self.qa_missing else " · QA complete: D compares")
@@ -411,7 +419,7 @@ class CaseScreen(CaseQueries):
                 return "Your role cannot do that on this rating."
             return None
         if action in ("answer", "choose", "clear", "type_answer") and not editable:
-            return "The case is locked: it is read-only until a lead unlocks it (L)."
+            return self.read_only_reason
         if action in ("answer", "choose", "type_answer") and not applies:
             return "This question is not asked for this case (see the line under it)."
         typed = q.type in ("text", "integer")
@@ -438,13 +446,19 @@ class CaseScreen(CaseQueries):
         if action == "edit_note":
             if isinstance(self.focused, TextArea):
                 return "You are in the note."
-            return None if applies and editable else "No note on this question now."
+            if not editable:
+                return self.read_only_reason
+            return None if applies else "No note on this question now."
         if action in ("complete", "undo"):
             ok = self.rater == "primary" or action == "undo"
-            return None if ok and editable else "Not on this rating."
+            if ok and not editable:
+                return self.read_only_reason
+            return None if ok else "Not on this rating."
         if action == "complete_next":
             if self.can_finish():
                 return None
+            if self.rater == "primary" and not editable:
+                return self.read_only_reason
             if self.view is None or self.rater != "primary" or self.read_only:
                 return "Not on this rating."
             if self.view.status not in ("not_started", "in_progress"):
@@ -509,13 +523,17 @@ class CaseScreen(CaseQueries):
         self.set_status("complete")
         if self.view is None or self.view.status != "complete":
             return  # refused (shown) or asked for something: stay
-        following = next_to_rate(self.ws.db, self.ws.inspection_id, ref, actor=self.ws.actor)
+        # Your next allocated case first (as My cases' n), else the next free one.
+        following = next_case_id(self.ws.db, self.ws.inspection_id, actor=self.ws.actor)
+        if following is None:
+            row = next_to_rate(self.ws.db, self.ws.inspection_id, ref, actor=self.ws.actor)
+            following = row.id if row is not None else None
         if following is None:
             self.notify("No case is left to rate in this inspection.", title="All rated")
             return
         self.flush()
         self.app.pop_screen()
-        self.iom_app.open_case(following.id)
+        self.iom_app.open_case(following)
 
     def action_guidance(self) -> None:
         shown = not self.has_class("no-guidance")

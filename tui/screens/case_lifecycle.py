@@ -44,9 +44,25 @@ class CaseLifecycle(IomScreen):
         raise NotImplementedError
 
     @property
-    def read_only(self) -> bool:
+    def locked(self) -> bool:
         """A locked case is read-only until a lead unlocks it."""
         return self.view is not None and self.view.status == lifecycle.LOCKED
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why this rating cannot be changed here (None: it can): the case is locked, or
+        it is allocated to someone else, whose primary rating it is (`audit.allocation`)."""
+        if self.view is None:
+            return None
+        if self.locked:
+            return "The case is locked: it is read-only until a lead unlocks it (L)."
+        refusal = self.view.primary_refusal if self.rater == "primary" else None
+        return refusal[:1].upper() + refusal[1:] + "." if refusal else None
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the rating shown cannot be changed (see `read_only_reason`)."""
+        return self.read_only_reason is not None
 
     def question(self, qid: str | None = None) -> Question:
         """A question of the set (the current one by default)."""
@@ -136,7 +152,7 @@ class CaseLifecycle(IomScreen):
 
     def action_toggle_lock(self) -> None:
         # Unlocking reopens the case for changes (and asks why); locking signs it off.
-        self.set_status(lifecycle.IN_PROGRESS if self.read_only else lifecycle.LOCKED)
+        self.set_status(lifecycle.IN_PROGRESS if self.locked else lifecycle.LOCKED)
 
     # -- undo ------------------------------------------------------------------------------
 

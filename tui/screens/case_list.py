@@ -13,6 +13,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Select, Static
 
+from audit import allocation
+from audit.errors import AuditError
 from audit.formatting import format_count
 from audit.views.caselist import (
     IOM_FILTERS,
@@ -25,6 +27,7 @@ from audit.views.caselist import (
     sites,
 )
 from question_sets.profile import CASE_STATUS
+from tui.screens.allocate import AllocateModal, AllocationChoice
 from tui.screens.base import IomScreen
 from tui.widgets.case_table import CaseTable
 
@@ -55,6 +58,9 @@ class CaseListScreen(IomScreen):
         Binding("f", "filters", "Filters", id="cases.filters"),
         Binding("Q", "open_qa", "Blind QA", id="cases.qa"),
         Binding("D", "disagreements", "Disagreements", id="cases.disagreements"),
+        # A lead's: shown only to those who may allocate (the use case checks again).
+        Binding("space", "mark", "Mark", id="cases.mark"),
+        Binding("A", "allocate", "Allocate", id="cases.allocate"),
         Binding("escape", "back", "Back", id="cases.back"),
     ]
 
@@ -175,7 +181,10 @@ class CaseListScreen(IomScreen):
     # -- actions -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"open", "cycle_sort", "reverse", "open_qa", "disagreements"}:
+        if action in {"mark", "allocate"} and not self.ws.may("allocate"):
+            return False
+        if action in {"open", "cycle_sort", "reverse", "open_qa", "disagreements", "mark",
+                      "allocate"}:
             # While typing in the search box, letters are text.
             return not isinstance(self.focused, Input)
         return True
@@ -194,6 +203,53 @@ class CaseListScreen(IomScreen):
         case_id = self.query_one(CaseTable).selected_case
         if case_id is not None:
             self.iom_app.open_disagreements(case_id)
+
+    def action_mark(self) -> None:
+        table = self.query_one(CaseTable)
+        if table.toggle_mark() is not None:
+            self.show_marks()
+            table.action_cursor_down()
+
+    def show_marks(self) -> None:
+        marked = len(self.query_one(CaseTable).marked)
+        self.sub_title = (f"Cases · {format_count(marked)} marked (A allocates them)"
+                          if marked else "Cases")
+
+    def action_allocate(self) -> None:
+        """Allocate the marked cases (or the one under the cursor) to someone."""
+        table = self.query_one(CaseTable)
+        ids = sorted(table.marked) or ([table.selected_case]
+                                       if table.selected_case is not None else [])
+        if not ids:
+            return
+        current = table.allocated_to(ids[0]) if len(ids) == 1 else None
+        people = allocation.people_who_rate(self.ws.db)
+
+        def decided(choice: AllocationChoice | None) -> None:
+            if choice is not None:
+                self.allocate(ids, choice)
+
+        self.app.push_screen(AllocateModal(len(ids), people, current), decided)
+
+    def allocate(self, ids: list[int], choice: AllocationChoice) -> None:
+        ws = self.ws
+        try:
+            if choice.to is None:
+                result = allocation.unallocate_ids(ws.db, ws.inspection_id, ids,
+                                                   actor=ws.actor)
+            else:
+                result = allocation.allocate_ids(ws.db, ws.inspection_id, ids, to=choice.to,
+                                                 due=choice.due, actor=ws.actor)
+        except AuditError as exc:
+            self.notify(str(exc), title="Not allocated", severity="error")
+            return
+        due = f", due {result.due.isoformat()}" if result.due else ""
+        whom = f"to {result.to}{due}" if result.to else "to no one"
+        self.notify(f"{format_count(result.cases)} case(s) allocated {whom} "
+                    f"({format_count(result.changed)} changed).", title="Allocated")
+        self.query_one(CaseTable).clear_marks()
+        self.show_marks()
+        self.load_page(self.page_offset, self.query_one(CaseTable).cursor_row)
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()

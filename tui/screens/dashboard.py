@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,6 +14,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Header, LoadingIndicator, Static
 
+from audit.formatting import format_count
+from audit.views.my_cases import AllocationOverview, allocation_overview
 from audit.views.progress import Overview, Progress, inspector_progress, overview
 from tui.screens.base import IomScreen
 from tui.widgets.progress_row import ProgressRow
@@ -28,9 +31,15 @@ class InspectorsLoaded(Message):
     inspectors: list[Progress]
 
 
+@dataclass
+class AllocationLoaded(Message):
+    allocation: AllocationOverview
+
+
 class DashboardScreen(IomScreen):
     """How far the inspection has got, per site and per inspector."""
 
+    SCREEN_NAME = "dashboard"
     PALETTE_GROUP = "Dashboard"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l,enter", "goto('case_list')", "Case list", id="dashboard.cases"),
@@ -39,6 +48,7 @@ class DashboardScreen(IomScreen):
         Binding("q", "goto('queries')", "Queries", id="dashboard.queries"),
         Binding("f5,ctrl+r", "refresh", "Refresh", id="dashboard.refresh"),
         Binding("i", "switch_user", "Change rater/inspection", id="dashboard.switch"),
+        Binding("c", "goto('my_cases')", "My cases", id="dashboard.my_cases", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -68,6 +78,8 @@ class DashboardScreen(IomScreen):
         # the answers (seconds on a national dataset), so they follow into their place.
         self.post_message(OverviewLoaded(overview(ws.db, ws.inspection_id,
                                                   with_inspectors=False)))
+        self.post_message(AllocationLoaded(allocation_overview(ws.db, ws.inspection_id,
+                                                               actor=ws.actor)))
         self.post_message(InspectorsLoaded(inspector_progress(ws.db, ws.inspection_id)))
 
     @on(OverviewLoaded)
@@ -102,10 +114,31 @@ class DashboardScreen(IomScreen):
             await body.mount_all(rows, before=placeholder)
             await placeholder.remove()
 
+    @on(AllocationLoaded)
+    async def show_allocation(self, message: AllocationLoaded) -> None:
+        """Allocation per inspector, once any case of the inspection is allocated."""
+        a = message.allocation
+        hint = self.query(".hint")
+        if not a.in_use or not hint:
+            return
+        rows = [Static("Allocation per inspector", classes="heading")]
+        rows += [Static(Text.assemble((f"{i.name[:27]:<28}", ""),
+                                      f"{format_count(i.allocated)} allocated · "
+                                      f"{format_count(i.done)} done · ",
+                                      (f"{format_count(i.overdue)} overdue",
+                                       "bold red" if i.overdue else "")),
+                        classes="allocation-row") for i in a.inspectors]
+        rows.append(Static(f"{'Unallocated':<28}{format_count(a.unallocated)} cases · "
+                           f"{format_count(a.unallocated_to_rate)} still to rate",
+                           classes="allocation-row muted"))
+        rows.append(Static("c my cases · a lead allocates from the case list: space marks "
+                           "cases, A allocates them", classes="muted"))
+        body = self.query_one("#dashboard-body", VerticalScroll)
+        with self.app.batch_update():
+            await body.mount_all(rows, before=hint.first())
+
     def action_goto(self, name: str) -> None:
         self.iom_app.goto(name)
 
     def action_switch_user(self) -> None:
-        from tui.screens.start import StartScreen
-
-        self.app.switch_screen(StartScreen())
+        self.switch_user()

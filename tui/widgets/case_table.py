@@ -14,6 +14,7 @@ from audit.views.caselist import CaseRow
 from question_sets.profile import CASE_STATUS
 
 IOM_TEXT = {True: "IOM", False: "Not IOM", None: "Unknown"}
+MARK = "● "  # before the ref of a case marked for allocation
 
 
 class CaseTable(DataTable[str | Text]):
@@ -35,6 +36,8 @@ class CaseTable(DataTable[str | Text]):
         super().__init__(cursor_type="row", zebra_stripes=True, name=name, id=id,
                          classes=classes, disabled=disabled)
         self.case_ids: list[int] = []
+        self.marked: set[int] = set()  # cases marked (a lead allocates them at once)
+        self._rows: list[CaseRow] = []
 
     def on_mount(self) -> None:
         self.add_column("Case ref", width=18, key="case_ref")
@@ -45,18 +48,56 @@ class CaseTable(DataTable[str | Text]):
         self.add_column("Inspection", width=18, key="inspection")
 
     def show_rows(self, rows: list[CaseRow], cursor: str = "top") -> None:
-        """Replace the page shown."""
+        """Replace the page shown. The allocation column is there while a row of the page
+        is allocated (an inspection that allocates nothing keeps the list as it was)."""
         self.clear()
+        self._rows = list(rows)
         self.case_ids = [r.id for r in rows]
+        allocated = any(r.allocated_to for r in rows)
+        if allocated and "allocated" not in self.columns:
+            self.add_column("Allocated to (due)", width=30, key="allocated")
+        elif not allocated and "allocated" in self.columns:
+            self.remove_column("allocated")
         for r in rows:
             updated = r.updated_at.strftime("%Y-%m-%d %H:%M") if r.updated_at else ""
             # Text, not str: a DataTable reads str cells as markup, and refs and site names
             # are what people typed.
-            self.add_row(Text(r.case_ref), Text(r.site or ""), IOM_TEXT[r.iom],
-                         CASE_STATUS.get(r.status, r.status), updated, Text(r.inspection),
-                         key=str(r.id))
+            cells: list[str | Text] = [
+                self._ref(r), Text(r.site or ""), IOM_TEXT[r.iom],
+                CASE_STATUS.get(r.status, r.status), updated, Text(r.inspection)]
+            if allocated:
+                due = f" ({r.due_date.isoformat()})" if r.due_date else ""
+                cells.append(Text(f"{r.allocated_to}{due}" if r.allocated_to else ""))
+            self.add_row(*cells, key=str(r.id))
         if rows:
             self.move_cursor(row=len(rows) - 1 if cursor == "bottom" else 0)
+
+    def _ref(self, row: CaseRow) -> Text:
+        return Text(MARK + row.case_ref, style="bold") if row.id in self.marked \
+            else Text(row.case_ref)
+
+    def allocated_to(self, case_id: int) -> str | None:
+        """Who a case of this page is allocated to (None: no one, or not on the page)."""
+        if case_id not in self.case_ids:
+            return None
+        return self._rows[self.case_ids.index(case_id)].allocated_to
+
+    def toggle_mark(self) -> int | None:
+        """Mark or unmark the case under the cursor; its id."""
+        case_id = self.selected_case
+        if case_id is None:
+            return None
+        self.marked ^= {case_id}
+        row = self._rows[self.case_ids.index(case_id)]
+        self.update_cell(str(case_id), "case_ref", self._ref(row))
+        return case_id
+
+    def clear_marks(self) -> None:
+        for case_id in list(self.marked):
+            self.marked.discard(case_id)
+            if case_id in self.case_ids:
+                row = self._rows[self.case_ids.index(case_id)]
+                self.update_cell(str(case_id), "case_ref", self._ref(row))
 
     @property
     def selected_case(self) -> int | None:
