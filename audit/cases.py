@@ -493,29 +493,128 @@ def set_status(db: Database, case_id: int, status: str, *, actor: Actor,
     """
     with _editing(db, case_id, expected_version, actor, "complete", reason=reason,
                   allow_locked=True) as edit:
-        current = edit.case.status
-        edit.check_seen("status", current, current)
-        if status == current:
-            lifecycle.check_status(status)
-            edit.unchanged = True
-            return Change(edit.case.version, rebased=edit.stale, status=current)
+        unchanged = _move(edit, status)
+        if unchanged is not None:
+            return unchanged
+    return edit.change()
+
+
+def _move(edit: _Edit, status: str) -> Change | None:
+    """Carry out one status move inside an edit (`set_status`); a Change when the case is
+    already there (nothing to do), else None."""
+    current = edit.case.status
+    edit.check_seen("status", current, current)
+    if status == current:
         lifecycle.check_status(status)
-        action = lifecycle.status_action(current, status)
-        require(edit.session, actor, action)
-        if action == "complete":  # starting, completing, reopening: the primary rating's
-            allocation.require_primary_editor(edit.session, actor, edit.case)
-        step = lifecycle.move(current, status)
-        if step.reason and edit.reason is None:
-            raise ReasonRequired(edit.case.case_ref, current, status)
-        if status == lifecycle.LOCKED:
-            # Read after the case row is locked: a query opened meanwhile waits for us.
-            workflow.refuse_unclosed_queries(edit.session, edit.case)
-        workflow.record_move(edit.session, edit.case, status, actor.name, edit.reason)
-        # Rules on `case.status` may hide or restore answers under the new status.
-        edit.settled = workflow.settle_case(edit.session, edit.qs, edit.case, actor.name,
-                                            withdraw=not step.complete)
-        if step.complete:
-            missing = workflow.missing_required(edit.session, edit.qs, edit.case)
-            if missing:
-                raise IncompleteError(edit.case.case_ref, missing)
+        edit.unchanged = True
+        return Change(edit.case.version, rebased=edit.stale, status=current)
+    lifecycle.check_status(status)
+    action = lifecycle.status_action(current, status)
+    require(edit.session, edit.actor, action)
+    if action == "complete":  # starting, completing, reopening: the primary rating's
+        allocation.require_primary_editor(edit.session, edit.actor, edit.case)
+    step = lifecycle.move(current, status)
+    if step.reason and edit.reason is None:
+        raise ReasonRequired(edit.case.case_ref, current, status)
+    if status == lifecycle.LOCKED:
+        # Read after the case row is locked: a query opened meanwhile waits for us.
+        workflow.refuse_unclosed_queries(edit.session, edit.case)
+    workflow.record_move(edit.session, edit.case, status, edit.who, edit.reason)
+    # Rules on `case.status` may hide or restore answers under the new status.
+    edit.settled = workflow.settle_case(edit.session, edit.qs, edit.case, edit.who,
+                                        withdraw=not step.complete)
+    if step.complete:
+        missing = workflow.missing_required(edit.session, edit.qs, edit.case)
+        if missing:
+            raise IncompleteError(edit.case.case_ref, missing)
+    return None
+
+
+# -- reconciliation: the moderated answers of a double-rated case (rules: audit.qa_rules) --
+
+def _ratings(edit: _Edit, question_id: str) -> tuple[str | None, str | None]:
+    """The stored primary and QA answers to one question."""
+    found = [edit.answers(r).get(question_id) for r in (qa_rules.PRIMARY, qa_rules.QA)]
+    return found[0].value if found[0] else None, found[1].value if found[1] else None
+
+
+def _require_qa_complete(edit: _Edit) -> None:
+    """Reconciling needs the whole blind QA rating: before it, there is nothing to settle
+    (and the two ratings are shown side by side to nobody)."""
+    assert edit.case.id is not None
+    refused = qa_rules.side_by_side_refusal(qa_rules.qa_state(edit.session, edit.case.id))
+    if refused:
+        raise UsageError(refused)
+
+
+def moderate(db: Database, case_id: int, question_id: str, value: str | None, *,
+             comment: str | None, actor: Actor, expected_version: int, seen: Any = UNSEEN,
+             seen_comment: Any = UNSEEN, reason: str | None = None) -> Change:
+    """Record the moderated answer to one question with its comment, in one transaction.
+
+    Taking the primary or the QA answer needs no comment; a third answer does
+    (`qa_rules.third_answer_refusal`, judged on the ratings as stored now, not as the
+    moderator last saw them). The comment is kept as the moderated answer's note (None
+    removes it); `value` None clears the moderated answer and its comment. The moderator
+    is nobody who gave or changed the case's primary answers, and the blind QA rating
+    must be complete. A moderated case moves back to QA-checked first, which needs
+    `reason` (ReasonRequired without one).
+    """
+    rater = qa_rules.MODERATED
+    comment = check_note(comment.strip() if comment else None)
+    with _editing(db, case_id, expected_version, actor, rating_action(rater),
+                  reason=reason) as edit:
+        _require_independent(edit, rater)
+        try:
+            edit.qs.question(question_id)
+        except KeyError as exc:
+            raise NotFoundError(f"no question {question_id!r} in {edit.qs.id}") from exc
+        _require_qa_complete(edit)
+        primary, qa = _ratings(edit, question_id)
+        refused = qa_rules.third_answer_refusal(edit.case.case_ref, question_id, value,
+                                                primary, qa, comment)
+        if refused:
+            raise UsageError(refused)
+        if value is None:
+            comment = None  # a cleared decision keeps no comment
+        existing = edit.answers(rater).get(question_id)
+        current = existing.value if existing else None
+        current_note = existing.note if existing else None
+        edit.check_seen(question_id, current, seen, value)
+        edit.check_seen(f"{question_id} note", current_note, seen_comment, comment)
+        if value is not None:
+            _check_value(edit, question_id, value, rater)
+        if value == current and comment == current_note:
+            edit.unchanged = True
+            return Change(edit.case.version, rebased=edit.stale, status=edit.case.status)
+        edit.reopen_for(rater)
+        if value != current:
+            _write_answer(edit, question_id, value, rater)
+        if comment != current_note:
+            _write_note(edit, question_id, comment, rater)
+        if value != current and comment != current_note:
+            edit.undo = None  # one decision, two changes: `undo` takes back single ones
+    return edit.change()
+
+
+def mark_moderated(db: Database, case_id: int, *, actor: Actor,
+                   expected_version: int) -> Change:
+    """Mark a QA-checked case moderated at the end of its reconciliation: a lead who gave
+    or changed none of its primary answers, once every disagreement between its primary
+    and blind QA ratings has a moderated answer (`qa_rules.unreconciled_refusal`)."""
+    rater = qa_rules.MODERATED
+    with _editing(db, case_id, expected_version, actor, "complete") as edit:
+        _require_independent(edit, rater)
+        _require_qa_complete(edit)
+        values = {r: {q: a.value for q, a in edit.answers(r).items()}
+                  for r in (qa_rules.PRIMARY, qa_rules.QA, rater)}
+        total = len(qa_rules.disagreements(values[qa_rules.PRIMARY], values[qa_rules.QA]))
+        left = qa_rules.unreconciled(values[qa_rules.PRIMARY], values[qa_rules.QA],
+                                     values[rater])
+        refused = qa_rules.unreconciled_refusal(edit.case.case_ref, left, total)
+        if refused:
+            raise UsageError(refused)
+        unchanged = _move(edit, lifecycle.MODERATED)
+        if unchanged is not None:
+            return unchanged
     return edit.change()

@@ -25,6 +25,11 @@ The rules:
    profile and the QA answers - has a QA answer.
 3. *Self-pairs.* A case one of whose QA raters is among its primary raters never enters
    the reliability statistics, and the table's note says how many were left out.
+4. *Reconciliation.* Where both ratings answered a question and differ, the moderator
+   accepts one side or gives a third answer, which needs a comment (kept as the moderated
+   answer's note): the final record (`audit.final_record`) must say why it departs from
+   both raters. A case is marked moderated from the reconciliation once every
+   disagreement has a moderated answer.
 """
 
 from __future__ import annotations
@@ -281,3 +286,47 @@ def self_pair_note(excluded: int) -> str:
         return ("No case was left out as a self-pair (a QA rater who had also given or "
                 "changed primary answers of the case).")
     return SELF_PAIR_TEMPLATE.format(n=format_count(excluded))
+
+
+# ------------------------------------------------------------------------ reconciliation
+
+def disagree(primary: str | None, qa: str | None) -> bool:
+    """Both ratings answered the question and the answers differ."""
+    return primary is not None and qa is not None and primary != qa
+
+
+def disagreements(primary: Mapping[str, str | None], qa: Mapping[str, str | None]
+                  ) -> list[str]:
+    """The questions (in the order of `qa`) where the two ratings disagree."""
+    return [q for q, v in qa.items() if disagree(primary.get(q), v)]
+
+
+def unreconciled(primary: Mapping[str, str | None], qa: Mapping[str, str | None],
+                 moderated: Mapping[str, str | None]) -> list[str]:
+    """The disagreements without a moderated answer yet."""
+    return [q for q in disagreements(primary, qa) if moderated.get(q) is None]
+
+
+def is_third_answer(value: str | None, primary: str | None, qa: str | None) -> bool:
+    """A moderated answer that takes neither rating's side (clearing is none)."""
+    return value is not None and value not in (primary, qa)
+
+
+def third_answer_refusal(case_ref: str, question_id: str, value: str | None,
+                         primary: str | None, qa: str | None, comment: str | None) -> str | None:
+    """Why a moderated answer is refused for want of a comment, or None: a third answer
+    (neither the primary nor the QA answer) says why in its comment."""
+    if is_third_answer(value, primary, qa) and not (comment or "").strip():
+        sides = f"primary {primary or 'unanswered'}, QA {qa or 'unanswered'}"
+        return (f"case {case_ref}, {question_id}: the moderated answer {value} is neither "
+                f"rating's ({sides}): give a comment saying why")
+    return None
+
+
+def unreconciled_refusal(case_ref: str, left: list[str], total: int) -> str | None:
+    """Why a case cannot be marked moderated from its reconciliation yet, or None."""
+    if not left:
+        return None
+    shown = ", ".join(left[:10]) + (" ..." if len(left) > 10 else "")
+    return (f"case {case_ref}: {total - len(left)} of {total} disagreement(s) reconciled; "
+            f"reconcile {shown} before marking it moderated")

@@ -29,8 +29,9 @@ def export(
                                          help="Inspection to export (repeatable; default: "
                                               "all)."),
     rater: str = typer.Option("primary", "--rater",
-                              help="Whose answers fill the wide layout: primary, qa or "
-                                   "moderated."),
+                              help="Whose answers fill the wide layout: primary, qa, "
+                                   "moderated, or final (the moderated answer where a case "
+                                   "was reconciled, otherwise the primary one)."),
     force: bool = typer.Option(False, "--force",
                                help="Replace files of the same names in OUT (never a "
                                     "symbolic link)."),

@@ -41,6 +41,8 @@ ALL_AGREE_BOOT = ("every pair agrees, so every bootstrap resample gives the same
 UNDEFINED_BOOT = ("the coefficient is 0/0 in some bootstrap resamples (they drew one "
                   "answer only), so there is no interval")
 BCA_FAILED = "the BCa interval could not be computed (infinite bias correction)"
+ONE_CASE_BOOT = ("the pairs come from one case only: resampling cases cannot vary them, "
+                 "which gives no interval")
 
 
 def _methods(confidence: float) -> dict[str, str]:
@@ -71,6 +73,8 @@ def _bootstrap(case_tables: np.ndarray, k: int,
     is the sum over the drawn cases.  Returns the interval, or None and the reason.
     """
     n_cases = case_tables.shape[0]
+    if n_cases < 2:  # scipy refuses a sample of one; there is nothing to resample
+        return None, ONE_CASE_BOOT
 
     def statistic(cases: np.ndarray, axis: int = -1) -> np.ndarray:
         # cases: (..., m) drawn case numbers.  How often each case was drawn, times the

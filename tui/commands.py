@@ -50,6 +50,9 @@ class NavigationCommands(Provider):
             yield ("QA rating of a case, blind: type qa and its ref here",
                    "Rates it without seeing the primary answers (Q on a case in the list)",
                    partial(app.goto, "case_list"))
+            yield ("Reconcile a double rating: type reconcile and the case ref here",
+                   "Primary and blind QA side by side, only where they differ (D on a case "
+                   "in the list)", partial(app.goto, "case_list"))
         seen: set[str] = set()
         screen = self.screen
         title = getattr(screen, "PALETTE_GROUP", type(screen).__name__)
@@ -78,12 +81,15 @@ class NavigationCommands(Provider):
 
 # Words before a ref that choose how the case opens.
 HOW = {"qa": ("qa", "Blind QA rating of"), "blind": ("qa", "Blind QA rating of"),
-       "compare": ("compare", "QA side by side of"), "side": ("compare", "QA side by side of")}
+       "compare": ("compare", "QA side by side of"), "side": ("compare", "QA side by side of"),
+       "reconcile": ("compare", "Reconcile the QA disagreements of"),
+       "moderate": ("compare", "Reconcile the QA disagreements of")}
 
 
 class CaseCommands(Provider):
     """Cases by ref: "DEMO-T-0033" opens it to rate, "qa DEMO-T-0033" to QA blind,
-    "compare DEMO-T-0033" side by side (the use cases refuse what is not allowed)."""
+    "compare" or "reconcile DEMO-T-0033" side by side to reconcile (the use cases refuse
+    what is not allowed)."""
 
     async def search(self, query: str) -> Hits:
         app = cast(Shell, self.app)

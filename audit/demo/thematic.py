@@ -251,38 +251,56 @@ def _ro_answers(rng: np.random.Generator, cases: pd.DataFrame, qid: str,
 
 
 def second_ratings(rng: np.random.Generator, qs: QuestionSet, cases: pd.DataFrame,
-                   primary: Mapping[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """QA ratings of the key questions on ten complete cases, and moderation of disagreements.
+                   primary: Mapping[str, np.ndarray]
+                   ) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
+    """QA ratings of the key questions on ten complete cases, and their reconciliation.
 
-    The QA inspector agrees with the primary rating except on about one yes/no answer in
-    nine (Cohen's kappa about 0.7); the moderated answer sides with the primary rating
-    twice as often as with QA. The double-rated cases become 'qa_checked'.
+    The two ratings disagree on about one yes/no answer in nine (Cohen's kappa about 0.7).
+    The answers drawn for the published figures are the moderated final record, which the
+    report counts (`audit.final_record`): the moderator sides with the primary rating on
+    two disagreements in three, and where they side with QA it was the primary rater who
+    gave the other answer. The double-rated cases are 'qa_checked'; every one whose
+    disagreements are all reconciled is 'moderated', except that the case with the most
+    disagreements still waits for its moderation (no moderated answers), so the demo has
+    a reconciliation to do. Returns the primary answers (with those changes), the QA
+    answers and the moderated answers.
     """
+    primary = {q: v.copy() for q, v in primary.items()}
     complete = np.flatnonzero(cases["status"].eq("complete").to_numpy())
     chosen = np.sort(rng.choice(complete, size=QA_CASES, replace=False))
     cases.loc[chosen, "status"] = "qa_checked"
     keys = [q.id for q in qs.key_questions]
     rows = [(c, q, primary[q][c]) for c in chosen for q in keys if primary[q][c] is not None]
-    frame = pd.DataFrame(rows, columns=["case", "question_id", "primary"])
-    flippable = np.flatnonzero(frame["primary"].isin(["yes", "no"]).to_numpy())
-    flips = rng.choice(flippable, size=round(QA_FLIP_SHARE * len(flippable)), replace=False)
-    frame["value"] = frame["primary"]
-    frame.loc[flips, "value"] = frame.loc[flips, "primary"].map({"yes": "no", "no": "yes"})
+    frame = pd.DataFrame(rows, columns=["case", "question_id", "drawn"])
+    flippable = np.flatnonzero(frame["drawn"].isin(["yes", "no"]).to_numpy())
+    flips = np.sort(rng.choice(flippable, size=round(QA_FLIP_SHARE * len(flippable)),
+                               replace=False))
+    other = frame.loc[flips, "drawn"].map({"yes": "no", "no": "yes"})
+    side_with_qa = pd.Series(top_k(rng, np.zeros(len(flips)), len(flips) // 3), index=flips)
+    per_case = frame.loc[flips, "case"].value_counts(sort=False)
+    waiting = {int(per_case.idxmax())} if len(per_case) > 1 else set()
+    reconciled = frame.loc[flips, "case"].map(lambda c: c not in waiting)
+    primary_erred = side_with_qa & reconciled
+    frame["value"] = frame["drawn"]
+    frame.loc[flips, "value"] = other.where(~primary_erred, frame.loc[flips, "drawn"])
+    erred = frame.loc[flips[primary_erred.to_numpy()]]
+    for case, qid, value in zip(erred["case"].to_numpy(dtype=np.int64),
+                                erred["question_id"].to_numpy(dtype=object),
+                                other[erred.index].to_numpy(dtype=object), strict=True):
+        primary[str(qid)][case] = value
     qa = frame[["case", "question_id", "value"]].assign(rater="qa", inspector=LEAD)
-    moderated = frame.loc[np.sort(flips)].copy()
-    side_with_qa = top_k(rng, np.zeros(len(moderated)), len(moderated) // 3)
-    moderated["value"] = np.where(side_with_qa, moderated["value"], moderated["primary"])
-    moderated = moderated[["case", "question_id", "value"]].assign(rater="moderated",
-                                                                   inspector=LEAD)
-    return qa, moderated
+    moderated = frame.loc[flips[reconciled.to_numpy()], ["case", "question_id", "drawn"]]
+    moderated = moderated.rename(columns={"drawn": "value"}).assign(rater="moderated",
+                                                                    inspector=LEAD)
+    cases.loc[np.unique(moderated["case"].to_numpy(dtype=np.int64)), "status"] = "moderated"
+    return primary, qa, moderated
 
 
 def build_thematic_frames(seed: int, qs: QuestionSet) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The thematic sample: (cases frame, answers frame) for the bulk writer."""
     rng = np.random.default_rng([seed, 1])
     cases = thematic_profiles(rng)
-    primary = thematic_primary(rng, qs, cases)
-    qa, moderated = second_ratings(rng, qs, cases, primary)
+    primary, qa, moderated = second_ratings(rng, qs, cases, thematic_primary(rng, qs, cases))
     site_inspector = {s[0]: THEMATIC_INSPECTORS[i % len(THEMATIC_INSPECTORS)]
                       for i, s in enumerate(published.THEMATIC_SITES)}
     inspectors = cases["site"].map(site_inspector).to_numpy(dtype=object)

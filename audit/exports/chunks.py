@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import col
 
-from audit import rules
+from audit import final_record, rules
 from audit.exports.coding import NOT_ASKED, UNANSWERED
 from audit.store.models import Answer, Case, Inspection, Inspector, Site
 from question_sets import Question, QuestionSet
@@ -90,7 +90,8 @@ def load_cases(conn: sa.Connection, case_ids: Sequence[int]) -> pd.DataFrame:
 
 def load_answer_values(conn: sa.Connection, case_ids: Sequence[int],
                        rater: str) -> pd.DataFrame:
-    """One rater's answers to these cases: case_id, question_id, value.
+    """One rater's answers to these cases: case_id, question_id, value. `rater` "final"
+    is the moderated final record (`audit.final_record`).
 
     The rater is picked here, not in SQL: with `rater = ?` in the query SQLite chooses
     the tally index (rater first) and reads every answer of the database for each batch.
@@ -99,6 +100,8 @@ def load_answer_values(conn: sa.Connection, case_ids: Sequence[int],
                       col(Answer.rater))
             .where(col(Answer.case_id).in_(list(case_ids)), col(Answer.value).is_not(None)))
     frame = fetch_objects(conn, stmt, ["case_id", "question_id", "value", "rater"])
+    if rater == final_record.FINAL:
+        return final_record.final_answers(frame)
     return frame[frame["rater"] == rater].drop(columns=["rater"]).reset_index(drop=True)
 
 

@@ -31,7 +31,8 @@ RESERVED = frozenset({
     "ge", "gt", "le", "lt", "ne", "not", "or", "to",
 })
 COLUMNS = ("variable", "label", "type", "codes", "numeric_codes", "question_text",
-           "applies_when", "question_id", "measure", "missing_codes", "question_set")
+           "applies_when", "question_id", "measure", "missing_codes", "question_set",
+           "rating")
 ALWAYS = "always (no rule)"
 
 
@@ -48,6 +49,7 @@ class Variable:
     question_id: str = ""
     answers: bool = False  # a question's answers: missing is na, not asked or unanswered
     question_set: str = ""  # 'id version' of the set(s) the question comes from
+    rating: str = ""  # wide layout: whose answers fill the column ('final: Final record...')
 
     @property
     def coded(self) -> bool:
@@ -74,7 +76,7 @@ class Variable:
             "applies_when": self.applies_when or (ALWAYS if self.answers else ""),
             "question_id": self.question_id, "measure": self.measure,
             "missing_codes": describe_missing(self.answers, self.type == "integer"),
-            "question_set": self.question_set,
+            "question_set": self.question_set, "rating": self.rating,
         }
 
 
@@ -140,12 +142,14 @@ def long_variables(*, pseudonymised: bool) -> list[Variable]:
 
 
 def question_variables(questions: Sequence[Question], names: Mapping[str, str],
-                       sets: Mapping[str, str] | None = None) -> list[Variable]:
+                       sets: Mapping[str, str] | None = None, *,
+                       rating: str = "") -> list[Variable]:
     """One variable per question, named as in the wide layout (`sets`: question id ->
-    the question sets that ask it)."""
+    the question sets that ask it; `rating`: whose answers fill the columns)."""
     return [Variable(names[q.id], q.label or q.text, q.type, dict(q.codes), q.text,
                      q.applies_when or "", q.id, answers=True,
-                     question_set=(sets or {}).get(q.id, "")) for q in questions]
+                     question_set=(sets or {}).get(q.id, ""), rating=rating)
+            for q in questions]
 
 
 def write_codebook(variables: Sequence[Variable], path: Path) -> None:

@@ -39,10 +39,11 @@ from audit.exports.writers import (
     iso_utc,
     partition_folder,
 )
+from audit.final_record import ANSWER_SOURCES
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, allows, require
 from audit.store.engine import Database
-from audit.store.models import RATERS, utcnow
+from audit.store.models import utcnow
 from question_sets import Question, QuestionSet
 
 __all__ = ["FORMATS", "ExportResult", "export", "iso_utc"]
@@ -132,8 +133,8 @@ def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: boo
     """
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if rater not in RATERS:
-        raise UsageError(f"--rater must be one of {', '.join(RATERS)}, not {rater!r}")
+    if rater not in ANSWER_SOURCES:
+        raise UsageError(f"--rater must be one of {', '.join(ANSWER_SOURCES)}, not {rater!r}")
     pseudonyms.refuse_retired_key()
     out = Path(out)
     data_name = ("answers" if long else "cases") + FORMATS[fmt]
@@ -160,7 +161,7 @@ def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: boo
         qsets = [s.question_set for s in sources]
         questions = _questions(qsets)
         variables, names = _variables(questions, qsets, long=long,
-                                      pseudonymise_refs=pseudonymise_refs)
+                                      pseudonymise_refs=pseudonymise_refs, rater=rater)
         now = utcnow()
 
         def label(limit: int | None) -> str:
@@ -215,8 +216,10 @@ def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: boo
 
 
 def _variables(questions: Sequence[Question], qsets: Sequence[QuestionSet], *, long: bool,
-               pseudonymise_refs: bool) -> tuple[list[Variable], dict[str, str]]:
-    """The variables of the export, in column order, and question id -> column name."""
+               pseudonymise_refs: bool, rater: str = "primary"
+               ) -> tuple[list[Variable], dict[str, str]]:
+    """The variables of the export, in column order, and question id -> column name; in
+    the wide layout each question's codebook row says whose answers fill its column."""
     if long:
         variables = long_variables(pseudonymised=pseudonymise_refs)
     else:
@@ -224,7 +227,8 @@ def _variables(questions: Sequence[Question], qsets: Sequence[QuestionSet], *, l
                                    with_dates=not pseudonymise_refs)
     names = unique_names([q.id for q in questions], [v.name for v in variables])
     # in the long layout the question rows document the codes of the `value` column
-    variables += question_variables(questions, names, _sets_asking(qsets))
+    rating = "" if long else f"{rater}: {ANSWER_SOURCES[rater]}"
+    variables += question_variables(questions, names, _sets_asking(qsets), rating=rating)
     return variables, names
 
 

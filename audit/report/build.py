@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from audit import __version__
+from audit import __version__, final_record
 from audit.errors import UsageError
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
@@ -25,7 +25,6 @@ from audit.report.registry import PUBLISHED_FIGURES, TABLE_IDS, entries
 from audit.report.tables import covariate_words, ratings_rule_words
 from audit.store.engine import Database
 from audit.views.report_data import case_counts
-from audit.views.samples import REPORT_RATER
 from question_sets.model import Ratings
 from stats.regression import DEFAULT_COVARIATES
 
@@ -148,9 +147,7 @@ def _methods(alpha: float, correction: str, rule: DisclosureRule,
         "answering a question is left out of that question's model, and Figure 5.2 says so.",
         methods_statement(rule),
         ratings_rule_words(rules),
-        f"Answers counted are the {REPORT_RATER} ratings; quality-assurance ratings feed the "
-        "inter-rater reliability table only, and never where the QA rater had also given or "
-        "changed primary answers of the case (a self-pair).",
+        final_record.METHODS_TEXT,
     )
 
 

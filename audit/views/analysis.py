@@ -13,14 +13,14 @@ from typing import cast
 import sqlalchemy as sa
 from sqlmodel import col
 
-from audit import qa_rules
+from audit import final_record, qa_rules
 from audit.errors import UsageError
 from audit.formatting import format_p
 from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
 from audit.profile import level_label as level_label  # its home; read models use it
 from audit.store.engine import Database
-from audit.store.models import Answer, Case, Inspection, Site
+from audit.store.models import Case, Inspection, Site
 from audit.views.frames import (
     IOM_LEVELS,
     group_expression,
@@ -122,7 +122,8 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
             correction: str = "holm", test: str = "auto", yates: bool = False,
             independent_effect: bool = True,
             covariates: Sequence[str] = DEFAULT_COVARIATES) -> Comparison:
-    """Compare groups of cases on each question (Figure 5.2 for `by="iom"`)."""
+    """Compare groups of cases on each question (Figure 5.2 for `by="iom"`), counting the
+    moderated final record (`audit.final_record`), as the report does."""
     check_options(alpha=alpha, correction=correction)
     if by not in groupable_fields():
         raise UsageError(f"cannot group by {by!r}; choose one of {', '.join(groupable_fields())}")
@@ -134,7 +135,8 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
     levels = IOM_LEVELS if by == "iom" else _levels(db, where, by)
     usable = [c for c in covariates if c != by and c in groupable_fields()]
     counts = pattern_counts(db, where.inspection_ids, by=by, questions=qids,
-                            covariates=usable if independent_effect else ())
+                            covariates=usable if independent_effect else (),
+                            rater=final_record.COUNTED)
     sizes = {str(level): int(n)
              for level, n in group_sizes(db, where.inspection_ids, by=by).items()}
     return compare_counts(counts, by, qids, question_info(where.question_set, qids),
@@ -183,10 +185,11 @@ def cases_behind(db: Database, *, actor: Actor, question_id: str, level: str,
                  answer: str | None = None,
                  by: str = "iom", inspections: Sequence[str] | None = None,
                  limit: int = BEHIND_PAGE, offset: int = 0) -> list[CaseBehind]:
-    """The cases of one group with (optionally) one answer to one question.
+    """The cases of one group with (optionally) one answer to one question: the answer
+    the comparison counts, from the moderated final record (`audit.final_record`).
 
     A case whose QA the actor is still rating blind is left out: the list shows its
-    primary answer (`audit.qa_rules`)."""
+    primary or moderated answer (`audit.qa_rules`)."""
     return page_behind(db, actor=actor, question_id=question_id, level=level, answer=answer,
                        by=by, inspections=inspections, limit=limit, offset=offset).cases
 
@@ -198,17 +201,17 @@ def page_behind(db: Database, *, actor: Actor, question_id: str, level: str,
     """`cases_behind` from ``offset``, with the number of cases behind the cell in all."""
     where = scope(db, inspections)
     group = group_expression(by)
-    stmt = (sa.select(col(Case.id), col(Inspection.name), col(Case.case_ref), col(Site.name),
-                      col(Answer.value))
-            .select_from(Case)
-            .join(Inspection, col(Case.inspection_id) == Inspection.id)
-            .outerjoin(Site, col(Case.site_id) == Site.id)
-            .join(Answer, sa.and_(col(Answer.case_id) == Case.id, col(Answer.rater) == "primary",
-                                  col(Answer.question_id) == question_id))
-            .where(col(Case.inspection_id).in_(where.inspection_ids),
-                   group == level))
+    # The answer the comparison counted: the final record's (`audit.final_record`).
+    final = final_record.final_join(question_id)
+    stmt = final.apply(
+        sa.select(col(Case.id), col(Inspection.name), col(Case.case_ref), col(Site.name),
+                  final.value)
+        .select_from(Case)
+        .join(Inspection, col(Case.inspection_id) == Inspection.id)
+        .outerjoin(Site, col(Case.site_id) == Site.id)
+    ).where(col(Case.inspection_id).in_(where.inspection_ids), group == level, final.given)
     if answer is not None:
-        stmt = stmt.where(col(Answer.value) == answer)
+        stmt = stmt.where(final.value == answer)
     with db.engine.connect() as conn:
         require(conn, actor, "read_cases")
         blind = qa_rules.blind_cases(conn, actor.name)

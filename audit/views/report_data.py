@@ -67,7 +67,8 @@ class RatingPairs:
 
 def rating_pairs(db: Database, inspection_ids: Sequence[int],
                  questions: Sequence[str]) -> RatingPairs | None:
-    """The cases rated twice, or None if none.
+    """The cases rated twice, or None if none: their primary and blind QA answers, the two
+    independent ratings the agreement statistics compare (never the moderated ones).
 
     Both frames hold the same cases: those with a QA answer, less the self-pairs (a QA
     rater who also gave or changed the case's primary answers: `audit.qa_rules`), which
@@ -79,12 +80,14 @@ def rating_pairs(db: Database, inspection_ids: Sequence[int],
     with db.engine.connect() as conn:
         excluded = qa_rules.self_pairs(conn, twice)
     kept = [c for c in twice if c not in excluded]
-    qa = case_frame(db, inspection_ids, questions=questions, rater="qa", fields=[],
+    # The two independent ratings, never the moderated answers: a moderator has seen both,
+    # so counting their answer would count agreement that is not the raters'.
+    qa = case_frame(db, inspection_ids, questions=questions, rater=qa_rules.QA, fields=[],
                     only_answered=True, case_ids=kept)
     if qa.empty and not excluded:
         return None
-    primary = case_frame(db, inspection_ids, questions=questions, rater="primary", fields=[],
-                         case_ids=[int(i) for i in qa.index])
+    primary = case_frame(db, inspection_ids, questions=questions, rater=qa_rules.PRIMARY,
+                         fields=[], case_ids=[int(i) for i in qa.index])
     return RatingPairs(primary, qa, len(excluded))
 
 

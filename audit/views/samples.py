@@ -13,13 +13,15 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlmodel import col
 
+from audit.final_record import COUNTED
 from audit.store.engine import Database
 from audit.store.models import Case
 from audit.views.frames import case_frame
 from audit.views.tally import case_keys, tally
 
-# Rater whose answers the published tables count.
-REPORT_RATER = "primary"
+# Whose answers the published tables count: the moderated final record
+# (`audit.final_record`).
+REPORT_RATER = COUNTED
 
 
 @dataclass(frozen=True)

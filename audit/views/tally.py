@@ -14,7 +14,9 @@ one `GROUP BY` (question, value, pattern). Only the counts come back, not a list
 ids per answer: at 1,000,000 cases those lists would be 40,000,000 ids of text.
 
 The result equals the joined `GROUP BY` (tests/audit/views/test_tally.py checks it on both
-dialects).
+dialects). The final record (`audit.final_record`), which the published tables count, is
+the primary tally corrected by the moderated answers, read apart: they are few, and the
+scan of the primary answers stays the one above.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import col
 
+from audit import final_record
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
 from audit.views.frames import fetch_frame, group_expression
@@ -63,8 +66,12 @@ def tally(db: Database, cases: pd.DataFrame, questions: Sequence[str], *,
     missing key is a key of its own, as in SQL `GROUP BY`. Columns of the result:
     question_id, the key columns, value, count; answers without a value are left out, and
     so are combinations counted zero times. `inspection_ids` must cover the cases (it
-    narrows the scan).
+    narrows the scan). `rater` is "primary", "qa", "moderated" or "final", the moderated
+    final record (`audit.final_record`: the primary count corrected by the few moderated
+    answers).
     """
+    if rater not in final_record.ANSWER_SOURCES:
+        raise ValueError(f"no rater {rater!r} to count")
     keys = list(cases.columns)
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in ["question_id", *keys, "value"]}
                          ).assign(count=pd.Series(dtype="int64"))
@@ -84,23 +91,38 @@ def tally(db: Database, cases: pd.DataFrame, questions: Sequence[str], *,
         pattern = np.zeros(len(sorted_ids), dtype=np.int64)
         patterns = pd.DataFrame(index=[0])
     n_patterns = len(patterns)
+    counted_rater = final_record.PRIMARY if rater == final_record.FINAL else rater
     if db.engine.dialect.name != "sqlite":
-        counted = _counted_on_server(db, sorted_ids, pattern, questions, rater,
+        counted = _counted_on_server(db, sorted_ids, pattern, questions, counted_rater,
                                      inspection_ids)
-        if counted.empty:
-            return empty
-        frame = patterns.iloc[counted["pattern"].to_numpy()].reset_index(drop=True) if keys \
-            else pd.DataFrame(index=range(len(counted)))
-        frame.insert(0, "question_id", counted["question_id"].to_numpy(dtype=object))
-        frame["value"] = counted["value"].to_numpy(dtype=object)
-        frame["count"] = counted["count"].to_numpy(dtype=np.int64)
-        return frame
+    else:
+        counted = _counted_here(db, sorted_ids, pattern, n_patterns, questions,
+                                counted_rater, inspection_ids)
+    if rater == final_record.FINAL:
+        with db.engine.connect() as conn:
+            moderated = final_record.overrides(conn, questions, inspection_ids)
+        counted = _moderated(counted, moderated, sorted_ids, pattern)
+    if counted.empty:
+        return empty
+    frame = patterns.iloc[counted["pattern"].to_numpy()].reset_index(drop=True) if keys \
+        else pd.DataFrame(index=range(len(counted)))
+    frame.insert(0, "question_id", counted["question_id"].to_numpy(dtype=object))
+    frame["value"] = counted["value"].to_numpy(dtype=object)
+    frame["count"] = counted["count"].to_numpy(dtype=np.int64)
+    return frame
+
+
+def _counted_here(db: Database, sorted_ids: np.ndarray, pattern: np.ndarray,
+                  n_patterns: int, questions: Sequence[str], rater: str,
+                  inspection_ids: Sequence[int]) -> pd.DataFrame:
+    """SQLite: answers counted per question, value and pattern number, in numpy, from the
+    case ids listed per answer (rows in question, value, pattern order)."""
     out_q: list[str] = []
     out_v: list[str] = []
     out_p: list[np.ndarray] = []
     out_n: list[np.ndarray] = []
     for qid, value, answer_ids in _case_ids_per_answer(db, questions, inspection_ids, rater,
-                                                       n_cases=len(ids)):
+                                                       n_cases=len(sorted_ids)):
         pos = np.searchsorted(sorted_ids, answer_ids)
         pos[pos == len(sorted_ids)] = 0
         hit = sorted_ids[pos] == answer_ids
@@ -111,14 +133,42 @@ def tally(db: Database, cases: pd.DataFrame, questions: Sequence[str], *,
         out_p.append(nonzero)
         out_n.append(counts[nonzero])
     if not out_q:
-        return empty
-    which = np.concatenate(out_p)
-    frame = patterns.iloc[which].reset_index(drop=True) if keys else pd.DataFrame(
-        index=range(len(which)))
-    frame.insert(0, "question_id", out_q)
-    frame["value"] = out_v
-    frame["count"] = np.concatenate(out_n).astype("int64")
-    return frame
+        return pd.DataFrame({"question_id": pd.Series(dtype=object),
+                             "value": pd.Series(dtype=object),
+                             "pattern": pd.Series(dtype="int64"),
+                             "count": pd.Series(dtype="int64")})
+    return pd.DataFrame({"question_id": out_q, "value": out_v,
+                         "pattern": np.concatenate(out_p).astype("int64"),
+                         "count": np.concatenate(out_n).astype("int64")})
+
+
+def _moderated(counted: pd.DataFrame, moderated: pd.DataFrame, sorted_ids: np.ndarray,
+               pattern: np.ndarray) -> pd.DataFrame:
+    """The primary counts turned into the final record's (`audit.final_record`): each
+    moderated answer of a counted case takes its primary answer out and puts its own in.
+    Rows stay in question, value, pattern order."""
+    if moderated.empty or len(sorted_ids) == 0:
+        return counted
+    ids = moderated["case_id"].to_numpy(dtype=np.int64)
+    pos = np.searchsorted(sorted_ids, ids)
+    pos[pos == len(sorted_ids)] = 0
+    hit = sorted_ids[pos] == ids
+    if not hit.any():
+        return counted
+    mine = moderated[hit].assign(pattern=pattern[pos[hit]].astype("int64"))
+    replaced = mine[mine["primary"].notna()]
+    delta = pd.concat([
+        pd.DataFrame({"question_id": replaced["question_id"], "value": replaced["primary"],
+                      "pattern": replaced["pattern"], "count": -1}),
+        pd.DataFrame({"question_id": mine["question_id"], "value": mine["final"],
+                      "pattern": mine["pattern"], "count": 1})], ignore_index=True)
+    both = pd.concat([counted, delta.astype({"count": "int64"})], ignore_index=True)
+    summed = (both.groupby(["question_id", "value", "pattern"], sort=True)["count"].sum()
+              .reset_index())
+    if (summed["count"] < 0).any():  # a replaced primary answer that was never counted
+        raise RuntimeError("the final record took out a primary answer it had not counted")
+    summed = summed.astype({"pattern": "int64", "count": "int64"})
+    return summed[summed["count"] > 0].reset_index(drop=True)
 
 
 # The join through "case" is for the planner: joined to the answers directly, the pattern

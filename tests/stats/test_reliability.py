@@ -307,3 +307,18 @@ def test_no_pairs_gives_reasons_and_json_keys() -> None:
         assert d["reasons"][name] == reliability_module.NO_PAIRS
     frame = result.to_frame()
     assert {"pabak", "ac1_ci_low", "alpha_ci_high", "prevalence"} <= set(frame.columns)
+
+
+def test_one_case_rated_twice_gives_coefficients_but_no_bootstrap_interval() -> None:
+    # One double-rated case on several questions: the overall row pools its pairs, and a
+    # bootstrap of cases has one case to draw (scipy refused it and the report failed).
+    primary = pd.DataFrame({q: [a] for q, a in zip("abcdef", "yyynny", strict=True)},
+                           index=pd.Index(["case0"], name="case_id"))
+    qa = pd.DataFrame({q: [a] for q, a in zip("abcdef", "ynynny", strict=True)},
+                      index=pd.Index(["case0"], name="case_id"))
+    result = reliability(primary, qa, list("abcdef"))
+    overall = result.overall
+    assert overall.n_pairs == 6 and overall.agreement == pytest.approx(100 * 5 / 6)
+    assert overall.ac1 is not None and overall.alpha is not None
+    assert overall.ac1_ci is None and overall.alpha_ci is None
+    assert dict(overall.reasons)["ac1_ci"] == reliability_module.ONE_CASE_BOOT

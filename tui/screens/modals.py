@@ -192,3 +192,54 @@ class ReasonModal(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class CommentModal(ModalScreen[str | None]):
+    """Why a moderated answer departs from both ratings: the comment is stored as the
+    moderated answer's note. Returns the comment, or None to cancel (a third answer is
+    never recorded without one)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="comment.cancel"),
+    ]
+
+    def __init__(self, title: str, why: str) -> None:
+        super().__init__()
+        self.title_text, self.why = title, why
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text, style="bold"), classes="heading")
+            # Answers and labels are data, never markup.
+            yield Static(Text(self.why))
+            yield Static("Comment (kept with the moderated answer):")
+            yield Input(placeholder="e.g. no risk assessment on file: not applicable",
+                        id="comment", max_length=2_000)
+            with Horizontal(classes="buttons"):
+                yield Button("Record (enter)", id="ok", variant="warning")
+                yield Button("Cancel (escape)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.confirm()
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.confirm()
+        else:
+            self.action_cancel()
+
+    def confirm(self) -> None:
+        comment = self.query_one(Input).value.strip()
+        if not comment:
+            self.notify("Give a comment: a third answer says why it departs from both "
+                        "ratings.", severity="warning")
+            return
+        self.dismiss(comment)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -71,11 +71,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 @pytest.fixture(scope="session")
 def thematic(demo: Built) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The thematic inspection's cases and primary answers (question columns, one row a case)."""
+    """The thematic inspection's cases and the answers its published tables count: the
+    moderated final record (the moderated answer where there is one, else the primary
+    answer), worked out here from the raw rows, one row per case and question."""
     cases = demo.cases[demo.cases["inspection"] == "iom-thematic-2019"]
-    answers = demo.answers[(demo.answers["inspection"] == "iom-thematic-2019")
-                           & (demo.answers["rater"] == "primary")]
-    return cases, answers
+    answers = demo.answers[demo.answers["inspection"] == "iom-thematic-2019"]
+    return cases, final_record_of(answers)
+
+
+def final_record_of(answers: pd.DataFrame) -> pd.DataFrame:
+    """Primary answers, each replaced by the moderated answer to the same case and
+    question where one has a value (plain pandas, not the product's code)."""
+    primary = answers[answers["rater"] == "primary"]
+    moderated = answers[(answers["rater"] == "moderated") & answers["value"].notna()]
+    by = ["case_id", "question_id"]
+    merged = primary.merge(moderated[[*by, "value"]], on=by, how="outer",
+                           suffixes=("", "_moderated"))
+    merged["value"] = merged["value_moderated"].where(merged["value_moderated"].notna(),
+                                                      merged["value"])
+    return merged.drop(columns=["value_moderated"])
 
 
 def reference(name: str) -> pd.DataFrame:
