@@ -519,6 +519,13 @@ def _move(edit: _Edit, status: str) -> Change | None:
     if status == lifecycle.LOCKED:
         # Read after the case row is locked: a query opened meanwhile waits for us.
         workflow.refuse_unclosed_queries(edit.session, edit.case)
+    if status == lifecycle.MODERATED:
+        # Moderated means reconciled, however the move is asked for (M, a case file).
+        assert edit.case.id is not None
+        refused = qa_rules.moderation_refusal(edit.session, edit.who, edit.case.id,
+                                              edit.case.case_ref)
+        if refused:
+            raise UsageError(refused)
     workflow.record_move(edit.session, edit.case, status, edit.who, edit.reason)
     # Rules on `case.status` may hide or restore answers under the new status.
     edit.settled = workflow.settle_case(edit.session, edit.qs, edit.case, edit.who,

@@ -330,3 +330,28 @@ def unreconciled_refusal(case_ref: str, left: list[str], total: int) -> str | No
     shown = ", ".join(left[:10]) + (" ..." if len(left) > 10 else "")
     return (f"case {case_ref}: {total - len(left)} of {total} disagreement(s) reconciled; "
             f"reconcile {shown} before marking it moderated")
+
+
+def moderation_refusal(where: Where, name: str, case_id: int, case_ref: str) -> str | None:
+    """Why `name` may not mark the case moderated now, or None: the one rule for the app's
+    reconciliation, its `M` key, `set_status` and case files.
+
+    Moderated means reconciled: the blind QA rating is complete, every disagreement between
+    it and the primary rating has a moderated answer, and the moderator gave or changed
+    none of the primary answers."""
+    people = raters(where, [case_id], only=(PRIMARY,)).get(case_id, Raters())
+    refused = refusal(name, case_ref, MODERATED, people)
+    if refused:
+        return refused
+    refused = side_by_side_refusal(qa_state(where, case_id))
+    if refused:
+        return refused
+    answer = table_of(Answer).c
+    values: dict[str, dict[str, str | None]] = {PRIMARY: {}, QA: {}, MODERATED: {}}
+    for question, rater, value in _conn(where).execute(
+            sa.select(answer.question_id, answer.rater, answer.value)
+            .where(answer.case_id == case_id).order_by(answer.id)):
+        values[rater][question] = value
+    left = unreconciled(values[PRIMARY], values[QA], values[MODERATED])
+    return unreconciled_refusal(case_ref, left,
+                                len(disagreements(values[PRIMARY], values[QA])))

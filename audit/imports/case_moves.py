@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from audit import lifecycle, workflow
+from audit import lifecycle, qa_rules, workflow
 from audit.imports.problems import Problems
 from audit.imports.rule_checks import stored_profiles
 from audit.imports.staging import load_rows, run_sql, temp_table
@@ -202,6 +202,23 @@ def refuse_queried(conn: sa.Connection, inspection_id: int,
         if count:
             problems.add(row, "status", lifecycle.LOCKED,
                          lifecycle.queries_refusal(ref, count))
+
+
+def refuse_unreconciled(conn: sa.Connection, inspection_id: int, who: str,
+                        signing: list[tuple[int, str, str]], problems: Problems) -> None:
+    """Rows marking a case moderated (row, case_ref, status) that is not reconciled, or by
+    one of its primary raters: refused as the app refuses it (`qa_rules.moderation_refusal`).
+    A case file moderates few cases: each is read on its own."""
+    marking = [(row, ref) for row, ref, status in signing if status == lifecycle.MODERATED]
+    if not marking:
+        return
+    ids = dict(tuple(r) for r in run_sql(
+        conn, 'SELECT case_ref, id FROM "case" WHERE inspection_id = :i', i=inspection_id))
+    for row, ref in marking:
+        refused = (qa_rules.moderation_refusal(conn, who, ids[ref], ref) if ref in ids
+                   else qa_rules.side_by_side_refusal(qa_rules.QaState(case_ref=ref)))
+        if refused:
+            problems.add(row, "status", lifecycle.MODERATED, refused)
 
 
 _EDITED = "iom_edited_case"

@@ -18,6 +18,7 @@ from audit.imports.case_moves import (
     record_reasons,
     refuse_incomplete,
     refuse_queried,
+    refuse_unreconciled,
     reopen,
 )
 from audit.imports.cells import (
@@ -114,6 +115,7 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                 allocations.check(found.id, dict(zip(frame["case_ref"], after, strict=True)),
                                   actor.name, role, problems)
             refuse_queried(conn, found.id, plan.signing, problems)
+            refuse_unreconciled(conn, found.id, actor.name, plan.signing, problems)
             if problems:
                 raise ImportRejected(problems)
             if progress:

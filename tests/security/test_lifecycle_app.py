@@ -16,7 +16,7 @@ import pytest
 from textual.widgets import Input, Static
 
 from audit import cases, drafts
-from audit.errors import PermissionDenied
+from audit.errors import PermissionDenied, UsageError
 from audit.lifecycle import ReasonRequired
 from audit.permissions import Actor
 from audit.store.engine import Database
@@ -177,6 +177,15 @@ async def test_moderated_is_a_status_a_lead_gives_after_qa(db: Database) -> None
     with pytest.raises(PermissionDenied, match="only the lead role may mark cases moderated"):
         cases.set_status(db, cid, "moderated", actor=INSPECTOR,
                          expected_version=version(db, cid))
+    # Moderated means reconciled: not before a complete blind QA rating ...
+    with pytest.raises(UsageError, match="has no blind QA rating yet"):
+        cases.set_status(db, cid, "moderated", actor=LEAD, expected_version=version(db, cid))
+    # ... nor with a disagreement left.
+    rate_qa(db, cid, "Quinn QA", {"2.1.1": "no"})
+    with pytest.raises(UsageError, match="0 of 1 disagreement"):
+        cases.set_status(db, cid, "moderated", actor=LEAD, expected_version=version(db, cid))
+    cases.moderate(db, cid, "2.1.1", "no", comment=None, actor=LEAD,
+                   expected_version=version(db, cid))
     set_role(db, APP_USER, "lead")
     app = IomAuditApp(db)
     async with app.run_test(size=SIZE) as pilot:
@@ -206,6 +215,9 @@ async def test_moderating_a_moderated_case_again_asks_why(db: Database) -> None:
     sign_off(db, cid, "complete", "qa_checked")
     # A complete blind QA by someone other than the primary rater (audit.qa_rules).
     rate_qa(db, cid, LEAD.name, {"2.1.1": "no"})
+    # Reconciled (the QA answer taken), then marked moderated.
+    cases.moderate(db, cid, "2.1.1", "no", comment=None, actor=LEAD,
+                   expected_version=version(db, cid))
     cases.set_status(db, cid, "moderated", actor=LEAD, expected_version=version(db, cid))
     set_role(db, APP_USER, "lead")
     app = IomAuditApp(db)

@@ -16,7 +16,7 @@ from audit.imports.ratings import import_ratings
 from audit.permissions import Actor
 from audit.store.engine import Database
 from tests.audit.imports.helpers import cli, dump, write_csv
-from tests.helpers import make_inspection
+from tests.helpers import KEY_QUESTIONS, make_inspection, rate_qa
 from tests.security.lifecycle_setup import (
     INSPECTOR,
     LEAD,
@@ -28,6 +28,16 @@ from tests.security.lifecycle_setup import (
 
 CASE_HEADER = ["case_ref", "iom", "status"]
 RATING_HEADER = ["case_ref", "question_id", "answer", "note"]
+
+
+def agree_in_qa(db: Database, case_id: int) -> None:
+    """A complete blind QA rating by a third person that agrees with the primary one:
+    nothing to reconcile, so a lead may mark the case moderated."""
+    from audit import cases
+
+    primary = cases.load_case(db, case_id, actor=LEAD).values("primary")
+    rate_qa(db, case_id, "Quinn QA", {q: v for q, v in primary.items()
+                                      if q in KEY_QUESTIONS and v is not None})
 
 
 def _cases(db: Database) -> dict[str, int]:
@@ -155,6 +165,7 @@ def test_qa_answers_of_a_moderated_case_need_a_lead_and_a_reason(
     from audit import cases
 
     case_id = ids["C-0003"]
+    agree_in_qa(any_db, case_id)
     cases.set_status(any_db, case_id, "moderated", actor=LEAD,
                      expected_version=cases.load_case(any_db, case_id, actor=LEAD).version)
     path = write_csv(tmp_path / "qa.csv", [[*RATING_HEADER, "rater"],
@@ -167,3 +178,23 @@ def test_qa_answers_of_a_moderated_case_need_a_lead_and_a_reason(
         "moderated (Ivy Inspector has the inspector role)"]
     import_ratings(any_db, path, actor=LEAD, reopen_reason="second look")
     assert status(any_db, case_id) == "qa_checked"
+
+
+def test_a_case_file_marks_moderated_only_a_reconciled_case(
+        any_db: Database, ids: dict[str, int], tmp_path: Path) -> None:
+    """Moderated means reconciled, from a file as in the app (`qa_rules.moderation_refusal`)."""
+    from audit import cases
+
+    iom = "yes" if cases.load_case(any_db, ids["C-0003"], actor=LEAD).profile["iom"] else "no"
+    path = write_csv(tmp_path / "moderated.csv", [CASE_HEADER, ["C-0003", iom, "moderated"]])
+    assert refused(any_db, path, LEAD) == [
+        f"{path}:2: column status: value 'moderated': case C-0003 has no blind QA rating yet: "
+        "there is nothing to compare"]
+    rate_qa(any_db, ids["C-0003"], "Quinn QA", {"2.1.1": "no"})
+    [line] = refused(any_db, path, LEAD)
+    assert line.startswith(f"{path}:2: column status: value 'moderated': case C-0003: 0 of 1 "
+                           "disagreement(s) reconciled; reconcile 2.1.1")
+    cases.moderate(any_db, ids["C-0003"], "2.1.1", "no", comment=None, actor=LEAD,
+                   expected_version=cases.load_case(any_db, ids["C-0003"], actor=LEAD).version)
+    import_cases(any_db, path, actor=LEAD)
+    assert status(any_db, ids["C-0003"]) == "moderated"
