@@ -202,10 +202,23 @@ async def _open_case(app: Any, pilot: Any) -> Any:
 
 
 async def _reopen(screen: Any) -> None:
-    """Reopen a signed-off case before measuring (unmeasured): its first answer would
-    otherwise wait for a reason in a dialog (`audit.lifecycle`)."""
-    from audit import cases, lifecycle
+    """Make the case the benchmark inspector's own and reopen it if signed off, before
+    measuring (unmeasured): a case allocated to someone else opens read only, and the
+    first answer of a signed-off one would wait for a reason (`audit.lifecycle`)."""
+    import sqlalchemy as sa
 
+    from audit import allocation, cases, lifecycle
+    from audit.permissions import Actor
+
+    if screen.view is not None and screen.read_only:
+        db = screen.ws.db
+        with db.engine.connect() as conn:
+            lead = conn.execute(sa.text("SELECT name FROM inspector WHERE role = 'lead' "
+                                        "ORDER BY id LIMIT 1")).scalar_one()
+        allocation.allocate_ids(db, screen.ws.inspection_id, [screen.case_id],
+                                to=screen.ws.actor.name, actor=Actor(lead))
+        screen.reload()
+        await until(lambda: screen.view is not None and not screen.read_only)
     if screen.view is None or screen.view.status not in lifecycle.SIGNED_OFF:
         return
     cases.set_status(screen.ws.db, screen.case_id, lifecycle.IN_PROGRESS,
