@@ -319,6 +319,13 @@ def record_answer(db: Database, case_id: int, question_id: str, value: str | Non
         if value == current:
             edit.unchanged = True
             return Change(edit.case.version, rebased=edit.stale, status=edit.case.status)
+        if rater == qa_rules.MODERATED:  # a keystroke, a query's change: reconciliation's rules
+            _require_qa_complete(edit)
+            refused = qa_rules.third_answer_refusal(
+                edit.case.case_ref, question_id, value, *_ratings(edit, question_id),
+                existing.note if existing else None)
+            if refused:
+                raise UsageError(refused)
         before = edit.case.status
         edit.reopen_for(rater)
         if value is not None and edit.case.status != before:

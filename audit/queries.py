@@ -138,6 +138,13 @@ def _responders(session: Session, query: Query, case: Case) -> set[str]:
     return {n for n in (_name_of(session, p) for p in people) if n}
 
 
+def _authors(session: Session, query: Query) -> set[str]:
+    """Whose answer the query questions: its assignee and whoever gave the answer now."""
+    answer = _answer(session, query.case_id, query.question_id, query.rater)
+    people = (query.assignee_id, answer.inspector_id if answer else None)
+    return {n for n in (_name_of(session, p) for p in people) if n}
+
+
 # ------------------------------------------------------------------------ steps
 
 @dataclass
@@ -207,6 +214,11 @@ class _Step:
                                     f"may {verb} {self.ref} ({name} is neither)")
         if status == (CLOSED if action == "close" else OPEN):
             return UsageError(f"{self.ref} is already {status}")
+        if action == "close" and name in _authors(self.session, self.query):
+            # As nobody queries their own answer, nobody settles a query on it either.
+            return PermissionDenied(f"{name} gave the {self.query.rater} answer to "
+                                    f"{self.query.question_id} of case {self.case.case_ref}: "
+                                    f"another lead or QA rater closes {self.ref}")
         if action == "reopen" and self.case.status == lifecycle.LOCKED:
             return PermissionDenied(lifecycle.locked_refusal(self.case.case_ref))
         return None

@@ -157,3 +157,29 @@ def refuse_unallocated_raters(conn: sa.Connection, inspection_id: int, seen: Rat
             ref = refs[int(case_id)]
             problems.add(int(row), "inspector", str(name),
                          allocation.file_refusal(ref, owner, str(name)))
+
+
+
+def refuse_others_cases(conn: sa.Connection, inspection_id: int, frame: pd.DataFrame,
+                        who: str, problems: Problems) -> None:
+    """A case file's rows that change the profile of, start, complete or reopen a case
+    allocated to someone else than `who`: refused as the app refuses them
+    (`allocation.primary_refusal`), judged on the allocation stored before the file.
+    `frame`: case_ref, row, status (the file's cell or None), stored_status, changes."""
+    case = table_of(Case).c
+    owners = {str(r): int(p) for r, p in conn.execute(
+        sa.select(case.case_ref, case.allocated_to).where(
+            case.inspection_id == inspection_id, case.allocated_to.is_not(None)))}
+    if not owners:
+        return
+    for ref, row, asked, stored, changes in frame[
+            ["case_ref", "row", "status", "stored_status", "changes"]].itertuples(index=False):
+        if str(ref) not in owners:
+            continue
+        moves = (isinstance(asked, str) and asked != stored and isinstance(stored, str)
+                 and lifecycle.status_action(stored, asked) == "complete")
+        if not (changes == 1 or moves):
+            continue
+        refused = allocation.primary_refusal(conn, who, str(ref), owners[str(ref)])
+        if refused:
+            problems.add(int(row), "case_ref", str(ref), refused)

@@ -12,7 +12,11 @@ import sqlalchemy as sa
 
 from audit import lifecycle
 from audit.cell_safety import unneutralise
-from audit.imports.allocations import ALLOCATION_COLUMNS, FileAllocations
+from audit.imports.allocations import (
+    ALLOCATION_COLUMNS,
+    FileAllocations,
+    refuse_others_cases,
+)
 from audit.imports.case_moves import (
     plan_case_file,
     record_reasons,
@@ -114,6 +118,7 @@ def import_cases(db: Database, path: Path, *, actor: Actor, inspection: str | No
                 after = frame["status"].where(frame["status"].notna(), frame["stored_status"])
                 allocations.check(found.id, dict(zip(frame["case_ref"], after, strict=True)),
                                   actor.name, role, problems)
+            refuse_others_cases(conn, found.id, frame, actor.name, problems)
             refuse_queried(conn, found.id, plan.signing, problems)
             refuse_unreconciled(conn, found.id, actor.name, plan.signing, problems)
             if problems:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from audit import lifecycle, text_rules
+from audit import lifecycle, qa_rules, text_rules
 from audit.cell_safety import unneutralise
 from audit.errors import UsageError
 from audit.identity import ENV_INSPECTOR
@@ -54,7 +54,7 @@ from audit.imports.transaction import (
 from audit.permissions import Actor, require
 from audit.rules import rule_questions
 from audit.store.engine import Database
-from audit.store.models import RATERS
+from audit.store.models import RATERS, Answer, table_of
 from question_sets import Question, QuestionSet
 
 RATING_REQUIRED = ("case_ref", "question_id", "answer")
@@ -147,6 +147,7 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             on_signed: list[pd.DataFrame] = []
             touched: list[np.ndarray] = []
             seen = _Ratings()
+            moderated: list[pd.DataFrame] = []  # reconciliation's rules (audit.qa_rules)
             named = RaterRows()  # who each row names: QA independence (audit.qa_rules)
             checker = _AnswerChecker(qs)
             unnamed = unnamed_columns(table)
@@ -163,6 +164,9 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
                     raters.check(problems, rows, parsed["inspector"])
                 _remember(parsed, rows, qs, relevant, seen)
                 named.add(parsed, rows)
+                mod = parsed["ok"].to_numpy() & (parsed["rater"] == qa_rules.MODERATED).to_numpy()
+                if mod.any():
+                    moderated.append(parsed[mod].astype(object).assign(row=rows[mod]))
                 ids = parsed["case_id"].to_numpy()
                 touched.append(pd.unique(ids[parsed["ok"].to_numpy()]))
                 if signed:
@@ -178,6 +182,7 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             _duplicate_answers(seen, problems)
             refuse_self_rating(conn, named, who, {i: ref for ref, i in cases.items()},
                                problems)
+            _refuse_unreconciling(conn, moderated, problems)
             refuse_unallocated_raters(conn, found.id, named,
                                       {i: ref for ref, i in cases.items()}, problems)
             plan = plan_rating_file(
@@ -207,6 +212,36 @@ def import_ratings(db: Database, path: Path, *, actor: Actor, inspection: str | 
             return summary
 
         return run_in_transaction(db, work)
+
+
+def _refuse_unreconciling(conn: sa.Connection, moderated: list[pd.DataFrame],
+                          problems: Problems) -> None:
+    """Moderated rows refused as the app refuses them: on a case whose blind QA rating is
+    not complete, or a third answer without a comment (`qa_rules`), judged on the primary
+    and QA ratings stored before the file. Moderated rows are few: read case by case."""
+    if not moderated:
+        return
+    rows = pd.concat(moderated, ignore_index=True)
+    states = qa_rules.qa_states(conn, {int(c) for c in rows["case_id"]})
+    answer = table_of(Answer).c
+    for key, group in rows.groupby("case_id"):
+        case_id = int(str(key))
+        state = states[case_id]
+        refused = qa_rules.side_by_side_refusal(state)
+        if refused:
+            for row in group["row"]:
+                problems.add(int(row), "rater", qa_rules.MODERATED, refused)
+            continue
+        primary = dict(conn.execute(sa.select(answer.question_id, answer.value).where(
+            answer.case_id == case_id, answer.rater == qa_rules.PRIMARY)).all())
+        for qid, value, note, row in group[["question_id", "value", "note", "row"]].itertuples(
+                index=False):
+            given = None if pd.isna(value) else str(value)
+            refused = qa_rules.third_answer_refusal(
+                state.case_ref, str(qid), given, primary.get(qid), state.qa_answers.get(qid),
+                None if pd.isna(note) else str(note))
+            if refused:
+                problems.add(int(row), "answer", given or "", refused)
 
 
 def _signed_off(conn: sa.Connection, inspection_id: int) -> dict[int, str]:
