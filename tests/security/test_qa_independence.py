@@ -131,8 +131,9 @@ def test_qa_rater_or_moderator_cannot_then_give_primary_answers(db: Database) ->
     """The other order: a QA rater (or moderator) who then rewrites the primary rating."""
     cid = case_id(db, "C0001")
     rate_qa(db, cid, QA_RATER)
-    cases.record_answer(db, cid, "2.1.2", "no", actor=Actor(LEAD), rater="moderated",
-                        expected_version=_version(db, cid))
+    # A third answer (primary and QA said yes): reconciliation wants a comment.
+    cases.moderate(db, cid, "2.1.2", "no", comment="moderation meeting: not engaged",
+                   actor=Actor(LEAD), expected_version=_version(db, cid))
     before = answers(db)
     with pytest.raises(PermissionDenied, match=f"{QA_RATER} rated the blind QA of case "
                                                "C0001: its primary answers must come"):
@@ -161,10 +162,13 @@ def test_import_refuses_qa_rows_by_the_primary_rater(db: Database, tmp_path: Pat
     with pytest.raises(ImportRejected) as rejected:
         import_ratings(db, path, actor=Actor(LEAD))
     lines = rejected.value.lines
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].endswith(f":3: column inspector: value '{PRIMARY_RATER}': {QA_REFUSAL}")
     assert lines[1].endswith(f":4: column inspector: value '{PRIMARY_RATER}': "
                              f"{MODERATION_REFUSAL}")
+    # And a moderated answer before any blind QA reconciles nothing (audit.qa_rules).
+    assert lines[2].endswith(":4: column rater: value 'moderated': case C0000 has no blind "
+                             "QA rating yet: there is nothing to compare")
     assert answers(db) == before and _events(db) == events  # one transaction: nothing
 
 
