@@ -16,8 +16,8 @@ import pandas as pd
 
 from stats.compare import assemble
 from stats.counting import MISSING, N_CLASSES, NA, NO, OTHER, YES
-from stats.regression import DEFAULT_COVARIATES, effect_from_patterns
-from stats.results import Comparison, EffectResult, QuestionInfo
+from stats.regression import effect_from_patterns
+from stats.results import DEFAULT_COVARIATES, Comparison, EffectResult, QuestionInfo
 from stats.significance import CORRECTIONS, TESTS
 
 CLASS_OF = {"yes": YES, "no": NO, "na": NA}

@@ -31,8 +31,8 @@ from audit.views.frames import (
 from audit.views.tally import pattern_counts
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
-from stats import Comparison, ComparisonRow, QuestionInfo, compare_counts
-from stats.regression import DEFAULT_COVARIATES
+from stats.aggregate import compare_counts
+from stats.results import DEFAULT_COVARIATES, Comparison, ComparisonRow, QuestionInfo
 
 CORRECTIONS = ("holm", "bh", "none")
 
