@@ -21,7 +21,7 @@ from audit.permissions import Actor, require
 from audit.profile import level_label as level_label  # its home; read models use it
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
-from audit.views.comparison_cache import preload_in_background
+from audit.views.background import in_background
 from audit.views.frames import IOM_LEVELS, group_expression, groupable_fields
 from audit.views.tally import group_patterns, tally_patterns
 from question_sets import QuestionSet
@@ -135,7 +135,7 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
         # The model's libraries (statsmodels and scipy.stats, about a second) import in
         # the background while the database counts the answers, which leaves the
         # interpreter free (SQLite works outside Python's lock).
-        preload_in_background(import_model_libraries, "import statsmodels")
+        in_background(import_model_libraries, "import statsmodels")
     counts = tally_patterns(db, grouped.patterns, qids, inspection_ids=where.inspection_ids)
     return compare_counts(counts, by, qids, question_info(where.question_set, qids),
                           levels=levels, group_sizes=grouped.sizes, alpha=alpha,

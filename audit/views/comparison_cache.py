@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection
+from audit.views.background import in_background
 
 if TYPE_CHECKING:  # annotations only: importing stats here would load pandas
     from stats.results import Comparison
@@ -107,9 +108,6 @@ def preload_comparison() -> None:
         return
 
 
-def preload_in_background(target: Any = preload_comparison, name: str = "preload") -> \
-        threading.Thread:
-    """Run `target` in a daemon thread (it never holds up the app's exit) and return it."""
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    thread.start()
-    return thread
+def preload_in_background() -> threading.Thread:
+    """`preload_comparison` in a daemon thread (it never holds up the app's exit)."""
+    return in_background(preload_comparison, "preload the comparison")
