@@ -34,6 +34,7 @@ from textual import events
 
 SIZE = (120, 40)
 TIMEOUT_S = 30.0
+SLOW_S = 300.0  # the comparison view at scale, on a machine that may be busy
 POLL_S = 0.002  # polling interval while the app waits on a thread worker
 COMMITS = 20  # one-row commits timed for the floor of recording an answer
 
@@ -212,7 +213,9 @@ async def _comparison_session(db_path: Path, at_once: bool) -> dict[str, Any]:
                 await until(lambda: _dashboard_settled(app), timeout=300, interval=0.05)
             start = time.perf_counter()
             send(app, "m")
-            await until(lambda: _comparison_shown(app), interval=POLL_S)
+            # A slow figure is reported, not a failure: the dashboard's per-inspector
+            # count (seconds at 100,000 cases) may run beside it, and on a busy machine.
+            await until(lambda: _comparison_shown(app), timeout=SLOW_S, interval=POLL_S)
             out["comparison"] = time.perf_counter() - start
             screen: Any = app.screen
             out["questions"] = len(screen.comparison.rows)
@@ -220,7 +223,7 @@ async def _comparison_session(db_path: Path, at_once: bool) -> dict[str, Any]:
             await until(lambda: isinstance(app.screen, DashboardScreen), interval=POLL_S)
             start = time.perf_counter()
             send(app, "m")
-            await until(lambda: _comparison_shown(app), interval=POLL_S)
+            await until(lambda: _comparison_shown(app), timeout=SLOW_S, interval=POLL_S)
             out["comparison_again"] = time.perf_counter() - start
     finally:
         database.dispose()
