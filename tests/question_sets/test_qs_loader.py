@@ -1,6 +1,7 @@
 """The search path, versions, includes and the refusal of changed content."""
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from question_sets import (
     search_path,
     validate_file,
 )
-from question_sets.loader import PACKAGE_DIR
+from question_sets.loader import PACKAGE_DIR, _Catalog, _files
 
 ADULT = PACKAGE_DIR / "hmip-adult-2018-1.0.yaml"
 
@@ -143,10 +144,6 @@ def test_threads_loading_a_set_at_once_all_get_it() -> None:
     background preload): two first loads of a set at once once failed with 'include
     cycle: iom-thematic-2019@1.0 -> iom-thematic-2019@1.0' (the include chain was one
     list for every thread)."""
-    import threading
-
-    from question_sets.loader import _Catalog, _files
-
     files = _files(search_path())
     for _ in range(3):
         catalog = _Catalog(files)  # fresh: nothing checked yet
@@ -163,10 +160,10 @@ def test_threads_loading_a_set_at_once_all_get_it() -> None:
         assert len(loaded) == 4 and all(qs is loaded[0] for qs in loaded)
 
 
-def _load_after(catalog: object, start: object, loaded: list[object],
+def _load_after(catalog: _Catalog, start: threading.Barrier, loaded: list[object],
                 failed: list[BaseException]) -> None:
-    start.wait()  # type: ignore[attr-defined]
+    start.wait()
     try:
-        loaded.append(catalog.load("iom-thematic-2019"))  # type: ignore[attr-defined]
+        loaded.append(catalog.load("iom-thematic-2019"))
     except Exception as exc:  # noqa: BLE001  (what the threads met is the result)
         failed.append(exc)
