@@ -8,6 +8,14 @@ being sent to the app until its effect is visible in the app's state — for `j`
 next question is current and the question panel shows it; for `y`/`n` the answer is
 stored (record_answer commits before the screen updates) and the status line says
 `saved`. The app is let go idle between presses, so one press never overlaps the next.
+
+Comparison (`probe_comparison`, a session of its own): `m` on the dashboard until the
+comparison view shows its table of every yes/no question (the loading indicator gone, a
+row per question, the title updated), then `esc` and `m` again (the app's cache).
+Pressed either once the dashboard has settled (its per-inspector counts shown, as a user
+who reads it meets the view: the app's background import of the statistics libraries
+is done by then) or the moment the dashboard shows (`at_once`: the import and the
+dashboard's own counting may still be running).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from textual import events
 
 SIZE = (120, 40)
 TIMEOUT_S = 30.0
+SLOW_S = 300.0  # the comparison view at scale, on a machine that may be busy
 POLL_S = 0.002  # polling interval while the app waits on a thread worker
 COMMITS = 20  # one-row commits timed for the floor of recording an answer
 
@@ -170,6 +179,76 @@ async def _session(db_path: Path, repeats: int, launched: float | None,
         database.dispose()
     out["verified"] = _stored(db_path, out.pop("case_id"), out.pop("last_answer"))
     return out
+
+
+def probe_comparison(db_path: Path, *, at_once: bool = False) -> dict[str, Any]:
+    """One app session: the comparison view opened from the dashboard, twice."""
+    from audit.store.engine import open_database  # noqa: F401  (imported before the clock starts)
+    from tui.app import IomAuditApp  # noqa: F401
+    from tui.screens.dashboard import DashboardScreen  # noqa: F401
+    from tui.screens.start import StartScreen  # noqa: F401
+
+    remember(biggest_inspection(db_path))
+    return asyncio.run(_comparison_session(db_path, at_once))
+
+
+async def _comparison_session(db_path: Path, at_once: bool) -> dict[str, Any]:
+    from audit.store.engine import open_database
+    from tui.app import IomAuditApp
+    from tui.screens.dashboard import DashboardScreen
+    from tui.screens.start import StartScreen
+
+    database = open_database(str(db_path))
+    app = IomAuditApp(database)
+    out: dict[str, Any] = {}
+    try:
+        async with app.run_test(size=SIZE):
+            await until(lambda: isinstance(app.screen, DashboardScreen) or (
+                isinstance(app.screen, StartScreen) and bool(app.screen._inspections)),
+                interval=POLL_S)
+            if isinstance(app.screen, StartScreen):
+                send(app, "enter")
+            await until(lambda: _dashboard_shown(app, DashboardScreen), interval=POLL_S)
+            if not at_once:
+                await until(lambda: _dashboard_settled(app), timeout=300, interval=0.05)
+            start = time.perf_counter()
+            send(app, "m")
+            # A slow figure is reported, not a failure: the dashboard's per-inspector
+            # count (seconds at 100,000 cases) may run beside it, and on a busy machine.
+            await until(lambda: _comparison_shown(app), timeout=SLOW_S, interval=POLL_S)
+            out["comparison"] = time.perf_counter() - start
+            screen: Any = app.screen
+            out["questions"] = len(screen.comparison.rows)
+            send(app, "escape")
+            await until(lambda: isinstance(app.screen, DashboardScreen), interval=POLL_S)
+            start = time.perf_counter()
+            send(app, "m")
+            await until(lambda: _comparison_shown(app), timeout=SLOW_S, interval=POLL_S)
+            out["comparison_again"] = time.perf_counter() - start
+    finally:
+        database.dispose()
+    return out
+
+
+def _dashboard_settled(app: Any) -> bool:
+    """The dashboard's counting is over and shown (its per-inspector rows in place)."""
+    return not any(w.group == "dashboard" and w.is_running for w in app.workers) \
+        and not app.screen.query("#dashboard-inspectors-pending")
+
+
+def _comparison_shown(app: Any) -> bool:
+    """The comparison screen shows its table: loading hidden, a row per question."""
+    from textual.widgets import DataTable
+
+    from tui.screens.comparison import ComparisonScreen
+
+    screen = app.screen
+    if not isinstance(screen, ComparisonScreen) or not screen.is_mounted \
+            or screen.comparison is None:
+        return False
+    table = screen.query_one("#comparison-table", DataTable)
+    return bool(not screen.query_one("#comparison-loading").display
+                and table.row_count == len(screen.comparison.rows))
 
 
 def _dashboard_shown(app: Any, dashboard: type) -> bool:

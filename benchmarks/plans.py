@@ -68,6 +68,17 @@ one-row commit floor in the table.""",
 The models are fitted on covariate-pattern counts (`stats.regression.Design`); a miss means
 the design is being rebuilt per question or the fit falls back to IRLS — profile
 `python -m benchmarks.worker models --db .bench/bench.db`.""",
+    "app_comparison": """
+**Where the time goes**: the view counts in a thread worker with
+`audit.views.analysis.compare(questions="all", independent_effect=False)`, the counting
+path of `iom-audit compare`: the cases grouped by IOM status in one `GROUP BY` listing
+their ids (`tally.case_patterns`), one index-ordered `group_concat` per question and value
+(`_case_ids_per_answer`), numpy counts, chi-square p-values from `scipy.special`; then the
+screen adds a row per question and the bars. Compare with the `compare_counts` figure
+above (the same work without the app) and the floor: if the view is far above both, the
+time is in the screen (`ComparisonScreen.show`) or in imports the background preload
+(`audit.views.comparison_cache.preload_comparison`) no longer covers (check with
+`python -X importtime`); a worker profile: pyinstrument inside `ComparisonScreen.compute`.""",
 }
 PLANS["app_next_p95"] = PLANS["app_next"]
 PLANS["app_answer_p95"] = PLANS["app_answer"]

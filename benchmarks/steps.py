@@ -339,6 +339,7 @@ def app(ctx: Context) -> list[Figure]:
             raise RuntimeError("the app's last answer was not found in the database")
         results.append((s, r))
         log(f"  app run {k + 1}/{ctx.runs}: ready {r['ready']:.2f} s")
+    views = comparison_view(ctx)
     mem = peak(*(s.peak_mb for s, _ in results))
     runs = str(ctx.runs)
     presses = f"{ctx.runs} x {ctx.repeats} presses"
@@ -370,6 +371,44 @@ def app(ctx: Context) -> list[Figure]:
         Figure("commit_floor_p95", "Floor: one-row SQLite commit, p95", commits,
                f"{ctx.runs} x {len(results[0][1]['commit_floor'])} commits", None, unit="ms",
                stat="p95"),
+        *views,
+    ]
+
+
+def comparison_view(ctx: Context) -> list[Figure]:
+    """The app's comparison view at scale, opened from a settled dashboard and the moment
+    the dashboard shows, each in its own app session, with the floor in the same process."""
+    settled: list[tuple[Sample, dict[str, Any]]] = []
+    at_once: list[tuple[Sample, dict[str, Any]]] = []
+    for k in range(ctx.runs):
+        for wanted, args in ((settled, ()), (at_once, ("--at-once",))):
+            s = run(worker("app_comparison", "--db", str(ctx.demo_db), *args), env=ctx.env,
+                    label="app comparison")
+            wanted.append((s, s.json()))
+        log(f"  comparison view run {k + 1}/{ctx.runs}: {settled[-1][1]['comparison']:.2f} s "
+            f"(at once {at_once[-1][1]['comparison']:.2f} s, again "
+            f"{settled[-1][1]['comparison_again']:.2f} s; floor "
+            f"{settled[-1][1]['floor_simple']:.2f} s)")
+    runs = str(ctx.runs)
+    mem = peak(*(s.peak_mb for s, _ in settled + at_once))
+    n_q = settled[0][1]["questions"]
+    return [
+        Figure("app_comparison", f"App: comparison view shown, all {n_q} questions (`m` on "
+               "the settled dashboard)", [r["comparison"] for _, r in settled], runs, mem,
+               limit=1.5, note="from the key to the table shown (every yes/no question, "
+               "IOM vs non-IOM, every inspection with both groups), counted in the app's "
+               "worker through compare's counting path; the dashboard's per-inspector counts "
+               "shown first, as a user who reads it meets the view"),
+        Figure("app_comparison_at_once", "the same, `m` the moment the dashboard shows",
+               [r["comparison"] for _, r in at_once], runs, mem,
+               note="for information: the app's background import of the statistics "
+                    "libraries and the dashboard's per-inspector counting may still run"),
+        Figure("app_comparison_again", "the same again (`esc`, `m`: the app's cache)",
+               [r["comparison_again"] for _, r in settled], runs, mem,
+               note="for information: unchanged data is not counted again"),
+        Figure("app_comparison_floor", "Floor: `SELECT question_id, value, count(*) FROM "
+               "answer GROUP BY 1, 2` (same processes)",
+               [r["floor_simple"] for _, r in settled], runs, None),
     ]
 
 

@@ -74,15 +74,26 @@ def models(location: str) -> dict[str, Any]:
     return {"models": fit, "count": len(effects), "statuses": statuses}
 
 
+def app_comparison(path: Path, *, at_once: bool) -> dict[str, Any]:
+    """The floor (`SELECT question_id, value, count(*) ... GROUP BY 1, 2`), then the app's
+    comparison view opened from the dashboard (`app_probe.probe_comparison`)."""
+    from benchmarks.app_probe import probe_comparison
+
+    simple, _ = floor.timed_query(path, floor.SIMPLE)
+    return {"floor_simple": simple, **probe_comparison(path, at_once=at_once)}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run one worker and print its JSON result."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
-    parser.add_argument("name", choices=["compare", "models", "app"])
+    parser.add_argument("name", choices=["compare", "models", "app", "app_comparison"])
     parser.add_argument("--db", required=True, help="a SQLite file or a PostgreSQL URL "
                         "(the app worker: SQLite only)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--launched", type=float, default=None,
                         help="time.time() when the parent started this process")
+    parser.add_argument("--at-once", action="store_true",
+                        help="app_comparison: press m the moment the dashboard shows")
     parser.add_argument("--profile-dir", type=Path, default=None,
                         help="app: save pyinstrument sessions of each measured phase here")
     args = parser.parse_args(argv)
@@ -90,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         out = compare(args.db)
     elif args.name == "models":
         out = models(args.db)
+    elif args.name == "app_comparison":
+        out = app_comparison(Path(args.db), at_once=args.at_once)
     else:
         from benchmarks.app_probe import probe
 

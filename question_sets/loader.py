@@ -8,6 +8,7 @@ always mean the same questions.
 """
 
 import os
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -63,18 +64,27 @@ class _Catalog:
         self.headers = {f: _header(f) for f in files}
         self._results: dict[Path, tuple[QuestionSet | None, list[Problem]]] = {}
         self._loading: list[str] = []
+        # One load at a time: the catalog is shared by every thread of the process (the
+        # app's workers, its background preload), and `_loading`, the include chain that
+        # finds cycles, is one load's. Re-entrant: a set's includes load within its load.
+        self._lock = threading.RLock()
 
     def paths(self, set_id: str, version: str | None = None) -> list[Path]:
         return [f for f, h in self.headers.items()
                 if h is not None and h[0] == set_id and (version is None or h[1] == version)]
 
     def check(self, path: Path) -> tuple[QuestionSet | None, list[Problem]]:
-        if path not in self._results:
-            self._results[path] = check_file(path, self.load)
-        return self._results[path]
+        with self._lock:
+            if path not in self._results:
+                self._results[path] = check_file(path, self.load)
+            return self._results[path]
 
     def load(self, set_id: str, version: str | None = None) -> QuestionSet:
         """The set with this id (highest version unless one is given)."""
+        with self._lock:
+            return self._load(set_id, version)
+
+    def _load(self, set_id: str, version: str | None) -> QuestionSet:
         paths = self.paths(set_id, version)
         if not paths:
             known = sorted({h[1] for h in self.headers.values() if h and h[0] == set_id},

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from stats.counting import NO, YES, count_answers, group_counts, group_index
-from stats.regression import DEFAULT_COVARIATES, independent_effects
+from stats.regression import independent_effects
 from stats.results import (
+    DEFAULT_COVARIATES,
     Comparison,
     ComparisonRow,
     EffectResult,

@@ -45,24 +45,17 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-# Only the two modules used: `statsmodels.api` imports the whole library (seconds).
-from statsmodels.genmod.families import Binomial
-from statsmodels.genmod.generalized_linear_model import GLM, GLMResultsWrapper
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    HessianInversionWarning,
-    PerfectSeparationError,
-    PerfectSeparationWarning,
-)
+if TYPE_CHECKING:
+    from statsmodels.genmod.generalized_linear_model import GLMResultsWrapper
 
 from stats.counting import NO, YES, answer_classes, codes_for, group_index, observed_levels
-from stats.results import EffectResult
+from stats.results import DEFAULT_COVARIATES, EffectResult
 
-DEFAULT_COVARIATES = ("case_type", "rosh", "likelihood", "provider")
 MIN_EVENTS_PER_PARAMETER = 10
 MAX_ABS_COEF = 12.0
 MAX_SE = 50.0
@@ -125,9 +118,28 @@ def build_design(df: pd.DataFrame, by: str, covariates: Sequence[str],
                   missing_columns)
 
 
+def import_model_libraries() -> None:
+    """Import what a fit uses (statsmodels' GLM, and scipy.stats through it: about a
+    second), e.g. in a background thread while the counts are read. Only a fit needs
+    them: a comparison without a model never loads statsmodels (issue 19)."""
+    # Only the two modules used: `statsmodels.api` imports the whole library (seconds).
+    import statsmodels.genmod.families  # noqa: F401
+    import statsmodels.genmod.generalized_linear_model  # noqa: F401
+    import statsmodels.tools.sm_exceptions  # noqa: F401
+
+
 def _fit(successes: np.ndarray, trials: np.ndarray,
          x: np.ndarray) -> tuple[GLMResultsWrapper | None, str, str]:
     """Fit the binomial GLM to pattern counts; returns (results, status, message)."""
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        HessianInversionWarning,
+        PerfectSeparationError,
+        PerfectSeparationWarning,
+    )
+
     if np.linalg.matrix_rank(x.T @ x) < x.shape[1]:  # small (k x k), cheap
         return None, "failed", "collinear covariates (one is determined by the others)"
     failures = trials - successes

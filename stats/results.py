@@ -18,6 +18,10 @@ import pandas as pd
 
 Interval = tuple[float, float]
 
+# The covariates of the independent effect (`stats.regression`), named here, in a light
+# module, so that a comparison without a model never loads statsmodels.
+DEFAULT_COVARIATES = ("case_type", "rosh", "likelihood", "provider")
+
 
 def jsonable(value: Any) -> Any:
     """Convert numbers, tuples and mappings to plain JSON values (NaN/inf -> None)."""

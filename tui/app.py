@@ -16,6 +16,7 @@ from textual.screen import Screen
 from audit.errors import AuditError
 from audit.store.engine import Database, open_database
 from audit.store.errors import speak_plainly
+from audit.views.comparison_cache import ComparisonCache, preload_in_background
 from tui.commands import CaseCommands, NavigationCommands
 from tui.settings import Settings, load_settings, save_settings
 from tui.workspace import Workspace
@@ -37,7 +38,7 @@ class IomAuditApp(App[None]):
     ]
 
     def __init__(self, database: Database, *, settings_file: Path | None = None,
-                 theme: str | None = None) -> None:
+                 theme: str | None = None, preload: bool = True) -> None:
         super().__init__()
         self.database = database
         # Every database failure reaches the screens as an AuditError in words (a busy
@@ -47,6 +48,8 @@ class IomAuditApp(App[None]):
         self.settings: Settings = load_settings(settings_file)
         self.workspace: Workspace | None = None
         self.report_dir = Path.cwd()  # where the report screen proposes to write
+        self.comparisons = ComparisonCache()  # the comparison view's, while data is unchanged
+        self.preload = preload
         self.theme = theme or self.settings.theme or DARK
         self._signals: list[int] = []
 
@@ -57,6 +60,11 @@ class IomAuditApp(App[None]):
 
         self._install_signal_handlers()
         self.push_screen(StartScreen())
+        if self.preload:
+            # Once the first screen is drawn: the comparison's libraries (pandas, numpy,
+            # scipy.special, about 0.5 s) import in the background while the inspector
+            # reads it, so that the first comparison counts at once instead of importing.
+            self.call_after_refresh(self._preload)
 
     def start(self, workspace: Workspace) -> None:
         """Identity and inspection confirmed: remember them and open the home screen, an
@@ -86,6 +94,9 @@ class IomAuditApp(App[None]):
             save_settings(self.settings, self.settings_file)
         except OSError as exc:
             self.notify(f"Settings not saved: {exc}", severity="warning")
+
+    def _preload(self) -> None:
+        preload_in_background()
 
     def _install_signal_handlers(self) -> None:
         # asyncio's handlers run on the event loop, so flushing widgets from them is safe.

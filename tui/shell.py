@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from audit.store.engine import Database
+from audit.views.comparison_cache import ComparisonCache
 from tui.settings import Settings
 from tui.workspace import Workspace
 
@@ -18,6 +19,7 @@ class Shell(Protocol):
     settings: Settings
     workspace: Workspace | None
     report_dir: Path
+    comparisons: ComparisonCache
 
     def start(self, workspace: Workspace) -> None:
         """Identity and inspection confirmed: open the dashboard."""

@@ -6,7 +6,7 @@ DataFrames to `stats`, which does every calculation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -20,19 +20,15 @@ from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
 from audit.profile import level_label as level_label  # its home; read models use it
 from audit.store.engine import Database
-from audit.store.models import Case, Inspection, Site
-from audit.views.frames import (
-    IOM_LEVELS,
-    group_expression,
-    group_sizes,
-    groupable_fields,
-    unknown_group_count,
-)
-from audit.views.tally import pattern_counts
+from audit.store.models import Answer, Case, Inspection, Site
+from audit.views.background import in_background
+from audit.views.frames import IOM_LEVELS, group_expression, groupable_fields
+from audit.views.tally import group_patterns, tally_patterns
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
-from stats import Comparison, ComparisonRow, QuestionInfo, compare_counts
-from stats.regression import DEFAULT_COVARIATES
+from stats.aggregate import compare_counts
+from stats.regression import import_model_libraries
+from stats.results import DEFAULT_COVARIATES, Comparison, ComparisonRow, QuestionInfo
 
 CORRECTIONS = ("holm", "bh", "none")
 
@@ -132,23 +128,27 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
         where = comparable(db, where, by)
     qids = (select_questions(where.question_set, questions) if isinstance(questions, str)
             else list(questions))
-    levels = IOM_LEVELS if by == "iom" else _levels(db, where, by)
     usable = [c for c in covariates if c != by and c in groupable_fields()]
-    counts = pattern_counts(db, where.inspection_ids, by=by, questions=qids,
-                            covariates=usable if independent_effect else (),
+    grouped = group_patterns(db, where.inspection_ids, by=by,
+                             covariates=usable if independent_effect else ())
+    levels = IOM_LEVELS if by == "iom" else _levels(grouped.sizes, by)
+    if independent_effect and len(levels) == 2:
+        # The model's libraries (statsmodels and scipy.stats, about a second) import in
+        # the background while the database counts the answers, which leaves the
+        # interpreter free (SQLite works outside Python's lock).
+        in_background(import_model_libraries, "import statsmodels")
+    counts = tally_patterns(db, grouped.patterns, qids, inspection_ids=where.inspection_ids,
                             rater=final_record.COUNTED)
-    sizes = {str(level): int(n)
-             for level, n in group_sizes(db, where.inspection_ids, by=by).items()}
     return compare_counts(counts, by, qids, question_info(where.question_set, qids),
-                          levels=levels, group_sizes=sizes, alpha=alpha,
+                          levels=levels, group_sizes=grouped.sizes, alpha=alpha,
                           correction=correction, test=test, yates=yates, covariates=usable,
                           independent_effect=independent_effect,
-                          missing_group=unknown_group_count(db, where.inspection_ids, by=by))
+                          missing_group=grouped.unknown)
 
 
-def _levels(db: Database, where: Scope, by: str) -> tuple[str, ...]:
+def _levels(sizes: Mapping[str, int], by: str) -> tuple[str, ...]:
     """The group levels in their codebook order (observed ones only)."""
-    observed = set(group_sizes(db, where.inspection_ids, by=by).index)
+    observed = set(sizes)
     spec = PROFILE.get(by)
     if spec is not None and spec.kind == "code":
         return tuple(c for c in spec.codes if c in observed)

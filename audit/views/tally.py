@@ -21,7 +21,8 @@ scan of the primary answers stays the one above.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -73,10 +74,8 @@ def tally(db: Database, cases: pd.DataFrame, questions: Sequence[str], *,
     if rater not in final_record.ANSWER_SOURCES:
         raise ValueError(f"no rater {rater!r} to count")
     keys = list(cases.columns)
-    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in ["question_id", *keys, "value"]}
-                         ).assign(count=pd.Series(dtype="int64"))
     if len(cases) == 0 or not questions:
-        return empty
+        return _empty(keys)
     ids = cases.index.to_numpy(dtype=np.int64)
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
@@ -90,6 +89,22 @@ def tally(db: Database, cases: pd.DataFrame, questions: Sequence[str], *,
     else:
         pattern = np.zeros(len(sorted_ids), dtype=np.int64)
         patterns = pd.DataFrame(index=[0])
+    return _count(db, sorted_ids, pattern, patterns, keys, questions, inspection_ids, rater)
+
+
+def _empty(keys: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in ["question_id", *keys, "value"]}
+                        ).assign(count=pd.Series(dtype="int64"))
+
+
+def _count(db: Database, sorted_ids: np.ndarray, pattern: np.ndarray, patterns: pd.DataFrame,
+           keys: Sequence[str], questions: Sequence[str], inspection_ids: Sequence[int],
+           rater: str) -> pd.DataFrame:
+    """The tally of cases given as sorted ids and their pattern numbers (0, 1, ... in
+    order of each pattern's first case), `patterns` holding each pattern's keys."""
+    empty = _empty(keys)
+    if len(sorted_ids) == 0 or not questions:
+        return empty
     n_patterns = len(patterns)
     counted_rater = final_record.PRIMARY if rater == final_record.FINAL else rater
     if db.engine.dialect.name != "sqlite":
@@ -117,16 +132,14 @@ def _counted_here(db: Database, sorted_ids: np.ndarray, pattern: np.ndarray,
                   inspection_ids: Sequence[int]) -> pd.DataFrame:
     """SQLite: answers counted per question, value and pattern number, in numpy, from the
     case ids listed per answer (rows in question, value, pattern order)."""
+    pattern_of = _pattern_of(sorted_ids, pattern)
     out_q: list[str] = []
     out_v: list[str] = []
     out_p: list[np.ndarray] = []
     out_n: list[np.ndarray] = []
     for qid, value, answer_ids in _case_ids_per_answer(db, questions, inspection_ids, rater,
                                                        n_cases=len(sorted_ids)):
-        pos = np.searchsorted(sorted_ids, answer_ids)
-        pos[pos == len(sorted_ids)] = 0
-        hit = sorted_ids[pos] == answer_ids
-        counts = np.bincount(pattern[pos[hit]], minlength=n_patterns)
+        counts = np.bincount(pattern_of(answer_ids), minlength=n_patterns)
         nonzero = np.flatnonzero(counts)
         out_q.extend([qid] * len(nonzero))
         out_v.extend([value] * len(nonzero))
@@ -169,6 +182,31 @@ def _moderated(counted: pd.DataFrame, moderated: pd.DataFrame, sorted_ids: np.nd
         raise RuntimeError("the final record took out a primary answer it had not counted")
     summed = summed.astype({"pattern": "int64", "count": "int64"})
     return summed[summed["count"] > 0].reset_index(drop=True)
+
+
+# A table indexed by case id (one int per id up to the largest) while the ids are this
+# dense; sparser ids are looked up by binary search instead.
+_DENSE_IDS = 8
+
+
+def _pattern_of(sorted_ids: np.ndarray, pattern: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from answers' case ids to the pattern numbers of those among the cases
+    (the ids of other cases are dropped)."""
+    top = int(sorted_ids[-1])
+    if top < _DENSE_IDS * len(sorted_ids) + 1024:
+        table = np.full(top + 2, -1, dtype=np.int64)
+        table[sorted_ids] = pattern
+
+        def dense(answer_ids: np.ndarray) -> np.ndarray:
+            found = table[np.minimum(answer_ids, top + 1)]  # past the last case: -1
+            return found[found >= 0]
+        return dense
+
+    def sparse(answer_ids: np.ndarray) -> np.ndarray:
+        pos = np.searchsorted(sorted_ids, answer_ids)
+        pos[pos == len(sorted_ids)] = 0
+        return pattern[pos[sorted_ids[pos] == answer_ids]]
+    return sparse
 
 
 # The join through "case" is for the planner: joined to the answers directly, the pattern
@@ -247,6 +285,103 @@ def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids:
         yield qid, value, found
 
 
+@dataclass(frozen=True)
+class CasePatterns:
+    """Cases grouped by their keys: one row of `keys` per pattern (numbered 0, 1, ... in
+    the order of each pattern's first case id, as `tally` numbers them), and for each
+    pattern the ids of its cases."""
+
+    keys: pd.DataFrame
+    ids: list[np.ndarray]
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Cases per pattern."""
+        return np.array([len(i) for i in self.ids], dtype=np.int64)
+
+    def where(self, keep: np.ndarray) -> CasePatterns:
+        """The patterns where `keep` (a boolean per pattern) holds, numbered again."""
+        chosen = np.flatnonzero(keep)
+        return CasePatterns(self.keys.iloc[chosen].reset_index(drop=True),
+                            [self.ids[i] for i in chosen])
+
+
+def case_patterns(db: Database, inspection_ids: Sequence[int],
+                  columns: Mapping[str, sa.SQLColumnExpression[Any]]) -> CasePatterns:
+    """The cases of the inspections grouped by the given SQL columns (as `case_keys`).
+
+    One `GROUP BY` in the database listing each pattern's case ids (`group_concat` /
+    `string_agg`): a few hundred rows, however many cases, where `case_keys` fetches a
+    row per case (the slow part of a national comparison inside the app, whose worker
+    thread shares the interpreter with the screen).
+    """
+    keys: list[sa.Label[Any]] = [c.label(f"k{i}") for i, c in enumerate(columns.values())]
+    case_id = col(Case.id)
+    listed = (sa.func.group_concat(case_id) if db.engine.dialect.name == "sqlite"
+              else sa.func.string_agg(sa.cast(case_id, sa.Text), ","))
+    stmt = (sa.select(*keys, sa.func.min(case_id), sa.func.count(), listed)
+            .select_from(Case)
+            .join(Inspection, col(Case.inspection_id) == Inspection.id)
+            .outerjoin(Site, col(Case.site_id) == Site.id)
+            .where(col(Case.inspection_id).in_(list(inspection_ids)))
+            .group_by(*keys))
+    with db.engine.connect() as conn:
+        result = conn.execute(stmt)
+        try:
+            rows = list(result.cursor.fetchall()) if result.cursor is not None else []
+        finally:
+            result.close()
+    rows.sort(key=lambda row: row[len(keys)])  # by each pattern's first case id
+    names = list(columns)
+    frame = (pd.DataFrame.from_records([row[:len(keys)] for row in rows], columns=names)
+             if rows else pd.DataFrame({c: pd.Series(dtype="object") for c in names}))
+    ids = []
+    for row in rows:
+        found = np.sort(np.fromstring(row[-1], dtype=np.int64, sep=","))
+        if len(found) != row[-2]:  # a malformed list would be silently cut short
+            raise RuntimeError(f"read {len(found)} of {row[-2]} case ids of a pattern")
+        ids.append(found)
+    return CasePatterns(frame, ids)
+
+
+def tally_patterns(db: Database, patterns: CasePatterns, questions: Sequence[str], *,
+                   inspection_ids: Sequence[int], rater: str = "primary") -> pd.DataFrame:
+    """`tally` of the cases of `patterns`: the same frame as `tally` of their `case_keys`."""
+    keys = list(patterns.keys.columns)
+    if not patterns.ids:
+        return _empty(keys)
+    ids = np.concatenate(patterns.ids)
+    pattern = np.repeat(np.arange(len(patterns.ids), dtype=np.int64), patterns.sizes)
+    order = np.argsort(ids, kind="stable")
+    frame = patterns.keys if keys else pd.DataFrame(index=range(len(patterns.ids)))
+    return _count(db, ids[order], pattern[order], frame, keys, questions, inspection_ids,
+                  rater)
+
+
+@dataclass(frozen=True)
+class GroupPatterns:
+    """The cases of a comparison: the patterns of those of a known group (`by` first,
+    then the covariates), the cases per group level, and the cases of no group (e.g.
+    IOM status unknown)."""
+
+    patterns: CasePatterns
+    sizes: dict[str, int]
+    unknown: int
+
+
+def group_patterns(db: Database, inspection_ids: Sequence[int], *, by: str,
+                   covariates: Sequence[str] = ()) -> GroupPatterns:
+    """The cases of the inspections grouped by `by` and the covariates (`case_patterns`),
+    with the group sizes and the cases of no group counted from the same grouping."""
+    columns = {by: group_expression(by), **{c: group_expression(c) for c in covariates}}
+    patterns = case_patterns(db, inspection_ids, columns)
+    known = patterns.keys[by].notna().to_numpy()
+    sizes: dict[str, int] = {}
+    for level, n in zip(patterns.keys[by][known], patterns.sizes[known], strict=True):
+        sizes[str(level)] = sizes.get(str(level), 0) + int(n)
+    return GroupPatterns(patterns.where(known), sizes, int(patterns.sizes[~known].sum()))
+
+
 def pattern_counts(db: Database, inspection_ids: Sequence[int], *, by: str,
                    questions: Sequence[str], covariates: Sequence[str] = (),
                    rater: str = "primary") -> pd.DataFrame:
@@ -257,7 +392,6 @@ def pattern_counts(db: Database, inspection_ids: Sequence[int], *, by: str,
     regressions alike (see `stats.aggregate`), and it keeps a national dataset's millions
     of answers inside the database.
     """
-    columns = {by: group_expression(by), **{c: group_expression(c) for c in covariates}}
-    cases = case_keys(db, inspection_ids, columns)
-    cases = cases[cases[by].notna()]
-    return tally(db, cases, questions, inspection_ids=inspection_ids, rater=rater)
+    grouped = group_patterns(db, inspection_ids, by=by, covariates=covariates)
+    return tally_patterns(db, grouped.patterns, questions, inspection_ids=inspection_ids,
+                          rater=rater)

@@ -1,6 +1,7 @@
 """The search path, versions, includes and the refusal of changed content."""
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from question_sets import (
     search_path,
     validate_file,
 )
-from question_sets.loader import PACKAGE_DIR
+from question_sets.loader import PACKAGE_DIR, _Catalog, _files
 
 ADULT = PACKAGE_DIR / "hmip-adult-2018-1.0.yaml"
 
@@ -136,3 +137,33 @@ def test_an_unreadable_file_is_named_not_silently_skipped(tmp_path: Path) -> Non
         load_set("bad", extra_dirs=[tmp_path])
     with pytest.raises(QuestionSetError, match=f"{bad} is not a valid question set: {bad}:4:1"):
         list_sets([tmp_path])
+
+
+def test_threads_loading_a_set_at_once_all_get_it() -> None:
+    """The catalog is shared by the app's threads (its workers and the comparison's
+    background preload): two first loads of a set at once once failed with 'include
+    cycle: iom-thematic-2019@1.0 -> iom-thematic-2019@1.0' (the include chain was one
+    list for every thread)."""
+    files = _files(search_path())
+    for _ in range(3):
+        catalog = _Catalog(files)  # fresh: nothing checked yet
+        start = threading.Barrier(4)
+        loaded: list[object] = []
+        failed: list[BaseException] = []
+        threads = [threading.Thread(target=_load_after, args=(catalog, start, loaded, failed))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert failed == []
+        assert len(loaded) == 4 and all(qs is loaded[0] for qs in loaded)
+
+
+def _load_after(catalog: _Catalog, start: threading.Barrier, loaded: list[object],
+                failed: list[BaseException]) -> None:
+    start.wait()
+    try:
+        loaded.append(catalog.load("iom-thematic-2019"))
+    except Exception as exc:  # noqa: BLE001  (what the threads met is the result)
+        failed.append(exc)

@@ -4,6 +4,7 @@ that differ (each pair tested as two groups, Holm-adjusted within the question).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,6 +34,12 @@ class ComparisonReady(Message):
     comparison: Any  # stats.Comparison (imported lazily: pandas is slow to import)
     scope: str
     by: str = "iom"
+    asked: tuple[tuple[str, ...], str] = ((), "iom")  # (inspections, by) it answers
+
+
+@dataclass
+class Counting(Message):
+    cases: int  # in the scope being compared
 
 
 @dataclass
@@ -43,6 +50,22 @@ class CasesBehind(Message):
     offset: int = 0  # of the first one listed
 
 
+LABEL_WIDTH = 24
+
+
+def short_labels(labels: Sequence[str], width: int = LABEL_WIDTH) -> list[str]:
+    """Questions' labels in `width` cells: the start of each, or, where two would read
+    the same, both ends with the middle left out (with every question listed,
+    "Attitudes to offending: linked to offending" and "Attitudes to offending:
+    sufficient services delivered" differ only at the end)."""
+    starts = [label[:width] for label in labels]
+    same = {s for s in starts if starts.count(s) > 1}
+    head = (width - 1) // 2
+    return [f"{label[:head].rstrip()}…{label[-(width - 1 - head):].lstrip()}"
+            if start in same and len(label) > width else start
+            for label, start in zip(labels, starts, strict=True)]
+
+
 def pct_cell(counts: Any) -> str:
     """A group's cell: "43% (17/40)"; the missing mark when nobody answered."""
     if counts is None or counts.pct is None:
@@ -51,7 +74,9 @@ def pct_cell(counts: Any) -> str:
 
 
 class ComparisonScreen(IomScreen):
-    """The IOM vs non-IOM table (computed in a worker) and its bar chart."""
+    """The IOM vs non-IOM table of every yes/no question (computed in a worker, through
+    the counting path of `iom-audit compare`, and kept in the app's cache while the data
+    is unchanged) and its bar chart. Keys act while it counts: esc goes back at once."""
 
     PALETTE_GROUP = "Comparison"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -77,10 +102,11 @@ class ComparisonScreen(IomScreen):
         self.behind_cell: tuple[str, str, str, str] | None = None
         self.behind_offset = 0
         self.behind_total = 0
+        self.asked: tuple[tuple[str, ...], str] = ((), "iom")  # what the last count is for
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Computing the comparison…", id="comparison-title")
+        yield Static("Counting the cases…", id="comparison-title")
         yield LoadingIndicator(id="comparison-loading")
         with Horizontal(id="comparison-body"):
             yield DataTable(id="comparison-table", cursor_type="cell", zebra_stripes=True)
@@ -97,7 +123,7 @@ class ComparisonScreen(IomScreen):
                              ("Answer", 10)):
             behind.add_column(label, width=width)
         self.query_one("#comparison-body").display = False
-        self.action_refresh()
+        self.recount()
 
     def _column_key(self, level: str) -> str:
         # IOM keeps its plain keys; other levels are prefixed so that a site called "p"
@@ -110,7 +136,7 @@ class ComparisonScreen(IomScreen):
         table = self.query_one("#comparison-table", DataTable)
         table.clear(columns=True)
         names = names or LEVELS
-        table.add_column("Question", key="label", width=24)
+        table.add_column("Question", key="label", width=LABEL_WIDTH)
         for level in levels:
             # Counts wide enough for a national sample: "71% (65,076/91,650)".
             # Text: a site's name is shown as typed, never read as markup.
@@ -123,23 +149,41 @@ class ComparisonScreen(IomScreen):
             table.add_column("Pairs that differ", key="pairs", width=44)
 
     def action_refresh(self) -> None:
+        """f5: count again, whatever the cache holds."""
+        self.recount(fresh=True)
+
+    def recount(self, fresh: bool = False) -> None:
+        inspections = None if self.all_inspections else [self.ws.inspection]
+        self.asked = (tuple(inspections or ()), self.by)
         self.query_one("#comparison-loading").display = True
-        self.compute(None if self.all_inspections else [self.ws.inspection], self.by)
+        self.compute(inspections, self.by, fresh=fresh)
 
     def action_cycle_grouping(self) -> None:
         self.by = GROUPINGS[(GROUPINGS.index(self.by) + 1) % len(GROUPINGS)]
         self.sub_title = GROUPING_NAMES[self.by]
-        self.action_refresh()
+        self.recount()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="comparison",
           description="Comparing groups of cases")
-    def compute(self, inspections: list[str] | None, by: str = "iom") -> None:
-        from audit.views.analysis import compare  # pandas and statsmodels load here, not at start
+    def compute(self, inspections: list[str] | None, by: str = "iom",
+                fresh: bool = False) -> None:
+        # The counts and tests only: the independent effect (a model per question) is
+        # the CLI's and the report's, so statsmodels never loads here.
+        from audit.views.comparison_cache import data_version
 
-        result = compare(self.ws.db, by=by, inspections=inspections, questions="key",
-                         independent_effect=False)
+        version = data_version(self.ws.db, inspections)
+        self.post_message(Counting(version.cases))
+        result = self.iom_app.comparisons.compare(
+            self.ws.db, version, fresh=fresh, by=by, inspections=inspections,
+            questions="all", independent_effect=False)
         scope = ", ".join(inspections) if inspections else "every inspection with both groups"
-        self.post_message(ComparisonReady(result, scope, by))
+        self.post_message(ComparisonReady(result, scope, by, (tuple(inspections or ()), by)))
+
+    @on(Counting)
+    def counting(self, message: Counting) -> None:
+        if self.query_one("#comparison-loading").display:
+            self.query_one("#comparison-title", Static).update(
+                f"Counting {format_count(message.cases)} cases…")
 
     def worker_error(self, worker: Any, error: BaseException) -> None:
         # A refused look at the cases behind a cell is notified (IomScreen); the table stays.
@@ -152,8 +196,8 @@ class ComparisonScreen(IomScreen):
     def show(self, message: ComparisonReady) -> None:
         from audit.views.analysis import significant_pairs
 
-        if message.by != self.by:
-            return  # a result for a grouping the user has since moved away from
+        if message.asked != self.asked:
+            return  # a result for a grouping or scope the user has since moved away from
         self.comparison = c = message.comparison
         self.query_one("#comparison-loading").display = False
         self.query_one("#comparison-body").display = True
@@ -162,9 +206,10 @@ class ComparisonScreen(IomScreen):
         many = len(levels) > 2
         self._set_columns(levels, names, pairs=many)
         table = self.query_one("#comparison-table", DataTable)
-        for row in c.rows:
+        labels = short_labels([row.label for row in c.rows])
+        for row, label in zip(c.rows, labels, strict=True):
             sig = " *" if row.significant else ""
-            cells: list[Any] = [Text(row.label)]
+            cells: list[Any] = [Text(label)]
             cells += [pct_cell(row.groups.get(level)) for level in levels]
             if len(levels) == 2:
                 cells.append(MISSING if row.diff_pp is None else f"{format_pp(row.diff_pp)}{sig}")
@@ -273,7 +318,7 @@ class ComparisonScreen(IomScreen):
 
     def action_toggle_scope(self) -> None:
         self.all_inspections = not self.all_inspections
-        self.action_refresh()
+        self.recount()
 
     def action_back(self) -> None:
         behind = self.query_one("#behind", DataTable)
