@@ -20,7 +20,7 @@ from audit.inspections import inspections_for_reading, question_set_of
 from audit.permissions import Actor, require
 from audit.profile import level_label as level_label  # its home; read models use it
 from audit.store.engine import Database
-from audit.store.models import Answer, Case, Inspection, Site
+from audit.store.models import Case, Inspection, Site
 from audit.views.background import in_background
 from audit.views.frames import IOM_LEVELS, group_expression, groupable_fields
 from audit.views.tally import group_patterns, tally_patterns
