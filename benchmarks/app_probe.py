@@ -262,7 +262,9 @@ def _dashboard_shown(app: Any, dashboard: type) -> bool:
     return loading is not None and not loading.display
 
 
-async def _open_case(app: Any, pilot: Any) -> Any:
+async def _open_case(app: Any, pilot: Any) -> tuple[Any, float]:
+    """Open the first case of the list: its screen, and the seconds from `enter` until
+    it is ready for keys (read, loading gate open)."""
     from tui.screens.case import CaseScreen
     from tui.screens.case_list import CaseListScreen
 
@@ -270,14 +272,19 @@ async def _open_case(app: Any, pilot: Any) -> Any:
     await until(lambda: isinstance(app.screen, CaseListScreen))
     await app.workers.wait_for_complete()
     await until(lambda: app.screen.total > 0)
+    await pilot.pause()
+    start = time.perf_counter()
     await pilot.press("enter")
-    await until(lambda: any(isinstance(s, CaseScreen) for s in app.screen_stack))
+    # Ready for keys: the case screen is up, its case read and its loading gate open.
+    await until(lambda: any(isinstance(s, CaseScreen) and s.view is not None
+                            and not s.loading_keys for s in app.screen_stack))
+    ready = time.perf_counter() - start
     await pilot.pause()
     while not isinstance(app.screen, CaseScreen):  # a dialog on top (drafts): dismiss it
         await pilot.press("escape")
     screen = app.screen
     await _reopen(screen)
-    return screen
+    return screen, ready
 
 
 async def _reopen(screen: Any) -> None:
@@ -310,7 +317,7 @@ async def _keys(app: Any, pilot: Any, repeats: int, recorder: Recorder) -> dict[
     """Alternate `j` (measured) and an answer key (measured) `repeats` times each."""
     from textual.widgets import Static
 
-    screen = await _open_case(app, pilot)
+    screen, case_ready = await _open_case(app, pilot)
     where = screen.query_one("#q-where", Static)
     first = screen.current
     nexts: list[float] = []
@@ -340,7 +347,7 @@ async def _keys(app: Any, pilot: Any, repeats: int, recorder: Recorder) -> dict[
         last = (qid, value)
         await pilot.pause()
     return {"next_question": nexts, "record_answer": answers, "case_id": screen.case_id,
-            "last_answer": last}
+            "last_answer": last, "case_ready": case_ready}
 
 
 def _shows(screen: Any, where: Any, qid: str) -> bool:
