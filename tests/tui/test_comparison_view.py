@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.text import Text
 from sqlmodel import select
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import RowKey
 
 from audit import cases
 from audit.permissions import Actor
@@ -24,7 +26,7 @@ from question_sets.loader import load_set
 from tests.tui.conftest import build_db, case_id
 from tests.tui.test_rating_flow import SIZE
 from tui.app import IomAuditApp
-from tui.screens.comparison import ComparisonScreen, pct_cell, short_labels
+from tui.screens.comparison import LABEL_WIDTH, ComparisonScreen, pct_cell
 from tui.screens.dashboard import DashboardScreen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +80,12 @@ async def test_every_yes_no_question_with_the_numbers_of_compare(rated: Database
         # Cases 0, 2, 4 are IOM (yes, no, no); 1, 3, 5 are not (yes, yes, no).
         assert str(table.get_cell("2.1.1", "iom")) == "33% (1/3)"
         assert str(table.get_cell("2.1.1", "non_iom")) == "67% (2/3)"
+        # Labels wrap, never cut: each whole label, a long one over two lines or more.
+        for row in screen.comparison.rows:
+            assert str(table.get_cell(row.question_id, "label")) == row.label
+        long_one = "factor.ete.delivered"
+        assert len(str(table.get_cell(long_one, "label"))) > LABEL_WIDTH
+        assert table.rows[RowKey(long_one)].height > 1
 
 
 async def test_esc_while_counting_goes_back_and_the_count_is_kept(
@@ -191,11 +199,13 @@ def test_the_view_loads_neither_scipy_stats_nor_statsmodels(tmp_path: Path) -> N
     assert out["loaded"] == ["pandas"]
 
 
-def test_labels_that_would_read_the_same_show_both_ends() -> None:
-    labels = ["Attitudes to offending: linked to offending",
-              "Attitudes to offending: sufficient services delivered",
-              "Assessment: engaging the service user", "IOM: de-selected"]
-    short = short_labels(labels)
-    assert short == ["Attitudes t…to offending", "Attitudes t…es delivered",
-                     "Assessment: engaging the", "IOM: de-selected"]
-    assert all(len(s) <= 24 for s in short)
+def test_long_labels_wrap_in_the_question_column() -> None:
+    """Labels wrap, never cut: the whole label in its cell, over as many lines as needed."""
+    from rich.console import Console
+
+    from tui.screens.comparison import LABEL_WIDTH
+
+    label = "Education, training and employment: sufficient services delivered"
+    lines = Console(width=LABEL_WIDTH).render_lines(Text(label), pad=False)
+    shown = " ".join("".join(seg.text for seg in line).strip() for line in lines)
+    assert len(lines) > 1 and " ".join(shown.split()) == label

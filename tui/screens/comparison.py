@@ -4,7 +4,6 @@ that differ (each pair tested as two groups, Holm-adjusted within the question).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -51,19 +50,7 @@ class CasesBehind(Message):
 
 
 LABEL_WIDTH = 24
-
-
-def short_labels(labels: Sequence[str], width: int = LABEL_WIDTH) -> list[str]:
-    """Questions' labels in `width` cells: the start of each, or, where two would read
-    the same, both ends with the middle left out (with every question listed,
-    "Attitudes to offending: linked to offending" and "Attitudes to offending:
-    sufficient services delivered" differ only at the end)."""
-    starts = [label[:width] for label in labels]
-    same = {s for s in starts if starts.count(s) > 1}
-    head = (width - 1) // 2
-    return [f"{label[:head].rstrip()}…{label[-(width - 1 - head):].lstrip()}"
-            if start in same and len(label) > width else start
-            for label, start in zip(labels, starts, strict=True)]
+"""The question column: a label longer than this wraps onto more lines, never cut."""
 
 
 def pct_cell(counts: Any) -> str:
@@ -206,10 +193,9 @@ class ComparisonScreen(IomScreen):
         many = len(levels) > 2
         self._set_columns(levels, names, pairs=many)
         table = self.query_one("#comparison-table", DataTable)
-        labels = short_labels([row.label for row in c.rows])
-        for row, label in zip(c.rows, labels, strict=True):
+        for row in c.rows:
             sig = " *" if row.significant else ""
-            cells: list[Any] = [Text(label)]
+            cells: list[Any] = [Text(row.label)]
             cells += [pct_cell(row.groups.get(level)) for level in levels]
             if len(levels) == 2:
                 cells.append(MISSING if row.diff_pp is None else f"{format_pp(row.diff_pp)}{sig}")
@@ -217,7 +203,8 @@ class ComparisonScreen(IomScreen):
             if many:
                 # Text: site names are shown as typed, never read as markup.
                 cells.append(Text("; ".join(significant_pairs(row, c.by)) or MISSING))
-            table.add_row(*cells, key=row.question_id)
+            # height=None: as many lines as the wrapped label needs.
+            table.add_row(*cells, key=row.question_id, height=None)
         mean = c.summary.mean_diff_pp
         heading = (" vs ".join(names[lv] for lv in levels) if len(levels) <= 3
                    else f"{GROUPING_NAMES.get(c.by, c.by)} ({len(levels)} groups)")

@@ -53,7 +53,7 @@ class BarChart(Static):
         out = Text()
         for i, g in enumerate(self.groups):
             style = "bold reverse" if i == self.highlight else "bold"
-            out.append(f"{g.label[:width + 15]}\n", style=style)
+            out.append(f"{g.label}\n", style=style)  # wraps in the panel, never cut
             for j, (name, pct, _n) in enumerate(g.values):
                 pct_text = format_pct(pct).rjust(4)  # "100%" is the widest
                 out.append(f" {name:<8}", style="dim")
