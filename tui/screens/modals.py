@@ -145,28 +145,34 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class ReasonModal(ModalScreen[str | None]):
-    """Why a signed-off case is reopened (or a locked one unlocked): the reason goes into
-    the audit trail beside the status change. Returns the reason, or None to cancel."""
+class TextEntryModal(ModalScreen[str | None]):
+    """A dialog that asks for one line of text the change is recorded with (a reason, a
+    comment): its heading and sentences, the field, and a button that records it. Returns
+    the text, or None to cancel; empty text is refused with `missing`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="reason.cancel"),
+        Binding("escape", "cancel", "Cancel", id="text_entry.cancel"),
     ]
 
-    def __init__(self, title: str, why: str, action: str) -> None:
+    def __init__(self, title: str, lines: list[str], *, prompt: str, placeholder: str,
+                 field_id: str, max_length: int, ok: str, missing: str,
+                 dialog_id: str | None = None) -> None:
         super().__init__()
-        self.title_text, self.why, self.action_text = title, why, action
+        self.title_text, self.lines = title, lines
+        self.prompt, self.placeholder, self.field_id = prompt, placeholder, field_id
+        self.max_length, self.ok, self.missing, self.dialog_id = (max_length, ok, missing,
+                                                                  dialog_id)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id=self.dialog_id):
             yield Static(Text(self.title_text, style="bold"), classes="heading")
-            # Case refs are data, never markup; the refusal reads as a sentence here.
-            yield Static(Text(self.why[:1].upper() + self.why[1:]))
-            yield Static("Reason (kept in the audit trail):")
-            yield Input(placeholder="e.g. 2.1.1 was answered for the wrong case",
-                        id="reason", max_length=500)
+            for line in self.lines:  # case refs, answers and labels are data, never markup
+                yield Static(Text(line))
+            yield Static(self.prompt)
+            yield Input(placeholder=self.placeholder, id=self.field_id,
+                        max_length=self.max_length)
             with Horizontal(classes="buttons"):
-                yield Button(f"{self.action_text} (enter)", id="ok", variant="warning")
+                yield Button(f"{self.ok} (enter)", id="ok", variant="warning")
                 yield Button("Cancel (escape)", id="cancel")
 
     def on_mount(self) -> None:
@@ -184,62 +190,36 @@ class ReasonModal(ModalScreen[str | None]):
             self.action_cancel()
 
     def confirm(self) -> None:
-        reason = self.query_one(Input).value.strip()
-        if not reason:
-            self.notify("Give a reason: it is recorded with the change.", severity="warning")
+        text = self.query_one(Input).value.strip()
+        if not text:
+            self.notify(self.missing, severity="warning")
             return
-        self.dismiss(reason)
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
-class CommentModal(ModalScreen[str | None]):
+class ReasonModal(TextEntryModal):
+    """Why a signed-off case is reopened (or a locked one unlocked): the reason goes into
+    the audit trail beside the status change. Returns the reason, or None to cancel."""
+
+    def __init__(self, title: str, why: str, action: str) -> None:
+        super().__init__(title, [why[:1].upper() + why[1:]],
+                         prompt="Reason (kept in the audit trail):",
+                         placeholder="e.g. 2.1.1 was answered for the wrong case",
+                         field_id="reason", max_length=500, ok=action,
+                         missing="Give a reason: it is recorded with the change.")
+
+
+class CommentModal(TextEntryModal):
     """Why a moderated answer departs from both ratings: the comment is stored as the
     moderated answer's note. Returns the comment, or None to cancel (a third answer is
     never recorded without one)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="comment.cancel"),
-    ]
-
     def __init__(self, title: str, why: str) -> None:
-        super().__init__()
-        self.title_text, self.why = title, why
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text, style="bold"), classes="heading")
-            # Answers and labels are data, never markup.
-            yield Static(Text(self.why))
-            yield Static("Comment (kept with the moderated answer):")
-            yield Input(placeholder="e.g. no risk assessment on file: not applicable",
-                        id="comment", max_length=2_000)
-            with Horizontal(classes="buttons"):
-                yield Button("Record (enter)", id="ok", variant="warning")
-                yield Button("Cancel (escape)", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def submitted(self) -> None:
-        self.confirm()
-
-    @on(Button.Pressed)
-    def pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.confirm()
-        else:
-            self.action_cancel()
-
-    def confirm(self) -> None:
-        comment = self.query_one(Input).value.strip()
-        if not comment:
-            self.notify("Give a comment: a third answer says why it departs from both "
-                        "ratings.", severity="warning")
-            return
-        self.dismiss(comment)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        super().__init__(title, [why], prompt="Comment (kept with the moderated answer):",
+                         placeholder="e.g. no risk assessment on file: not applicable",
+                         field_id="comment", max_length=2_000, ok="Record",
+                         missing="Give a comment: a third answer says why it departs from "
+                                 "both ratings.")

@@ -14,14 +14,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Select, Static
+from textual.widgets import Footer, Input, Select, Static
 
 from audit.lifecycle import REASON_MAX
 from audit.text_rules import COMMENT_MAX, preview
 from audit.views.queries import Thread
 from question_sets import Question
+from tui.screens.modals import TextEntryModal
 
 # What each step asks for, and the words of its box.
 PROMPTS = {
@@ -49,57 +50,23 @@ def _answer_line(question: Question, value: str | None) -> str:
     return f"{value} ({question.codes[value]})" if value in question.codes else value
 
 
-class OpenQueryModal(ModalScreen[str | None]):
+class OpenQueryModal(TextEntryModal):
     """Open a query on the current question's answer: returns the comment, or None."""
 
     PALETTE_GROUP = "Open a query"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="open_query.cancel"),
-    ]
 
     def __init__(self, case_ref: str, question: Question, rater: str,
                  value: str | None) -> None:
-        super().__init__()
+        super().__init__(
+            f"Open a query on {question.id} of case {case_ref}",
+            [question.label, f"The {rater} answer: {_answer_line(question, value)}"],
+            prompt="Comment: what is wrong or unclear (kept in the thread and the audit "
+                   "trail):",
+            placeholder="e.g. no RoSH assessment on file before release",
+            field_id="query-comment", max_length=COMMENT_MAX, ok="Open the query",
+            missing="Give a comment: it says what the query is about.",
+            dialog_id="open-query")
         self.case_ref, self.question, self.rater, self.value = case_ref, question, rater, value
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="open-query"):
-            yield Static(Text(f"Open a query on {self.question.id} of case {self.case_ref}",
-                              style="bold"), classes="heading")
-            yield Static(Text(self.question.label))
-            yield Static(Text(f"The {self.rater} answer: "
-                              f"{_answer_line(self.question, self.value)}"))
-            yield Static("Comment: what is wrong or unclear (kept in the thread and the "
-                         "audit trail):")
-            yield Input(placeholder="e.g. no RoSH assessment on file before release",
-                        id="query-comment", max_length=COMMENT_MAX)
-            with Horizontal(classes="buttons"):
-                yield Button("Open the query (enter)", id="ok", variant="warning")
-                yield Button("Cancel (escape)", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def submitted(self) -> None:
-        self.confirm()
-
-    @on(Button.Pressed)
-    def pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.confirm()
-        else:
-            self.action_cancel()
-
-    def confirm(self) -> None:
-        text = self.query_one(Input).value.strip()
-        if not text:
-            self.notify("Give a comment: it says what the query is about.", severity="warning")
-            return
-        self.dismiss(text)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ThreadModal(ModalScreen[QueryRequest | None]):
