@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
@@ -22,6 +24,7 @@ from tui.settings import Settings, load_settings, save_settings
 from tui.workspace import Workspace
 
 DARK, LIGHT = "textual-dark", "textual-light"
+PRELOAD_IDLE_S = 1.0  # no key for this long: load the comparison's libraries
 
 
 class IomAuditApp(App[None]):
@@ -50,6 +53,7 @@ class IomAuditApp(App[None]):
         self.report_dir = Path.cwd()  # where the report screen proposes to write
         self.comparisons = ComparisonCache()  # the comparison view's, while data is unchanged
         self.preload = preload
+        self._last_input = time.monotonic()
         self.theme = theme or self.settings.theme or DARK
         self._signals: list[int] = []
 
@@ -61,10 +65,7 @@ class IomAuditApp(App[None]):
         self._install_signal_handlers()
         self.push_screen(StartScreen())
         if self.preload:
-            # Once the first screen is drawn: the comparison's libraries (pandas, numpy,
-            # scipy.special, about 0.5 s) import in the background while the inspector
-            # reads it, so that the first comparison counts at once instead of importing.
-            self.call_after_refresh(self._preload)
+            self._preload_timer = self.set_interval(0.25, self._preload_when_idle)
 
     def start(self, workspace: Workspace) -> None:
         """Identity and inspection confirmed: remember them and open the home screen, an
@@ -95,8 +96,20 @@ class IomAuditApp(App[None]):
         except OSError as exc:
             self.notify(f"Settings not saved: {exc}", severity="warning")
 
-    def _preload(self) -> None:
-        preload_in_background()
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _preload_when_idle(self) -> None:
+        """Import the comparison's libraries (pandas, numpy, scipy.special: ~0.6 s) in the
+        background once no key has come for PRELOAD_IDLE_S, so that the first comparison
+        counts at once instead of importing. Not at the first frame: a thread importing
+        shares Python's lock with the screen, and a dashboard opened meanwhile showed
+        0.2-0.5 s later; a pause is when the inspector reads the screen."""
+        if time.monotonic() - self._last_input >= PRELOAD_IDLE_S:
+            self._preload_timer.stop()
+            preload_in_background()
 
     def _install_signal_handlers(self) -> None:
         # asyncio's handlers run on the event loop, so flushing widgets from them is safe.

@@ -209,3 +209,24 @@ def test_long_labels_wrap_in_the_question_column() -> None:
     lines = Console(width=LABEL_WIDTH).render_lines(Text(label), pad=False)
     shown = " ".join("".join(seg.text for seg in line).strip() for line in lines)
     assert len(lines) > 1 and " ".join(shown.split()) == label
+
+
+async def test_the_libraries_load_in_a_pause_not_while_keys_come(
+        rated: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The background import starts once no key has come for a while: never at the first
+    frame nor between keys, where it would share Python's lock with the screen."""
+    import tui.app
+
+    started: list[float] = []
+    monkeypatch.setattr(tui.app, "preload_in_background", lambda: started.append(1.0))
+    monkeypatch.setattr(tui.app, "PRELOAD_IDLE_S", 0.6)
+    app = IomAuditApp(rated)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(8):  # a key every 0.3 s: never idle long enough
+            await pilot.press("down")
+            await pilot.pause(0.3)
+        assert started == []
+        await pilot.pause(1.2)
+        assert started == [1.0]
+        await pilot.pause(0.6)
+        assert started == [1.0]  # once
