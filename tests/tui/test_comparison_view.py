@@ -214,19 +214,29 @@ def test_long_labels_wrap_in_the_question_column() -> None:
 async def test_the_libraries_load_in_a_pause_not_while_keys_come(
         rated: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """The background import starts once no key has come for a while: never at the first
-    frame nor between keys, where it would share Python's lock with the screen."""
+    frame nor between keys, where it would share Python's lock with the screen. The app's
+    clock is driven by the test, so a loaded machine's slow frames cannot look idle."""
+    import types
+
     import tui.app
 
+    clock = [1000.0]
+    monkeypatch.setattr(tui.app, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     started: list[float] = []
     monkeypatch.setattr(tui.app, "preload_in_background", lambda: started.append(1.0))
-    monkeypatch.setattr(tui.app, "PRELOAD_IDLE_S", 0.6)
+    idle = tui.app.PRELOAD_IDLE_S
     app = IomAuditApp(rated)
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(8):  # a key every 0.3 s: never idle long enough
+        await pilot.pause(0.6)  # the idle check runs (every 0.25 s): no time has passed
+        assert started == []
+        for _ in range(8):  # a key every 0.3 of the idle time: never idle long enough
+            clock[0] += 0.3 * idle
             await pilot.press("down")
             await pilot.pause(0.3)
         assert started == []
-        await pilot.pause(1.2)
+        clock[0] += 1.2 * idle  # no key for longer than the idle time
+        await pilot.pause(0.6)
         assert started == [1.0]
+        clock[0] += 5 * idle
         await pilot.pause(0.6)
         assert started == [1.0]  # once
