@@ -53,7 +53,9 @@ class BarChart(Static):
         out = Text()
         for i, g in enumerate(self.groups):
             style = "bold reverse" if i == self.highlight else "bold"
-            out.append(f"{g.label}\n", style=style)  # wraps in the panel, never cut
+            # One line per group: a wrapped name would change the panel's height with its
+            # width, and a scrollbar with it (the full label is in the table beside).
+            out.append(f"{g.label[:width + 15]}\n", style=style)
             for j, (name, pct, _n) in enumerate(g.values):
                 pct_text = format_pct(pct).rjust(4)  # "100%" is the widest
                 out.append(f" {name:<8}", style="dim")
