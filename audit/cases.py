@@ -527,10 +527,12 @@ def _move(edit: _Edit, status: str) -> Change | None:
         # Read after the case row is locked: a query opened meanwhile waits for us.
         workflow.refuse_unclosed_queries(edit.session, edit.case)
     if status == lifecycle.MODERATED:
-        # Moderated means reconciled, however the move is asked for (M, a case file).
+        # Moderated means reconciled, by someone independent, however the move is asked
+        # for (the reconciliation screen, M, a case file).
         assert edit.case.id is not None
-        refused = qa_rules.moderation_refusal(edit.session, edit.who, edit.case.id,
-                                              edit.case.case_ref)
+        _require_independent(edit, qa_rules.MODERATED)
+        refused = qa_rules.reconciliation_refusal(edit.session, edit.case.id,
+                                                  edit.case.case_ref)
         if refused:
             raise UsageError(refused)
     workflow.record_move(edit.session, edit.case, status, edit.who, edit.reason)
@@ -615,19 +617,9 @@ def mark_moderated(db: Database, case_id: int, *, actor: Actor,
                    expected_version: int) -> Change:
     """Mark a QA-checked case moderated at the end of its reconciliation: a lead who gave
     or changed none of its primary answers, once every disagreement between its primary
-    and blind QA ratings has a moderated answer (`qa_rules.unreconciled_refusal`)."""
-    rater = qa_rules.MODERATED
+    and blind QA ratings has a moderated answer (the checks of every move to moderated:
+    `_move`)."""
     with _editing(db, case_id, expected_version, actor, "complete") as edit:
-        _require_independent(edit, rater)
-        _require_qa_complete(edit)
-        values = {r: {q: a.value for q, a in edit.answers(r).items()}
-                  for r in (qa_rules.PRIMARY, qa_rules.QA, rater)}
-        total = len(qa_rules.disagreements(values[qa_rules.PRIMARY], values[qa_rules.QA]))
-        left = qa_rules.unreconciled(values[qa_rules.PRIMARY], values[qa_rules.QA],
-                                     values[rater])
-        refused = qa_rules.unreconciled_refusal(edit.case.case_ref, left, total)
-        if refused:
-            raise UsageError(refused)
         unchanged = _move(edit, lifecycle.MODERATED)
         if unchanged is not None:
             return unchanged

@@ -336,13 +336,16 @@ def moderation_refusal(where: Where, name: str, case_id: int, case_ref: str) -> 
     """Why `name` may not mark the case moderated now, or None: the one rule for the app's
     reconciliation, its `M` key, `set_status` and case files.
 
-    Moderated means reconciled: the blind QA rating is complete, every disagreement between
-    it and the primary rating has a moderated answer, and the moderator gave or changed
-    none of the primary answers."""
+    Moderated means reconciled (`reconciliation_refusal`), by a moderator who gave or
+    changed none of the primary answers."""
     people = raters(where, [case_id], only=(PRIMARY,)).get(case_id, Raters())
-    refused = refusal(name, case_ref, MODERATED, people)
-    if refused:
-        return refused
+    return refusal(name, case_ref, MODERATED, people) or reconciliation_refusal(
+        where, case_id, case_ref)
+
+
+def reconciliation_refusal(where: Where, case_id: int, case_ref: str) -> str | None:
+    """Why the case is not reconciled yet, or None: its blind QA rating is complete and
+    every disagreement between it and the primary rating has a moderated answer."""
     refused = side_by_side_refusal(qa_state(where, case_id))
     if refused:
         return refused
