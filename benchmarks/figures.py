@@ -24,6 +24,7 @@ class Figure:
     profile: Sequence[str] | None = None  # argv (after python) to profile when missed
     session: str | None = None  # the command profiles itself: its phase session to read
     prepare: Callable[[], None] | None = field(default=None, repr=False)
+    detail: str = ""  # what the step itself reports of where the time went (shown if missed)
 
     @property
     def value(self) -> float:

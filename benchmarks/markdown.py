@@ -98,6 +98,8 @@ def _missed(figures: Sequence[Figure], profiles: Mapping[str, str],
         plan = plans.get(f.key)
         if plan:
             lines += [plan.strip(), ""]
+        if f.detail:
+            lines += ["```", f.detail.strip(), "```", ""]
         profile = profiles.get(f.key)
         if profile and profile.startswith("("):
             lines += [profile, ""]

@@ -23,8 +23,8 @@ from benchmarks.profiling import profile, summarise
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_CASES = 3_247  # `demo --cases` refuses fewer (Figure 5.2's core sample)
-STEPS = ("demo", "import", "compare", "models", "outputs", "app")
-PG_STEPS = ("demo", "import", "compare", "models", "outputs")
+STEPS = ("demo", "import", "varied", "compare", "models", "outputs", "app", "suite")
+PG_STEPS = ("demo", "import", "varied", "compare", "models", "outputs")
 MILLION = 1_000_000
 MIN_MILLION_CASES = 100  # `--million --cases N`, to try the flag at a small scale
 OUT = {"sqlite": ROOT / "BENCHMARKS.md", "postgresql": ROOT / "BENCHMARKS-postgresql.md"}
@@ -49,6 +49,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="PostgreSQL: leave the scratch databases for a look afterwards")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; the median is "
                    "reported (default 3; one-off builds run once)")
+    p.add_argument("--import-runs", type=int, default=None, help="runs of each import step "
+                   "(default: --runs; PostgreSQL imports take minutes each)")
     p.add_argument("--repeats", type=int, default=20, help="key presses per app run")
     p.add_argument("--work", type=Path, default=ROOT / ".bench", help="work directory")
     p.add_argument("--out", type=Path, default=None, help="file to write (default "
@@ -56,6 +58,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                    "BENCHMARKS-postgresql-million.md with --million)")
     p.add_argument("--reuse-demo", action="store_true", help="reuse the work directory's "
                    "demo database when it has the same number of cases (not measured then)")
+    p.add_argument("--suite-args", default="", help="the suite step: pytest paths to run "
+                   "instead of the whole suite (space-separated; for trying the harness)")
     p.add_argument("--no-profile", action="store_true", help="do not profile missed targets")
     p.add_argument("--only", default=None, help="comma-separated steps to run "
                    f"({', '.join(STEPS)}; on PostgreSQL all but app, with --million import "
@@ -76,8 +80,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def measure(ctx: steps.Context, wanted: Sequence[str]) -> list[Figure]:
     """Run the chosen steps in order."""
-    table = {"demo": steps.demo, "import": steps.imports, "compare": steps.compare,
-             "models": steps.models, "outputs": steps.outputs, "app": steps.app}
+    table = {"demo": steps.demo, "import": steps.imports, "varied": steps.varied_import,
+             "compare": steps.compare,
+             "models": steps.models, "outputs": steps.outputs, "app": steps.app,
+             "suite": steps.suite}
     figures: list[Figure] = []
     for name in STEPS:
         if name in wanted:
@@ -127,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     ctx = steps.Context(work, args.cases, args.runs, args.repeats, args.reuse_demo,
                         backend=args.backend, server=args.server, million=args.million,
-                        prefix=args.pg_prefix)
+                        prefix=args.pg_prefix, suite_args=tuple(args.suite_args.split()),
+                        import_runs=args.import_runs)
     before = snapshot(ROOT)
     steps.log(f"{before.cpu}, {before.cores} cores; load {before.load}; commit "
               f"{before.commit}; work dir {work}")

@@ -44,6 +44,13 @@ class Context:
     server: str = pg.DEFAULT_SERVER  # PostgreSQL: the server's URL (any database on it)
     million: bool = False  # PostgreSQL: compare on the importer's database (40 answers/case)
     prefix: str = pg.DEMO_DB  # PostgreSQL: scratch databases PREFIX, PREFIX_import, ...
+    suite_args: tuple[str, ...] = ()  # the suite step: pytest paths (default: all tests)
+    import_runs: int | None = None  # runs of the import steps (default: `runs`)
+
+    @property
+    def n_imports(self) -> int:
+        """How many times each import step runs (the million import once)."""
+        return 1 if self.million else (self.import_runs or self.runs)
 
     @property
     def scratch(self) -> tuple[str, ...]:
@@ -159,7 +166,7 @@ def imports(ctx: Context) -> list[Figure]:
     how = f"generated in {made:.1f} s" if built else "reused"
     log(f"import CSVs: {files.n_cases:,} cases, {files.n_ratings:,} ratings ({how})")
     init, cases, ratings = [], [], []
-    n_runs = 1 if ctx.million else ctx.runs  # the million import takes many minutes
+    n_runs = ctx.n_imports  # the million import takes many minutes
     for k in range(n_runs):
         ctx.fresh(ctx.import_db)
         init.append(_init(ctx))
@@ -192,6 +199,48 @@ def imports(ctx: Context) -> list[Figure]:
                note="CLI wall time, interpreter start-up included",
                profile=[*_script(), "--db", str(ctx.import_db), "import", "ratings",
                         str(files.ratings)], prepare=prepare),
+    ]
+
+
+def varied_import(ctx: Context) -> list[Figure]:
+    """The 2.7M-answer file with many covariate patterns (`datagen.ensure_varied_files`):
+    every profile field varies, rules fire case by case, rows in no useful order."""
+    if ctx.million:
+        return []
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        files, built = pool.submit(datagen.ensure_varied_files, ctx.work / "import-varied",
+                                   ctx.cases).result()
+    log(f"varied CSVs: {files.n_cases:,} cases, {files.n_ratings:,} ratings "
+        f"({'generated' if built else 'reused'})")
+    cases, ratings = [], []
+    for k in range(ctx.n_imports):
+        ctx.fresh(ctx.import_db)
+        _init(ctx)
+        cases.append(ctx.cli(ctx.import_db, "import", "cases", str(files.cases)))
+        ratings.append(ctx.cli(ctx.import_db, "import", "ratings", str(files.ratings)))
+        log(f"  varied import run {k + 1}/{ctx.n_imports}: cases {cases[-1].seconds:.1f} s, "
+            f"ratings {ratings[-1].seconds:.1f} s")
+    runs = str(ctx.n_imports)
+
+    def prepare() -> None:
+        ctx.fresh(ctx.import_db)
+        _init(ctx)
+        ctx.cli(ctx.import_db, "import", "cases", str(files.cases))
+
+    return [
+        Figure("import_varied_ratings", f"Varied file: `import ratings` ({files.n_ratings:,} "
+               "answers, many covariate patterns, rows shuffled)",
+               [s.seconds for s in ratings], runs, peak(*(s.peak_mb for s in ratings)),
+               limit=IMPORT_LIMIT_PG if ctx.postgres else IMPORT_LIMIT,
+               note="CLI wall time, interpreter start-up included; every profile field "
+                    "varies, non-statutory and post-release rules and follow-ups fire case "
+                    "by case, cases part-rated, 3% of rows with a note, rows shuffled",
+               profile=[*_script(), "--db", str(ctx.import_db), "import", "ratings",
+                        str(files.ratings)], prepare=prepare),
+        Figure("import_varied_cases", f"Varied file: `import cases` ({files.n_cases:,} cases, "
+               "every profile field set)", [s.seconds for s in cases], runs,
+               peak(*(s.peak_mb for s in cases)),
+               note="for information: 16 fields per case, each with its creation event"),
     ]
 
 
@@ -319,6 +368,9 @@ def outputs(ctx: Context) -> list[Figure]:
     jobs = {
         "report": (["report", "--out", str(out / "report.pdf")], "Full `report` PDF",
                    REPORT_LIMIT),
+        "report_docx": (["report", "--out", str(out / "report.pdf"), "--docx",
+                         str(out / "report.docx")],
+                        "Full `report` as PDF and Word (`--docx`)", REPORT_LIMIT),
         **{f"export_{fmt}": (["export", "--format", fmt, "--out", str(out / fmt)],
                              f"`export --format {fmt}`", None)
            for fmt in ("csv", "parquet", "stata", "spss")},
@@ -447,6 +499,45 @@ def comparison_view(ctx: Context) -> list[Figure]:
                "count(*) FROM answer GROUP BY 1, 2` (same processes)",
                [r["floor_simple"] for _, r in settled], runs, None),
     ]
+
+
+SUITE_LIMIT = 240.0  # issue 19: `make test` on 2 cores < 4 min
+
+
+def suite(ctx: Context) -> list[Figure]:
+    """`make test`'s pytest command, as the Makefile runs it (CI=true: PostgreSQL tests
+    must run), once: the wall time of the whole suite with its three workers."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**ctx.env, "CI": "true", "PYTHONDONTWRITEBYTECODE": ""}
+    env.pop("IOM_AUDIT_INSPECTOR", None)
+    env.pop("IOM_AUDIT_SETTINGS", None)
+    argv = [sys.executable, "-m", "pytest", "-q", "-n", "3", "--dist", "loadgroup",
+            "--no-loadscope-reorder", "-p", "no:cacheprovider", "--durations=20",
+            *ctx.suite_args]
+    log(f"running the test suite ({' '.join(ctx.suite_args) or 'all of it'}) ...")
+    s = run(argv, env=env, cwd=root, label="test suite")
+    tail = [line for line in s.stdout.strip().splitlines() if " in " in line][-1:]
+    log(f"  suite: {s.seconds:.0f} s ({tail[0] if tail else 'no summary'})")
+    what = "the whole suite" if not ctx.suite_args else " ".join(ctx.suite_args)
+    return [Figure("suite", f"`make test` ({what}, 3 workers, PostgreSQL included)",
+                   [s.seconds], "1 (one-off)", None, limit=SUITE_LIMIT,
+                   note="pytest as the Makefile runs it, CI=true, wall time; "
+                        f"{tail[0].strip('= ') if tail else ''}",
+                   detail=_slowest(s.stdout))]
+
+
+def _slowest(output: str) -> str:
+    """pytest's `--durations` block: the slowest tests, where a miss is looked for."""
+    lines = output.splitlines()
+    start = next((k for k, line in enumerate(lines) if "slowest" in line), None)
+    if start is None:
+        return ""
+    block: list[str] = []
+    for line in lines[start:]:
+        if block and (not line.strip() or line.startswith("=")):
+            break
+        block.append(line)
+    return "\n".join(block)
 
 
 def save_raw(path: Path, figures: list[Figure]) -> None:
