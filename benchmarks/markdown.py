@@ -31,9 +31,10 @@ def render(figures: Sequence[Figure], before: Machine, after_load: str, *, cases
     postgres = backend == "postgresql"
     if million:
         title, make, data = ("Benchmarks: PostgreSQL, --million", "", (
-            f"Database: PostgreSQL, {cases:,} cases imported by `iom-audit import` "
-            "(`benchmarks/datagen.py`, 40 answers per case) into a scratch database, then "
-            "`VACUUM ANALYZE`."))
+            f"Database: PostgreSQL, {cases:,} cases: a tenth imported by `iom-audit import` "
+            "(`benchmarks/datagen.py`, 40 answers per case) into a scratch database, copied "
+            "nine times on the server (`benchmarks.pg.replicate`: the cases and answers, not "
+            "the trail, which compare does not read), then `VACUUM ANALYZE`."))
     elif postgres:
         title, make, data = ("Benchmarks: PostgreSQL", " BACKEND=postgresql", (
             f"Database: the `demo --cases {cases}` set, built on SQLite and copied into a "

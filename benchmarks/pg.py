@@ -9,8 +9,8 @@ The demo data is built once on SQLite by `iom-audit demo` (as in the SQLite run,
 backends count the same answers) and copied table by table into a migrated PostgreSQL
 database with `COPY`: the demo builder writes row by row through the ORM, which on a
 server takes minutes per 100,000 cases. What a user runs, the importer, is measured on
-its own (`import` step), and it is the importer that makes the 1,000,000-case database
-of `--million`.
+its own (`import` step). The 1,000,000-case database of `--million` is the importer's
+100,000 cases copied nine times on the server (`replicate`).
 """
 
 from __future__ import annotations
@@ -171,3 +171,49 @@ def answer_count(url: str) -> int:
     with psycopg.connect(libpq(url)) as conn:
         row = conn.execute("SELECT count(*) FROM answer").fetchone()
     return int(row[0]) if row else 0
+
+
+CASE_COLUMNS = ("inspection_id", "site_id", "status", "version", "updated_at", "iom",
+                "provider", "case_type", "rosh", "likelihood", "mappa_level", "domestic_abuse",
+                "child_safeguarding", "index_offence", "prev_convictions", "age_band",
+                "gender", "ethnicity", "start_date", "ro_interviewed", "allocated_to",
+                "due_date")
+ANSWER_COLUMNS = ("question_id", "question_set_version", "value", "note", "inspector_id",
+                  "rater", "updated_at")
+
+
+def replicate(url: str, times: int) -> dict[str, int]:
+    """Make the database `times` as large on the server: each case copied `times - 1` times
+    (its ref suffixed `~k`) with its answers; (cases, answers) afterwards.
+
+    For `--million`: the importer loads 100,000 cases once (measured), and this makes the
+    1,000,000-case database compare reads, in minutes instead of the importer's hour. The
+    trail is not copied: compare never reads it. `answer`'s secondary index is built
+    once afterwards, as a bulk load would.
+    """
+    cases, answers = ", ".join(f'"{c}"' for c in CASE_COLUMNS), ", ".join(ANSWER_COLUMNS)
+    with psycopg.connect(libpq(url)) as conn:
+        conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        conn.execute("DROP INDEX IF EXISTS ix_answer_tally")
+        conn.execute("CREATE TEMPORARY TABLE origin AS SELECT id FROM \"case\"")
+        for k in range(1, times):
+            conn.execute(
+                "CREATE TEMPORARY TABLE copied ON COMMIT DROP AS "
+                "SELECT id AS old_id, nextval(pg_get_serial_sequence('\"case\"', 'id')) "
+                "AS new_id FROM origin")
+            conn.execute(
+                f'INSERT INTO "case" (id, case_ref, {cases}) '
+                f"SELECT m.new_id, c.case_ref || '~{k}', "
+                + ", ".join(f'c."{col}"' for col in CASE_COLUMNS)
+                + ' FROM copied m JOIN "case" c ON c.id = m.old_id')
+            conn.execute(
+                f"INSERT INTO answer (case_id, {answers}) "
+                f"SELECT m.new_id, {', '.join('a.' + c for c in ANSWER_COLUMNS)} "
+                "FROM copied m JOIN answer a ON a.case_id = m.old_id ORDER BY m.new_id")
+            conn.execute("DROP TABLE copied")
+        conn.execute("CREATE INDEX ix_answer_tally ON answer "
+                     "(rater, question_id, value, case_id)")
+        conn.commit()
+        row = conn.execute('SELECT (SELECT count(*) FROM "case"), '
+                           "(SELECT count(*) FROM answer)").fetchone()
+    return {"case": int(row[0]), "answer": int(row[1])} if row else {}

@@ -44,7 +44,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--pg-prefix", default=pg.DEMO_DB, help="PostgreSQL: name of the scratch "
                    "databases (PREFIX, PREFIX_import, PREFIX_million; default %(default)s)")
     p.add_argument("--million", action="store_true", help="PostgreSQL at 1,000,000 cases "
-                   "(40M answers, imported once): import and compare only; takes many minutes")
+                   "(40M answers): the importer loads a tenth, the server copies it 9 "
+                   "times; import and compare only; takes many minutes")
     p.add_argument("--keep-databases", action="store_true",
                    help="PostgreSQL: leave the scratch databases for a look afterwards")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; the median is "

@@ -23,6 +23,7 @@ from benchmarks.figures import Figure, peak
 from benchmarks.measure import Sample, child_env, cli, run, worker
 
 INSPECTOR = "Bench Inspector"
+MILLION_COPIES = 10  # --million: the importer's 100,000 cases, grown 10 times on the server
 IMPORT_INSPECTION = "bench-import"
 
 
@@ -46,6 +47,11 @@ class Context:
     prefix: str = pg.DEMO_DB  # PostgreSQL: scratch databases PREFIX, PREFIX_import, ...
     suite_args: tuple[str, ...] = ()  # the suite step: pytest paths (default: all tests)
     import_runs: int | None = None  # runs of the import steps (default: `runs`)
+
+    @property
+    def imported_cases(self) -> int:
+        """Cases the importer loads: --million loads a tenth and grows it on the server."""
+        return self.cases // MILLION_COPIES if self.million else self.cases
 
     @property
     def n_imports(self) -> int:
@@ -161,7 +167,7 @@ def imports(ctx: Context) -> list[Figure]:
     # step's peak memory to this process's.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         files, built = pool.submit(datagen.ensure_files, ctx.work / "import-csv",
-                                   ctx.cases).result()
+                                   ctx.imported_cases).result()
     made = time.perf_counter() - start
     how = f"generated in {made:.1f} s" if built else "reused"
     log(f"import CSVs: {files.n_cases:,} cases, {files.n_ratings:,} ratings ({how})")
@@ -174,6 +180,20 @@ def imports(ctx: Context) -> list[Figure]:
         ratings.append(ctx.cli(ctx.import_db, "import", "ratings", str(files.ratings)))
         log(f"  import run {k + 1}/{n_runs}: cases {cases[-1].seconds:.1f} s, "
             f"ratings {ratings[-1].seconds:.1f} s")
+    grown: list[Figure] = []
+    if ctx.million:
+        log(f"replicating the imported cases {MILLION_COPIES} times on the server ...")
+        began = time.perf_counter()
+        rows = pg.replicate(ctx.import_db, MILLION_COPIES)
+        took = time.perf_counter() - began
+        log(f"  {rows.get('case', 0):,} cases, {rows.get('answer', 0):,} answers "
+            f"in {took:.0f} s")
+        grown.append(Figure("million_copy", f"Grow the imported database {MILLION_COPIES} "
+                            f"times on the server ({rows.get('case', 0):,} cases, "
+                            f"{rows.get('answer', 0):,} answers)", [took], "1 (one-off)",
+                            None, note="the bench's own loader (`benchmarks.pg.replicate`), "
+                            "not a user path: INSERT ... SELECT of the cases and their "
+                            "answers, `ix_answer_tally` built once after"))
     if ctx.postgres:
         # As autovacuum would after a bulk load: statistics and the visibility map that
         # index-only scans need (the --million compare reads this database).
@@ -186,7 +206,7 @@ def imports(ctx: Context) -> list[Figure]:
         _init(ctx)
         ctx.cli(ctx.import_db, "import", "cases", str(files.cases))
 
-    return [
+    return grown + [
         Figure("init", "`init` (fresh database, iom-thematic-2019)", [s.seconds for s in init],
                runs, peak(*(s.peak_mb for s in init))),
         Figure("import_cases", f"`import cases` ({files.n_cases:,} rows)",

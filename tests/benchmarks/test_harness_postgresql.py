@@ -78,8 +78,11 @@ def test_million_flag_at_a_small_scale(tmp_path: Path, postgres_server: str) -> 
     assert "step demo" not in stderr  # no demo: the importer's database is compared
     assert "import run 1/1" in stderr
     assert text.startswith("# Benchmarks: PostgreSQL, --million\n")
-    assert "400 cases imported by `iom-audit import`" in text
+    assert "400 cases: a tenth imported by `iom-audit import`" in text
     rows = table_rows(text)
+    grown = _figure(rows, "Grow the imported database 10 times on the server (400 cases, "
+                          "16,000 answers)")
+    assert grown[2] == "1 (one-off)"
     assert _figure(rows, "`iom-audit compare")[0] == "< 15 s"
     assert "16,000 answers" in next(n for n in rows if n.startswith("`iom-audit compare"))
     assert text.count("Execution Time:") == 3
