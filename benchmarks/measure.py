@@ -41,6 +41,9 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     for var in THREAD_VARS:
         env[var] = "1"
+    # A user's installed copy has its bytecode written after the first run; a shell that
+    # forbids writing it would have every measured command compile the project again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(extra or {})
     return env
 
