@@ -25,6 +25,7 @@ from audit.report.registry import PUBLISHED_FIGURES, TABLE_IDS, entries
 from audit.report.tables import covariate_words, ratings_rule_words
 from audit.store.engine import Database
 from audit.views.report_data import case_counts
+from audit.views.tally import shared_answer_scan
 from question_sets.model import Ratings
 from stats.regression import DEFAULT_COVARIATES
 
@@ -68,12 +69,15 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
     ctx = ReportContext(db, qs, chosen, names=list(inspections or []), ratings=rules,
                         alpha=alpha, correction=correction)
     built: dict[str, ReportTable] = {}
-    for step, entry in enumerate(wanted, start=1):
-        table = entry.build(entry, ctx) if entry.possible(ctx) else None
-        if table is not None and _has_data(table):
-            built[entry.id] = table
-        if progress:
-            progress(step, len(wanted), entry.id)
+    # Several tables count the same questions of the whole caseload (the comparisons by
+    # IOM status and by lead agency, the ratings per site): one scan of the answers each.
+    with shared_answer_scan(db):
+        for step, entry in enumerate(wanted, start=1):
+            table = entry.build(entry, ctx) if entry.possible(ctx) else None
+            if table is not None and _has_data(table):
+                built[entry.id] = table
+            if progress:
+                progress(step, len(wanted), entry.id)
     sizes = case_counts(db, ctx.inspection_ids)
     samples: list[tuple[str, int]] = []
     for insp in chosen:

@@ -22,6 +22,8 @@ scan of the primary answers stays the one above.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,11 +257,63 @@ def _all_cases(db: Database) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one())
 
 
+@dataclass
+class _SharedScan:
+    """The case ids listed per answer by whole scans of one database, kept by rater and
+    question (each question's values in the order the scan gave them)."""
+
+    db: Database
+    lists: dict[str, dict[str, list[tuple[str, np.ndarray]]]]
+
+
+_SHARED_SCAN: ContextVar[_SharedScan | None] = ContextVar("shared_answer_scan", default=None)
+
+
+@contextmanager
+def shared_answer_scan(db: Database) -> Iterator[None]:
+    """Within the block, a whole scan of the answers (SQLite) reads each question once.
+
+    A report counts the same questions for several tables (the IOM comparison, the one
+    by lead agency, the ratings per site and provider), each crossed with other case
+    keys. The database's part, listing the cases behind each answer, does not depend on
+    those keys, so it is kept for the block and each tally counts its own keys from it.
+    The database must not change meanwhile: only reading code (a report) opens a block.
+    """
+    token = _SHARED_SCAN.set(_SharedScan(db, {}))
+    try:
+        yield
+    finally:
+        _SHARED_SCAN.reset(token)
+
+
 def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
                          rater: str, *, n_cases: int) -> Iterator[tuple[str, str, np.ndarray]]:
-    """SQLite: (question id, value, ids of the cases that gave it), per question and value."""
+    """SQLite: (question id, value, ids of the cases that gave it), per question and value,
+    in question and value order."""
     # SQLite's planner has no statistics: it is told when to seek (see _SEEK_SHARE).
     seek = n_cases < _SEEK_SHARE * _all_cases(db)
+    shared = _SHARED_SCAN.get()
+    if seek or shared is None or shared.db is not db:
+        yield from _listed(db, questions, inspection_ids, rater, seek=seek)
+        return
+    kept = shared.lists.setdefault(rater, {})
+    missing = sorted(set(questions) - kept.keys())
+    if missing:
+        for qid in missing:
+            kept[qid] = []
+        for qid, value, found in _listed(db, missing, inspection_ids, rater, seek=False):
+            kept[qid].append((value, found))
+    # The scan's order: by question id (SQLite's binary collation is Python's str order),
+    # then each question's values as listed.
+    for qid in sorted(set(questions)):
+        for value, found in kept[qid]:
+            yield qid, value, found
+
+
+def _listed(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
+            rater: str, *, seek: bool) -> Iterator[tuple[str, str, np.ndarray]]:
+    """The case ids per question and value from the database: from the chosen cases
+    (`seek`), or by a whole scan of the covering index."""
     listed = sa.func.group_concat(Answer.case_id)
     rater_col: sa.SQLColumnExpression[str] = col(Answer.rater)
     question_col: sa.SQLColumnExpression[str] = col(Answer.question_id)
