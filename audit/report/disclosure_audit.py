@@ -171,8 +171,8 @@ class AttackModel:
         self.lo, self.hi = np.array(lo), np.array(hi)
         # What the programs of this model are made of, exactly (the key of `_SOLVED`).
         digest = hashlib.blake2b(np.array(self.matrix.shape, dtype=np.int64).tobytes())
-        for part in (self.matrix, self.lo, self.hi, self.lower, self.upper):
-            digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+        for array in (self.matrix, self.lo, self.hi, self.lower, self.upper):
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
         self.fingerprint = digest.digest()
 
     def _known(self, cell: CellRef | int, hidden: Mapping[CellRef, str]) -> bool:
