@@ -24,10 +24,11 @@ from audit.report.numbering import number_figures
 from audit.report.registry import PUBLISHED_FIGURES, TABLE_IDS, entries
 from audit.report.tables import covariate_words, ratings_rule_words
 from audit.store.engine import Database
+from audit.views.background import in_background
 from audit.views.report_data import case_counts
 from audit.views.tally import shared_answer_scan
 from question_sets.model import Ratings
-from stats.regression import DEFAULT_COVARIATES
+from stats.regression import DEFAULT_COVARIATES, import_model_libraries
 
 __all__ = ["TABLE_IDS", "Progress", "compile_report", "rating_rules", "regenerate_command"]
 
@@ -68,6 +69,11 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
     rules = rating_rules(qs.ratings, bands)
     ctx = ReportContext(db, qs, chosen, names=list(inspections or []), ratings=rules,
                         alpha=alpha, correction=correction)
+    if any(e.id == "iom_comparison" for e in wanted):
+        # Figure 5.2 fits models: their libraries (statsmodels, scipy.stats; about a
+        # second) import in the background while the tables before it read the database,
+        # which leaves the interpreter free (SQLite works outside Python's lock).
+        in_background(import_model_libraries, "import statsmodels")
     built: dict[str, ReportTable] = {}
     # Several tables count the same questions of the whole caseload (the comparisons by
     # IOM status and by lead agency, the ratings per site): one scan of the answers each.
