@@ -99,10 +99,14 @@ def raters(where: Where, case_ids: Iterable[int], *,
     answer, inspector, event = table_of(Answer).c, people_t.c, table_of(AuditEvent).c
     found: dict[int, dict[str, set[str]]] = {}
     for ids in _chunks(case_ids):
+        # The raters are picked out here, not in SQL: asked for two of the three, SQLite's
+        # planner (no statistics) walks every answer of those raters on the tally index
+        # instead of seeking these cases' answers (2.4 s against 20 ms at 100,000 cases).
         named = (sa.select(answer.case_id, answer.rater, inspector.name).distinct()
                  .join(people_t, inspector.id == answer.inspector_id)
-                 .where(answer.case_id.in_(ids), answer.rater.in_(list(only))))
-        rows: list[tuple[Any, ...]] = [tuple(r) for r in conn.execute(named)]
+                 .where(answer.case_id.in_(ids)))
+        rows: list[tuple[Any, ...]] = [tuple(r) for r in conn.execute(named)
+                                       if r[1] in only]
         if PRIMARY in only:
             # The trail keys an answer or note event 'case_ref/question/rater'.
             rows += [(c, PRIMARY, who) for c, who in conn.execute(

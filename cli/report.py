@@ -75,7 +75,7 @@ def report(
     """Compile the thematic report: numbered tables and charts as a PDF (and XLSX, Markdown,
     Word)."""
     from audit.report.build import compile_report
-    from audit.report.publish import check_targets, publish_report
+    from audit.report.publish import check_targets, preload_writers, publish_report
 
     state: CliState = ctx.obj
     if out.suffix.lower() != ".pdf":
@@ -83,6 +83,7 @@ def report(
     if docx is not None and docx.suffix.lower() != ".docx":
         raise UsageError(f"--docx must name a .docx file, not {docx}")
     check_targets(pdf=out, xlsx=xlsx, markdown=markdown, docx=docx, force=force)
+    preload_writers(pdf=True, docx=docx is not None)
     with table_progress() as progress:
         task = progress.add_task("Compiling tables", total=None)
 

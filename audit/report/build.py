@@ -24,13 +24,20 @@ from audit.report.numbering import number_figures
 from audit.report.registry import PUBLISHED_FIGURES, TABLE_IDS, entries
 from audit.report.tables import covariate_words, ratings_rule_words
 from audit.store.engine import Database
+from audit.views.analysis import select_questions
+from audit.views.background import in_background
 from audit.views.report_data import case_counts
+from audit.views.tally import prefetch_answer_scan, shared_answer_scan
 from question_sets.model import Ratings
-from stats.regression import DEFAULT_COVARIATES
+from stats.regression import DEFAULT_COVARIATES, import_model_libraries
 
 __all__ = ["TABLE_IDS", "Progress", "compile_report", "rating_rules", "regenerate_command"]
 
 Progress = Callable[[int, int, str], None]
+
+# Tables counting the key questions of the whole caseload (`select_questions(qs, "key")`).
+_KEY_SCANS = frozenset({"iom_comparison", "lead_agency_comparison", "standard_ratings",
+                        "rating_gaps"})
 
 
 def _has_data(table: ReportTable) -> bool:
@@ -67,13 +74,25 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
     rules = rating_rules(qs.ratings, bands)
     ctx = ReportContext(db, qs, chosen, names=list(inspections or []), ratings=rules,
                         alpha=alpha, correction=correction)
+    if any(e.id == "iom_comparison" for e in wanted):
+        # Figure 5.2 fits models: their libraries (statsmodels, scipy.stats; about a
+        # second) import in the background while the tables before it read the database,
+        # which leaves the interpreter free (SQLite works outside Python's lock).
+        in_background(import_model_libraries, "import statsmodels")
     built: dict[str, ReportTable] = {}
-    for step, entry in enumerate(wanted, start=1):
-        table = entry.build(entry, ctx) if entry.possible(ctx) else None
-        if table is not None and _has_data(table):
-            built[entry.id] = table
-        if progress:
-            progress(step, len(wanted), entry.id)
+    # Several tables count the same questions of the whole caseload (the comparisons by
+    # IOM status and by lead agency, the ratings per site): one scan of the answers each.
+    with shared_answer_scan(db):
+        if any(e.id in _KEY_SCANS for e in wanted):
+            # Their questions (the key ones and reoffending) are listed on the second core
+            # while the first tables read theirs.
+            prefetch_answer_scan(select_questions(qs, "key"))
+        for step, entry in enumerate(wanted, start=1):
+            table = entry.build(entry, ctx) if entry.possible(ctx) else None
+            if table is not None and _has_data(table):
+                built[entry.id] = table
+            if progress:
+                progress(step, len(wanted), entry.id)
     sizes = case_counts(db, ctx.inspection_ids)
     samples: list[tuple[str, int]] = []
     for insp in chosen:

@@ -11,6 +11,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from audit.report.model import ReportTable
 from audit.store.engine import Database
 from audit.store.models import Inspection
 from audit.views.report_data import unit_counts
@@ -48,6 +49,8 @@ class ReportContext:
         self.ratings = ratings  # the question set's rules, thresholds as asked
         self.alpha = alpha
         self.correction = correction
+        # Tables another table is built from (the ratings, for the rating gaps), by entry id.
+        self.made: dict[str, ReportTable | None] = {}
 
     @property
     def theme_sample(self) -> Sample:

@@ -25,6 +25,8 @@ Protection (documented on the methods page):
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,14 @@ NOTE = "note"  # a count a note gives as "fewer than T"
 
 _TOL = 1e-6
 _DUAL_TOL = 1e-9
+
+# Linear programs solved, by their data: the same program comes back often (the
+# complementary search audits each part again after a cut; the ratings annex's two tables
+# share one structure; the final audit repeats the search's last check of a table that is
+# one part), and HiGHS gives the same answer to the same program, so it is solved once.
+_SOLVED: dict[tuple[bytes, int, float], Any] = {}
+_SOLVED_MAX = 4096
+_SOLVED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,11 @@ class AttackModel:
         self.lower, self.upper = lower, upper
         self.matrix = np.array(rows) if rows else np.zeros((0, n))
         self.lo, self.hi = np.array(lo), np.array(hi)
+        # What the programs of this model are made of, exactly (the key of `_SOLVED`).
+        digest = hashlib.blake2b(np.array(self.matrix.shape, dtype=np.int64).tobytes())
+        for array in (self.matrix, self.lo, self.hi, self.lower, self.upper):
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        self.fingerprint = digest.digest()
 
     def _known(self, cell: CellRef | int, hidden: Mapping[CellRef, str]) -> bool:
         return not isinstance(cell, CellRef) or (
@@ -211,7 +226,16 @@ class AttackModel:
         for sign in (1.0, -1.0):
             objective = np.zeros(n)
             objective[i] = sign
-            result = linprog(objective, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
+            key = (self.fingerprint, i, sign)
+            with _SOLVED_LOCK:
+                result = _SOLVED.get(key)
+            if result is None:
+                result = linprog(objective, A_ub=a_ub, b_ub=b_ub, bounds=bounds,
+                                 method="highs")
+                with _SOLVED_LOCK:
+                    if len(_SOLVED) >= _SOLVED_MAX:
+                        _SOLVED.clear()
+                    _SOLVED[key] = result
             if result.status == 3:  # unbounded above
                 ends.append(np.inf if sign < 0 else 0.0)
                 continue

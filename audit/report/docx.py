@@ -238,33 +238,41 @@ def _word_table(doc: DocxDocument, table: ReportTable) -> Table:
     grid = doc.add_table(rows=n_head + len(body), cols=len(columns))
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.LEFT
+    # python-docx finds a row by listing them all, and `Table.cell` lays out the whole
+    # grid on every call: quadratic in the rows of a long table (the ratings annex runs
+    # to hundreds). So the rows are listed once and cells taken from their own row, which
+    # gives the same cells (a merged span is the same <w:tc> either way).
+    rows = list(grid.rows)
     if grouped:
         for first, last, group in _groups(table):
+            top = rows[0].cells
             if group:
-                cell = grid.cell(0, first).merge(grid.cell(0, last)) if last > first \
-                    else grid.cell(0, first)
+                cell = top[first].merge(top[last]) if last > first else top[first]
                 _header_cell(cell, group, numeric=False, centre=True)
+                second = rows[1].cells
                 for index in range(first, last + 1):
-                    _header_cell(grid.cell(1, index), columns[index].label,
+                    _header_cell(second[index], columns[index].label,
                                  numeric=columns[index].numeric)
             else:  # an ungrouped column's label fills both header rows
-                cell = grid.cell(0, first).merge(grid.cell(1, first))
+                cell = top[first].merge(rows[1].cells[first])
                 _header_cell(cell, columns[first].label, numeric=columns[first].numeric)
     else:
+        top = rows[0].cells
         for index, column in enumerate(columns):
-            _header_cell(grid.cell(0, index), column.label, numeric=column.numeric)
+            _header_cell(top[index], column.label, numeric=column.numeric)
     for h in range(n_head):
-        _repeat_header(grid.rows[h])
+        _repeat_header(rows[h])
     for r, texts in enumerate(body):
-        row = grid.rows[n_head + r]
+        row = rows[n_head + r]
+        cells = row.cells
         if table.is_heading_row(r):
-            cell = row.cells[0].merge(row.cells[-1]) if len(columns) > 1 else row.cells[0]
+            cell = cells[0].merge(cells[-1]) if len(columns) > 1 else cells[0]
             _text_cell(cell, texts[0], numeric=False, bold=True)
             _shade(cell, HEADING_BG)
             continue
         for c, (column, text) in enumerate(zip(columns, texts, strict=True)):
             style = table.style_of(r, column.id)
-            cell = row.cells[c]
+            cell = cells[c]
             _text_cell(cell, text, numeric=column.numeric, bold=style == BOLD)
             if style == SHADE:
                 _shade(cell, SHADE_BG)

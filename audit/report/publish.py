@@ -10,6 +10,7 @@ the path they are given.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from audit.permissions import Actor, require
 from audit.report.model import Report
 from audit.store.engine import Database
 from audit.store.models import utcnow
+from audit.views.background import in_background
 
 Progress = Callable[[int, int, str], None]
 
@@ -76,6 +78,22 @@ def check_targets(*, pdf: Path | None = None, xlsx: Path | None = None,
     files = [Path(p) for p in (pdf, xlsx, json, docx) if p is not None]
     with Disclosure(files, force=force, folders=[markdown] if markdown is not None else []):
         pass
+
+
+def preload_writers(*, pdf: bool = False, docx: bool = False) -> threading.Thread:
+    """Import the writers of the files asked for in a background thread, while the tables
+    are compiled (reportlab, python-docx and PDFium: tenths of a second the database's
+    reads leave the interpreter free for)."""
+
+    def load() -> None:
+        if pdf:
+            import audit.report.pdf  # noqa: F401
+        if docx:
+            import pypdfium2  # noqa: F401
+
+            import audit.report.docx  # noqa: F401
+
+    return in_background(load, "import the report writers")
 
 
 def publish_report(db: Database, report: Report, *, actor: Actor, pdf: Path | None = None,

@@ -133,6 +133,13 @@ def _by_lead_agency(entry: TableEntry, ctx: ReportContext) -> ReportTable | None
 
 
 def _ratings(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
+    # Built once: the rating gaps (Figure A3) are read off this table too.
+    if entry.id not in ctx.made:
+        ctx.made[entry.id] = _rate(entry, ctx)
+    return ctx.made[entry.id]
+
+
+def _rate(entry: TableEntry, ctx: ReportContext) -> ReportTable | None:
     if not ctx.key_questions:
         return None
     counts = ctx.key_unit_counts

@@ -7,8 +7,10 @@ of inspections, optionally narrowed to its IOM cases.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlmodel import col
@@ -50,13 +52,33 @@ def sample_cases(db: Database, sample: Sample) -> pd.DataFrame:
     return cases
 
 
+# `count_of` and `answered` are asked hundreds of times of the same few frames (a report's
+# tables read each sample's counts question by question), and each pandas filter costs
+# milliseconds: a frame's counts are summed per (question, value) once, on first ask. The
+# sums are kept for as long as the frame lives (a weak reference drops them with it);
+# counts frames (`tally`) are never changed after they are made.
+_SUMS: dict[int, tuple[weakref.ref[pd.DataFrame], dict[tuple[Any, Any], int]]] = {}
+
+
+def _sums(counts: pd.DataFrame) -> dict[tuple[Any, Any], int]:
+    key = id(counts)
+    kept = _SUMS.get(key)
+    if kept is not None and kept[0]() is counts:
+        return kept[1]
+    sums: dict[tuple[Any, Any], int] = {}
+    for qid, value, n in zip(counts["question_id"].tolist(), counts["value"].tolist(),
+                             counts["count"].tolist(), strict=True):
+        sums[(qid, value)] = sums.get((qid, value), 0) + int(n)
+    _SUMS[key] = (weakref.ref(counts, lambda _: _SUMS.pop(key, None)), sums)
+    return sums
+
+
 def count_of(counts: pd.DataFrame, question_id: str, value: str) -> int:
     """How many answers of `value` a question got (0 when none)."""
-    hit = counts[(counts["question_id"] == question_id) & (counts["value"] == value)]
-    return int(hit["count"].sum())
+    return _sums(counts).get((question_id, value), 0)
 
 
 def answered(counts: pd.DataFrame, question_id: str, values: Sequence[str]) -> int:
     """How many answers among `values` a question got (the base of its percentages)."""
-    hit = counts[(counts["question_id"] == question_id) & counts["value"].isin(list(values))]
-    return int(hit["count"].sum())
+    sums = _sums(counts)
+    return sum(sums.get((question_id, v), 0) for v in set(values))

@@ -21,8 +21,11 @@ scan of the primary answers stays the one above.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +37,7 @@ from sqlmodel import col
 from audit import final_record
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
+from audit.views.background import in_background
 from audit.views.frames import fetch_frame, group_expression
 
 # Below this share of all cases, walk the answers from the chosen cases (an index seek
@@ -255,11 +259,108 @@ def _all_cases(db: Database) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one())
 
 
+@dataclass
+class _SharedScan:
+    """The case ids listed per answer by whole scans of one database, kept by rater and
+    question (each question's values in the order the scan gave them), and the questions
+    a background scan is listing (`prefetch_answer_scan`), set once they are kept."""
+
+    db: Database
+    lists: dict[str, dict[str, list[tuple[str, np.ndarray]]]] = field(default_factory=dict)
+    pending: dict[tuple[str, str], threading.Event] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_SHARED_SCAN: ContextVar[_SharedScan | None] = ContextVar("shared_answer_scan", default=None)
+
+
+@contextmanager
+def shared_answer_scan(db: Database) -> Iterator[None]:
+    """Within the block, a whole scan of the answers (SQLite) reads each question once.
+
+    A report counts the same questions for several tables (the IOM comparison, the one
+    by lead agency, the ratings per site and provider), each crossed with other case
+    keys. The database's part, listing the cases behind each answer, does not depend on
+    those keys, so it is kept for the block and each tally counts its own keys from it.
+    The database must not change meanwhile: only reading code (a report) opens a block.
+    """
+    token = _SHARED_SCAN.set(_SharedScan(db))
+    try:
+        yield
+    finally:
+        _SHARED_SCAN.reset(token)
+
+
+def prefetch_answer_scan(questions: Sequence[str], rater: str = final_record.COUNTED) -> None:
+    """Within `shared_answer_scan`, list these questions' answers in a background thread,
+    for a tally to come (SQLite: elsewhere, or outside a block, nothing is done).
+
+    SQLite scans outside Python's lock, so on a second core this scan runs beside the
+    work in hand (another table's scan, say); a tally of these questions waits for it.
+    ``rater`` is the tally's: the final record lists the primary answers.
+    """
+    shared = _SHARED_SCAN.get()
+    if shared is None or shared.db.engine.dialect.name != "sqlite" or not questions:
+        return
+    counted = final_record.PRIMARY if rater == final_record.FINAL else rater
+    with shared.lock:
+        kept = shared.lists.setdefault(counted, {})
+        wanted = sorted({q for q in questions
+                         if q not in kept and (counted, q) not in shared.pending})
+        events = {q: shared.pending.setdefault((counted, q), threading.Event())
+                  for q in wanted}
+    if not wanted:
+        return
+
+    def scan() -> None:
+        try:
+            found: dict[str, list[tuple[str, np.ndarray]]] = {q: [] for q in wanted}
+            for qid, value, ids in _listed(shared.db, wanted, (), counted, seek=False):
+                found[qid].append((value, ids))
+            with shared.lock:
+                kept.update(found)
+        finally:  # failed, the tally lists them itself
+            for event in events.values():
+                event.set()
+
+    in_background(scan, "list the answers")
+
+
 def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
                          rater: str, *, n_cases: int) -> Iterator[tuple[str, str, np.ndarray]]:
-    """SQLite: (question id, value, ids of the cases that gave it), per question and value."""
+    """SQLite: (question id, value, ids of the cases that gave it), per question and value,
+    in question and value order."""
     # SQLite's planner has no statistics: it is told when to seek (see _SEEK_SHARE).
     seek = n_cases < _SEEK_SHARE * _all_cases(db)
+    shared = _SHARED_SCAN.get()
+    if seek or shared is None or shared.db is not db:
+        yield from _listed(db, questions, inspection_ids, rater, seek=seek)
+        return
+    wanted = sorted(set(questions))
+    with shared.lock:
+        kept = shared.lists.setdefault(rater, {})
+        waits = [shared.pending[(rater, q)] for q in wanted if (rater, q) in shared.pending]
+    for event in waits:
+        event.wait()
+    with shared.lock:
+        missing = [q for q in wanted if q not in kept]
+    if missing:
+        found: dict[str, list[tuple[str, np.ndarray]]] = {q: [] for q in missing}
+        for qid, value, ids in _listed(db, missing, inspection_ids, rater, seek=False):
+            found[qid].append((value, ids))
+        with shared.lock:
+            kept.update(found)
+    # The scan's order: by question id (SQLite's binary collation is Python's str order),
+    # then each question's values as listed.
+    for qid in wanted:
+        for value, ids in kept[qid]:
+            yield qid, value, ids
+
+
+def _listed(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
+            rater: str, *, seek: bool) -> Iterator[tuple[str, str, np.ndarray]]:
+    """The case ids per question and value from the database: from the chosen cases
+    (`seek`), or by a whole scan of the covering index."""
     listed = sa.func.group_concat(Answer.case_id)
     rater_col: sa.SQLColumnExpression[str] = col(Answer.rater)
     question_col: sa.SQLColumnExpression[str] = col(Answer.question_id)
