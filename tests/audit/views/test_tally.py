@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from audit.inspections import create_inspection, get_or_create_site
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
-from audit.views.frames import fetch_frame, group_expression
 from audit.views import answer_lists
+from audit.views.frames import fetch_frame, group_expression
 from audit.views.tally import (
     _SEEK_SHARE,
     case_keys,
