@@ -139,20 +139,25 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
     qids = (select_questions(where.question_set, questions) if isinstance(questions, str)
             else list(questions))
     # SQLite lists the cases behind every answer (the long read, outside Python's lock)
-    # in a thread from here, while this thread imports the statistics stack below.
+    # in a thread from here, while the interpreter imports the statistics stack below.
     listed = answer_lists.prefetch(db, qids, where.inspection_ids, final_record.COUNTED)
     from audit.views.tally import group_patterns, tally_patterns
     from stats.aggregate import compare_counts
     from stats.regression import import_model_libraries
 
+    # The model's libraries (statsmodels and scipy.stats, about a second) import in the
+    # background from as soon as a model is known to be due, so that they take the
+    # interpreter whenever this thread waits for the database (SQLite works outside
+    # Python's lock). Not before the imports above: two threads importing pandas at once
+    # would only take turns.
+    models_loading = independent_effect and by == "iom"  # two levels, known before counting
+    if models_loading:
+        in_background(import_model_libraries, "import statsmodels")
     usable = [c for c in covariates if c != by and c in groupable_fields()]
     grouped = group_patterns(db, where.inspection_ids, by=by,
                              covariates=usable if independent_effect else ())
     levels = IOM_LEVELS if by == "iom" else _levels(grouped.sizes, by)
-    if independent_effect and len(levels) == 2:
-        # The model's libraries (statsmodels and scipy.stats, about a second) import in
-        # the background while the database counts the answers, which leaves the
-        # interpreter free (SQLite works outside Python's lock).
+    if independent_effect and len(levels) == 2 and not models_loading:
         in_background(import_model_libraries, "import statsmodels")
     counts = tally_patterns(db, grouped.patterns, qids, inspection_ids=where.inspection_ids,
                             rater=final_record.COUNTED, prefetched=listed)
