@@ -26,7 +26,7 @@ from audit.profile import level_label as level_label  # its home; read models us
 from audit.store.engine import Database
 from audit.store.models import Case, Inspection, Site
 from audit.views import answer_lists
-from audit.views.background import in_background
+from audit.views.background import collection_paused, in_background
 from audit.views.groups import IOM_LEVELS, group_expression, groupable_fields
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
@@ -141,9 +141,9 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
     # SQLite lists the cases behind every answer (the long read, outside Python's lock)
     # in a thread from here, while the interpreter imports the statistics stack below.
     listed = answer_lists.prefetch(db, qids, where.inspection_ids, final_record.COUNTED)
-    from audit.views.tally import group_patterns, tally_patterns
-    from stats.aggregate import compare_counts
-    from stats.regression import import_model_libraries
+    with collection_paused():
+        from audit.views.tally import group_patterns, tally_patterns
+        from stats.aggregate import compare_counts
 
     # The model's libraries (statsmodels and scipy.stats, about a second) import in the
     # background from as soon as a model is known to be due, so that they take the
@@ -152,13 +152,13 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
     # would only take turns.
     models_loading = independent_effect and by == "iom"  # two levels, known before counting
     if models_loading:
-        in_background(import_model_libraries, "import statsmodels")
+        in_background(_import_model_libraries, "import statsmodels")
     usable = [c for c in covariates if c != by and c in groupable_fields()]
     grouped = group_patterns(db, where.inspection_ids, by=by,
                              covariates=usable if independent_effect else ())
     levels = IOM_LEVELS if by == "iom" else _levels(grouped.sizes, by)
     if independent_effect and len(levels) == 2 and not models_loading:
-        in_background(import_model_libraries, "import statsmodels")
+        in_background(_import_model_libraries, "import statsmodels")
     counts = tally_patterns(db, grouped.patterns, qids, inspection_ids=where.inspection_ids,
                             rater=final_record.COUNTED, prefetched=listed)
     return compare_counts(counts, by, qids, question_info(where.question_set, qids),
@@ -166,6 +166,15 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
                           correction=correction, test=test, yates=yates, covariates=usable,
                           independent_effect=independent_effect,
                           missing_group=grouped.unknown)
+
+
+def _import_model_libraries() -> None:
+    """statsmodels and scipy.stats, imported without cycle collections (see
+    `collection_paused`)."""
+    from stats.regression import import_model_libraries
+
+    with collection_paused():
+        import_model_libraries()
 
 
 def _levels(sizes: Mapping[str, int], by: str) -> tuple[str, ...]:
