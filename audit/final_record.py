@@ -18,14 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from audit.store.models import RATERS, Answer, Case
+
+if TYPE_CHECKING:  # pandas loads where a frame is built: the constants below are light
+    import pandas as pd
 
 PRIMARY, MODERATED = "primary", "moderated"
 FINAL = "final"
@@ -72,6 +74,8 @@ def overrides(conn: sa.Connection, questions: Sequence[str],
             .where(col(moderated.rater) == MODERATED,
                    col(moderated.question_id).in_(list(questions)),
                    col(moderated.value).is_not(None)))
+    import pandas as pd
+
     rows = conn.execute(stmt).all()
     frame = pd.DataFrame([tuple(r) for r in rows],
                          columns=["case_id", "question_id", "primary", "final"], dtype=object)

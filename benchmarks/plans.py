@@ -39,9 +39,11 @@ safe margin under 60 s on a loaded machine.""",
 the cases' profile (100,000 rows) and one `group_concat` per question and value in the
 order of `ix_answer_tally`, then numpy counts and the statistics (the independent-effect
 fits on covariate-pattern counts). A miss now means one of these grew: check in the profile
-whether `_case_ids_per_answer` still reads the index without a sort (`EXPLAIN QUERY PLAN`:
+whether `answer_lists.read_lists` still reads the index without a sort (`EXPLAIN QUERY PLAN`:
 `USING COVERING INDEX ix_answer_tally`, no `TEMP B-TREE`), and whether
-`compare_counts` or `case_keys` dominate.""",
+`compare_counts` or `case_keys` dominate. End to end, the read runs in a thread
+(`answer_lists.prefetch`) while the statistics stack imports, so the command's time is the
+interpreter's own work (start-up, imports, fits): see `python -X importtime`.""",
     "compare_ratio": """
 See the `compare` entry. The floor is the plain joined `GROUP BY` that `compare` no longer
 runs; a ratio near or above 1 means the tally has lost its index-ordered read.""",
@@ -73,7 +75,7 @@ the design is being rebuilt per question or the fit falls back to IRLS — profi
 `audit.views.analysis.compare(questions="all", independent_effect=False)`, the counting
 path of `iom-audit compare`: the cases grouped by IOM status in one `GROUP BY` listing
 their ids (`tally.case_patterns`), one index-ordered `group_concat` per question and value
-(`_case_ids_per_answer`), numpy counts, chi-square p-values from `scipy.special`; then the
+(`answer_lists.read_lists`), numpy counts, chi-square p-values from `scipy.special`; then the
 screen adds a row per question and the bars. Compare with the `compare_counts` figure
 above (the same work without the app) and the floor: if the view is far above both, the
 time is in the screen (`ComparisonScreen.show`) or in imports the background preload

@@ -77,6 +77,7 @@ def make_app(launch_tui: TuiLauncher | None = None) -> typer.Typer:
     ) -> None:
         """With no command, open the terminal app."""
         ctx.obj = CliState(db=db, debug=debug, command=ctx.invoked_subcommand or "")
+        ctx.call_on_close(ctx.obj.close)  # once the command has run, whatever its outcome
         if ctx.invoked_subcommand is None:
             if launch_tui is None:
                 typer.echo(ctx.get_help())

@@ -48,6 +48,13 @@ class CliState:
                                            purpose=purpose or purpose_of(self.command))
         return self._database
 
+    def close(self) -> None:
+        """Close the database if the command opened it: its connections at once, not
+        whenever the process's objects are collected (see `cli.main.main`)."""
+        if self._database is not None:
+            self._database.dispose()
+            self._database = None
+
     def actor(self) -> Actor:
         """The person running the command (the login on PostgreSQL), with their role."""
         if self._actor is None:

@@ -2,13 +2,17 @@
 
 This module only moves data: it reads columns in bulk (`audit.views.frames`) and hands plain
 DataFrames to `stats`, which does every calculation.
+
+It imports no pandas, scipy or statsmodels itself: `compare` loads them after it has
+started its long read on SQLite (`audit.views.answer_lists`), so that the read and the
+imports (about a second each at 100,000 cases) run at the same time (issue 19).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 from sqlmodel import col
@@ -21,16 +25,20 @@ from audit.permissions import Actor, require
 from audit.profile import level_label as level_label  # its home; read models use it
 from audit.store.engine import Database
 from audit.store.models import Case, Inspection, Site
-from audit.views.background import in_background
-from audit.views.frames import IOM_LEVELS, group_expression, groupable_fields
-from audit.views.tally import group_patterns, tally_patterns
+from audit.views import answer_lists
+from audit.views.background import collection_paused, in_background
+from audit.views.groups import IOM_LEVELS, group_expression, groupable_fields
 from question_sets import QuestionSet
 from question_sets.profile import PROFILE
-from stats.aggregate import compare_counts
-from stats.regression import import_model_libraries
-from stats.results import DEFAULT_COVARIATES, Comparison, ComparisonRow, QuestionInfo
+
+if TYPE_CHECKING:
+    from stats.results import Comparison, ComparisonRow, QuestionInfo
 
 CORRECTIONS = ("holm", "bh", "none")
+
+DEFAULT_COVARIATES = ("case_type", "rosh", "likelihood", "provider")
+"""`stats.results.DEFAULT_COVARIATES`, named here without loading the statistics stack (a
+test holds the two equal)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ def select_questions(qs: QuestionSet, spec: str) -> list[str]:
 
 def question_info(qs: QuestionSet, questions: Sequence[str]) -> dict[str, QuestionInfo]:
     """Labels, standards and key flags for the stats layer."""
+    from stats.results import QuestionInfo
+
     out = {}
     for qid in questions:
         q = qs.question(qid)
@@ -128,22 +138,43 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
         where = comparable(db, where, by)
     qids = (select_questions(where.question_set, questions) if isinstance(questions, str)
             else list(questions))
+    # SQLite lists the cases behind every answer (the long read, outside Python's lock)
+    # in a thread from here, while the interpreter imports the statistics stack below.
+    listed = answer_lists.prefetch(db, qids, where.inspection_ids, final_record.COUNTED)
+    with collection_paused():
+        from audit.views.tally import group_patterns, tally_patterns
+        from stats.aggregate import compare_counts
+
+    # The model's libraries (statsmodels and scipy.stats, about a second) import in the
+    # background from as soon as a model is known to be due, so that they take the
+    # interpreter whenever this thread waits for the database (SQLite works outside
+    # Python's lock). Not before the imports above: two threads importing pandas at once
+    # would only take turns.
+    models_loading = independent_effect and by == "iom"  # two levels, known before counting
+    if models_loading:
+        in_background(_import_model_libraries, "import statsmodels")
     usable = [c for c in covariates if c != by and c in groupable_fields()]
     grouped = group_patterns(db, where.inspection_ids, by=by,
                              covariates=usable if independent_effect else ())
     levels = IOM_LEVELS if by == "iom" else _levels(grouped.sizes, by)
-    if independent_effect and len(levels) == 2:
-        # The model's libraries (statsmodels and scipy.stats, about a second) import in
-        # the background while the database counts the answers, which leaves the
-        # interpreter free (SQLite works outside Python's lock).
-        in_background(import_model_libraries, "import statsmodels")
+    if independent_effect and len(levels) == 2 and not models_loading:
+        in_background(_import_model_libraries, "import statsmodels")
     counts = tally_patterns(db, grouped.patterns, qids, inspection_ids=where.inspection_ids,
-                            rater=final_record.COUNTED)
+                            rater=final_record.COUNTED, prefetched=listed)
     return compare_counts(counts, by, qids, question_info(where.question_set, qids),
                           levels=levels, group_sizes=grouped.sizes, alpha=alpha,
                           correction=correction, test=test, yates=yates, covariates=usable,
                           independent_effect=independent_effect,
                           missing_group=grouped.unknown)
+
+
+def _import_model_libraries() -> None:
+    """statsmodels and scipy.stats, imported without cycle collections (see
+    `collection_paused`)."""
+    from stats.regression import import_model_libraries
+
+    with collection_paused():
+        import_model_libraries()
 
 
 def _levels(sizes: Mapping[str, int], by: str) -> tuple[str, ...]:

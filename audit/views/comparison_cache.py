@@ -100,7 +100,11 @@ def preload_comparison() -> None:
     wait for them. Meant for a background thread at the app's start; a failure here is
     ignored (the comparison itself reports it when it runs)."""
     try:
-        import audit.views.analysis  # noqa: F401  (pandas, numpy, scipy.special, stats)
+        # analysis itself is light (it starts its read before the statistics load): the
+        # counting path and the statistics are the two after it.
+        import audit.views.analysis  # noqa: F401
+        import audit.views.tally  # noqa: F401  (pandas, numpy)
+        import stats.aggregate  # noqa: F401  (scipy.special, the tests)
         from question_sets.loader import list_sets
 
         list_sets()

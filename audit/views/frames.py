@@ -20,10 +20,12 @@ from sqlmodel import col
 
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
+from audit.views.groups import IOM_LEVELS as IOM_LEVELS
+from audit.views.groups import group_expression as group_expression
+from audit.views.groups import groupable_fields as groupable_fields
 from question_sets.profile import PROFILE
 
 GROUP_FIELDS_EXTRA = ("inspection", "site", "status")
-IOM_LEVELS = ("iom", "non_iom")
 
 
 def fetch_frame(conn: sa.Connection, stmt: sa.Executable, columns: Sequence[str]) -> pd.DataFrame:
@@ -41,37 +43,6 @@ def fetch_frame(conn: sa.Connection, stmt: sa.Executable, columns: Sequence[str]
     if not raw:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     return pd.DataFrame.from_records(raw, columns=list(columns))
-
-
-def group_expression(by: str) -> sa.SQLColumnExpression[Any]:
-    """The SQL expression giving a case's group level for `--by FIELD`.
-
-    `iom` maps to the levels `iom` / `non_iom` (unknown stays NULL and is left out);
-    booleans to yes/no; `inspection` and `site` to their names; coded fields to codes.
-    """
-    if by == "iom":
-        return sa.case((col(Case.iom).is_(True), "iom"), (col(Case.iom).is_(False), "non_iom"),
-                       else_=None)
-    if by == "inspection":
-        return col(Inspection.name)
-    if by == "site":
-        return col(Site.name)
-    if by == "status":
-        return col(Case.status)
-    spec = PROFILE.get(by)
-    if spec is None:
-        raise KeyError(by)
-    column = getattr(Case, by)
-    if spec.kind == "bool":
-        return sa.case((column.is_(True), "yes"), (column.is_(False), "no"), else_=None)
-    if spec.kind != "code":
-        raise KeyError(by)
-    return column
-
-
-def groupable_fields() -> list[str]:
-    """Fields a comparison may group by: coded and yes/no profile fields, inspection, site."""
-    return [c for c, f in PROFILE.items() if f.kind in {"code", "bool"}] + ["inspection", "site"]
 
 
 def group_sizes(db: Database, inspection_ids: Sequence[int], *, by: str) -> pd.Series:

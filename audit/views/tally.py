@@ -5,8 +5,9 @@ counts per sample, site or provider) has the same shape: answers counted per que
 value, crossed with something known about each case. A SQL `GROUP BY` joined to the case
 table does that, but SQLite answers it by sorting every answer row in a temporary B-tree:
 seconds at national scale. Here the database only lists, per question and value, the ids of
-the cases that gave it (`group_concat` / `string_agg`, read in the order of the covering
-index `ix_answer_tally`, so without a sort), and numpy counts those ids per case key.
+the cases that gave it (`group_concat`, read in the order of the covering index
+`ix_answer_tally`, so without a sort: `audit.views.answer_lists`), and numpy counts those
+ids per case key.
 
 PostgreSQL hashes instead of sorting, so there the server does the counting: the cases'
 pattern numbers go to it as two arrays (`unnest`), joined to the answers and counted in
@@ -26,23 +27,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlmodel import col
 
 from audit import final_record
 from audit.store.engine import Database
-from audit.store.models import Answer, Case, Inspection, Site
+from audit.store.models import Case, Inspection, Site
+from audit.views import answer_lists
 from audit.views.background import in_background
 from audit.views.frames import fetch_frame, group_expression
 
-# Below this share of all cases, walk the answers from the chosen cases (an index seek
-# per case) rather than scanning the whole index and dropping other cases' answers.
-_SEEK_SHARE = 0.02
+_SEEK_SHARE = answer_lists.SEEK_SHARE  # when the answer lists seek the cases' answers
 
 
 def case_keys(db: Database, inspection_ids: Sequence[int],
@@ -103,20 +103,24 @@ def _empty(keys: Sequence[str]) -> pd.DataFrame:
 
 def _count(db: Database, sorted_ids: np.ndarray, pattern: np.ndarray, patterns: pd.DataFrame,
            keys: Sequence[str], questions: Sequence[str], inspection_ids: Sequence[int],
-           rater: str) -> pd.DataFrame:
+           rater: str, prefetched: answer_lists.Prefetch | None = None) -> pd.DataFrame:
     """The tally of cases given as sorted ids and their pattern numbers (0, 1, ... in
     order of each pattern's first case), `patterns` holding each pattern's keys."""
     empty = _empty(keys)
     if len(sorted_ids) == 0 or not questions:
         return empty
     n_patterns = len(patterns)
-    counted_rater = final_record.PRIMARY if rater == final_record.FINAL else rater
+    counted_rater = answer_lists.scanned_rater(rater)
+    if prefetched is not None and not prefetched.serves(questions, inspection_ids,
+                                                        counted_rater):
+        raise ValueError("the prefetched answer lists are of other questions, "
+                         "inspections or rater")
     if db.engine.dialect.name != "sqlite":
         counted = _counted_on_server(db, sorted_ids, pattern, questions, counted_rater,
                                      inspection_ids)
     else:
         counted = _counted_here(db, sorted_ids, pattern, n_patterns, questions,
-                                counted_rater, inspection_ids)
+                                counted_rater, inspection_ids, prefetched)
     if rater == final_record.FINAL:
         with db.engine.connect() as conn:
             moderated = final_record.overrides(conn, questions, inspection_ids)
@@ -133,16 +137,18 @@ def _count(db: Database, sorted_ids: np.ndarray, pattern: np.ndarray, patterns: 
 
 def _counted_here(db: Database, sorted_ids: np.ndarray, pattern: np.ndarray,
                   n_patterns: int, questions: Sequence[str], rater: str,
-                  inspection_ids: Sequence[int]) -> pd.DataFrame:
+                  inspection_ids: Sequence[int],
+                  prefetched: answer_lists.Prefetch | None) -> pd.DataFrame:
     """SQLite: answers counted per question, value and pattern number, in numpy, from the
-    case ids listed per answer (rows in question, value, pattern order)."""
+    case ids listed per answer (rows in question, value, pattern order); the lists are
+    `prefetched`'s where given (read already, or being read, in a thread)."""
     pattern_of = _pattern_of(sorted_ids, pattern)
     out_q: list[str] = []
     out_v: list[str] = []
     out_p: list[np.ndarray] = []
     out_n: list[np.ndarray] = []
-    for qid, value, answer_ids in _case_ids_per_answer(db, questions, inspection_ids, rater,
-                                                       n_cases=len(sorted_ids)):
+    for qid, value, answer_ids in _answer_ids(db, questions, inspection_ids, rater,
+                                              n_cases=len(sorted_ids), prefetched=prefetched):
         counts = np.bincount(pattern_of(answer_ids), minlength=n_patterns)
         nonzero = np.flatnonzero(counts)
         out_q.extend([qid] * len(nonzero))
@@ -217,22 +223,23 @@ def _pattern_of(sorted_ids: np.ndarray, pattern: np.ndarray) -> Callable[[np.nda
 # list is taken for the small side and the answers are hashed (in 32 batches spilled to
 # disk at 100,000 cases: 6.9 s); through "case", the answers are scanned in parallel
 # against a hash of the cases (1.7 s). EXPLAIN of both: benchmarks/history.md.
-_SERVER_TALLY = sa.text(
-    "SELECT a.question_id, a.value, p.pattern, count(*) "
-    "FROM answer AS a "
-    'JOIN "case" AS c ON c.id = a.case_id AND c.inspection_id = ANY(:inspection_ids) '
-    "JOIN unnest(:case_ids, :patterns) AS p(case_id, pattern) ON p.case_id = c.id "
-    "WHERE a.rater = :rater AND a.question_id = ANY(:questions) AND a.value IS NOT NULL "
-    "GROUP BY a.question_id, a.value, p.pattern"
-).bindparams(sa.bindparam("inspection_ids", type_=postgresql.ARRAY(sa.Integer)),
-             sa.bindparam("case_ids", type_=postgresql.ARRAY(sa.Integer)),
-             sa.bindparam("patterns", type_=postgresql.ARRAY(sa.Integer)),
-             sa.bindparam("questions", type_=postgresql.ARRAY(sa.String)))
-
-
+@cache
 def server_tally_sql() -> sa.TextClause:
-    """The statement PostgreSQL counts with (for the benchmark's EXPLAIN)."""
-    return _SERVER_TALLY
+    """The statement PostgreSQL counts with (also for the benchmark's EXPLAIN); built on
+    first use, so that a SQLite comparison never imports SQLAlchemy's PostgreSQL dialect."""
+    from sqlalchemy.dialects import postgresql
+
+    return sa.text(
+        "SELECT a.question_id, a.value, p.pattern, count(*) "
+        "FROM answer AS a "
+        'JOIN "case" AS c ON c.id = a.case_id AND c.inspection_id = ANY(:inspection_ids) '
+        "JOIN unnest(:case_ids, :patterns) AS p(case_id, pattern) ON p.case_id = c.id "
+        "WHERE a.rater = :rater AND a.question_id = ANY(:questions) AND a.value IS NOT NULL "
+        "GROUP BY a.question_id, a.value, p.pattern"
+    ).bindparams(sa.bindparam("inspection_ids", type_=postgresql.ARRAY(sa.Integer)),
+                 sa.bindparam("case_ids", type_=postgresql.ARRAY(sa.Integer)),
+                 sa.bindparam("patterns", type_=postgresql.ARRAY(sa.Integer)),
+                 sa.bindparam("questions", type_=postgresql.ARRAY(sa.String)))
 
 
 def _counted_on_server(db: Database, case_ids: np.ndarray, pattern: np.ndarray,
@@ -244,7 +251,7 @@ def _counted_on_server(db: Database, case_ids: np.ndarray, pattern: np.ndarray,
     dialects return the same frame, not merely the same counts.
     """
     with db.engine.connect() as conn:
-        rows = conn.execute(_SERVER_TALLY, {
+        rows = conn.execute(server_tally_sql(), {
             "inspection_ids": [int(i) for i in inspection_ids],
             "case_ids": case_ids.tolist(), "patterns": np.asarray(pattern).tolist(),
             "rater": rater, "questions": list(questions)}).all()
@@ -252,11 +259,6 @@ def _counted_on_server(db: Database, case_ids: np.ndarray, pattern: np.ndarray,
     # Python's str order is SQLite's binary order (the server's collation may differ).
     return frame.sort_values(["question_id", "value", "pattern"], kind="stable",
                              ignore_index=True)
-
-
-def _all_cases(db: Database) -> int:
-    with db.engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one())
 
 
 @dataclass
@@ -315,7 +317,8 @@ def prefetch_answer_scan(questions: Sequence[str], rater: str = final_record.COU
     def scan() -> None:
         try:
             found: dict[str, list[tuple[str, np.ndarray]]] = {q: [] for q in wanted}
-            for qid, value, ids in _listed(shared.db, wanted, (), counted, seek=False):
+            listed = answer_lists.scan_lists(shared.db, wanted, counted)
+            for qid, value, ids in _case_ids_per_answer(listed):
                 found[qid].append((value, ids))
             with shared.lock:
                 kept.update(found)
@@ -326,15 +329,23 @@ def prefetch_answer_scan(questions: Sequence[str], rater: str = final_record.COU
     in_background(scan, "list the answers")
 
 
-def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
-                         rater: str, *, n_cases: int) -> Iterator[tuple[str, str, np.ndarray]]:
+def _answer_ids(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
+                rater: str, *, n_cases: int, prefetched: answer_lists.Prefetch | None
+                ) -> Iterator[tuple[str, str, np.ndarray]]:
     """SQLite: (question id, value, ids of the cases that gave it), per question and value,
-    in question and value order."""
-    # SQLite's planner has no statistics: it is told when to seek (see _SEEK_SHARE).
-    seek = n_cases < _SEEK_SHARE * _all_cases(db)
+    in question and value order: `prefetched`'s lists where given, a report's shared scan
+    within `shared_answer_scan`, else read now."""
+    if prefetched is not None:
+        yield from _case_ids_per_answer(prefetched.lists())
+        return
     shared = _SHARED_SCAN.get()
-    if seek or shared is None or shared.db is not db:
-        yield from _listed(db, questions, inspection_ids, rater, seek=seek)
+    if shared is not None and shared.db is db:
+        with db.engine.connect() as conn:
+            # SQLite's planner has no statistics: it is told when to seek (SEEK_SHARE).
+            seek = n_cases < _SEEK_SHARE * answer_lists.all_cases(conn)
+    if shared is None or shared.db is not db or seek:
+        yield from _case_ids_per_answer(answer_lists.read_lists(
+            db, questions, inspection_ids, rater, n_cases=n_cases))
         return
     wanted = sorted(set(questions))
     with shared.lock:
@@ -346,7 +357,8 @@ def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids:
         missing = [q for q in wanted if q not in kept]
     if missing:
         found: dict[str, list[tuple[str, np.ndarray]]] = {q: [] for q in missing}
-        for qid, value, ids in _listed(db, missing, inspection_ids, rater, seek=False):
+        for qid, value, ids in _case_ids_per_answer(
+                answer_lists.scan_lists(db, missing, rater)):
             found[qid].append((value, ids))
         with shared.lock:
             kept.update(found)
@@ -357,30 +369,11 @@ def _case_ids_per_answer(db: Database, questions: Sequence[str], inspection_ids:
             yield qid, value, ids
 
 
-def _listed(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
-            rater: str, *, seek: bool) -> Iterator[tuple[str, str, np.ndarray]]:
-    """The case ids per question and value from the database: from the chosen cases
-    (`seek`), or by a whole scan of the covering index."""
-    listed = sa.func.group_concat(Answer.case_id)
-    rater_col: sa.SQLColumnExpression[str] = col(Answer.rater)
-    question_col: sa.SQLColumnExpression[str] = col(Answer.question_id)
-    if seek:
-        # SQLite's planner (no statistics) would rather walk the covering index by rater
-        # and question than seek each case; a unary + keeps it off that index.
-        rater_col = sa.literal_column("+answer.rater", sa.String)
-        question_col = sa.literal_column("+answer.question_id", sa.String)
-    stmt = (sa.select(col(Answer.question_id), col(Answer.value), sa.func.count(), listed)
-            .where(rater_col == rater, question_col.in_(list(questions)),
-                   col(Answer.value).is_not(None))
-            .group_by(col(Answer.question_id), col(Answer.value)))
-    if seek:
-        # Few cases: start from the cases.
-        stmt = stmt.join(Case, sa.and_(col(Answer.case_id) == Case.id,
-                                       col(Case.inspection_id).in_(list(inspection_ids))))
-    with db.engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    for qid, value, n, listed_ids in rows:
-        found = np.fromstring(listed_ids, dtype=np.int64, sep=",")
+def _case_ids_per_answer(listed: Sequence[answer_lists.ListedAnswers]
+                         ) -> Iterator[tuple[str, str, np.ndarray]]:
+    """SQLite: (question id, value, ids of the cases that gave it), per question and value."""
+    for qid, value, n, ids in listed:
+        found = np.fromstring(ids, dtype=np.int64, sep=",")
         if len(found) != n:  # a malformed list would be silently cut short
             raise RuntimeError(f"read {len(found)} of {n} case ids for {qid}={value}")
         yield qid, value, found
@@ -446,8 +439,13 @@ def case_patterns(db: Database, inspection_ids: Sequence[int],
 
 
 def tally_patterns(db: Database, patterns: CasePatterns, questions: Sequence[str], *,
-                   inspection_ids: Sequence[int], rater: str = "primary") -> pd.DataFrame:
-    """`tally` of the cases of `patterns`: the same frame as `tally` of their `case_keys`."""
+                   inspection_ids: Sequence[int], rater: str = "primary",
+                   prefetched: answer_lists.Prefetch | None = None) -> pd.DataFrame:
+    """`tally` of the cases of `patterns`: the same frame as `tally` of their `case_keys`.
+
+    `prefetched`: the answer lists of these questions and rater, started before
+    (`answer_lists.prefetch`), so that SQLite read them while the caller did other work.
+    """
     keys = list(patterns.keys.columns)
     if not patterns.ids:
         return _empty(keys)
@@ -456,7 +454,7 @@ def tally_patterns(db: Database, patterns: CasePatterns, questions: Sequence[str
     order = np.argsort(ids, kind="stable")
     frame = patterns.keys if keys else pd.DataFrame(index=range(len(patterns.ids)))
     return _count(db, ids[order], pattern[order], frame, keys, questions, inspection_ids,
-                  rater)
+                  rater, prefetched)
 
 
 @dataclass(frozen=True)

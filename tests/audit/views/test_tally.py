@@ -14,8 +14,16 @@ import sqlalchemy as sa
 from audit.inspections import create_inspection, get_or_create_site
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
+from audit.views import answer_lists
 from audit.views.frames import fetch_frame, group_expression
-from audit.views.tally import _SEEK_SHARE, case_keys, pattern_counts, tally
+from audit.views.tally import (
+    _SEEK_SHARE,
+    case_keys,
+    group_patterns,
+    pattern_counts,
+    tally,
+    tally_patterns,
+)
 
 QUESTIONS = ("2.1.1", "2.1.2", "2.2.1", "iom.explained", "outcome.frequency")
 VALUES = ("yes", "no", "na", "partly", None)
@@ -150,3 +158,50 @@ def test_nothing_to_count(any_db: Database) -> None:
     assert tally(any_db, keys, [], inspection_ids=[ids["one"]]).empty
     none = tally(any_db, keys.iloc[:0], QUESTIONS, inspection_ids=[ids["one"]])
     assert list(none.columns) == ["question_id", "iom", "value", "count"] and none.empty
+
+
+def test_prefetched_lists_count_as_those_read_on_the_spot(sqlite_db: Database) -> None:
+    """`compare` starts the answer lists in a thread before it imports the statistics
+    stack (`answer_lists.prefetch`); the tally of those lists is the tally read after."""
+    ids = _populate(sqlite_db, 4, [("big", 700), ("small", 8), ("other", 100)])
+    for chosen in (["big"], ["small"], ["small", "other"]):  # "small": the seek plan
+        insp = [ids[c] for c in chosen]
+        for rater in ("primary", "final"):
+            grouped = group_patterns(sqlite_db, insp, by="iom", covariates=("case_type",))
+            listed = answer_lists.prefetch(sqlite_db, QUESTIONS, insp, rater)
+            assert listed is not None
+            got = tally_patterns(sqlite_db, grouped.patterns, QUESTIONS, inspection_ids=insp,
+                                 rater=rater, prefetched=listed)
+            want = tally_patterns(sqlite_db, grouped.patterns, QUESTIONS, inspection_ids=insp,
+                                  rater=rater)
+            pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_prefetch_of_other_lists_is_refused(sqlite_db: Database) -> None:
+    ids = _populate(sqlite_db, 5, [("big", 50), ("other", 50)])
+    grouped = group_patterns(sqlite_db, [ids["big"]], by="iom")
+    for questions, insp, rater in [(QUESTIONS[:2], [ids["big"]], "primary"),
+                                   (QUESTIONS, [ids["other"]], "primary"),
+                                   (QUESTIONS, [ids["big"]], "qa")]:
+        listed = answer_lists.prefetch(sqlite_db, questions, insp, rater)
+        with pytest.raises(ValueError, match="prefetched"):
+            tally_patterns(sqlite_db, grouped.patterns, QUESTIONS, inspection_ids=[ids["big"]],
+                           rater="primary", prefetched=listed)
+
+
+def test_a_failed_prefetch_raises_where_its_lists_are_used(sqlite_db: Database) -> None:
+    ids = _populate(sqlite_db, 6, [("big", 20)])
+    with sqlite_db.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE answer")
+    listed = answer_lists.prefetch(sqlite_db, QUESTIONS, [ids["big"]], "primary")
+    assert listed is not None
+    with pytest.raises(sa.exc.OperationalError):
+        listed.lists()
+
+
+def test_the_comparison_names_the_statistics_default_covariates() -> None:
+    # analysis names them without importing stats.results (pandas) at its own import.
+    from audit.views import analysis
+    from stats.results import DEFAULT_COVARIATES
+
+    assert analysis.DEFAULT_COVARIATES == DEFAULT_COVARIATES
