@@ -307,7 +307,8 @@ def _case_shown(app: Any, case_screen: type) -> bool:
 
     from tui.widgets.question_tree import QuestionTree
 
-    screen = next((s for s in reversed(app.screen_stack) if isinstance(s, case_screen)), None)
+    screen: Any = next((s for s in reversed(app.screen_stack) if isinstance(s, case_screen)),
+                       None)
     if screen is None or screen.view is None or screen.loading_keys or not screen.is_mounted:
         return False
     if screen is not app.screen and not app.screen.is_modal:
