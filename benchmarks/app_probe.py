@@ -9,6 +9,10 @@ next question is current and the question panel shows it; for `y`/`n` the answer
 stored (record_answer commits before the screen updates) and the status line says
 `saved`. The app is let go idle between presses, so one press never overlaps the next.
 
+Case ready (`case_ready`): `enter` on the case list until the case screen shows the case's
+current question, takes keys, and has processed everything it had queued by then (see
+`_open_case`).
+
 Comparison (`probe_comparison`, a session of its own): `m` on the dashboard until the
 comparison view shows its table of every yes/no question (the loading indicator gone, a
 row per question, the title updated), then `esc` and `m` again (the app's cache).
@@ -262,9 +266,18 @@ def _dashboard_shown(app: Any, dashboard: type) -> bool:
     return loading is not None and not loading.display
 
 
-async def _open_case(app: Any, pilot: Any) -> tuple[Any, float]:
+async def _open_case(app: Any, pilot: Any, recorder: Recorder) -> tuple[Any, float]:
     """Open the first case of the list: its screen, and the seconds from `enter` until
-    it is ready for keys (read, loading gate open)."""
+    it is ready for keys.
+
+    Ready: the case screen is the top screen (or under the drafts dialog it offers), its
+    case is read, its loading gate is open, its question panel and list show the current
+    question, and everything the screen had queued by then is processed, so that a key
+    sent now is handled at once rather than behind the screen's setup (its footer, layout
+    and first paint). The key is sent as `send` does, without the Pilot's idle wait (that
+    wait guesses "idle" from the process's CPU time, so it ended the clock early or late
+    depending on the machine's load).
+    """
     from tui.screens.case import CaseScreen
     from tui.screens.case_list import CaseListScreen
 
@@ -273,18 +286,37 @@ async def _open_case(app: Any, pilot: Any) -> tuple[Any, float]:
     await app.workers.wait_for_complete()
     await until(lambda: app.screen.total > 0)
     await pilot.pause()
+    recorder.start("case")
     start = time.perf_counter()
-    await pilot.press("enter")
-    # Ready for keys: the case screen is up, its case read and its loading gate open.
-    await until(lambda: any(isinstance(s, CaseScreen) and s.view is not None
-                            and not s.loading_keys for s in app.screen_stack))
+    send(app, "enter")
+    await until(lambda: _case_shown(app, CaseScreen))
+    await pilot._wait_for_screen()  # the screen's queue, as it stood when it showed
     ready = time.perf_counter() - start
+    recorder.stop("case")
     await pilot.pause()
     while not isinstance(app.screen, CaseScreen):  # a dialog on top (drafts): dismiss it
         await pilot.press("escape")
     screen = app.screen
     await _reopen(screen)
     return screen, ready
+
+
+def _case_shown(app: Any, case_screen: type) -> bool:
+    """A case screen is open, read and taking keys, and shows its current question."""
+    from textual.widgets import Static
+
+    from tui.widgets.question_tree import QuestionTree
+
+    screen: Any = next((s for s in reversed(app.screen_stack) if isinstance(s, case_screen)),
+                       None)
+    if screen is None or screen.view is None or screen.loading_keys or not screen.is_mounted:
+        return False
+    if screen is not app.screen and not app.screen.is_modal:
+        return False
+    qid = screen.current
+    tree = screen.query_one(QuestionTree)
+    return bool(qid in str(screen.query_one("#q-where", Static).content)
+                and tree.highlighted == tree.get_option_index(qid))
 
 
 async def _reopen(screen: Any) -> None:
@@ -317,7 +349,7 @@ async def _keys(app: Any, pilot: Any, repeats: int, recorder: Recorder) -> dict[
     """Alternate `j` (measured) and an answer key (measured) `repeats` times each."""
     from textual.widgets import Static
 
-    screen, case_ready = await _open_case(app, pilot)
+    screen, case_ready = await _open_case(app, pilot, recorder)
     where = screen.query_one("#q-where", Static)
     first = screen.current
     nexts: list[float] = []

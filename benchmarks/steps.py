@@ -460,8 +460,9 @@ def app(ctx: Context) -> list[Figure]:
                     "dashboard's progress loaded", profile=prof, session="ready"),
         Figure("app_case_ready", "App: case opened and ready for keys (`enter` in the list)",
                [r["case_ready"] for _, r in results], runs, mem, limit=CASE_READY_LIMIT,
-               note="from `enter` on the case list until the case is read and its screen "
-                    "takes keys (issue 19)"),
+               note="from `enter` on the case list until the case is read, its screen "
+                    "shows the question and takes keys, its setup processed (issue 19)",
+               profile=prof, session="case"),
         Figure("app_ready_launch", "App ready, counted from process launch",
                [r["ready_since_launch"] for _, r in results], runs, mem,
                note="for information: adds interpreter start-up and imports"),

@@ -162,3 +162,35 @@ async def test_quitting_saves_the_note_being_typed(db: Database) -> None:
         await pilot.press("ctrl+q")
     cid = case_id(db, "C0000")
     assert rows(db, Answer, case_id=cid, question_id="2.1.1")[0]["note"] == "hi"
+
+
+async def test_a_profile_field_is_chosen_from_its_list(db: Database) -> None:
+    """The profile's lists of choices are built when first opened (`LazySelect`): enter
+    opens one on the current choice, the arrows and enter pick another, and it is stored;
+    escape closes it again."""
+    from textual.widgets import Select
+    from textual.widgets._select import SelectOverlay
+
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)  # C0000, an IOM case
+        await pilot.press("p")  # the profile's first field: IOM case
+        await pilot.pause()
+        select = screen.query_one("#p-iom", Select)
+        assert app.focused is select and select.value == "yes"
+        assert not select.query(SelectOverlay)  # not built until opened
+        await pilot.press("enter")
+        await pilot.pause()
+        overlay = select.query_one(SelectOverlay)
+        assert select.expanded and app.focused is overlay
+        assert overlay.highlighted == 1  # "Unknown", then "Yes": the current choice
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert select.value == "no" and not select.expanded and app.focused is select
+        assert rows(db, Case, case_ref="C0000")[0]["iom"] is False
+        await pilot.press("enter")
+        await pilot.pause()
+        assert select.expanded and overlay.highlighted == 2
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not select.expanded and app.focused is select

@@ -24,7 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, OptionList, Select, Static, TextArea
+from textual.widgets import Header, Input, OptionList, Select, Static, TextArea
 
 from audit import cases, drafts, lifecycle, qa_rules, rules
 from audit.cases import CaseView, Change, ReasonRequired
@@ -45,6 +45,7 @@ from tui.screens.modals import (
     DraftsModal,
     Resolution,
 )
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.profile_form import ProfileForm
 from tui.widgets.question_panel import NoteArea, PanelState, QuestionPanel
 from tui.widgets.question_tree import QuestionTree
@@ -156,7 +157,7 @@ class CaseScreen(CaseQueries):
             yield QuestionTree(self.ws.qs, id="tree")
             yield QuestionPanel(id="panel")
         yield Static("", id="case-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.current = self.ws.qs.questions[0].id

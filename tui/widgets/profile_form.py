@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
 from question_sets.profile import PROFILE, ProfileField
+from tui.widgets.lazy_select import LazySelect
 
 
 def form_value(spec: ProfileField, value: Any) -> Any:
@@ -44,8 +45,9 @@ class ProfileForm(Grid):
                 if spec.kind == "date":
                     widget = Input(placeholder="YYYY-MM-DD", id=f"p-{spec.code}", compact=True)
                 else:
-                    widget = Select([(label, code) for code, label in spec.codes.items()],
-                                    prompt="Unknown", id=f"p-{spec.code}", compact=True)
+                    # Its list of choices is built when first opened (LazySelect).
+                    widget = LazySelect([(label, code) for code, label in spec.codes.items()],
+                                        prompt="Unknown", id=f"p-{spec.code}", compact=True)
                 yield widget
 
     def show(self, profile: Mapping[str, Any]) -> None:
