@@ -65,7 +65,8 @@ GROUPS = {"tests/audit/demo/": "tests/audit/demo"}
 LONGEST = {
     "tests/tui/test_app_kills.py": 72,
     "tests/benchmarks/test_harness.py": 30,
-    "tests/audit/test_crash.py": 22,
+    "tests/security/test_disclosure_kills.py": 25,
+    "tests/audit/test_crash.py": 18,
     "tests/tui/test_two_sessions.py": 16,
     "tests/tui/test_rating_flow.py::test_rate_a_case_end_to_end": 16,
     "tests/audit/demo": 13,

@@ -183,9 +183,10 @@ def test_a_killed_backup_leaves_no_partial_file(big_db: Path, whole_backup: tupl
     out.parent.mkdir()
     proc = ctx.Process(target=_backup_child, args=(str(big_db), str(out)))
     proc.start()
-    time.sleep(random.Random(seed).uniform(0.1, 0.95) * took)
+    proc.join(random.Random(seed).uniform(0.1, 0.95) * took)  # or sooner if it ended
     assert proc.pid is not None
-    os.kill(proc.pid, signal.SIGKILL)
+    if proc.is_alive():
+        os.kill(proc.pid, signal.SIGKILL)
     proc.join(10)
     # Under the final name there is nothing, or a complete, checked copy.
     names = sorted(p.name for p in out.parent.iterdir() if not p.name.startswith("."))
