@@ -65,7 +65,8 @@ GROUPS = {"tests/audit/demo/": "tests/audit/demo"}
 LONGEST = {
     "tests/tui/test_app_kills.py": 72,
     "tests/benchmarks/test_harness.py": 30,
-    "tests/audit/test_crash.py": 22,
+    "tests/security/test_disclosure_kills.py": 25,
+    "tests/audit/test_crash.py": 18,
     "tests/tui/test_two_sessions.py": 16,
     "tests/tui/test_rating_flow.py::test_rate_a_case_end_to_end": 16,
     "tests/audit/demo": 13,
@@ -117,8 +118,14 @@ def _postgres_answers() -> bool:
 
 @pytest.fixture(scope="session", autouse=True)
 def _database_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Where this process keeps its migrated SQLite template (built on first use)."""
-    databases.configure(tmp_path_factory.mktemp("db-template"))
+    """Where this process keeps its migrated SQLite template (built on first use), and
+    where the files built once for the session are shared by every worker: beside the
+    workers' own temporary folders under xdist (one folder per session), else in this
+    session's own."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "built-once"
+    shared.mkdir(exist_ok=True)
+    databases.configure(tmp_path_factory.mktemp("db-template"), shared)
 
 
 @pytest.fixture

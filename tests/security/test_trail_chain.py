@@ -20,7 +20,6 @@ import pytest
 import sqlalchemy as sa
 
 from audit.cases import record_answer, save_note
-from audit.demo.build import build_demo
 from audit.permissions import Actor
 from audit.purge import purge_inspection
 from audit.store import chain, chain_bulk
@@ -29,6 +28,7 @@ from audit.store.engine import Database, open_database
 from audit.store.models import utcnow
 from audit.trail import record_many, verify_trail
 from cli.app import run
+from tests.databases import default_demo
 from tests.helpers import FREE_QUESTIONS, make_inspection, set_role
 
 LEAD = "Lee Lead"
@@ -42,11 +42,7 @@ def _verify(db: Database) -> ChainReport:
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default demo database (built once for this file); tests work on copies."""
-    path = tmp_path_factory.mktemp("trail-demo") / "demo.db"
-    db = open_database(str(path))
-    build_demo(db, actor=Actor(LEAD))
-    db.dispose()
-    return path
+    return default_demo(tmp_path_factory.mktemp("trail-demo") / "demo.db", LEAD)
 
 
 @pytest.fixture

@@ -7,22 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from audit.demo.build import build_demo
 from audit.errors import UsageError
 from audit.permissions import Actor
 from audit.rating_rules import rating_for
 from audit.report.build import TABLE_IDS, compile_report
-from audit.store.engine import Database
+from audit.store.engine import Database, open_database
 from question_sets.model import DEFAULT_RATINGS
-from tests.databases import fresh_sqlite
+from tests.databases import default_demo
 
 BUILDER = Actor("Demo Builder")  # the demo makes whoever builds it a lead
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = fresh_sqlite(tmp_path_factory.mktemp("demo") / "demo.db")
-    build_demo(db, actor=BUILDER)
+    db = open_database(str(default_demo(tmp_path_factory.mktemp("demo") / "demo.db",
+                                        BUILDER.name)))
     yield db
     db.dispose()
 

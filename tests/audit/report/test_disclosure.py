@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audit.demo.build import build_demo
 from audit.permissions import Actor
 from audit.report.build import compile_report
 from audit.report.complementary import _candidates, _components, _links, complementary
@@ -44,8 +43,8 @@ from audit.report.suppression import (
     protect_report,
     suppress,
 )
-from audit.store.engine import Database
-from tests.databases import fresh_sqlite
+from audit.store.engine import Database, open_database
+from tests.databases import default_demo, fresh_sqlite
 from tests.published import build_published
 
 BUILDER = Actor("Demo Builder")
@@ -62,8 +61,8 @@ def published_report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repor
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = fresh_sqlite(tmp_path_factory.mktemp("demo") / "demo.db")
-    build_demo(db, actor=BUILDER)
+    db = open_database(str(default_demo(tmp_path_factory.mktemp("demo") / "demo.db",
+                                        BUILDER.name)))
     yield db
     db.dispose()
 

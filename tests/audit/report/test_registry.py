@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from audit.demo.build import build_demo
 from audit.errors import UsageError
 from audit.inspections import question_set_of
 from audit.permissions import Actor
@@ -19,6 +18,7 @@ from audit.store.engine import Database, open_database
 from audit.store.models import Inspection
 from cli.app import run
 from question_sets import QuestionSet
+from tests.databases import default_demo
 
 BUILDER = Actor("Demo Builder")  # the demo makes whoever builds it a lead
 # Spelt out, not derived: the message users see must not change with the code behind it.
@@ -30,8 +30,8 @@ UNKNOWN = ("Error: unknown table(s) bogus, nope; choose from lead_agency, iom_re
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = open_database(str(tmp_path_factory.mktemp("demo") / "demo.db"))
-    build_demo(db, actor=BUILDER)
+    db = open_database(str(default_demo(tmp_path_factory.mktemp("demo") / "demo.db",
+                                        BUILDER.name)))
     yield db
     db.dispose()
 

@@ -10,14 +10,14 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from audit.demo.build import build_demo
 from audit.permissions import Actor
 from audit.report.build import compile_report
 from audit.report.jsonout import write_json
 from audit.report.model import Report
 from audit.report.pdf import write_pdf
 from audit.report.xlsx import write_xlsx
-from tests.databases import fresh_sqlite
+from audit.store.engine import open_database
+from tests.databases import default_demo
 
 BUILDER = Actor("Demo Builder")
 STATISTICS = ("agreement", "kappa", "pabak", "ac1", "alpha")
@@ -25,8 +25,8 @@ STATISTICS = ("agreement", "kappa", "pabak", "ac1", "alpha")
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
-    db = fresh_sqlite(tmp_path_factory.mktemp("demo") / "demo.db")
-    build_demo(db, actor=BUILDER)
+    db = open_database(str(default_demo(tmp_path_factory.mktemp("demo") / "demo.db",
+                                        BUILDER.name)))
     yield compile_report(db, actor=BUILDER, tables=["standard_ratings", "reliability"])
     db.dispose()
 

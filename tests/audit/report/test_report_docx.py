@@ -17,14 +17,14 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from PIL import Image
 
-from audit.demo.build import build_demo
 from audit.permissions import Actor
 from audit.report.build import compile_report
 from audit.report.charts import table_chart
 from audit.report.suppression import suppress_report
 from audit.report.text import format_cell
+from audit.store.engine import open_database
 from cli.app import run
-from tests.databases import fresh_sqlite
+from tests.databases import default_demo
 
 BUILDER = Actor("Demo Builder")
 THRESHOLD = 5
@@ -45,8 +45,7 @@ def _as_the_demo_lead() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any, dict]]:
     folder = tmp_path_factory.mktemp("docx")
-    db = fresh_sqlite(folder / "demo.db")
-    build_demo(db, actor=BUILDER)
+    db = open_database(str(default_demo(folder / "demo.db", BUILDER.name)))
     # Which columns the report suppresses: a fact of the model, which the JSON does not carry.
     report = compile_report(db, actor=BUILDER)
     for table in report.tables:

@@ -25,7 +25,6 @@ from reportlab.platypus import KeepTogether, NextPageTemplate, Paragraph, Table
 from reportlab.platypus.tableofcontents import TableOfContents
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from audit.demo.build import build_demo
 from audit.formatting import format_pp
 from audit.permissions import Actor
 from audit.report import pdf as pdf_mod
@@ -35,7 +34,8 @@ from audit.report.model import Column, Report, ReportMeta, ReportTable
 from audit.report.numbering import gaps
 from audit.report.suppression import suppress_report
 from audit.report.text import table_footnotes
-from tests.databases import fresh_sqlite
+from audit.store.engine import open_database
+from tests.databases import default_demo
 
 BUILDER = Actor("Demo Builder")
 MARKING = "OFFICIAL-SENSITIVE"
@@ -46,8 +46,8 @@ ALL_2020 = ["4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8", "4.9", "4.10
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Report]]:
-    db = fresh_sqlite(tmp_path_factory.mktemp("demo") / "demo.db")
-    build_demo(db, actor=BUILDER)
+    db = open_database(str(default_demo(tmp_path_factory.mktemp("demo") / "demo.db",
+                                        BUILDER.name)))
     report = compile_report(db, actor=BUILDER, marking=MARKING, organisation=ORGANISATION)
     yield db, report
     db.dispose()
