@@ -9,31 +9,29 @@ from __future__ import annotations
 
 PLANS: dict[str, str] = {
     "import": """
-**Where the time goes** (`import ratings`, 4,000,000 rows, 71 s sampled in the run of
-c39fe45): writing dominates. `AnswerStaging.merge` 27.5 s (the `INSERT ... SELECT` into
-`answer` and the 4,000,000 `audit_event` rows: 21.4 s), `AnswerStaging.add` 15.5 s (of
-which `executemany` into the temporary staging table 11.2 s), the final commit 4.5 s;
-checking is the rest (`_check_rules` 6.2 s, `_remember` 6.2 s of which `Series.map` 3.9 s,
-`_parse_ratings` 4.6 s). Every row is written three times (staging table, `answer` with
-its three indexes, `audit_event` with its two).
+**Where the time goes** (`import ratings`, pyinstrument on 540,000 and 800,000 rows, issue
+19): writing the trail. Every answer has its own audit event, chained by SHA-256 to the
+one before: `chain_bulk.BulkEvents.write` is about 55-60% of the command (SQLite inserting
+the event rows with their three indexes, and the chain function hashing each row in
+Python, about a quarter of that), the answers' own `INSERT ... SELECT` 20-25%, the index
+build after it 4%, parsing and checks the rest. Plan items 1, 3 and 4 of the first run are
+done (no staging diff for new answers, indexes built once after a bulk insert, categorical
+codes); the answers and events are now written case by case, which halved a shuffled
+file's paging (system time 6.8 s to 1.7 s at 540,000 rows).
 
-**Plan** (owner of `audit/imports/`):
-1. When the (case, question, rater) keys cannot exist yet (first import into cases with
-   no stored answers of that rater: one `EXISTS` query), skip the staging and diff tables
-   and insert each validated chunk straight into `answer` (saves the 11-17 s staging write
-   and the diff `CREATE TABLE ... AS`).
-2. Write the creation events with one `INSERT ... SELECT` from `answer` per chunk, and
-   consider one summary event per file for *created* answers (file digest, row count,
-   inspector) instead of 4,000,000 rows; that is a contract change of the audit trail
-   (docs/import-export.md), to agree with the safety owner first.
-3. For a bulk load into an empty inspection, drop and recreate `ix_answer_question` and
-   the audit-event indexes around the insert (building an index once is several times
-   cheaper than maintaining it row by row), and set `PRAGMA cache_size=-262144` and
-   `temp_store=MEMORY` on the import connection.
-4. Map `case_ref` to ids and validate with numpy on `pd.factorize` codes instead of
-   `Series.map` over Arrow strings (`_remember`, `_case_ids`: 4-8 s).
-Expected: 1 + 3 + 4 should take the ratings import to roughly 35-45 s here; 2 is needed for a
-safe margin under 60 s on a loaded machine.""",
+**What is left** is the trail's design, not the importer: one event per answer costs a
+row of about 200 bytes and a hash each. Under 25 s needs either a summary event per file
+for *created* answers (file digest, row count, inspector; the answers themselves stay
+verifiable against the digest), a contract change of the audit trail to agree with the
+safety owner first (docs/security.md), or the chain hashed on a second core beside
+SQLite's insert.""",
+    "import_varied_ratings": """
+**Why the varied file costs more per answer than the friendly one**: every profile field
+varies, rules and follow-ups fire case by case, 3% of rows carry a note (each note its own
+event and digest: the chain's value cache only helps values that repeat), and the rows
+come in no useful order. In file order the answers' unique index and the trail's case index
+were written at random pages; they are now written case by case (`_in_order`). What
+remains is the per-answer trail, as for `import` above.""",
     "compare": """
 **Where the time goes**: `compare` is one tally (`audit.views.tally.pattern_counts`): a read of
 the cases' profile (100,000 rows) and one `group_concat` per question and value in the
@@ -44,14 +42,44 @@ whether `answer_lists.read_lists` still reads the index without a sort (`EXPLAIN
 `compare_counts` or `case_keys` dominate. End to end, the read runs in a thread
 (`answer_lists.prefetch`) while the statistics stack imports, so the command's time is the
 interpreter's own work (start-up, imports, fits): see `python -X importtime`.""",
+    "compare_cli": """
+**Where the time goes** (the command as typed): interpreter start-up and imports (pandas,
+SQLAlchemy and sqlmodel, scipy.stats through statsmodels: about a second of work only the
+interpreter can do), the answer lists read by SQLite (`audit.views.answer_lists`, started
+in a thread as soon as the questions are known, so it runs beside the imports), then numpy
+counts, chi-square p-values (`scipy.special`) and the independent-effect fits
+(statsmodels, imported in the background while SQLite groups the cases). The process
+freezes its heap before exiting (the exit's cycle collections walked every object the
+libraries made). What remains above the floor is the imports: statsmodels' GLM needs
+scipy.stats.""",
+    "compare_cli_ratio": """
+See `compare_cli`. The floor is one `GROUP BY` in a process that has imported only
+sqlite3; the command must also import pandas, SQLAlchemy and statsmodels, about a second of
+interpreter work that no thread can share.""",
     "compare_ratio": """
 See the `compare` entry. The floor is the plain joined `GROUP BY` that `compare` no longer
 runs; a ratio near or above 1 means the tally has lost its index-ordered read.""",
     "report": """
-**Where the time goes**: every table reads through `audit.views.tally` (one index-ordered scan
-per table, small samples by seeking their cases); statsmodels/scipy imports ~2 s and the
-PDF ~1 s. A miss means a table went back to a joined `GROUP BY` or to `case_frame` over the
-whole national set: profile `iom-audit report --out x.pdf` and look under `compile_report`.""",
+**Where the time goes** (pyinstrument, issue 19): imports about a third (pandas,
+SQLAlchemy, scipy; statsmodels and the PDF/Word writers now import in the background while
+tables are compiled), the tables' scans (each question's answers read once per report,
+`tally.shared_answer_scan`, the key questions on the second core), complementary
+suppression (the attack linear programs, `scipy.optimize.linprog`/`milp`; a program solved
+once is not solved again) and reportlab's two layout passes (with `rl-accel`). What is
+left is mostly layout and the programs: profile `iom-audit report --out x.pdf` and look
+under `compile_report` and `write_pdf`.""",
+    "report_docx": """
+As the PDF report, plus python-docx building the Word tables (rows listed once per table,
+not walked per cell) and the charts drawn as PNG for Word.""",
+    "app_case_ready": """
+**Where the time goes** (pyinstrument `case` phase of `benchmarks.worker app`): showing
+the case screen for the first time. Textual styles, lays out and paints about 150 widgets;
+the profile form's 14 drop-downs and their boxes are about half of it (their option lists
+are now built when first opened, `tui/widgets/lazy_select.py`), the footer about 10% (it
+rebuilds once, `tui/widgets/key_footer.py`). Reading the case runs in a worker (60-90 ms)
+and is not on the critical path. **Plan**: show the profile as one read-only widget and
+build the form when `p`, a click or `tab` enters it; put labels and controls straight into
+the grid; reuse one case screen from one case to the next.""",
     "app_ready": """
 **Where the time goes**: the start screen, then the dashboard's first stage (sites and
 totals from the `case` table). Per-inspector counts come from a second worker and are not
@@ -82,6 +110,17 @@ time is in the screen (`ComparisonScreen.show`) or in imports the background pre
 (`audit.views.comparison_cache.preload_comparison`) no longer covers (check with
 `python -X importtime`); a worker profile: pyinstrument inside `ComparisonScreen.compute`.""",
 }
+PLANS["suite"] = """
+**Where the time goes**: the slowest tests are listed above (pytest `--durations`). The
+suite is about 1,560 tests on three workers; what sets the wall time is the longest work
+units (the app-kill loop, the benchmark harness parts, two app sessions on both backends,
+the importer kill loop) and the many app sessions driven by the Pilot, which wait for the
+app to settle after each key. Done in issue 19: the demo database built once per session
+and copied (`tests.databases.built_once`), kill loops that stop waiting when the child has
+ended, the harness split into three parts on three workers, disclosure kills timed once
+per file. **Plan**: a cheaper app-kill iteration (start-up, then opening a case), the
+app-session tests sharing one started app where they only read, and the Word report of
+`test_report_docx` built once per session."""
 PLANS["app_next_p95"] = PLANS["app_next"]
 PLANS["app_answer_p95"] = PLANS["app_answer"]
 
@@ -111,7 +150,18 @@ PostgreSQL path does not.
    PL/pgSQL aggregate dominates, chain in the client with hashlib as the SQLite path does
    and let the server check, not compute, the links.
 3. Remeasure with `make bench BACKEND=postgresql` on a quiet machine: this figure was taken
-   at load average 8 (other engineers' suites on both cores).""",
+   at load average 8 (other engineers' suites on both cores).
+
+**Measured since** (issue 19, 800,000 ratings, pyinstrument on the client, load average
+7-8): the answers' `INSERT ... SELECT` 32.6 s, the chain's sealing move of the events
+(`chain._move_pending`: the PL/pgSQL step per event) 22.3 s, writing the pending events
+2.6 s, the rest (staging COPY, checks, parsing) under 5 s. On a copy of the same 800,000
+rows, the answers' insert alone took 18.0 s with its indexes and two foreign keys, 11.1 s
+without the foreign keys, and 4.9 s without `ix_answer_tally` either, plus 3.0 s to build
+that index and 0.4 s to add both foreign keys afterwards (validated in one join): item 1,
+extended to the foreign keys, would take the answers' part from 18 s to about 8 s. It
+needs the table's owner (the documented application role is not) and holds an
+exclusive lock on `answer` until the import commits, so it is for a first load only.""",
     "compare_cli": """
 **Where the time goes** (PostgreSQL): interpreter start-up and imports (pandas, scipy,
 statsmodels, SQLAlchemy: the lazy-import work of issue 19 item 1, shared with SQLite), then

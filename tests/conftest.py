@@ -60,7 +60,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 # short and follow in collection order), so no long test is left to start last.
 SPLIT = ("tests/tui/test_two_sessions.py", "tests/tui/test_rating_flow.py",
          "tests/tui/test_snapshots.py", "tests/tui/test_workflows.py",
-         "tests/tui/test_process.py")
+         "tests/tui/test_process.py", "tests/benchmarks/test_harness.py")
 GROUPS = {"tests/audit/demo/": "tests/audit/demo"}
 LONGEST = {
     "tests/tui/test_app_kills.py": 72,
