@@ -77,3 +77,28 @@ def test_a_key_without_sqlcipher_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(DatabaseError, match="SQLCipher is not installed"):
         open_database(str(tmp_path / "x.db"))
     assert not (tmp_path / "x.db").exists()
+
+
+def test_the_background_reads_open_the_file_with_the_key(encrypted: Path) -> None:
+    """compare and the report read the answers in threads, each on a connection of its
+    own (`answer_lists.prefetch`, `tally.shared_answer_scan`): each must open the
+    encrypted file with the key, as the main connection does, and read the same lists."""
+    from audit.cases import record_answer
+    from audit.views import answer_lists
+
+    db = open_database(str(encrypted))
+    try:
+        with db.engine.connect() as conn:
+            case_id, version = conn.exec_driver_sql(
+                'SELECT id, version FROM "case"').one()
+            inspection_id = conn.exec_driver_sql("SELECT id FROM inspection").scalar_one()
+        record_answer(db, int(case_id), "2.1.1", "yes", actor=Actor("Ann"),
+                      expected_version=int(version))
+        here = answer_lists.read_lists(db, ["2.1.1"], [int(inspection_id)], "primary")
+        assert here == [("2.1.1", "yes", 1, str(case_id))]
+        prefetched = answer_lists.prefetch(db, ["2.1.1"], [int(inspection_id)], "primary")
+        assert prefetched is not None
+        assert prefetched.lists() == here
+        assert answer_lists.scan_lists(db, ["2.1.1"], "primary") == here
+    finally:
+        db.dispose()
