@@ -111,7 +111,7 @@ time is in the screen (`ComparisonScreen.show`) or in imports the background pre
 `python -X importtime`); a worker profile: pyinstrument inside `ComparisonScreen.compute`.""",
 }
 PLANS["suite"] = """
-**Where the time goes**: the slowest tests are listed above (pytest `--durations`). The
+**Where the time goes**: the slowest tests are listed below (pytest `--durations`). The
 suite is about 1,560 tests on three workers; what sets the wall time is the longest work
 units (the app-kill loop, the benchmark harness parts, two app sessions on both backends,
 the importer kill loop) and the many app sessions driven by the Pilot, which wait for the
