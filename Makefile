@@ -43,8 +43,9 @@ run: $(RUN_STAMP) $(DEMO_DB)
 # app or CLI process a test starts compiles them all again, seconds each.
 # -n 3 on two cores: about a third of the suite's time is waiting (the pilot waits for
 # the app to go idle after each key, the app-kill and crash tests pace keys and kills,
-# subprocesses and PostgreSQL answer), which a third worker fills with work; measured
-# 145-170 s against 175-180 s with -n 2. Work units and their order: tests/conftest.py.
+# subprocesses and PostgreSQL answer), which a third worker fills with work (measured
+# 145-170 s against 175-180 s with -n 2, when the suite was a third of its size; 1,565
+# tests took 429 s in `make bench`). Work units and their order: tests/conftest.py.
 TEST_WORKERS ?= 3
 test: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
