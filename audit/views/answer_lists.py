@@ -41,6 +41,12 @@ def all_cases(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one())
 
 
+def seeks(conn: sa.Connection, n_cases: int) -> bool:
+    """Whether to list `n_cases` cases' answers by seeking them rather than by a whole
+    scan: SQLite's planner has no statistics, so it is told (see SEEK_SHARE)."""
+    return n_cases < SEEK_SHARE * all_cases(conn)
+
+
 def read_lists(db: Database, questions: Sequence[str], inspection_ids: Sequence[int],
                rater: str, *, n_cases: int | None = None) -> list[ListedAnswers]:
     """The answers of `rater` ("primary", "qa" or "moderated") to `questions` listed per
@@ -55,8 +61,7 @@ def read_lists(db: Database, questions: Sequence[str], inspection_ids: Sequence[
             n_cases = int(conn.execute(
                 sa.select(sa.func.count()).select_from(Case)
                 .where(col(Case.inspection_id).in_(list(inspection_ids)))).scalar_one())
-        # SQLite's planner has no statistics: it is told when to seek (see SEEK_SHARE).
-        seek = n_cases < SEEK_SHARE * all_cases(conn)
+        seek = seeks(conn, n_cases)
         rows = conn.execute(_statement(questions, inspection_ids, rater, seek=seek)).all()
     return [(str(qid), str(value), int(n), str(ids)) for qid, value, n, ids in rows]
 

@@ -304,7 +304,7 @@ def prefetch_answer_scan(questions: Sequence[str], rater: str = final_record.COU
     shared = _SHARED_SCAN.get()
     if shared is None or shared.db.engine.dialect.name != "sqlite" or not questions:
         return
-    counted = final_record.PRIMARY if rater == final_record.FINAL else rater
+    counted = answer_lists.scanned_rater(rater)
     with shared.lock:
         kept = shared.lists.setdefault(counted, {})
         wanted = sorted({q for q in questions
@@ -316,10 +316,7 @@ def prefetch_answer_scan(questions: Sequence[str], rater: str = final_record.COU
 
     def scan() -> None:
         try:
-            found: dict[str, list[tuple[str, np.ndarray]]] = {q: [] for q in wanted}
-            listed = answer_lists.scan_lists(shared.db, wanted, counted)
-            for qid, value, ids in _case_ids_per_answer(listed):
-                found[qid].append((value, ids))
+            found = _scanned(shared.db, wanted, counted)
             with shared.lock:
                 kept.update(found)
         finally:  # failed, the tally lists them itself
@@ -341,8 +338,7 @@ def _answer_ids(db: Database, questions: Sequence[str], inspection_ids: Sequence
     shared = _SHARED_SCAN.get()
     if shared is not None and shared.db is db:
         with db.engine.connect() as conn:
-            # SQLite's planner has no statistics: it is told when to seek (SEEK_SHARE).
-            seek = n_cases < _SEEK_SHARE * answer_lists.all_cases(conn)
+            seek = answer_lists.seeks(conn, n_cases)
     if shared is None or shared.db is not db or seek:
         yield from _case_ids_per_answer(answer_lists.read_lists(
             db, questions, inspection_ids, rater, n_cases=n_cases))
@@ -356,10 +352,7 @@ def _answer_ids(db: Database, questions: Sequence[str], inspection_ids: Sequence
     with shared.lock:
         missing = [q for q in wanted if q not in kept]
     if missing:
-        found: dict[str, list[tuple[str, np.ndarray]]] = {q: [] for q in missing}
-        for qid, value, ids in _case_ids_per_answer(
-                answer_lists.scan_lists(db, missing, rater)):
-            found[qid].append((value, ids))
+        found = _scanned(db, missing, rater)
         with shared.lock:
             kept.update(found)
     # The scan's order: by question id (SQLite's binary collation is Python's str order),
@@ -367,6 +360,15 @@ def _answer_ids(db: Database, questions: Sequence[str], inspection_ids: Sequence
     for qid in wanted:
         for value, ids in kept[qid]:
             yield qid, value, ids
+
+
+def _scanned(db: Database, questions: Sequence[str], rater: str
+             ) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """A whole scan's case ids per question: each question's (value, ids), as listed."""
+    found: dict[str, list[tuple[str, np.ndarray]]] = {q: [] for q in questions}
+    for qid, value, ids in _case_ids_per_answer(answer_lists.scan_lists(db, questions, rater)):
+        found[qid].append((value, ids))
+    return found
 
 
 def _case_ids_per_answer(listed: Sequence[answer_lists.ListedAnswers]
