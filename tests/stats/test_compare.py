@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from statsmodels.stats.multitest import multipletests
 
 from stats import QuestionInfo, compare_groups
+from tests.stats.multitest import multipletests
 
 
 def frame(**columns: list) -> pd.DataFrame:

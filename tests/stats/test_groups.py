@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 from scipy.stats.contingency import expected_freq, odds_ratio, relative_risk
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from stats import compare_counts, compare_groups
 from stats.results import Comparison, ComparisonRow
 from stats.significance import MONTE_CARLO_RESAMPLES
+from tests.stats.multitest import multipletests
 
 PAIR_KEYS = {"a", "b", "test", "p_value", "p_adjusted", "diff_pp", "diff_ci", "odds_ratio",
              "cohens_h"}

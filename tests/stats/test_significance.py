@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.stats.contingency import expected_freq, odds_ratio
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from stats.significance import (
@@ -21,6 +20,7 @@ from stats.significance import (
     significance_test,
     untestable_reason,
 )
+from tests.stats.multitest import multipletests
 
 counts = st.integers(min_value=0, max_value=60)
 tables = st.tuples(counts, counts, counts, counts).map(
@@ -146,8 +146,7 @@ pvalue_lists = st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max
 
 
 @given(pvalue_lists)
-# multipletests runs gc.collect() on every call (Holm): cheap only because tests/conftest.py
-# freezes the imported modules' objects; 40 examples (~1 ms each) as before.
+# 40 examples (~1 ms each) as before (tests/stats/multitest.py skips multipletests' gc).
 @settings(max_examples=40, deadline=None)
 def test_corrections_equal_multipletests(pvalues: list[float]) -> None:
     np.testing.assert_allclose(adjust_pvalues(pvalues, "holm"),
