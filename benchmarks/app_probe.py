@@ -155,6 +155,7 @@ def probe(db_path: Path, *, repeats: int = 20, launched: float | None = None,
 async def _session(db_path: Path, repeats: int, launched: float | None,
                    recorder: Recorder) -> dict[str, Any]:
     from audit.store.engine import open_database
+    from audit.views.background import settle_heap
     from tui.app import IomAuditApp
     from tui.screens.dashboard import DashboardScreen
     from tui.screens.start import StartScreen
@@ -162,6 +163,7 @@ async def _session(db_path: Path, repeats: int, launched: float | None,
     recorder.start("ready")
     start, wall = time.perf_counter(), time.time()
     database = open_database(str(db_path))
+    settle_heap()  # as `tui.app.run_app` does before the app starts
     app = IomAuditApp(database)
     out: dict[str, Any] = {}
     try:
@@ -198,11 +200,13 @@ def probe_comparison(db_path: Path, *, at_once: bool = False) -> dict[str, Any]:
 
 async def _comparison_session(db_path: Path, at_once: bool) -> dict[str, Any]:
     from audit.store.engine import open_database
+    from audit.views.background import settle_heap
     from tui.app import IomAuditApp
     from tui.screens.dashboard import DashboardScreen
     from tui.screens.start import StartScreen
 
     database = open_database(str(db_path))
+    settle_heap()  # as `tui.app.run_app` does before the app starts
     app = IomAuditApp(database)
     out: dict[str, Any] = {}
     try:

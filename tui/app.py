@@ -18,6 +18,7 @@ from textual.screen import Screen
 from audit.errors import AuditError
 from audit.store.engine import Database, open_database
 from audit.store.errors import speak_plainly
+from audit.views.background import settle_heap
 from audit.views.comparison_cache import ComparisonCache, preload_in_background
 from tui.commands import CaseCommands, NavigationCommands
 from tui.settings import Settings, load_settings, save_settings
@@ -249,6 +250,7 @@ def run_app(db: str | None) -> None:
     `make run`, which builds the demo) to create it; an older one is migrated after a
     copy is kept."""
     database = open_database(db, purpose="write")
+    settle_heap()  # the imports are done: see audit.views.background
     try:
         IomAuditApp(database).run()
     finally:
