@@ -7,18 +7,23 @@ tests/databases.py): a file copy on SQLite, `CREATE DATABASE ... TEMPLATE` on Po
 from __future__ import annotations
 
 import gc
+import json
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from audit.store.engine import Database, open_database
 from tests import databases
+from tests.databases import Build, Prepare
 
 PG_ADMIN_URL = os.environ.get("IOM_AUDIT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -216,3 +221,92 @@ def any_db(request: pytest.FixtureRequest) -> Database:
     """The same test on SQLite and on the real PostgreSQL server."""
     fixture = "sqlite_db" if request.param == "sqlite" else "postgres_db"
     return request.getfixturevalue(fixture)
+
+
+
+
+@pytest.fixture(scope="session")
+def _prepared_templates(postgres_server: str) -> Iterator[dict[str, tuple[str, Any]]]:
+    """name -> (database, value) of what `prepare` built on PostgreSQL in this process;
+    every database it made is dropped at the end."""
+    known: dict[str, tuple[str, Any]] = {}
+    made: list[str] = []
+    yield known
+    made.extend(database for database, _ in known.values())
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for database in made:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}"')
+    admin.dispose()
+
+
+@pytest.fixture
+def prepare(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Prepare]:
+    """`prepare(backend, name, build)`: a private copy of the database that `build` fills
+    through the use cases, built once per name (and backend), and `build`'s value (JSON).
+
+    For set-ups that rate cases answer by answer, as the app would (seconds each), which
+    many tests of a file then read or change: they change their own copy. SQLite: built
+    once per session (`databases.built_once`), copied per test. PostgreSQL: built once per
+    test process into a database nobody connects to afterwards, copied per test with
+    `CREATE DATABASE ... TEMPLATE`.
+    """
+    with ExitStack() as stack:
+        def make(backend: str, name: str, build: Build) -> tuple[Database, Any]:
+            if backend == "sqlite":
+                built = databases.built_once(f"prepared-{name}", partial(_fill, build))
+                value = json.loads(built.with_suffix(".json").read_text(encoding="utf-8"))
+                target = tmp_path / f"{name}-{uuid.uuid4().hex[:8]}.db"
+                shutil.copyfile(built, target)
+                url = str(target)
+            elif backend == "postgres":
+                server = request.getfixturevalue("postgres_server")
+                known = request.getfixturevalue("_prepared_templates")
+                if name not in known:
+                    known[name] = _prepared_template(
+                        server, request.getfixturevalue("postgres_template"), build)
+                template, value = known[name]
+                url = _url(server, stack.enter_context(
+                    _database(server, "iom_test", template=template)))
+            else:
+                raise ValueError(f"no backend {backend!r}")
+            db = open_database(url)
+            stack.callback(db.dispose)
+            return db, value
+
+        yield make
+
+
+def _fill(build: Build, path: Path) -> None:
+    """`build` on a fresh SQLite file at `path`; its value beside it (`.json`)."""
+    db = databases.fresh_sqlite(path)
+    try:
+        value = build(db)
+    finally:
+        db.dispose()
+    path.with_suffix(".json").write_text(json.dumps(value), encoding="utf-8")
+
+
+def _prepared_template(server: str, migrated: str, build: Build) -> tuple[str, Any]:
+    """A new database (a copy of the migrated template) filled by `build`, closed to
+    connections so that it can be copied; its name and `build`'s value (as JSON reads it)."""
+    name = f"iom_prep_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{migrated}"')
+        try:
+            db = open_database(_url(server, name))
+            try:
+                value = build(db)
+            finally:
+                db.dispose()
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        except BaseException:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            raise
+    finally:
+        admin.dispose()
+    return name, json.loads(json.dumps(value))

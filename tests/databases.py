@@ -29,9 +29,13 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from audit.store.engine import Database, open_database
 from audit.store.migrate import head_revision
+
+Build = Callable[[Database], Any]  # fills a database, returns a JSON value (`prepare`)
+Prepare = Callable[[str, str, Build], tuple[Database, Any]]  # the `prepare` fixture
 
 _folder: list[Path] = []  # where this process keeps its template (set by conftest)
 _shared: list[Path] = []  # where every worker of this session keeps built_once files

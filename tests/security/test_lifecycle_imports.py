@@ -16,6 +16,7 @@ from audit.imports.ratings import import_ratings
 from audit.permissions import Actor
 from audit.store.engine import Database
 from tests.audit.imports.helpers import cli, dump, write_csv
+from tests.databases import Prepare
 from tests.helpers import KEY_QUESTIONS, make_inspection, rate_qa
 from tests.security.lifecycle_setup import (
     INSPECTOR,
@@ -51,9 +52,23 @@ def _cases(db: Database) -> dict[str, int]:
     return {f"C-{i:04d}": case_id for i, case_id in enumerate(made, start=1)}
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def prepared(request: pytest.FixtureRequest, prepare: Prepare) -> tuple[Database, dict[str, int]]:
+    """A copy of the four signed-off cases of `_cases` (about 160 answers recorded one by
+    one through the use cases: built once, not per test)."""
+    db, ids = prepare(request.param, "lifecycle-imports", _cases)
+    return db, ids
+
+
 @pytest.fixture
-def ids(any_db: Database) -> dict[str, int]:
-    return _cases(any_db)
+def any_db(prepared: tuple[Database, dict[str, int]]) -> Database:
+    """This file's database: the prepared cases, on SQLite and on PostgreSQL."""
+    return prepared[0]
+
+
+@pytest.fixture
+def ids(prepared: tuple[Database, dict[str, int]]) -> dict[str, int]:
+    return prepared[1]
 
 
 def refused(db: Database, path: Path, actor: Actor, *, ratings: bool = False,
