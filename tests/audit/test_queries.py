@@ -22,6 +22,7 @@ from audit.store.engine import Database
 from audit.store.models import Case, Query, QueryMessage
 from audit.trail import case_history
 from audit.views import queries as views
+from tests.databases import Prepare
 from tests.helpers import make_inspection, rate_qa, set_role
 from tests.security.lifecycle_setup import (
     INSPECTOR,
@@ -37,10 +38,8 @@ QA = Actor("Quinn QA")
 RESEARCHER = Actor("Rita Researcher")
 
 
-@pytest.fixture
-def story(any_db: Database) -> tuple[Database, list[int]]:
+def _story(db: Database) -> list[int]:
     """C-0001 complete (Ivy), its blind QA rated (Quinn); C-0002 and C-0003 untouched."""
-    db = any_db
     ids = make_inspection(db)
     set_role(db, LEAD.name, "lead")
     for person in (INSPECTOR, OTHER, QA):
@@ -50,6 +49,14 @@ def story(any_db: Database) -> tuple[Database, list[int]]:
     cases.set_status(db, ids[0], "complete", actor=INSPECTOR,
                      expected_version=version(db, ids[0]))
     rate_qa(db, ids[0], QA.name)
+    return ids
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def story(request: pytest.FixtureRequest, prepare: Prepare) -> tuple[Database, list[int]]:
+    """A copy of `_story`'s cases (rated answer by answer: built once, not per test), on
+    SQLite and on PostgreSQL."""
+    db, ids = prepare(request.param, "queries-story", _story)
     return db, ids
 
 

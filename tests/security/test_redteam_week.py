@@ -16,14 +16,14 @@ from audit.imports.ratings import import_ratings
 from audit.permissions import Actor
 from audit.store.engine import Database
 from tests.audit.imports.helpers import dump, write_csv
+from tests.databases import Prepare
 from tests.helpers import make_inspection, rate_qa, set_role
 from tests.security.lifecycle_setup import INSPECTOR, LEAD, OTHER, answer_all, status, version
 
 QA = Actor("Quinn QA")
 
 
-@pytest.fixture
-def ids(any_db: Database) -> list[int]:
+def _week(any_db: Database) -> list[int]:
     """C-0001 complete (Ivy) and blind-QA rated by Quinn, agreeing (yes throughout);
     C-0002 answered by Ivy, no QA at all, allocated to Ivy; C-0003 untouched."""
     made = make_inspection(any_db)
@@ -37,6 +37,24 @@ def ids(any_db: Database) -> list[int]:
     answer_all(any_db, made[1])
     allocation.allocate(any_db, ["C-0002"], to=INSPECTOR.name, actor=LEAD)
     return made
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def prepared(request: pytest.FixtureRequest, prepare: Prepare) -> tuple[Database, list[int]]:
+    """A copy of `_week`'s cases (rated answer by answer: built once, not per test)."""
+    db, ids = prepare(request.param, "redteam-week", _week)
+    return db, ids
+
+
+@pytest.fixture
+def any_db(prepared: tuple[Database, list[int]]) -> Database:
+    """This file's database: `_week`'s cases, on SQLite and on PostgreSQL."""
+    return prepared[0]
+
+
+@pytest.fixture
+def ids(prepared: tuple[Database, list[int]]) -> list[int]:
+    return prepared[1]
 
 
 def _rejected(db: Database, work: object) -> list[str]:
