@@ -18,7 +18,7 @@ from audit import cases
 from audit.permissions import Actor
 from audit.store.engine import Database
 from tests.helpers import KEY_QUESTIONS
-from tests.tui.conftest import INSPECTOR, build_db, case_id
+from tests.tui.conftest import INSPECTOR, build_db, case_id, fill_inspection
 from tui.app import IomAuditApp
 
 PRIMARY_RATER = "Bo Rater"
@@ -51,9 +51,21 @@ def rate_primary(db: Database, ref: str, index: int, *, who: str = PRIMARY_RATER
 def rated_db(path: Path | str) -> Database:
     """Twelve cases (build_db); Bo's primary rating of C0000-C0005, notes on C0000."""
     db = build_db(path)
+    rate_six(db)
+    return db
+
+
+def fill_rated(db: Database) -> None:
+    """`rated_db`'s cases and ratings, written into an empty migrated database (for the
+    `prepare` fixture: built once, copied per test)."""
+    fill_inspection(db)
+    rate_six(db)
+
+
+def rate_six(db: Database) -> None:
+    """Bo's primary rating of C0000-C0005, notes on C0000."""
     for i in range(6):
         rate_primary(db, f"C{i:04d}", i, notes=i == 0)
-    return db
 
 
 class RecordingApp(IomAuditApp):

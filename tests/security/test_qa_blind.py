@@ -11,7 +11,6 @@ the rating hidden.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from audit.trail import case_history
 from audit.views.analysis import cases_behind
 from audit.views.qa import side_by_side
 from cli.app import run
+from tests.databases import Prepare
 from tests.helpers import KEY_QUESTIONS, rate_qa
 from tests.security.qa_fixtures import (
     NOTE_MARK,
@@ -32,6 +32,7 @@ from tests.security.qa_fixtures import (
     QA_RATER,
     SIZE,
     RecordingApp,
+    fill_rated,
     primary_value,
     rated_db,
     screen_text,
@@ -53,15 +54,18 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IOM_AUDIT_INSPECTOR", QA_RATER)  # the app runs as Ann
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    """Bo's primary ratings; Ann's blind QA of C0000 started (2.1.1: yes, Bo said no)."""
-    database = rated_db(tmp_path / "blind.db")
+def _blind_started(database: Database) -> None:
+    fill_rated(database)
     assert primary_value(0, "2.1.1") == "no"
     rate_qa(database, case_id(database, "C0000"), QA_RATER, {"2.1.1": "yes"},
             questions=("2.1.1",))
-    yield database
-    database.dispose()
+
+
+@pytest.fixture
+def db(prepare: Prepare) -> Database:
+    """Bo's primary ratings; Ann's blind QA of C0000 started (2.1.1: yes, Bo said no):
+    a copy of what the use cases made once."""
+    return prepare("sqlite", "qa-blind-started", _blind_started)[0]
 
 
 def assert_nothing_primary(text: str) -> None:

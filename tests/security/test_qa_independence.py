@@ -23,6 +23,7 @@ from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from audit.views.qa import blind_case
 from cli.app import run
+from tests.databases import Prepare
 from tests.helpers import KEY_QUESTIONS, answers, rate_qa
 from tests.security.pg_grants import documented_login
 from tests.security.qa_fixtures import (
@@ -31,8 +32,8 @@ from tests.security.qa_fixtures import (
     QA_RATER,
     SIZE,
     RecordingApp,
+    fill_rated,
     rate_primary,
-    rated_db,
     screen_text,
 )
 from tests.tui.conftest import build_db, case_id
@@ -54,20 +55,15 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """Bo's primary ratings, on SQLite and on the real PostgreSQL server."""
-    where = (str(tmp_path / "qa.db") if request.param == "sqlite"
-             else request.getfixturevalue("postgres_url"))
-    database = rated_db(where)
-    yield database
-    database.dispose()
+def db(request: pytest.FixtureRequest, prepare: Prepare) -> Database:
+    """Bo's primary ratings, on SQLite and on the real PostgreSQL server (a copy of the
+    ratings made once through the use cases)."""
+    return prepare(request.param, "qa-rated", fill_rated)[0]
 
 
 @pytest.fixture
-def sqlite_rated(tmp_path: Path) -> Iterator[Database]:
-    database = rated_db(tmp_path / "qa.db")
-    yield database
-    database.dispose()
+def sqlite_rated(prepare: Prepare) -> Database:
+    return prepare("sqlite", "qa-rated", fill_rated)[0]
 
 
 def _version(db: Database, cid: int, reader: str = LEAD) -> int:

@@ -22,6 +22,12 @@ def build_db(path: Path | str, cases: int = 12) -> Database:
     `path` is a new SQLite file (made from the migrated template), or the URL of a fresh
     PostgreSQL database from the `postgres_url` fixture (already at head)."""
     db = open_database(path) if "://" in str(path) else fresh_sqlite(path)
+    fill_inspection(db, cases)
+    return db
+
+
+def fill_inspection(db: Database, cases: int = 12) -> None:
+    """`build_db`'s inspection 't', written into an empty migrated database."""
     with db.write_session() as session:
         inspection = create_inspection(session, "t", question_set="iom-thematic-2019")
         sites = [get_or_create_site(session, inspection, name)[0]
@@ -30,7 +36,6 @@ def build_db(path: Path | str, cases: int = 12) -> Database:
             session.add(Case(inspection_id=inspection.id, case_ref=f"C{i:04d}",
                              site_id=sites[i % 3].id, iom=(i % 2 == 0),
                              case_type="community", rosh="medium"))
-    return db
 
 
 @pytest.fixture(autouse=True)
