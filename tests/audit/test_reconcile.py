@@ -5,7 +5,6 @@ ratings whatever the moderator decides."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,10 @@ from audit.permissions import Actor
 from audit.report.build import compile_report
 from audit.store.engine import Database
 from audit.views.qa import side_by_side
+from tests.databases import Prepare
 from tests.helpers import KEY_QUESTIONS, answers, rate_qa, set_role
 from tests.security.lifecycle_setup import INSPECTOR, LEAD, events, people, sign_off, status
-from tests.tui.conftest import build_db, case_id
+from tests.tui.conftest import build_db, case_id, fill_inspection
 
 QA_RATER = "Quinn QA"
 DISAGREE = {"2.1.1": "no", "2.2.3": "no", "2.3.3": "no"}  # the primary said yes throughout
@@ -35,21 +35,28 @@ def double_rated(where: str) -> Database:
     """C0000 rated by Ivy (yes to every key question), QA-checked, its blind QA by Quinn
     disagreeing on three questions."""
     db = build_db(where)
+    rate_twice(db)
+    return db
+
+
+def rate_twice(db: Database) -> None:
+    """`double_rated`'s ratings, on `build_db`'s cases."""
     people(db)
     set_role(db, QA_RATER, "inspector")
     cid = case_id(db, "C0000")
     sign_off(db, cid, "complete", "qa_checked")
     rate_qa(db, cid, QA_RATER, DISAGREE)
-    return db
+
+
+def _double_rated(db: Database) -> None:
+    fill_inspection(db)
+    rate_twice(db)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    where = (str(tmp_path / "r.db") if request.param == "sqlite"
-             else request.getfixturevalue("postgres_url"))
-    database = double_rated(where)
-    yield database
-    database.dispose()
+def db(request: pytest.FixtureRequest, prepare: Prepare) -> Database:
+    """A copy of `double_rated`'s database (made once through the use cases)."""
+    return prepare(request.param, "double-rated", _double_rated)[0]
 
 
 def _version(db: Database, cid: int) -> int:

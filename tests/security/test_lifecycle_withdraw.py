@@ -14,6 +14,7 @@ from audit.imports.ratings import import_ratings
 from audit.lifecycle import ReasonRequired
 from audit.store.engine import Database
 from tests.audit.imports.helpers import write_csv
+from tests.databases import Prepare
 from tests.helpers import make_inspection
 from tests.security.lifecycle_setup import (
     INSPECTOR,
@@ -27,13 +28,30 @@ from tests.security.lifecycle_setup import (
 )
 
 
-@pytest.fixture
-def case(any_db: Database) -> int:
+def _complete_case(db: Database) -> int:
     """A complete case (post-release, IOM, no domestic abuse recorded)."""
-    made = make_inspection(any_db, cases=1)
-    people(any_db)
-    sign_off(any_db, made[0], "complete")
+    made = make_inspection(db, cases=1)
+    people(db)
+    sign_off(db, made[0], "complete")
     return made[0]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def prepared(request: pytest.FixtureRequest, prepare: Prepare) -> tuple[Database, int]:
+    """A copy of `_complete_case`'s database (answered one by one: built once)."""
+    db, case_id = prepare(request.param, "withdraw-complete-case", _complete_case)
+    return db, case_id
+
+
+@pytest.fixture
+def any_db(prepared: tuple[Database, int]) -> Database:
+    """This file's database: one complete case, on SQLite and on PostgreSQL."""
+    return prepared[0]
+
+
+@pytest.fixture
+def case(prepared: tuple[Database, int]) -> int:
+    return prepared[1]
 
 
 def test_a_rule_that_makes_a_new_required_question_apply_withdraws_complete(
