@@ -3,6 +3,10 @@
 Runs `python -m benchmarks.run` end to end at the smallest scale the demo allows (its
 published core sample), one run each, into a temporary directory, so the suite cannot
 silently rot. About a minute on the 2-core machine.
+
+The demo step runs once per session (`tests.databases.built_once`, its own test checks its
+row); each part of the other steps runs on a copy of that database with `--reuse-demo`,
+as `make bench` itself reuses one demo for every step.
 """
 
 from __future__ import annotations
@@ -10,20 +14,23 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.databases import built_once
+
 ROOT = Path(__file__).resolve().parents[2]
 CASES = 3247
 
 # Per part of the harness (steps run together, each part on its own worker): (start of
-# the figure's name, its target or None). The demo build is every part's first row.
+# the figure's name, its target or None). The demo step is built once and checked alone.
 DEMO = [("Build the demo database", None)]
 PARTS: dict[str, list[tuple[str, str | None]]] = {
-    "demo,import,varied,models": [
+    "import,varied,models": [
         ("`init`", None),
         ("`import cases`", None),
         ("`import ratings`", None),
@@ -32,7 +39,7 @@ PARTS: dict[str, list[tuple[str, str | None]]] = {
         ("Varied file: `import cases`", None),
         ("Independent-effect models", "< 5 s"),
     ],
-    "demo,compare,outputs": [
+    "compare,outputs": [
         ("`iom-audit compare --by iom --questions all --json FILE` end", "< 3.5 s"),
         ("compare end to end / floor", "< 1.5x"),
         ("`compare --by iom --questions all` in-process", None),
@@ -54,7 +61,7 @@ PARTS: dict[str, list[tuple[str, str | None]]] = {
         ("`export --format spss`", None),
         ("Peak memory of `export --format spss`", "< 300 MB"),
     ],
-    "demo,app,suite": [
+    "app,suite": [
         ("App ready (", "< 1.5 s"),
         ("App: case opened and ready for keys", "< 0.3 s"),
         ("App ready, counted from process launch", None),
@@ -93,31 +100,45 @@ def table_rows(text: str) -> dict[str, list[str]]:
 
 
 def test_every_step_is_in_a_part() -> None:
-    """The parts below run every step of `make bench` between them."""
+    """The demo and the parts below run every step of `make bench` between them."""
     from benchmarks.run import STEPS
 
-    covered = {step for part in PARTS for step in part.split(",")}
+    covered = {"demo"} | {step for part in PARTS for step in part.split(",")}
     assert covered == set(STEPS)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("part", list(PARTS))
-def test_harness_writes_every_figure(tmp_path: Path, part: str) -> None:
-    out = tmp_path / "BENCHMARKS.md"
+def _bench(work: Path, out: Path, only: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--cases", str(CASES), "--runs", "1",
-         "--repeats", "3", "--work", str(tmp_path / "work"), "--out", str(out),
-         "--no-profile", "--only", part, "--suite-args", "tests/test_rule_words.py"],
+         "--repeats", "3", "--work", str(work), "--out", str(out),
+         "--no-profile", "--only", only, "--suite-args", "tests/test_rule_words.py", *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+
+
+def _build_demo(path: Path) -> None:
+    """The bench's demo step into a work folder of its own; its database at `path`, and
+    beside it the BENCHMARKS file it wrote (`.md`) and its progress (`.log`)."""
+    work = path.with_suffix(".work")
+    shutil.rmtree(work, ignore_errors=True)
+    done = _bench(work, path.with_suffix(".md"), "demo")
+    path.with_suffix(".log").write_text(done.stderr, encoding="utf-8")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert f"step {part.split(',')[-1]}" in done.stderr  # progress goes to stderr
-    text = out.read_text(encoding="utf-8")
+    os.replace(work / "bench.db", path)
+    shutil.rmtree(work)
+
+
+def demo_database() -> Path:
+    """The harness's demo database, built once per session by the bench's demo step."""
+    return built_once(f"bench-harness-demo-{CASES}", _build_demo)
+
+
+def check_file(text: str, wanted: list[tuple[str, str | None]]) -> None:
+    """The headings, every wanted row with a value and its target, and every miss named."""
     for heading in ("| Machine |", "| Load average", "| Commit |", "| Python |",
                     "| Libraries |", "## Missed targets"):
         assert heading in text
     rows = table_rows(text)
-    wanted = DEMO + PARTS[part]
     assert len(rows) == len(wanted), sorted(rows)
     for start, target in wanted:
         found = [cells for name, cells in rows.items() if name.startswith(start)]
@@ -131,5 +152,26 @@ def test_harness_writes_every_figure(tmp_path: Path, part: str) -> None:
     for name in missed:  # every miss is named under "Missed targets"
         assert f"### {name}:" in text
     assert "## Before and after" in text  # the hand-kept history follows the figures
-    samples = json.loads((tmp_path / "work" / "samples.json").read_text())
+
+
+@pytest.mark.slow
+def test_harness_builds_the_demo() -> None:
+    built = demo_database()
+    assert "step demo" in built.with_suffix(".log").read_text(encoding="utf-8")
+    check_file(built.with_suffix(".md").read_text(encoding="utf-8"), DEMO)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("part", list(PARTS))
+def test_harness_writes_every_figure(tmp_path: Path, part: str) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copyfile(demo_database(), work / "bench.db")
+    (work / "bench.db.cases").write_text(str(CASES))  # what the demo step stamps
+    done = _bench(work, out, part, "--reuse-demo")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"step {part.split(',')[-1]}" in done.stderr  # progress goes to stderr
+    check_file(out.read_text(encoding="utf-8"), PARTS[part])
+    samples = json.loads((work / "samples.json").read_text())
     assert all(entry["values"] for entry in samples.values())
