@@ -135,9 +135,10 @@ class ProfileSummary(Widget, can_focus=True):
             cells = []
             for spec in specs[start:start + COLUMNS]:
                 value = self.profile.get(spec.code)
+                unknown = value is None or value == ""
                 cells.append(Text.assemble(
                     (spec.label, label_style), "\n",
-                    (value_label(spec.code, value), unknown_style if value is None else ""),
+                    (value_label(spec.code, value), unknown_style if unknown else ""),
                     no_wrap=True, overflow="ellipsis"))
             table.add_row(*cells, *[""] * (COLUMNS - len(cells)))
         return table
