@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from audit.errors import UsageError
-from question_sets.profile import CASE_STATUS, PROFILE
+from question_sets.profile import BOOL_LABELS, CASE_STATUS, PROFILE
 
 
 def parse_profile_value(code: str, value: Any) -> Any:
@@ -45,6 +45,19 @@ def parse_profile_value(code: str, value: Any) -> Any:
             return by_label[text.lower()]
         raise UsageError(f"{code}: {value!r} is not one of {', '.join(spec.codes)}")
     return value
+
+
+def value_label(code: str, value: Any) -> str:
+    """A stored profile value in words, as the app shows it: its label ("Medium"), Yes or
+    No, an ISO date, "Unknown" when not recorded (a value outside the codes: as stored)."""
+    spec = PROFILE[code]
+    if value is None or value == "":
+        return spec.label_of(None)
+    if isinstance(value, bool):
+        return BOOL_LABELS["yes" if value else "no"]
+    if isinstance(value, date):
+        return value.isoformat()
+    return spec.label_of(str(value))
 
 
 def parse_status(value: str) -> str | None:

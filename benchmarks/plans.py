@@ -73,13 +73,14 @@ As the PDF report, plus python-docx building the Word tables (rows listed once p
 not walked per cell) and the charts drawn as PNG for Word.""",
     "app_case_ready": """
 **Where the time goes** (pyinstrument `case` phase of `benchmarks.worker app`): showing
-the case screen for the first time. Textual styles, lays out and paints about 150 widgets;
-the profile form's 14 drop-downs and their boxes are about half of it (their option lists
-are now built when first opened, `tui/widgets/lazy_select.py`), the footer about 10% (it
-rebuilds once, `tui/widgets/key_footer.py`). Reading the case runs in a worker (60-90 ms)
-and is not on the critical path. **Plan**: show the profile as one read-only widget and
-build the form when `p`, a click or `tab` enters it; put labels and controls straight into
-the grid; reuse one case screen from one case to the next.""",
+the case screen for the first time: Textual styles, lays out and paints its widgets. The
+profile is one read-only widget (`ProfileSummary`); its form (fifteen controls, once half
+of this figure) is built only when `p`, a click or the focus enters it. The footer's keys
+are styled once as they mount, and the case list's footer no longer rebuilds after the
+`enter` (`tui/widgets/key_footer.py`). What is left is spread: the question tree and panel,
+the footer's keys, the first paint. Reading the case runs in a worker (60-90 ms) and is
+not on the critical path. **Plan** if it misses again: draw the footer's keys as one
+widget; reuse one case screen from one case to the next.""",
     "app_ready": """
 **Where the time goes**: the start screen, then the dashboard's first stage (sites and
 totals from the `case` table). Per-inspector counts come from a second worker and are not

@@ -190,6 +190,27 @@ async def test_a_case_allocated_to_someone_else_opens_read_only(
     assert rows(staffed, Case, id=cid)[0]["status"] == "not_started"
 
 
+async def test_a_read_only_case_shows_its_profile_without_a_form(
+        staffed: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.widgets.profile_form import ProfileForm, ProfileSummary
+
+    cid = case_id(staffed, "C0000")
+    allocation.allocate_ids(staffed, 1, [cid], to="Bo Inspector", actor=Actor(LEAD))
+    monkeypatch.setenv("IOM_AUDIT_INSPECTOR", LEAD)
+    app = IomAuditApp(staffed)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_case(cid)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CaseScreen) and screen.read_only
+        await pilot.press("p")
+        await pilot.click(ProfileSummary, offset=(2, 1))
+        await settle(pilot)
+        assert not screen.query(ProfileForm)  # nothing to edit: the summary shows it all
+        assert screen.query_one(ProfileSummary).profile["rosh"] == "medium"
+
+
 async def test_the_blind_qa_of_an_allocated_case_is_still_rated(
         staffed: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     cid = case_id(staffed, "C0000")

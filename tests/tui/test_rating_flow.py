@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
 
 from audit.store.engine import Database
@@ -162,6 +164,96 @@ async def test_quitting_saves_the_note_being_typed(db: Database) -> None:
         await pilot.press("ctrl+q")
     cid = case_id(db, "C0000")
     assert rows(db, Answer, case_id=cid, question_id="2.1.1")[0]["note"] == "hi"
+
+
+def summary_text(screen: CaseScreen) -> str:
+    """What the read-only profile shows, as plain text."""
+    from rich.console import Console
+
+    from tui.widgets.profile_form import ProfileSummary
+
+    console = Console(width=118, record=True, file=io.StringIO())
+    console.print(screen.query_one(ProfileSummary).render())
+    return console.export_text()
+
+
+async def test_the_profile_is_shown_read_only_until_entered(db: Database) -> None:
+    """Opening a case builds no profile form: one widget shows every field. `p` builds
+    the form in its place with the stored values, on the first field; a profile change
+    made meanwhile by someone else is shown in the summary first, then in the form."""
+    from textual.widgets import Select
+
+    from audit import cases
+    from audit.permissions import Actor
+    from tui.widgets.profile_form import ProfileForm, ProfileSummary
+
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)  # C0000: IOM, community, medium
+        assert not screen.query(ProfileForm) and not screen.query(Select)
+        shown = summary_text(screen)
+        assert "Risk of serious harm" in shown and "Medium" in shown
+        assert "Community sentence" in shown and "Yes" in shown
+        cases.update_profile(db, screen.case_id, {"rosh": "high"},
+                             actor=Actor("Bo Inspector"), expected_version=screen.version)
+        await pilot.press("y")  # stored on top of Bo's change: the case is read again
+        await pilot.pause()
+        assert rows(db, Answer, case_id=screen.case_id, question_id="2.1.1")
+        assert "High" in summary_text(screen) and "Medium" not in summary_text(screen)
+        await pilot.press("p")
+        await pilot.pause()
+        assert not screen.query(ProfileSummary)
+        form = screen.query_one(ProfileForm)
+        assert app.focused is form.query_one("#p-iom", Select)
+        assert form.query_one("#p-rosh", Select).value == "high"
+        assert form.query_one("#p-case_type", Select).value == "community"
+        assert form.query_one("#p-iom", Select).value == "yes"
+        assert len(form.query(Select)) == 14
+
+
+async def test_a_click_on_a_profile_field_opens_that_field(db: Database) -> None:
+    from textual.widgets import Select
+
+    from tui.widgets.profile_form import ProfileSummary
+
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        # Third row, second column (the summary has one cell of padding each side).
+        await pilot.click(ProfileSummary, offset=(1 + 118 // 5 + 3, 5))
+        await pilot.pause()
+        select = screen.query_one("#p-gender", Select)
+        assert select.expanded  # as a click on the form's control: its list opens
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert app.focused is select and not select.expanded
+        assert select.value in ("male", "female")
+        assert rows(db, Case, case_ref="C0000")[0]["gender"] == select.value
+
+
+async def test_focus_moving_onto_the_profile_enters_its_form(db: Database) -> None:
+    """Focus arriving on the read-only profile enters the form, and tab then reaches every
+    field: an inspector edits the whole profile by keyboard."""
+    from textual.widgets import Select
+
+    from question_sets.profile import PROFILE
+
+    app = IomAuditApp(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_case(app, pilot)
+        assert app.focused is None
+        screen.focus_next()  # as tab from the last field, or a focus chain's first stop
+        await pilot.pause()
+        assert app.focused is screen.query_one("#p-iom", Select)
+        # Tab goes on through the form, to every field (the date box too), then out.
+        ids = [f"p-{code}" for code in PROFILE]
+        for code in ids[1:]:
+            await pilot.press("tab")
+            await pilot.pause()
+            assert app.focused is not None and app.focused.id == code
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == ids[-2]
 
 
 async def test_a_profile_field_is_chosen_from_its_list(db: Database) -> None:

@@ -81,7 +81,9 @@ class Session:
         await self.press("escape")  # leaving the box saves the note
 
     async def set_profile(self, code: str, value: str) -> None:
-        """Choose a value in the profile form, as picking it from the list does."""
+        """Choose a value in the profile form, as picking it from the list does (the form
+        is built when entered: `p` first, as the inspector does)."""
+        await self.press("p")
         with self.app._context():
             self.screen.query_one(f"#p-{code}", Select).value = value
         await self.pilot.pause()

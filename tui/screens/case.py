@@ -1,9 +1,11 @@
-"""Rating one case: profile form at the top, question tree on the left, question on the right.
+"""Rating one case: profile at the top, question tree on the left, question on the right.
 
 Every answer goes to the database the moment its key is pressed (one small transaction
 through `audit.cases`); notes are saved when the box is left and kept as drafts every
-few seconds while typing. Edits carry the version and the value displayed, so another
-inspector's change is shown as a conflict instead of being overwritten.
+few seconds while typing. The profile is shown read-only (`ProfileSummary`) until the
+inspector enters it (`p`, a click, focus): only then is its form built. Edits carry the
+version and the value displayed, so another inspector's change is shown as a conflict
+instead of being overwritten.
 
 The lifecycle is the use cases' (`audit.lifecycle`): the first change to a signed-off
 case, and unlocking a locked one, asks for a reason in a dialog and then goes through;
@@ -46,7 +48,7 @@ from tui.screens.modals import (
     Resolution,
 )
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.profile_form import ProfileForm
+from tui.widgets.profile_form import ProfileForm, ProfileSummary
 from tui.widgets.question_panel import NoteArea, PanelState, QuestionPanel
 from tui.widgets.question_tree import QuestionTree
 from tui.workspace import Workspace
@@ -143,6 +145,8 @@ class CaseScreen(CaseQueries):
         self.guidance_shown: bool | None = None  # None: as the terminal's size allows
         self._acting: tuple[bool, ...] = ()  # the keys the footer last showed as acting
         self._keys_pending = False
+        self.profile_form: ProfileForm | None = None  # built when entered (enter_profile)
+        self.form_ready = False  # ... and composed
         if first is None:
             # From the start, not from on_mount: keys may reach the screen before it is
             # mounted, and they must be dropped too.
@@ -152,7 +156,8 @@ class CaseScreen(CaseQueries):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield ProfileForm(id="profile")
+        # The form is built when entered (`enter_profile`): it was half of opening a case.
+        yield ProfileSummary(id="profile")
         with Horizontal(id="case-body"):
             yield QuestionTree(self.ws.qs, id="tree")
             yield QuestionPanel(id="panel")
@@ -258,9 +263,7 @@ class CaseScreen(CaseQueries):
         self.values = {q: a.value for q, a in mine.items()}
         self.notes = {q: a.note for q, a in mine.items()}
         self.sub_title = f"{view.case_ref} · {RATER_TITLES.get(self.rater, self.rater)}"
-        form = self.query_one(ProfileForm)
-        form.show(view.profile)
-        form.set_read_only(self.rater != "primary" or self.read_only)
+        self.show_profile(view.profile)
         self.refresh_rules()
         if self.current:
             self.show_current(reset_note=not self.query_one(NoteArea).has_focus)
@@ -403,6 +406,8 @@ class CaseScreen(CaseQueries):
         # keys that act here, and `why_not` says why one did not.
         if self.loading_keys or self.view is None:
             return action == "back"
+        if action == "next_unanswered" and self.in_profile():
+            return True  # tab moves on through the profile form (action_next_unanswered)
         if action in ANSWER_ACTIONS and isinstance(self.focused, (Input, TextArea, Select)):
             return False  # while typing, letters are text (and the footer says so)
         return self.why_not(action, parameters) is None
@@ -508,7 +513,7 @@ class CaseScreen(CaseQueries):
         self.action_answer(list(q.codes)[number - 1])
 
     def action_next_unanswered(self) -> None:
-        if self.focused is not None and self.query_one(ProfileForm) in self.focused.ancestors:
+        if self.in_profile():
             self.focus_next()  # tab moves through the profile form as usual
             return
         following = self.next_unanswered()
@@ -579,7 +584,7 @@ class CaseScreen(CaseQueries):
         self._section_step(-1)
 
     def action_edit_note(self) -> None:
-        if self.focused is not None and self.query_one(ProfileForm) in self.focused.ancestors:
+        if self.in_profile():
             self.focus_next()  # tab moves through the profile form as usual
             return
         note = self.query_one(NoteArea)
@@ -597,9 +602,8 @@ class CaseScreen(CaseQueries):
         if answer_input.display:
             answer_input.focus()
 
-    def action_profile(self) -> None:
-        self.add_class("show-profile")  # a small terminal hides it until asked
-        self.query_one(ProfileForm).query("Select").first().focus()
+    async def action_profile(self) -> None:
+        await self.enter_profile(None)
 
     def action_back(self) -> None:
         # One escape leaves the screen, wherever the focus is (the note box takes its own
@@ -777,6 +781,52 @@ class CaseScreen(CaseQueries):
 
     # -- profile ---------------------------------------------------------------------------
 
+    def profile_editable(self) -> bool:
+        return self.rater == "primary" and not self.read_only
+
+    def show_profile(self, profile: dict[str, Any]) -> None:
+        """Show stored values in the form once it is built, else in the summary."""
+        if self.profile_form is None or not self.form_ready:
+            self.query_one(ProfileSummary).show(profile)
+            return
+        self.profile_form.show(profile)
+        self.profile_form.set_read_only(not self.profile_editable())
+
+    def in_profile(self) -> bool:
+        """Whether the focus is in the profile form."""
+        return self.focused is not None and any(
+            isinstance(w, ProfileForm) for w in self.focused.ancestors)
+
+    @on(ProfileSummary.Enter)
+    async def summary_entered(self, event: ProfileSummary.Enter) -> None:
+        await self.enter_profile(event.code, click=event.click)
+
+    async def enter_profile(self, code: str | None, *, click: bool = False) -> None:
+        """Show the profile (a small terminal hides it until asked) and, where it may be
+        changed, build its form in the summary's place and focus a field (the first);
+        a click on a field opens its list, as a click on the control does."""
+        self.add_class("show-profile")
+        if self.view is None:
+            return
+        form = self.profile_form
+        if form is None:
+            if not self.profile_editable():
+                return  # nothing to edit: the summary shows it all
+            # Set before the first await: a second way in meanwhile builds no second form.
+            form = self.profile_form = ProfileForm(id="profile-form")
+            summary = self.query_one(ProfileSummary)
+            await self.mount(form, before=summary)
+            self.form_ready = True
+            self.show_profile(self.view.profile)  # as read last (a reload may have come)
+            await summary.remove()
+        fields = form.query(f"#p-{code}") if code else form.query("Select")
+        if not fields:
+            return
+        field = fields.first()
+        field.focus()
+        if click and isinstance(field, Select) and not field.disabled:
+            field.expanded = True
+
     @on(ProfileForm.Edited)
     def profile_edited(self, event: ProfileForm.Edited) -> None:
         self.write_profile(event.code, event.value)
@@ -794,7 +844,7 @@ class CaseScreen(CaseQueries):
             view = self.view
             self.ask_reason(exc, lambda why: self.write_profile(code, value, seen=seen,
                                                                 version=version, reason=why),
-                            lambda: self.query_one(ProfileForm).show(view.profile))
+                            lambda: self.show_profile(view.profile))
             return
         except ConflictError as exc:
             theirs, current = exc.theirs.get(code), exc.current_version
@@ -805,7 +855,7 @@ class CaseScreen(CaseQueries):
             return
         except AuditError as exc:
             self.notify(str(exc), title="Not saved", severity="error")
-            self.query_one(ProfileForm).show(self.view.profile)
+            self.show_profile(self.view.profile)
             return
         self.view.profile[code] = cases.parse_profile_value(code, value)
         self.after_change(change, PROFILE[code].label)

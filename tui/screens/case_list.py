@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Header, Input, Select, Static
 
 from audit import allocation
 from audit.errors import AuditError
@@ -30,6 +30,7 @@ from question_sets.profile import CASE_STATUS
 from tui.screens.allocate import AllocateModal, AllocationChoice
 from tui.screens.base import IomScreen
 from tui.widgets.case_table import CaseTable
+from tui.widgets.key_footer import KeyFooter
 
 PAGE_SIZE = 50
 
@@ -86,7 +87,7 @@ class CaseListScreen(IomScreen):
                          allow_blank=False, id="sort", compact=True)
         yield CaseTable(id="cases")
         yield Static("", id="cases-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Cases"

@@ -17,12 +17,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from audit.formatting import format_count
 from audit.views.my_cases import MyCase, MyCases, my_cases
 from question_sets.profile import CASE_STATUS
 from tui.screens.base import IomScreen
+from tui.widgets.key_footer import KeyFooter
 
 PAGE_SIZE = 100
 
@@ -81,7 +82,7 @@ class MyCasesScreen(IomScreen):
         yield Static("Loading your cases…", id="my-cases-summary")
         yield Static("", id="my-cases-next")
         yield DataTable(id="my-cases-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "My cases"

@@ -3,15 +3,21 @@
 Textual's Footer rebuilds itself (a widget per key, each styled on its own) every time a
 screen says its bindings may have changed, once per call. Opening a case said so four
 times in a row (shown, focus settled, loading over, keys synced), and the case screen's
-keys are many: the rebuilds were a tenth of the time a case took to open.
+keys are many: the rebuilds were a tenth of the time a case took to open. Each key was
+also styled again as it mounted (its `compact` starts True and is bound to the
+footer's False): the keys here start as the footer is, and are styled once. The case
+list and My cases use it too: their Footer rebuilt itself after the key that opened a
+case, inside the case's opening time.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class KeyFooter(Footer):
@@ -19,6 +25,14 @@ class KeyFooter(Footer):
 
     _rebuild_due = False
     _shown: tuple[Any, ...] | None = None  # what the last rebuild showed
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            # The palette's key is not bound (it stays compact, as in Footer).
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
+                widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(self.compact, "-compact", update=False)
+            yield widget
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         # Footer's, with the rebuilds asked for before the next refresh made one.
