@@ -288,21 +288,26 @@ def shared_answer_scan(db: Database) -> Iterator[None]:
     """
     token = _SHARED_SCAN.set(_SharedScan(db))
     try:
-        yield
+        with answer_lists.sharing(db):  # a comparison's own prefetch leaves it to this scan
+            yield
     finally:
         _SHARED_SCAN.reset(token)
 
 
-def prefetch_answer_scan(questions: Sequence[str], rater: str = final_record.COUNTED) -> None:
+def prefetch_answer_scan(questions: Sequence[str], rater: str = final_record.COUNTED, *,
+                         db: Database | None = None) -> None:
     """Within `shared_answer_scan`, list these questions' answers in a background thread,
     for a tally to come (SQLite: elsewhere, or outside a block, nothing is done).
 
     SQLite scans outside Python's lock, so on a second core this scan runs beside the
     work in hand (another table's scan, say); a tally of these questions waits for it.
-    ``rater`` is the tally's: the final record lists the primary answers.
+    ``rater`` is the tally's: the final record lists the primary answers. ``db``, when
+    given, must be the block's database (else nothing is done); questions listed or
+    being listed already are not listed again.
     """
     shared = _SHARED_SCAN.get()
-    if shared is None or shared.db.engine.dialect.name != "sqlite" or not questions:
+    if (shared is None or shared.db.engine.dialect.name != "sqlite" or not questions
+            or (db is not None and shared.db is not db)):
         return
     counted = answer_lists.scanned_rater(rater)
     with shared.lock:
