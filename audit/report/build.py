@@ -96,7 +96,9 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
         if any(e.id in _KEY_SCANS for e in wanted):
             # The same tables group the cases by their profile (the comparisons with
             # their covariates, the ratings by site and provider): grouped once, beside.
-            share_case_grouping(ctx.inspection_ids, _GROUPED_BY)
+            # (PostgreSQL: their key questions counted per pattern of it, in one query.)
+            share_case_grouping(ctx.inspection_ids, _GROUPED_BY,
+                                questions=select_questions(qs, "key"))
         if any(e.id in _FACTOR_SCANS for e in wanted) and any(
                 s is not ctx.theme for s in ctx.side):
             # So are the factors the core programme's IOM cases are counted on (Figures

@@ -248,3 +248,39 @@ def test_a_comparison_inside_a_report_counts_from_the_shared_scan(sqlite_db: Dat
         assert answer_lists.prefetch(sqlite_db, questions, [1], "final") is None
         inside = compare(sqlite_db, by="iom", questions=questions, independent_effect=False)
     assert inside == alone
+
+
+def test_tallies_from_a_reports_shared_grouping_equal_their_own(
+        any_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL counts the announced questions once per pattern of the shared grouping;
+    every tally of some of them over cases grouped from it is the frame its own query
+    gives (SQLite lists answers instead, and must give the same)."""
+    ids = _populate(any_db, 11, [("big", 300), ("other", 80)])
+    both = [ids["big"], ids["other"]]
+    requests = [([ids["big"]], "iom", ("case_type", "rosh", "provider"), QUESTIONS),
+                (both, "provider", ("case_type", "rosh"), QUESTIONS),
+                (both, "site", ("inspection",), QUESTIONS[:2])]
+    for rater in ("primary", "final"):
+        alone = [pattern_counts(any_db, insp, by=by, questions=qs, covariates=cov,
+                                rater=rater) for insp, by, cov, qs in requests]
+        with shared_answer_scan(any_db):
+            share_case_grouping(both, ("iom", "case_type", "rosh", "provider", "inspection",
+                                       "site"), questions=QUESTIONS, rater=rater)
+            grouping = tally_module._SHARED_SCAN.get().grouping  # type: ignore[union-attr]
+            assert grouping is not None
+            grouping.ready.wait()
+            asked: list[int] = []
+            own = tally_module._counted_on_server
+            monkeypatch.setattr(tally_module, "_counted_on_server",
+                                lambda *a, asked=asked, own=own: asked.append(1) or own(*a))
+            inside = [pattern_counts(any_db, insp, by=by, questions=qs, covariates=cov,
+                                     rater=rater) for insp, by, cov, qs in requests]
+            shared = tally_module._SHARED_SCAN.get()
+            assert shared is not None and shared.grouping is not None
+            monkeypatch.undo()
+            if any_db.engine.dialect.name != "sqlite":
+                assert shared.grouping.counted is not None  # counted once, on the server
+                assert not asked  # and every tally summed from it
+        for mine, theirs in zip(inside, alone, strict=True):
+            assert len(theirs) > 10
+            pd.testing.assert_frame_equal(mine, theirs)
