@@ -580,7 +580,7 @@ def plans(ctx: Context) -> dict[str, str]:
     from audit.store.engine import open_database
     from audit.views import analysis
     from audit.views.frames import group_expression
-    from audit.views.tally import case_keys, server_tally_sql
+    from audit.views.tally import case_keys, int_array, server_tally_sql
     from stats.regression import DEFAULT_COVARIATES
 
     db = open_database(ctx.demo_db)
@@ -595,7 +595,7 @@ def plans(ctx: Context) -> dict[str, str]:
     finally:
         db.dispose()
     params = {"inspection_ids": list(where.inspection_ids),
-              "case_ids": cases.index.to_numpy().tolist(), "patterns": pattern.tolist(),
+              "case_ids": int_array(cases.index.to_numpy()), "patterns": int_array(pattern),
               "rater": "primary", "questions": list(qids)}
     joined, joined_params = floor.joined_sql(where.inspection_ids, qids, mark="%s")
     return {

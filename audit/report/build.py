@@ -27,7 +27,7 @@ from audit.store.engine import Database
 from audit.views.analysis import select_questions
 from audit.views.background import in_background
 from audit.views.report_data import case_counts
-from audit.views.tally import prefetch_answer_scan, shared_answer_scan
+from audit.views.tally import prefetch_answer_scan, share_case_grouping, shared_answer_scan
 from question_sets.model import Ratings
 from stats.regression import DEFAULT_COVARIATES, import_model_libraries
 
@@ -38,6 +38,12 @@ Progress = Callable[[int, int, str], None]
 # Tables counting the key questions of the whole caseload (`select_questions(qs, "key")`).
 _KEY_SCANS = frozenset({"iom_comparison", "lead_agency_comparison", "standard_ratings",
                         "rating_gaps"})
+# The fields those tables group the cases by: the comparisons' (by IOM status, by lead
+# agency, each with the others as covariates) and the ratings' (site and lead agency per
+# inspection).
+_GROUPED_BY = ("iom", *DEFAULT_COVARIATES, "inspection", "site")
+# Tables counting the factor questions of a side-by-side sample (`ReportContext.side_counts`).
+_FACTOR_SCANS = frozenset({"factors_linked", "factors_delivered"})
 
 
 def _has_data(table: ReportTable) -> bool:
@@ -87,6 +93,18 @@ def compile_report(db: Database, *, actor: Actor, inspections: Sequence[str] | N
             # Their questions (the key ones and reoffending) are listed on the second core
             # while the first tables read theirs.
             prefetch_answer_scan(select_questions(qs, "key"))
+        if any(e.id in _KEY_SCANS for e in wanted):
+            # The same tables group the cases by their profile (the comparisons with
+            # their covariates, the ratings by site and provider): grouped once, beside.
+            # (PostgreSQL: their key questions counted per pattern of it, in one query.)
+            share_case_grouping(ctx.inspection_ids, _GROUPED_BY,
+                                questions=select_questions(qs, "key"))
+        if any(e.id in _FACTOR_SCANS for e in wanted) and any(
+                s is not ctx.theme for s in ctx.side):
+            # So are the factors the core programme's IOM cases are counted on (Figures
+            # 4.3 and 4.6): a scan of their own, on the other core, beside the first
+            # tables' reads, rather than the third table's wait.
+            prefetch_answer_scan([q.id for q in qs.questions if q.factor])
         for step, entry in enumerate(wanted, start=1):
             table = entry.build(entry, ctx) if entry.possible(ctx) else None
             if table is not None and _has_data(table):

@@ -10,6 +10,7 @@ the path they are given.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from audit.permissions import Actor, require
 from audit.report.model import Report
 from audit.store.engine import Database
 from audit.store.models import utcnow
-from audit.views.background import in_background
+from audit.views.background import beside, in_background
 
 Progress = Callable[[int, int, str], None]
 
@@ -155,6 +156,33 @@ def _render(report: Report, staged: Mapping[Path, Path], *, pdf: Path | None,
 
         # Protected once for every published file; each writer finds it done.
         report = suppress_report(report, threshold)
+    word: Callable[[], object] | None = None
+    if docx is not None:
+        from audit.report.docx import write_docx
+
+        published, target = report, staged[Path(docx)]
+        # The Word document is written on the second core (a forked copy of this process:
+        # python-docx and the charts' pictures hold Python's lock) while this process
+        # writes the other files; `beside` waits for it, and raises its error, below.
+        word = beside(lambda: write_docx(published, target, suppress_below=threshold))
+    try:
+        _render_others(report, raw, staged, pdf=pdf, xlsx=xlsx, markdown=markdown,
+                       json=json, threshold=threshold, progress=progress,
+                       json_suppressed=json_suppressed)
+    except BaseException:
+        if word is not None:
+            with contextlib.suppress(BaseException):  # this process's error is the one
+                word()
+        raise
+    if word is not None:
+        word()
+
+
+def _render_others(report: Report, raw: Report, staged: Mapping[Path, Path], *,
+                   pdf: Path | None, xlsx: Path | None, markdown: Sequence[Path],
+                   json: Path | None, threshold: int, progress: Progress | None,
+                   json_suppressed: bool) -> None:
+    """Every renderer but Word's, into its staged path (`report` protected, `raw` not)."""
     if pdf is not None:
         from audit.report.pdf import write_pdf
 
@@ -174,7 +202,3 @@ def _render(report: Report, staged: Mapping[Path, Path], *, pdf: Path | None,
 
         write_json(raw, staged[Path(json)],
                    suppress_below=threshold if json_suppressed else None)
-    if docx is not None:
-        from audit.report.docx import write_docx
-
-        write_docx(report, staged[Path(docx)], suppress_below=threshold)

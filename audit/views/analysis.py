@@ -142,8 +142,12 @@ def compare(db: Database, *, by: str = "iom", inspections: Sequence[str] | None 
     # in a thread from here, while the interpreter imports the statistics stack below.
     listed = answer_lists.prefetch(db, qids, where.inspection_ids, final_record.COUNTED)
     with collection_paused():
-        from audit.views.tally import group_patterns, tally_patterns
+        from audit.views.tally import group_patterns, prefetch_answer_scan, tally_patterns
         from stats.aggregate import compare_counts
+    if listed is None:
+        # Inside a report, its shared scan lists them (once for every table that counts
+        # them; started already when the report knew it would); elsewhere nothing is done.
+        prefetch_answer_scan(qids, final_record.COUNTED, db=db)
 
     # The model's libraries (statsmodels and scipy.stats, about a second) import in the
     # background from as soon as a model is known to be due, so that they take the

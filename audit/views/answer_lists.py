@@ -12,7 +12,9 @@ this module imports nothing heavier than SQLAlchemy and the models.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +30,28 @@ ListedAnswers = tuple[str, str, int, str]
 # Below this share of all cases, walk the answers from the chosen cases (an index seek
 # per case) rather than scanning the whole index and dropping other cases' answers.
 SEEK_SHARE = 0.02
+
+
+# The database a report lists each question's answers of once, for all its tables
+# (`audit.views.tally.shared_answer_scan`). A comparison inside such a block counts from
+# that scan: a thread of its own (`prefetch`) would list the same answers again, on the
+# core the report's other reads use.
+_SHARING: ContextVar[Database | None] = ContextVar("answer lists shared", default=None)
+
+
+@contextmanager
+def sharing(db: Database) -> Iterator[None]:
+    """Within the block, `prefetch` leaves `db`'s lists to the shared scan (returns None)."""
+    token = _SHARING.set(db)
+    try:
+        yield
+    finally:
+        _SHARING.reset(token)
+
+
+def shared(db: Database) -> bool:
+    """Whether a report's shared scan lists `db`'s answers (`sharing`)."""
+    return _SHARING.get() is db
 
 
 def scanned_rater(rater: str) -> str:
@@ -135,7 +159,9 @@ def prefetch(db: Database, questions: Sequence[str], inspection_ids: Sequence[in
              rater: str) -> Prefetch | None:
     """Start reading the lists a tally of `rater` (as `audit.views.tally.tally` names
     raters: "final" too) will count; None where there are none to read: on PostgreSQL the
-    server counts (`audit.views.tally`), and no questions or no inspections list nothing."""
-    if db.engine.dialect.name != "sqlite" or not questions or not inspection_ids:
+    server counts (`audit.views.tally`), no questions or no inspections list nothing, and
+    within a report's shared scan (`sharing`) that scan lists them."""
+    if (db.engine.dialect.name != "sqlite" or not questions or not inspection_ids
+            or shared(db)):
         return None
     return Prefetch(db, questions, inspection_ids, scanned_rater(rater))

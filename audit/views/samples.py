@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlmodel import col
 
 from audit.final_record import COUNTED
 from audit.store.engine import Database
-from audit.store.models import Case
 from audit.views.frames import case_frame
-from audit.views.tally import case_keys, tally
+from audit.views.groups import IOM_LEVELS, group_expression
+from audit.views.tally import CasePatterns, case_keys, case_patterns, tally, tally_patterns
 
 # Whose answers the published tables count: the moderated final record
 # (`audit.final_record`).
@@ -38,10 +38,19 @@ class Sample:
 
 def answer_counts(db: Database, sample: Sample, questions: Sequence[str]) -> pd.DataFrame:
     """Answers of the sample counted per question and code: question_id, value, count."""
-    where = [col(Case.iom).is_(True)] if sample.iom_only else []
-    cases = case_keys(db, sample.inspection_ids, {}, where=where)
-    return tally(db, cases, questions, inspection_ids=sample.inspection_ids,
-                 rater=REPORT_RATER)
+    if sample.iom_only:
+        # A whole programme's IOM cases (half of a national set): their ids as a few
+        # lists, one per IOM status, rather than a row read per case; inside a report,
+        # regrouped from its shared grouping (`tally.share_case_grouping`).
+        by_status = case_patterns(db, sample.inspection_ids, {"iom": group_expression("iom")})
+        ids = [i for level, i in zip(by_status.keys["iom"], by_status.ids, strict=True)
+               if level == IOM_LEVELS[0]]
+        cases = CasePatterns(pd.DataFrame(index=[0]), [np.sort(np.concatenate(ids))]
+                             if ids else [])
+        return tally_patterns(db, cases, questions, inspection_ids=sample.inspection_ids,
+                              rater=REPORT_RATER)
+    return tally(db, case_keys(db, sample.inspection_ids, {}), questions,
+                 inspection_ids=sample.inspection_ids, rater=REPORT_RATER)
 
 
 def sample_cases(db: Database, sample: Sample) -> pd.DataFrame:

@@ -15,12 +15,16 @@ from audit.inspections import create_inspection, get_or_create_site
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspection, Site
 from audit.views import answer_lists
+from audit.views import tally as tally_module
 from audit.views.frames import fetch_frame, group_expression
 from audit.views.tally import (
     _SEEK_SHARE,
     case_keys,
+    case_patterns,
     group_patterns,
     pattern_counts,
+    share_case_grouping,
+    shared_answer_scan,
     tally,
     tally_patterns,
 )
@@ -205,3 +209,78 @@ def test_the_comparison_names_the_statistics_default_covariates() -> None:
     from stats.results import DEFAULT_COVARIATES
 
     assert analysis.DEFAULT_COVARIATES == DEFAULT_COVARIATES
+
+
+def test_a_reports_shared_grouping_gives_what_each_grouping_gives(sqlite_db: Database) -> None:
+    """`share_case_grouping` groups once by every field a report's tables group by; each
+    `case_patterns` of some of those fields and inspections, regrouped from it, is the one
+    the database gives: the same keys frame (values, order, dtypes) and the same ids."""
+    ids = _populate(sqlite_db, 8, [("big", 300), ("other", 80)])
+    both = [ids["big"], ids["other"]]
+    requests = [([ids["big"]], ("iom", "case_type", "rosh", "provider")),
+                (both, ("provider", "case_type", "rosh")),
+                (both, ("inspection", "site", "provider")),
+                ([ids["other"]], ("site",))]
+    wanted = [case_patterns(sqlite_db, insp, {f: group_expression(f) for f in fields})
+              for insp, fields in requests]
+    with shared_answer_scan(sqlite_db):
+        share_case_grouping(both, ("iom", "case_type", "rosh", "provider", "inspection",
+                                   "site"))
+        got = [case_patterns(sqlite_db, insp, {f: group_expression(f) for f in fields})
+               for insp, fields in requests]
+        shared = tally_module._SHARED_SCAN.get()
+        assert shared is not None and shared.grouping is not None
+        assert shared.grouping.rows is not None  # served from it, not asked again
+    for mine, theirs in zip(got, wanted, strict=True):
+        pd.testing.assert_frame_equal(mine.keys, theirs.keys)
+        assert [list(i) for i in mine.ids] == [list(i) for i in theirs.ids]
+
+
+def test_a_comparison_inside_a_report_counts_from_the_shared_scan(sqlite_db: Database) -> None:
+    """Inside a report's block, `compare` lists no answers of its own (the shared scan
+    does) and gives the comparison it gives outside one."""
+    from audit.views.analysis import compare
+
+    _populate(sqlite_db, 10, [("big", 300)])
+    questions = list(QUESTIONS[:3])
+    alone = compare(sqlite_db, by="iom", questions=questions, independent_effect=False)
+    with shared_answer_scan(sqlite_db):
+        assert answer_lists.prefetch(sqlite_db, questions, [1], "final") is None
+        inside = compare(sqlite_db, by="iom", questions=questions, independent_effect=False)
+    assert inside == alone
+
+
+def test_tallies_from_a_reports_shared_grouping_equal_their_own(
+        any_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL counts the announced questions once per pattern of the shared grouping;
+    every tally of some of them over cases grouped from it is the frame its own query
+    gives (SQLite lists answers instead, and must give the same)."""
+    ids = _populate(any_db, 11, [("big", 300), ("other", 80)])
+    both = [ids["big"], ids["other"]]
+    requests = [([ids["big"]], "iom", ("case_type", "rosh", "provider"), QUESTIONS),
+                (both, "provider", ("case_type", "rosh"), QUESTIONS),
+                (both, "site", ("inspection",), QUESTIONS[:2])]
+    for rater in ("primary", "final"):
+        alone = [pattern_counts(any_db, insp, by=by, questions=qs, covariates=cov,
+                                rater=rater) for insp, by, cov, qs in requests]
+        with shared_answer_scan(any_db):
+            share_case_grouping(both, ("iom", "case_type", "rosh", "provider", "inspection",
+                                       "site"), questions=QUESTIONS, rater=rater)
+            grouping = tally_module._SHARED_SCAN.get().grouping  # type: ignore[union-attr]
+            assert grouping is not None
+            grouping.ready.wait()
+            asked: list[int] = []
+            own = tally_module._counted_on_server
+            monkeypatch.setattr(tally_module, "_counted_on_server",
+                                lambda *a, asked=asked, own=own: asked.append(1) or own(*a))
+            inside = [pattern_counts(any_db, insp, by=by, questions=qs, covariates=cov,
+                                     rater=rater) for insp, by, cov, qs in requests]
+            shared = tally_module._SHARED_SCAN.get()
+            assert shared is not None and shared.grouping is not None
+            monkeypatch.undo()
+            if any_db.engine.dialect.name != "sqlite":
+                assert shared.grouping.counted is not None  # counted once, on the server
+                assert not asked  # and every tally summed from it
+        for mine, theirs in zip(inside, alone, strict=True):
+            assert len(theirs) > 10
+            pd.testing.assert_frame_equal(mine, theirs)
