@@ -55,22 +55,34 @@ scipy.stats.""",
     "compare_cli_ratio": """
 See `compare_cli`. The floor is one `GROUP BY` in a process that has imported only
 sqlite3; the command must also import pandas, SQLAlchemy and statsmodels, about a second of
-interpreter work that no thread can share.""",
+interpreter work that no thread can share. **Why more threads or a second process would
+not close the gap** (measured in issue 19): the command uses 2.7-3.0 s of CPU (user) for
+its 1.6 s of wall time, so on two cores it cannot finish in under about 1.4 s however the
+work is spread, against a target of 1.5x a 0.92 s floor (1.38 s). Fitting the models in a
+forked process was weighed: the fork would import statsmodels beside SQLite's read on the
+same second core. Under target needs less CPU: fewer or lighter imports (scipy.stats
+through statsmodels' GLM is the largest) or a cheaper read than the answer lists.""",
     "compare_ratio": """
 See the `compare` entry. The floor is the plain joined `GROUP BY` that `compare` no longer
 runs; a ratio near or above 1 means the tally has lost its index-ordered read.""",
     "report": """
 **Where the time goes** (pyinstrument, issue 19): imports about a third (pandas,
-SQLAlchemy, scipy; statsmodels and the PDF/Word writers now import in the background while
-tables are compiled), the tables' scans (each question's answers read once per report,
-`tally.shared_answer_scan`, the key questions on the second core), complementary
-suppression (the attack linear programs, `scipy.optimize.linprog`/`milp`; a program solved
-once is not solved again) and reportlab's two layout passes (with `rl-accel`). What is
-left is mostly layout and the programs: profile `iom-audit report --out x.pdf` and look
-under `compile_report` and `write_pdf`.""",
+SQLAlchemy, scipy; statsmodels and the PDF/Word writers import in the background while
+tables are compiled), the tables' scans, complementary suppression (the attack linear
+programs, `scipy.optimize.linprog`/`milp`; a program solved once is not solved again) and
+reportlab's two layout passes (with `rl-accel`). Done: each question's answers are read
+once per report (`tally.shared_answer_scan`, the key and factor questions on the second
+core, the comparisons counting from it); the cases are grouped once for both comparisons
+and the ratings (`tally.share_case_grouping`; on PostgreSQL the key questions are counted once
+per pattern on the server); young objects are collected after 10,000 allocations
+(`COLLECT_AFTER`). What is left is mostly layout and the programs: profile
+`iom-audit report --out x.pdf` and look under `compile_report` and `write_pdf`;
+suppression split across processes was tried and lost the programs' cache.""",
     "report_docx": """
 As the PDF report, plus python-docx building the Word tables (rows listed once per table,
-not walked per cell) and the charts drawn as PNG for Word.""",
+not walked per cell) and the charts drawn as PNG for Word. The Word document is written in
+a forked copy of the process (`audit.views.background.beside`, Linux and the main thread
+only) while the PDF is written, so what is left is the PDF's path plus the fork's wait.""",
     "app_case_ready": """
 **Where the time goes** (pyinstrument `case` phase of `benchmarks.worker app`): showing
 the case screen for the first time: Textual styles, lays out and paints its widgets. The
@@ -113,15 +125,19 @@ time is in the screen (`ComparisonScreen.show`) or in imports the background pre
 }
 PLANS["suite"] = """
 **Where the time goes**: the slowest tests are listed below (pytest `--durations`). The
-suite is about 1,560 tests on three workers; what sets the wall time is the longest work
-units (the app-kill loop, the benchmark harness parts, two app sessions on both backends,
-the importer kill loop) and the many app sessions driven by the Pilot, which wait for the
-app to settle after each key. Done in issue 19: the demo database built once per session
-and copied (`tests.databases.built_once`), kill loops that stop waiting when the child has
-ended, the harness split into three parts on three workers, disclosure kills timed once
-per file. **Plan**: a cheaper app-kill iteration (start-up, then opening a case), the
-app-session tests sharing one started app where they only read, and the Word report of
-`test_report_docx` built once per session."""
+suite is about 1,580 tests on three workers and CPU-bound: the work of all of them over two
+cores sets the wall time, more than any one unit. Done in issue 19: the demo built once per
+session and copied (`tests.databases.built_once`); set-ups that rate cases answer by
+answer through the use cases built once per backend and copied per test (`prepare`: a file
+copy on SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL; the lifecycle, queries,
+red-team week, QA independence and reconciliation files); statsmodels' `multipletests` as
+a reference without its `gc.collect()` per call (20 s of CPU in one property test); the
+bench harness's demo built once for its three parts; the app's collector settings
+(`settle_heap`: the app-kill loop from 78 s to 45 s of CPU) and the case screen's
+read-only profile. **Plan**: the same `prepare` for the app-session files (My cases, rating
+keys, lifecycle in the app, snapshots), which still build and rate per test; the bench
+harness at a smaller scale than the published core sample (its 78 s of CPU on both
+backends); the Word report of `test_report_docx` built once per session."""
 PLANS["app_next_p95"] = PLANS["app_next"]
 PLANS["app_answer_p95"] = PLANS["app_answer"]
 
