@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -165,9 +168,11 @@ async def test_an_inspector_is_not_offered_allocation(staffed: Database) -> None
     assert all(r["allocated_to"] is None for r in rows(staffed, Case))
 
 
-async def test_a_case_allocated_to_someone_else_opens_read_only(
-        staffed: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A lead browsing (here from the case list, as from the comparison's drill-down)."""
+@asynccontextmanager
+async def lead_opens_bos_case(staffed: Database, monkeypatch: pytest.MonkeyPatch
+                              ) -> AsyncIterator[tuple[IomAuditApp, Any, CaseScreen, int]]:
+    """The lead's app with C0000, allocated to Bo, open (read only): app, pilot, screen,
+    case id."""
     cid = case_id(staffed, "C0000")
     allocation.allocate_ids(staffed, 1, [cid], to="Bo Inspector", actor=Actor(LEAD))
     monkeypatch.setenv("IOM_AUDIT_INSPECTOR", LEAD)
@@ -178,6 +183,13 @@ async def test_a_case_allocated_to_someone_else_opens_read_only(
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, CaseScreen) and screen.read_only
+        yield app, pilot, screen, cid
+
+
+async def test_a_case_allocated_to_someone_else_opens_read_only(
+        staffed: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lead browsing (here from the case list, as from the comparison's drill-down)."""
+    async with lead_opens_bos_case(staffed, monkeypatch) as (app, pilot, screen, cid):
         assert "read only — allocated to Bo Inspector" in status_line(app)
         await pilot.press("y")
         await settle(pilot)
@@ -194,16 +206,7 @@ async def test_a_read_only_case_shows_its_profile_without_a_form(
         staffed: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     from tui.widgets.profile_form import ProfileForm, ProfileSummary
 
-    cid = case_id(staffed, "C0000")
-    allocation.allocate_ids(staffed, 1, [cid], to="Bo Inspector", actor=Actor(LEAD))
-    monkeypatch.setenv("IOM_AUDIT_INSPECTOR", LEAD)
-    app = IomAuditApp(staffed)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_case(cid)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, CaseScreen) and screen.read_only
+    async with lead_opens_bos_case(staffed, monkeypatch) as (_, pilot, screen, _cid):
         await pilot.press("p")
         await pilot.click(ProfileSummary, offset=(2, 1))
         await settle(pilot)
