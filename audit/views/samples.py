@@ -45,8 +45,8 @@ def answer_counts(db: Database, sample: Sample, questions: Sequence[str]) -> pd.
         by_status = case_patterns(db, sample.inspection_ids, {"iom": group_expression("iom")})
         ids = [i for level, i in zip(by_status.keys["iom"], by_status.ids, strict=True)
                if level == IOM_LEVELS[0]]
-        cases = CasePatterns(pd.DataFrame(index=[0]), [np.sort(np.concatenate(ids))]
-                             if ids else [])
+        lists = [np.sort(np.concatenate(ids))] if ids else []
+        cases = CasePatterns(pd.DataFrame(index=range(len(lists))), lists)
         return tally_patterns(db, cases, questions, inspection_ids=sample.inspection_ids,
                               rater=REPORT_RATER)
     return tally(db, case_keys(db, sample.inspection_ids, {}), questions,

@@ -295,6 +295,9 @@ class _SharedGrouping:
     sql: dict[str, str]  # each field's expression as compiled, to match a request by
     ready: threading.Event = field(default_factory=threading.Event)
     rows: list[tuple[int, tuple[Any, ...], np.ndarray]] | None = None
+    # The rows' case ids end to end, and where each row's start (set with `rows`).
+    case_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # PostgreSQL: `questions` (rater `rater`) counted per question, value and pattern of
     # this grouping, by one query (`_fine_counts`); None until counted, or if it failed.
     questions: frozenset[str] = frozenset()
@@ -392,7 +395,11 @@ def share_case_grouping(inspection_ids: Sequence[int], names: Sequence[str],
     def read() -> None:
         try:
             found = _grouped_rows(db, list(grouping.inspection_ids), columns)
-            grouping.rows = [(int(keys[0]), keys[1:], ids) for keys, ids in found]
+            rows = [(int(keys[0]), keys[1:], ids) for keys, ids in found]
+            if rows:
+                grouping.case_ids = np.concatenate([ids for _, _, ids in rows])
+                grouping.starts = np.cumsum([0, *(len(ids) for _, _, ids in rows)])[:-1]
+            grouping.rows = rows
             if grouping.questions and grouping.rows:
                 grouping.counted = _fine_counts(db, grouping)
         finally:  # failed, `case_patterns` and `tally` ask the database themselves
@@ -405,7 +412,7 @@ def _fine_counts(db: Database, grouping: _SharedGrouping) -> pd.DataFrame:
     """PostgreSQL: the grouping's questions counted per question, value and pattern of the
     grouping (numbered as its rows), by the server."""
     assert grouping.rows is not None
-    ids = np.concatenate([i for _, _, i in grouping.rows])
+    ids = grouping.case_ids
     number = np.repeat(np.arange(len(grouping.rows), dtype=np.int64),
                        [len(i) for _, _, i in grouping.rows])
     order = np.argsort(ids, kind="stable")
@@ -427,15 +434,15 @@ def _counted_from_grouping(db: Database, sorted_ids: np.ndarray, pattern: np.nda
     if grouping.rows is None or grouping.counted is None:
         return None
     # The request's pattern of each of the grouping's cases (-1: not among its cases).
-    every = np.concatenate([i for _, _, i in grouping.rows])
+    every = grouping.case_ids
     pos = np.searchsorted(sorted_ids, every)
     pos[pos == len(sorted_ids)] = 0
     found = sorted_ids[pos] == every
     if int(found.sum()) != len(sorted_ids):
         return None  # a case the grouping does not hold
     mine = np.where(found, pattern[pos], -1)
-    starts = np.cumsum([0, *(len(i) for _, _, i in grouping.rows)])[:-1]
-    low, high = np.minimum.reduceat(mine, starts), np.maximum.reduceat(mine, starts)
+    low, high = (np.minimum.reduceat(mine, grouping.starts),
+                 np.maximum.reduceat(mine, grouping.starts))
     if not np.array_equal(low, high):
         return None  # a pattern of the grouping split between two of the request's
     fine = grouping.counted
