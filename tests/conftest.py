@@ -234,12 +234,10 @@ def _prepared_templates(postgres_server: str) -> Iterator[dict[str, tuple[str, A
     """name -> (database, value) of what `prepare` built on PostgreSQL in this process;
     every database it made is dropped at the end."""
     known: dict[str, tuple[str, Any]] = {}
-    made: list[str] = []
     yield known
-    made.extend(database for database, _ in known.values())
     admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        for database in made:
+        for database, _ in known.values():
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}"')
     admin.dispose()
 
