@@ -65,15 +65,6 @@ def case_batches(conn: sa.Connection, inspection_id: int,
         yield ids[start:start + size]
 
 
-def count_rows(conn: sa.Connection, inspection_ids: Sequence[int], *, long: bool) -> int:
-    """How many rows an export of these inspections will have (cases, or answers)."""
-    stmt = (sa.select(sa.func.count()).select_from(Answer)
-            .join(Case, col(Answer.case_id) == Case.id) if long
-            else sa.select(sa.func.count()).select_from(Case))
-    return int(conn.execute(stmt.where(col(Case.inspection_id).in_(list(inspection_ids))))
-               .scalar_one())
-
-
 def load_cases(conn: sa.Connection, case_ids: Sequence[int]) -> pd.DataFrame:
     """One row per case, in the order of `case_ids`: id, inspection, case_ref, site,
     status and the profile (typed values: booleans, dates)."""

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from audit import pseudonyms, trail
 from audit.disclosure import Disclosure
 from audit.errors import UsageError
-from audit.exports.chunks import Source, batches, count_rows
+from audit.exports.chunks import Source, batches
 from audit.exports.codebook import (
     Variable,
     case_variables,
@@ -30,11 +30,11 @@ from audit.exports.codebook import (
     write_codebook,
 )
 from audit.exports.coding import short_label
+from audit.exports.statistical import StatisticalWriter
 from audit.exports.writers import (
     BatchWriter,
     CsvWriter,
     ParquetWriter,
-    StatisticalWriter,
     XlsxWriter,
     iso_utc,
     partition_folder,
@@ -107,7 +107,7 @@ def dataset_label(sources: Sequence[Source], at: datetime, limit: int | None = N
 
 def _writer(fmt: str, staged: Mapping[Path, Path], data: Path,
             partitions: Mapping[str, Path], variables: Sequence[Variable],
-            label: Callable[[int | None], str], rows: Callable[[], int]) -> BatchWriter:
+            label: Callable[[int | None], str]) -> BatchWriter:
     if fmt == "csv":
         return CsvWriter(staged[data], variables)
     if fmt == "xlsx":
@@ -115,7 +115,7 @@ def _writer(fmt: str, staged: Mapping[Path, Path], data: Path,
     if fmt == "parquet":
         return ParquetWriter({name: staged[path] for name, path in partitions.items()},
                              variables)
-    return StatisticalWriter(staged[data], variables, fmt, label, rows())
+    return StatisticalWriter(staged[data], variables, fmt, label)
 
 
 # ----------------------------------------------------------------------------- export
@@ -172,12 +172,7 @@ def export(db: Database, out: Path, *, actor: Actor, fmt: str = "csv", long: boo
 
         def write(staged: Mapping[Path, Path]) -> None:
             nonlocal rows
-            def expected() -> int:
-                with db.engine.connect() as conn:
-                    return count_rows(conn, [s.id for s in sources], long=long)
-
-            writer = _writer(fmt, staged, out / data_name, partitions, variables, label,
-                             expected)
+            writer = _writer(fmt, staged, out / data_name, partitions, variables, label)
             try:
                 with db.engine.connect() as conn:
                     keys = ({s.id: pseudonyms.case_pseudonyms(conn, [s.id]) for s in sources}

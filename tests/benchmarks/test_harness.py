@@ -60,6 +60,10 @@ PARTS: dict[str, list[tuple[str, str | None]]] = {
         ("Peak memory of `export --format stata`", "< 300 MB"),
         ("`export --format spss`", None),
         ("Peak memory of `export --format spss`", "< 300 MB"),
+        ("the long layout, `export --format stata --long`", None),
+        ("Peak memory of the long layout, `export --format stata --long`", "< 300 MB"),
+        ("the long layout, `export --format spss --long`", None),
+        ("Peak memory of the long layout, `export --format spss --long`", "< 300 MB"),
     ],
     "app,suite": [
         ("App ready (", "< 1.5 s"),

@@ -241,25 +241,3 @@ def test_a_percentage_from_every_format_is_the_reports(sqlite_db: Database,
     assert sorted(pd.read_csv(tmp_path / "csv" / "cases.csv")["iom_exit_strategy"]) == [
         "noanswer", "notasked", "notasked"]
     assert stata["iom_exit_strategy"].isna().all() and spss["iom_exit_strategy"].isna().all()
-
-
-@pytest.mark.parametrize("fmt", ["stata", "spss"])
-def test_more_rows_than_counted_still_all_written(tmp_path: Path, fmt: str) -> None:
-    """Columns are allocated for the counted rows; rows added meanwhile grow them."""
-    from audit.exports.codebook import Variable
-    from audit.exports.writers import StatisticalWriter
-
-    variables = [Variable("case_ref", "Case reference", "text"),
-                 Variable("q", "A question", "yes_no_na", {"yes": "Yes", "no": "No",
-                                                            "na": "Not applicable"},
-                          answers=True)]
-    path = tmp_path / "x"
-    writer = StatisticalWriter(path, variables, fmt, lambda limit: "label", rows=1)
-    writer.write("i", pd.DataFrame({"case_ref": ["A", "B"], "q": ["yes", "na"]}, dtype=object))
-    writer.write("i", pd.DataFrame({"case_ref": ["C"], "q": ["notasked"]}, dtype=object))
-    writer.close()
-    reader = pyreadstat.read_dta if fmt == "stata" else pyreadstat.read_sav
-    frame, _ = reader(str(path), user_missing=True)
-    assert frame["case_ref"].tolist() == ["A", "B", "C"]
-    want = [1, "a", "b"] if fmt == "stata" else [1.0, -1.0, -2.0]
-    assert frame["q"].tolist() == want
