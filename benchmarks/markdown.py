@@ -26,7 +26,7 @@ def _mb(value: float | None) -> str:
 def render(figures: Sequence[Figure], before: Machine, after_load: str, *, cases: int,
            runs: int, seconds: float, profiles: Mapping[str, str], command: str,
            backend: str = "sqlite", million: bool = False,
-           plans: Mapping[str, str] | None = None) -> str:
+           plans: Mapping[str, str] | None = None, import_cases: int | None = None) -> str:
     """The whole document."""
     postgres = backend == "postgresql"
     if million:
@@ -45,6 +45,8 @@ def render(figures: Sequence[Figure], before: Machine, after_load: str, *, cases
                              "(SQLite). PostgreSQL figures: "
                              + ", ".join(f"[{n}]({n})" for n in PG_FILES)
                              + " (`make bench BACKEND=postgresql`).")
+    if import_cases is not None and import_cases != cases:
+        data += f" The import files hold {import_cases:,} cases (`--import-cases`)."
     lines = [
         f"# {title}",
         "",

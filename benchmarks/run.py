@@ -28,6 +28,7 @@ STEPS = ("demo", "import", "varied", "compare", "models", "outputs", "app", "sui
 PG_STEPS = ("demo", "import", "varied", "compare", "models", "outputs")
 MILLION = 1_000_000
 MIN_MILLION_CASES = 100  # `--million --cases N`, to try the flag at a small scale
+MIN_IMPORT_CASES = 100  # `--import-cases N`: the import files at a small scale, to try them
 OUT = {"sqlite": ROOT / "BENCHMARKS.md", "postgresql": ROOT / "BENCHMARKS-postgresql.md"}
 
 
@@ -51,9 +52,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="PostgreSQL: leave the scratch databases for a look afterwards")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; the median is "
                    "reported (default 3; one-off builds run once)")
+    p.add_argument("--import-cases", type=int, default=None, help="cases in the import "
+                   "files of the import and varied steps (default: --cases; at least "
+                   f"{MIN_IMPORT_CASES}; not with --million, which imports a tenth of --cases)")
     p.add_argument("--import-runs", type=int, default=None, help="runs of each import step "
                    "(default: --runs; PostgreSQL imports take minutes each)")
     p.add_argument("--repeats", type=int, default=20, help="key presses per app run")
+    p.add_argument("--startup-runs", type=int, default=steps.STARTUP_RUNS, help="runs of "
+                   "`--version`, `--help` and `info`, at least --runs (default %(default)s: "
+                   "they take tenths of a second)")
     p.add_argument("--work", type=Path, default=ROOT / ".bench", help="work directory")
     p.add_argument("--out", type=Path, default=None, help="file to write (default "
                    "BENCHMARKS.md; BENCHMARKS-postgresql.md with --backend postgresql; "
@@ -137,16 +144,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(wanted) - set(STEPS if args.backend == "sqlite" else PG_STEPS)
     least = MIN_MILLION_CASES if args.million else MIN_CASES
-    if unknown or args.cases < least or args.runs < 1 or args.repeats < 1:
+    small_import = args.import_cases is not None and (
+        args.million or args.import_cases < MIN_IMPORT_CASES)
+    if unknown or args.cases < least or args.runs < 1 or args.repeats < 1 \
+            or args.startup_runs < 1 or small_import:
         print(f"bad options: {', '.join(sorted(unknown)) or 'counts must be >= 1'} "
-              f"(--cases at least {least:,}; the app step is SQLite-only)", file=sys.stderr)
+              f"(--cases at least {least:,}; --import-cases at least {MIN_IMPORT_CASES}, "
+              "not with --million; the app step is SQLite-only)", file=sys.stderr)
         return 2
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     ctx = steps.Context(work, args.cases, args.runs, args.repeats, args.reuse_demo,
                         backend=args.backend, server=args.server, million=args.million,
                         prefix=args.pg_prefix, suite_args=tuple(args.suite_args.split()),
-                        import_runs=args.import_runs)
+                        import_runs=args.import_runs, import_cases=args.import_cases,
+                        startup_runs=args.startup_runs)
     compile_project()
     before = snapshot(ROOT)
     steps.log(f"{before.cpu}, {before.cores} cores; load {before.load}; commit "
@@ -174,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = markdown.render(figures, before, after, cases=args.cases, runs=args.runs,
                            seconds=time.perf_counter() - start, profiles=profiles,
                            command=command.strip(), backend=args.backend,
-                           million=args.million, plans=plans)
+                           million=args.million, plans=plans,
+                           import_cases=args.import_cases)
     markdown.write(args.out, text)
     missed = [f.key for f in figures if f.met is False]
     steps.log(f"wrote {args.out}; missed: {', '.join(missed) or 'none'}")

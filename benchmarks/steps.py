@@ -25,6 +25,7 @@ from benchmarks.measure import Sample, child_env, cli, run, worker
 INSPECTOR = "Bench Inspector"
 MILLION_COPIES = 10  # --million: the importer's 100,000 cases, grown 10 times on the server
 IMPORT_INSPECTION = "bench-import"
+STARTUP_RUNS = 5  # runs of `--version`, `--help` and `info` (at least `runs`): tenths of a s
 
 
 def log(message: str) -> None:
@@ -47,11 +48,16 @@ class Context:
     prefix: str = pg.DEMO_DB  # PostgreSQL: scratch databases PREFIX, PREFIX_import, ...
     suite_args: tuple[str, ...] = ()  # the suite step: pytest paths (default: all tests)
     import_runs: int | None = None  # runs of the import steps (default: `runs`)
+    import_cases: int | None = None  # cases in the import files (default: see below)
+    startup_runs: int = STARTUP_RUNS
 
     @property
     def imported_cases(self) -> int:
-        """Cases the importer loads: --million loads a tenth and grows it on the server."""
-        return self.cases // MILLION_COPIES if self.million else self.cases
+        """Cases the importer loads: `import_cases` when set, else `cases`; --million
+        loads a tenth and grows it on the server."""
+        if self.million:
+            return self.cases // MILLION_COPIES
+        return self.cases if self.import_cases is None else self.import_cases
 
     @property
     def n_imports(self) -> int:
@@ -233,7 +239,7 @@ def varied_import(ctx: Context) -> list[Figure]:
         return []
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         files, built = pool.submit(datagen.ensure_varied_files, ctx.work / "import-varied",
-                                   ctx.cases).result()
+                                   ctx.imported_cases).result()
     log(f"varied CSVs: {files.n_cases:,} cases, {files.n_ratings:,} ratings "
         f"({'generated' if built else 'reused'})")
     cases, ratings = [], []
@@ -435,7 +441,8 @@ def startup(ctx: Context) -> list[Figure]:
             ("cli_version", ["--version"], "`iom-audit --version`", STARTUP_LIMIT),
             ("cli_help", ["--help"], "`iom-audit --help`", STARTUP_LIMIT),
             ("cli_info", ["info"], "`iom-audit info`", INFO_LIMIT)):
-        samples = [ctx.cli(ctx.demo_db, *args) for _ in range(max(ctx.runs, 5))]
+        runs = max(ctx.runs, ctx.startup_runs)
+        samples = [ctx.cli(ctx.demo_db, *args) for _ in range(runs)]
         log(f"  {key}: {', '.join(f'{s.seconds:.2f}' for s in samples)} s")
         figures.append(Figure(key, name, [s.seconds for s in samples], str(len(samples)),
                               peak(*(s.peak_mb for s in samples)), limit=limit,

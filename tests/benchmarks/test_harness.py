@@ -2,7 +2,9 @@
 
 Runs `python -m benchmarks.run` end to end at the smallest scale the demo allows (its
 published core sample), one run each, into a temporary directory, so the suite cannot
-silently rot. About a minute on the 2-core machine.
+silently rot. The import files are smaller still (`--import-cases`) and the start-up
+commands run once (`--startup-runs 1`): these tests check that the harness works, not
+what it measures, and each import and start-up run is a process of its own.
 
 The demo step runs once per session (`tests.databases.built_once`, its own test checks its
 row); each part of the other steps runs on a copy of that database with `--reuse-demo`,
@@ -25,6 +27,7 @@ from tests.databases import built_once
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = 3247
+IMPORT_CASES = 200  # cases in the import files (`--import-cases`; the harness allows 100)
 
 # Per part of the harness (steps run together, each part on its own worker): (start of
 # the figure's name, its target or None). The demo step is built once and checked alone.
@@ -114,8 +117,9 @@ def test_every_step_is_in_a_part() -> None:
 def _bench(work: Path, out: Path, only: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--cases", str(CASES), "--runs", "1",
-         "--repeats", "3", "--work", str(work), "--out", str(out),
+        [sys.executable, "-m", "benchmarks.run", "--cases", str(CASES), "--import-cases",
+         str(IMPORT_CASES), "--runs", "1", "--startup-runs", "1", "--repeats", "3",
+         "--work", str(work), "--out", str(out),
          "--no-profile", "--only", only, "--suite-args", "tests/test_rule_words.py", *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
 
@@ -176,6 +180,17 @@ def test_harness_writes_every_figure(tmp_path: Path, part: str) -> None:
     done = _bench(work, out, part, "--reuse-demo")
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"step {part.split(',')[-1]}" in done.stderr  # progress goes to stderr
-    check_file(out.read_text(encoding="utf-8"), PARTS[part])
+    text = out.read_text(encoding="utf-8")
+    check_file(text, PARTS[part])
+    rows = table_rows(text)
+    if "import" in part:  # the import files at their own, smaller scale
+        assert f"The import files hold {IMPORT_CASES} cases" in text
+        assert f"`import cases` ({IMPORT_CASES} rows)" in rows
+        assert f"`import ratings` ({IMPORT_CASES * 40:,} rows)" in rows
+        assert any(name.startswith(f"Varied file: `import cases` ({IMPORT_CASES} cases")
+                   for name in rows)
+    if "outputs" in part:  # the start-up commands once each, other figures --runs
+        assert rows["`iom-audit --version`"][2] == "1"
+        assert rows["`iom-audit info`"][2] == "1"
     samples = json.loads((work / "samples.json").read_text())
     assert all(entry["values"] for entry in samples.values())

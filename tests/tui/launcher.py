@@ -9,6 +9,12 @@ given arguments, exactly as the console script does (same entry point, same argv
 environment, working directory and terminal; it exits through the interpreter as usual).
 Only the imports are shared; nothing the app does at start-up is done in advance.
 
+The launcher also imports what the app imports in a background thread once no key has
+come for a second (`preload_comparison`: pandas, numpy and scipy.special, for the
+comparison view). Each app of test_app_kills.py waits at its dashboard while the one
+before it is driven, so each did that import, about 0.7 s of CPU; the app still runs
+the preload, which finds the modules loaded and reads the question sets.
+
 The launcher is the app's parent, so it reaps it: `Launcher.wait` reports how the app
 ended. The pty's master side is passed back over a Unix socket (SCM_RIGHTS).
 """
@@ -31,6 +37,9 @@ import json, os, pty, socket, sys
 from cli.main import main
 import tui.app  # noqa: F401 - what the bare command imports to open the app
 import textual.drivers.linux_driver  # noqa: F401
+# What the idle app imports in the background (preload_comparison): the imports only,
+# the app still reads the question sets itself.
+import audit.views.analysis, audit.views.tally, stats.aggregate  # noqa: F401, E401
 sock = socket.socket(fileno=int(sys.argv[1]))
 reader = sock.makefile("r", encoding="utf-8")
 for line in reader:
@@ -62,7 +71,9 @@ class Launcher:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = ours
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(theirs.fileno())], env=dict(env), cwd=ROOT,
+            # One BLAS thread in the launcher, so a forked app holds no half of a pool.
+            [sys.executable, "-c", SERVER, str(theirs.fileno())],
+            env={**env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}, cwd=ROOT,
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         theirs.close()
         self._buffer = b""
