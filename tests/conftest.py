@@ -74,6 +74,7 @@ GROUPS = {"tests/audit/demo/": "tests/audit/demo"}
 LONGEST = {
     "tests/tui/test_app_kills.py": 72,
     "tests/benchmarks/test_harness.py": 30,
+    "tests/benchmarks/test_harness_postgresql.py": 20,
     "tests/security/test_disclosure_kills.py": 25,
     "tests/audit/test_crash.py": 18,
     "tests/tui/test_two_sessions.py": 16,
