@@ -158,3 +158,27 @@ def test_a_stata_map_that_lies_is_refused(tmp_path: Path) -> None:
     struct.pack_into("<Q", raw, at + 8, 7)  # the map's own offset, moved
     with pytest.raises(NotJoinable, match="map"):
         spliced.DtaChunk.read(bytes(raw))
+
+
+@pytest.mark.parametrize("fmt", ["stata", "spss"])
+def test_texts_that_look_like_the_files_own_tags_are_only_data(tmp_path: Path, fmt: str
+                                                              ) -> None:
+    """The join finds sections by the file's offsets and lengths, never by searching: a
+    label or a value holding Stata's tags or SPSS's magic moves nothing. (SPSS's
+    end-of-dictionary record holds NUL bytes, which no stored text holds: `audit.text_rules`
+    refuses them.)"""
+    tags = "</label><timestamp></header><map></data><strls>GSO</strls>"
+    notes = [tags, "GSO" + "y" * 2100 + "</data>", "$FL2 ç\x03 999", tags]
+    batches = [{"case_ref": [f"R{i}"], "note": [n], "start": [None], "q": ["yes"]}
+               for i, n in enumerate(notes)]
+    path = tmp_path / "t"
+    writer = StatisticalWriter(path, VARIABLES, fmt, lambda limit: tags[:limit or 80],
+                               chunk_cells=1)
+    for batch in batches:
+        writer.write("i", pd.DataFrame(batch, dtype=object))
+    writer.close()
+    frame = _read(path, fmt)
+    assert frame["note"].tolist() == notes
+    assert frame["case_ref"].tolist() == ["R0", "R1", "R2", "R3"]
+    if fmt == "stata":
+        assert pd.read_stata(path, convert_categoricals=False)["note"].tolist() == notes
