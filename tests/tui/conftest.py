@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from audit import cases
 from audit.inspections import create_inspection, get_or_create_site
+from audit.permissions import Actor
 from audit.store.engine import Database, open_database
 from audit.store.models import Case, Inspection
 from tests.databases import fresh_sqlite
@@ -36,6 +38,26 @@ def fill_inspection(db: Database, cases: int = 12) -> None:
             session.add(Case(inspection_id=inspection.id, case_ref=f"C{i:04d}",
                              site_id=sites[i % 3].id, iom=(i % 2 == 0),
                              case_type="community", rosh="medium"))
+
+
+def answer_required(db: Database, ref: str, who: str = "Bo Rater", *,
+                    leave: tuple[str, ...] = ()) -> None:
+    """Answer every required applicable question of a case through the use cases, as
+    `who` (factors not linked: their follow-ups do not apply); those in `leave` stay
+    unanswered."""
+    from audit.views.progress import question_set_for
+
+    cid = case_id(db, ref)
+    view = cases.load_case(db, cid, actor=Actor("Reader"))
+    qs = question_set_for(db, view.inspection_id)
+    version = view.version
+    for q in qs.questions:
+        answers = cases.load_case(db, cid, actor=Actor("Reader")).values()
+        if q.id in leave or not q.required or not qs.applicable(view.profile, answers)[q.id]:
+            continue
+        value = "no" if q.id.endswith(".linked") else next(iter(q.codes))
+        version = cases.record_answer(db, cid, q.id, value, actor=Actor(who),
+                                      expected_version=version).version
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,8 @@ from audit import allocation, cases
 from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspector
-from tests.tui.conftest import INSPECTOR, case_id
+from tests.databases import Prepare
+from tests.tui.conftest import INSPECTOR, answer_required, case_id, fill_inspection
 from tests.tui.test_rating_flow import SIZE, rows
 from tui.app import IomAuditApp
 from tui.screens.allocate import AllocateModal
@@ -29,14 +30,32 @@ LEAD = "Lee Lead"
 TODAY = date.today()
 
 
-@pytest.fixture
-def staffed(db: Database) -> Database:
-    """Roles in force: Lee leads, Ann (the app's rater) and Bo inspect."""
+def add_staff(db: Database) -> None:
+    """Lee leads, Ann (the app's rater) and Bo inspect."""
     with db.write_session() as session:
         session.add_all([Inspector(name=LEAD, initials="LL", role="lead"),
                          Inspector(name=INSPECTOR, initials="AI", role="inspector"),
                          Inspector(name="Bo Inspector", initials="BI", role="inspector")])
+
+
+@pytest.fixture
+def staffed(db: Database) -> Database:
+    """Roles in force: Lee leads, Ann (the app's rater) and Bo inspect."""
+    add_staff(db)
     return db
+
+
+def _staffed_c0005_filled(db: Database) -> None:
+    fill_inspection(db)
+    add_staff(db)
+    answer_required(db, "C0005")  # as `fill_case` (test_workflows.py)
+
+
+@pytest.fixture
+def staffed_c0005_filled(prepare: Prepare) -> Database:
+    """`staffed` with C0005's required questions answered by Bo Rater: a copy of what
+    the use cases made once."""
+    return prepare("sqlite", "tui-staffed-C0005-filled", _staffed_c0005_filled)[0]
 
 
 async def settle(pilot: Pilot[None]) -> None:
@@ -259,10 +278,8 @@ def test_allocation_never_moved_a_version(staffed: Database) -> None:
 
 
 async def test_complete_and_next_goes_on_to_my_next_allocated_case(
-        staffed: Database) -> None:
-    from tests.tui.test_workflows import fill_case
-
-    await fill_case(staffed, "C0005")
+        staffed_c0005_filled: Database) -> None:
+    staffed = staffed_c0005_filled
     lead = Actor(LEAD)
     allocation.allocate_ids(staffed, 1, [case_id(staffed, "C0005")], to=INSPECTOR,
                             due=TODAY, actor=lead)

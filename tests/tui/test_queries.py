@@ -11,10 +11,11 @@ from textual.widgets import DataTable, Input, Select
 from audit import cases
 from audit.store.engine import Database
 from audit.views import queries as views
+from tests.databases import Prepare
 from tests.helpers import rate_qa, set_role
 from tests.security.lifecycle_setup import LEAD
 from tests.security.qa_fixtures import PRIMARY_RATER, rate_primary
-from tests.tui.conftest import INSPECTOR, case_id
+from tests.tui.conftest import INSPECTOR, case_id, fill_inspection
 from tests.tui.test_rating_flow import SIZE, open_first_case
 from tui.app import IomAuditApp
 from tui.screens.case import CaseScreen
@@ -23,15 +24,20 @@ from tui.screens.queries import QueriesScreen
 from tui.screens.query_dialogs import OpenQueryModal, ThreadModal
 
 
-@pytest.fixture
-def queried_db(db: Database) -> Database:
-    """C0000: Bo Rater's primary rating; Ann Inspector (the app's user) its blind QA."""
+def _queried(db: Database) -> None:
+    fill_inspection(db)
     set_role(db, LEAD.name, "lead")
     set_role(db, INSPECTOR, "inspector")
     set_role(db, PRIMARY_RATER, "inspector")
     rate_primary(db, "C0000", 0)
     rate_qa(db, case_id(db, "C0000"), INSPECTOR)
-    return db
+
+
+@pytest.fixture
+def queried_db(prepare: Prepare) -> Database:
+    """C0000: Bo Rater's primary rating; Ann Inspector (the app's user) its blind QA (a
+    copy of what the use cases made once)."""
+    return prepare("sqlite", "tui-queried", _queried)[0]
 
 
 async def _settle(app: IomAuditApp, pilot) -> None:  # type: ignore[no-untyped-def]

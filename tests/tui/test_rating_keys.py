@@ -17,7 +17,8 @@ from textual.widgets import Footer, Static
 
 from audit.store.engine import Database
 from audit.store.models import Answer, Case
-from tests.tui.conftest import build_db, case_id
+from tests.databases import Prepare
+from tests.tui.conftest import INSPECTOR, answer_required, build_db, case_id, fill_inspection
 from tests.tui.test_process import ROOT, Terminal, app_environment, stored
 from tests.tui.test_rating_flow import open_first_case, rows
 from tui.app import IomAuditApp
@@ -101,7 +102,21 @@ async def test_notes_are_marked_in_the_question_list(db: Database) -> None:
         assert tree.prompt_of("2.1.1").startswith("● no")  # an honest mark, not a tick
 
 
-async def test_last_required_answer_offers_complete_and_next(db: Database) -> None:
+def _all_but_one(db: Database) -> None:
+    fill_inspection(db)
+    answer_required(db, "C0000", INSPECTOR, leave=("2.1.1",))
+
+
+@pytest.fixture
+def nearly_rated(prepare: Prepare) -> Database:
+    """`db` with every required question of C0000 but 2.1.1 answered by Ann (the app's
+    rater) through the use cases, as keys would have (a copy of what was made once): the
+    tests below give the last answer, and what follows, by keys."""
+    return prepare("sqlite", "tui-C0000-all-but-2.1.1", _all_but_one)[0]
+
+
+async def test_last_required_answer_offers_complete_and_next(nearly_rated: Database) -> None:
+    db = nearly_rated
     app = IomAuditApp(db)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_case(app, pilot)
@@ -128,9 +143,9 @@ async def test_last_required_answer_offers_complete_and_next(db: Database) -> No
     assert rows(db, Case, case_ref="C0000")[0]["status"] == "complete"
 
 
-async def test_n_on_a_signed_off_case_says_so(db: Database) -> None:
+async def test_n_on_a_signed_off_case_says_so(nearly_rated: Database) -> None:
     """Not "0 required answer(s) still missing": the case is complete, not to rate."""
-    app = IomAuditApp(db)
+    app = IomAuditApp(nearly_rated)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_case(app, pilot)
         for _ in range(2 * len(screen.ws.qs.questions)):

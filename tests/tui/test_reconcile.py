@@ -4,7 +4,6 @@ comment and recorded with one, then the case marked moderated."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,12 @@ from textual.widgets import Input, Static
 from audit import cases
 from audit.permissions import Actor
 from audit.store.engine import Database
+from tests.databases import Prepare
 from tests.helpers import answers, rate_qa, set_role
 from tests.security.lifecycle_setup import LEAD, events, people, sign_off, status
 from tests.security.qa_fixtures import RecordingApp, screen_text
 from tests.tui.conftest import INSPECTOR as APP_USER
-from tests.tui.conftest import build_db, case_id
+from tests.tui.conftest import build_db, case_id, fill_inspection
 from tests.tui.test_rating_flow import SIZE
 from tui.app import IomAuditApp
 from tui.screens.case_list import CaseListScreen
@@ -30,16 +30,19 @@ DISAGREE = {"2.1.1": "no", "2.2.3": "no", "2.3.3": "no"}  # the primary said yes
 COMMENT = "No contact with others in the period: nothing to judge"
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    """C0000: primary by Ivy (yes throughout), QA-checked, blind QA by Quinn."""
-    database = build_db(tmp_path / "t.db")
+def _double_rated(database: Database) -> None:
+    fill_inspection(database)
     people(database)
     cid = case_id(database, "C0000")
     sign_off(database, cid, "complete", "qa_checked")
     rate_qa(database, cid, QA_RATER, DISAGREE)
-    yield database
-    database.dispose()
+
+
+@pytest.fixture
+def db(prepare: Prepare) -> Database:
+    """C0000: primary by Ivy (yes throughout), QA-checked, blind QA by Quinn (a copy of
+    what the use cases made once)."""
+    return prepare("sqlite", "tui-reconcile-double-rated", _double_rated)[0]
 
 
 async def open_reconciliation(app: IomAuditApp, pilot: Any) -> DisagreementsScreen:

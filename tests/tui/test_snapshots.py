@@ -6,9 +6,7 @@ report paths in a fixed folder. Update with `pytest tests/tui --snapshot-update`
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,21 +17,20 @@ from textual.widgets import Input, TextArea
 
 from audit import cases
 from audit.permissions import Actor
-from audit.store.engine import Database, open_database
+from audit.store.engine import Database
 from audit.store.models import Case
+from tests.databases import Prepare
 from tests.helpers import rate_qa
-from tests.tui.conftest import INSPECTOR, build_db, case_id
+from tests.tui.conftest import INSPECTOR, case_id, fill_inspection
 from tui.app import DARK, LIGHT, IomAuditApp
 
 SIZE = (120, 40)
 FROZEN = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def rated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The rated database below, built once for the module (one file, WAL folded in)."""
-    path = tmp_path_factory.mktemp("rated") / "rated.db"
-    db = build_db(path)
+def _rated(db: Database) -> None:
+    """The rated database below, written into an empty migrated database."""
+    fill_inspection(db)
     for i in range(6):
         cid = case_id(db, f"C{i:04d}")
         version = cases.load_case(db, cid, actor=Actor("Reader")).version
@@ -46,20 +43,13 @@ def rated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rate_qa(db, case_id(db, "C0000"), "Cy QA", {"2.1.1": "no", "2.1.2": "no", "2.3.1": "no"})
     with db.engine.begin() as conn:  # fixed times: the case list shows them
         conn.execute(sa.update(Case.__table__).values(updated_at=FROZEN))  # type: ignore[attr-defined]
-    db.dispose()
-    raw = sqlite3.connect(path)
-    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    raw.close()
-    return path
 
 
 @pytest.fixture
-def rated_db(rated_file: Path, tmp_path: Path) -> Iterator[Database]:
+def rated_db(prepare: Prepare) -> Database:
     """Twelve cases; six rated on the key questions (IOM and not), one by a QA rater too
-    (a copy of the module's file: each test changes its own)."""
-    db = open_database(str(shutil.copyfile(rated_file, tmp_path / "t.db")))
-    yield db
-    db.dispose()
+    (a copy of what the use cases made once in the session: each test changes its own)."""
+    return prepare("sqlite", "tui-snapshots-rated", _rated)[0]
 
 
 def app_for(db: Database, theme: str = DARK) -> IomAuditApp:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from audit.permissions import Actor
 from audit.store.engine import Database
 from audit.store.models import Answer, Case, Inspector
 from cli.app import run
+from tests.databases import Prepare
 from tests.helpers import KEY_QUESTIONS, rate_qa
-from tests.tui.conftest import INSPECTOR, case_id
+from tests.tui.conftest import INSPECTOR, answer_required, case_id, fill_inspection
 from tests.tui.test_rating_flow import SIZE, open_first_case, rows
 from tui.app import IomAuditApp
 from tui.screens.case import CaseScreen
@@ -90,23 +92,32 @@ async def lead_app(db: Database) -> IomAuditApp:
 
 async def fill_case(db: Database, ref: str) -> None:
     """Answer every required applicable question of a case (factors not linked)."""
-    cid = case_id(db, ref)
-    view = cases.load_case(db, cid, actor=Actor("Reader"))
-    from audit.views.progress import question_set_for
-
-    qs = question_set_for(db, view.inspection_id)
-    version = view.version
-    for q in qs.questions:
-        answers = cases.load_case(db, cid, actor=Actor("Reader")).values()
-        if not q.required or not qs.applicable(view.profile, answers)[q.id]:
-            continue
-        value = "no" if q.id.endswith(".linked") else next(iter(q.codes))
-        version = cases.record_answer(db, cid, q.id, value, actor=Actor("Bo Rater"),
-                                      expected_version=version).version
+    answer_required(db, ref)
 
 
-async def test_lead_locks_and_the_case_is_read_only(db: Database) -> None:
-    await fill_case(db, "C0000")
+def _filled(*refs: str) -> Callable[[Database], None]:
+    """`db`'s inspection with the required questions of `refs` answered (`fill_case`)."""
+    def build(db: Database) -> None:
+        fill_inspection(db)
+        for ref in refs:
+            answer_required(db, ref)
+    return build
+
+
+@pytest.fixture
+def one_filled(prepare: Prepare) -> Database:
+    """`db` after `fill_case(db, "C0000")`: a copy of what the use cases made once."""
+    return prepare("sqlite", "tui-filled-C0000", _filled("C0000"))[0]
+
+
+@pytest.fixture
+def two_filled(prepare: Prepare) -> Database:
+    """`db` after `fill_case` of C0000 and C0001: a copy of what the use cases made once."""
+    return prepare("sqlite", "tui-filled-C0000-C0001", _filled("C0000", "C0001"))[0]
+
+
+async def test_lead_locks_and_the_case_is_read_only(one_filled: Database) -> None:
+    db = one_filled
     app = await lead_app(db)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_case(app, pilot)
@@ -198,9 +209,8 @@ async def build_report_in_app(app: IomAuditApp) -> str:
         return "\n".join(app.screen.query_one("#report-log").lines)  # type: ignore[attr-defined]
 
 
-async def test_report_builds_files(db: Database, tmp_path: Path) -> None:
-    await fill_case(db, "C0000")
-    await fill_case(db, "C0001")
+async def test_report_builds_files(two_filled: Database, tmp_path: Path) -> None:
+    db = two_filled
     app = await lead_app(db)
     app.report_dir = tmp_path
     log = await build_report_in_app(app)
@@ -208,15 +218,15 @@ async def test_report_builds_files(db: Database, tmp_path: Path) -> None:
     assert (tmp_path / "iom-audit-report.xlsx").stat().st_size > 1000, log
 
 
-async def test_the_report_screen_takes_the_clis_options(db: Database, tmp_path: Path) -> None:
+async def test_the_report_screen_takes_the_clis_options(two_filled: Database,
+                                                        tmp_path: Path) -> None:
     """Word file, ONS 10-5, marking and organisation from the form, read back from the files
     by independent readers (python-docx, pypdf) and from the trail."""
     import docx
     from pypdf import PdfReader
     from textual.widgets import Input, Select
 
-    await fill_case(db, "C0000")
-    await fill_case(db, "C0001")
+    db = two_filled
     app = await lead_app(db)
     app.report_dir = tmp_path
     async with app.run_test(size=(120, 40)) as pilot:
@@ -267,9 +277,9 @@ async def test_the_report_screen_refuses_a_wrong_suffix(db: Database, tmp_path: 
 
 
 async def test_the_report_screen_refuses_an_inspector_as_the_cli_does(
-        db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        one_filled: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """One rule in the domain: the app says what `iom-audit report` says, and writes nothing."""
-    await fill_case(db, "C0000")
+    db = one_filled
     with db.write_session() as session:
         session.add(Inspector(name="Lee Lead", role="lead"))  # roles apply: Ann is an inspector
     app = IomAuditApp(db)
