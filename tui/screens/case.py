@@ -321,8 +321,10 @@ class CaseScreen(CaseQueries):
                      "answer(s)" if self.qa_missing else " · QA complete: D compares")
         # What was saved comes before who and where: on a narrow terminal the line ends
         # there, and the receipt must not be what is cut.
-        where = "" if self.has_class("compact") else \
-            f" · {escape(view.site or 'no site')} · {escape(self.ws.who)} ({self.rater})"
+        # A small terminal hides the profile until p, a key the footer has no room for.
+        where = ((" · p: profile" if not self.has_class("show-profile") else "")
+                 if self.has_class("compact") else
+                 f" · {escape(view.site or 'no site')} · {escape(self.ws.who)} ({self.rater})")
         line = (f"[b]{escape(view.case_ref)}[/b] · {CASE_STATUS.get(view.status, view.status)}"
                 f"{lock} · {format_count(done)}/{format_count(len(applicable))} answered"
                 f"{saved}{where}")
@@ -808,6 +810,7 @@ class CaseScreen(CaseQueries):
         self.add_class("show-profile")
         if self.view is None:
             return
+        self.update_status()  # no "p: profile" hint once it shows
         form = self.profile_form
         if form is None:
             if not self.profile_editable():
