@@ -404,7 +404,7 @@ def outputs(ctx: Context) -> list[Figure]:
         **{f"export_{fmt}": (["export", "--format", fmt, "--out", str(out / fmt)],
                              f"`export --format {fmt}`", None)
            for fmt in ("csv", "parquet", "stata", "spss")},
-        # The long layout has forty times the rows (one per answer): memory must not grow
+        # The long layout has a row per answer (26 per case here): memory must not grow
         # with them. One run each: the row loop of pyreadstat takes a minute or more.
         **{f"export_{fmt}_long": (
             ["export", "--format", fmt, "--long", "--out", str(out / fmt)],
