@@ -6,6 +6,7 @@ target", "Existing files are overwritten silently".
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -17,16 +18,23 @@ from audit.disclosure import Disclosure
 from audit.errors import UsageError
 from audit.store.engine import Database
 from tests.audit.imports.helpers import cli, populated
+from tests.databases import Prepare
 from tests.security.disclosure_kit import events, leftovers, outside_file
 
 FORMATS = {"csv": "cases.csv", "xlsx": "cases.xlsx", "parquet": "cases.parquet",
            "stata": "cases.dta", "spss": "cases.sav"}
 
 
+def _populated(database: Database) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        populated(database, Path(folder))
+
+
 @pytest.fixture
-def db(sqlite_db: Database, tmp_path: Path) -> Database:
-    populated(sqlite_db, tmp_path)
-    return sqlite_db
+def db(prepare: Prepare) -> Database:
+    """The sample inspection imported by the CLI (`populated`, two imports that each test
+    paid for): a private copy of the database built once per session."""
+    return prepare("sqlite", "disclosure-populated", _populated)[0]
 
 
 def _db_path(db: Database) -> Path:
