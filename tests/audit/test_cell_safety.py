@@ -161,8 +161,8 @@ def test_markup_in_site_names_and_notes_cannot_break_the_pdf(tmp_path: Path) -> 
                               MARKUP[n % len(MARKUP)] if qid == FREE_QUESTIONS[0] else ""])
     import_ratings(db, ratings, actor=Actor("Ann"), inspection="Leeds <b>&</para>")
     with db.engine.connect() as conn:  # the markup is stored as written
-        notes = dict(conn.execute(sa.text("SELECT case_id, note FROM answer "
-                                          "WHERE note IS NOT NULL")).all())
+        notes: dict[int, str] = dict(conn.execute(sa.text(
+            "SELECT case_id, note FROM answer WHERE note IS NOT NULL")).all())
     assert notes == {case_id: MARKUP[n % len(MARKUP)] for n, case_id in enumerate(ids)}
     report = compile_report(db, actor=Actor("Lee Lead"))
     db.dispose()
