@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 
+from audit.store.engine import Database
 from audit.store.staging import TEMP_PREFIX
+from tests.audit.imports.helpers import populated
+
+# `prepare`'s name of `sample_inspection`: built once per session, copied per test.
+SAMPLE = "disclosure-populated"
 
 
 def events(db_path: Path | str, entity: str) -> list[tuple[str, str, str | None, str]]:
@@ -33,3 +39,10 @@ def outside_file(tmp_path: Path, text: str = "precious: not yours to overwrite\n
     target.parent.mkdir(exist_ok=True)
     target.write_text(text)
     return target
+
+
+def sample_inspection(database: Database) -> None:
+    """Three cases and their ratings, imported by the CLI (`populated`): a small database
+    to disclose from, for tests whose attack does not depend on the amount of data."""
+    with tempfile.TemporaryDirectory() as folder:
+        populated(database, Path(folder))

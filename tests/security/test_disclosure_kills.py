@@ -6,6 +6,10 @@ leaves identifiable files on disk with no record."
 The exporting process is forked with every module imported (tests/audit/workers.py
 explains why), then killed with SIGKILL: at random moments over several seeds, and at
 each step of the disclosure on purpose (the process kills itself there).
+
+The random moments need an export that takes a while (the demo); the steps are points
+of the disclosure after every file is written, the same whatever the amount of data,
+so those tests export a small database (two exports each, of seconds on the demo).
 """
 
 from __future__ import annotations
@@ -21,9 +25,14 @@ from pathlib import Path
 import pyreadstat
 import pytest
 
+# Imported here, before any fork: the export imports them on first use (about 1.3 s of
+# CPU), which every forked child, the timing run included, paid again until this
+# process had exported once.
+import audit.exports.exporters  # noqa: F401
+import audit.store.staging  # noqa: F401
 from cli.app import run
-from tests.databases import cli_demo
-from tests.security.disclosure_kit import events, leftovers
+from tests.databases import Prepare, cli_demo
+from tests.security.disclosure_kit import SAMPLE, events, leftovers, sample_inspection
 
 FINAL = ("answers.dta", "codebook.csv")
 SEEDS = range(6)
@@ -146,14 +155,18 @@ def test_sigkill_at_a_random_moment(demo_db: Path, export_seconds: float, tmp_pa
     ("after-the-event", True, []),
     ("between-renames", True, ["answers.dta"]),
 ])
-def test_sigkill_at_each_step(demo_db: Path, tmp_path: Path, step: str, recorded: bool,
+def test_sigkill_at_each_step(prepare: Prepare, tmp_path: Path, step: str, recorded: bool,
                               present: list[str]) -> None:
+    db = prepare("sqlite", SAMPLE, sample_inspection)[0]
+    path = db.location.path
+    assert path is not None
+    db.dispose()  # the export opens its own, in the child and here
     out = tmp_path / "out"
-    proc = _fork(_child, str(demo_db), str(out), step)
+    proc = _fork(_child, str(path), str(out), step)
     proc.join(120)
     assert proc.exitcode == -signal.SIGKILL
-    assert _check(demo_db, out) == (recorded, present)
+    assert _check(path, out) == (recorded, present)
     if not present:
         assert leftovers(out), "the killed run's staging folder is expected here"
-    assert _export(demo_db, out, "--force") == 0
+    assert _export(path, out, "--force") == 0
     assert leftovers(out) == []

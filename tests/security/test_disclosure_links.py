@@ -16,17 +16,25 @@ import pytest
 from audit.disclosure import Disclosure
 from audit.errors import UsageError
 from audit.store.engine import Database
-from tests.audit.imports.helpers import cli, populated
-from tests.security.disclosure_kit import events, leftovers, outside_file
+from tests.audit.imports.helpers import cli
+from tests.databases import Prepare
+from tests.security.disclosure_kit import (
+    SAMPLE,
+    events,
+    leftovers,
+    outside_file,
+    sample_inspection,
+)
 
 FORMATS = {"csv": "cases.csv", "xlsx": "cases.xlsx", "parquet": "cases.parquet",
            "stata": "cases.dta", "spss": "cases.sav"}
 
 
 @pytest.fixture
-def db(sqlite_db: Database, tmp_path: Path) -> Database:
-    populated(sqlite_db, tmp_path)
-    return sqlite_db
+def db(prepare: Prepare) -> Database:
+    """The sample inspection imported by the CLI (`populated`, two imports that each test
+    paid for): a private copy of the database built once per session."""
+    return prepare("sqlite", SAMPLE, sample_inspection)[0]
 
 
 def _db_path(db: Database) -> Path:

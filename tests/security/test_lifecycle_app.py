@@ -9,9 +9,6 @@ unlocks it, with a reason. Driven with the Pilot, as a person would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from textual.widgets import Input, Static
 
@@ -20,22 +17,23 @@ from audit.errors import PermissionDenied, UsageError
 from audit.lifecycle import ReasonRequired
 from audit.permissions import Actor
 from audit.store.engine import Database
+from tests.databases import Prepare
 from tests.helpers import rate_qa, set_role
 from tests.security.lifecycle_setup import (
     INSPECTOR,
     LEAD,
     answer_all,
     events,
+    move_through,
     people,
-    sign_off,
     status,
     status_moves,
     version,
 )
 from tests.tui.conftest import INSPECTOR as APP_USER
 from tests.tui.conftest import (
-    build_db,
     case_id,
+    fill_inspection,
     isolated_settings,  # noqa: F401  (autouse fixture)
 )
 from tests.tui.test_rating_flow import SIZE, open_first_case
@@ -44,12 +42,25 @@ from tui.screens.case import CaseScreen
 from tui.screens.modals import ReasonModal
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = build_db(tmp_path / "t.db")
+def _answered(database: Database) -> None:
+    """`build_db`'s inspection and the people, with every required question of C0000
+    answered through the use cases (`answer_all`, some forty saves)."""
+    fill_inspection(database)
     people(database)
-    yield database
-    database.dispose()
+    answer_all(database, case_id(database, "C0000"))
+
+
+@pytest.fixture
+def db(prepare: Prepare) -> Database:
+    """A private copy of `_answered`, built once: each test signs C0000 off its own way
+    (`sign_off` without the answering, done in the copy already)."""
+    return prepare("sqlite", "lifecycle-app-answered", _answered)[0]
+
+
+def sign_off(db: Database, cid: int, *through: str) -> None:
+    """`lifecycle_setup.sign_off` of C0000, whose answers the copy holds already."""
+    assert cid == case_id(db, "C0000")
+    move_through(db, cid, *through)
 
 
 def shown_status(screen: CaseScreen) -> str:

@@ -20,17 +20,16 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
 from audit.store.engine import Database
+from tests.cli_launcher import CliLauncher
 from tests.helpers import make_inspection, set_role
 
 CANDIDATE_REFS = [f"DEMO-T-{i:04d}".encode() for i in range(10_000)]
-CLI = [sys.executable, "-c", "from cli.main import main; main()"]
 
 
 def _pseudonyms_for(key: bytes) -> set[bytes]:
@@ -113,6 +112,17 @@ def thematic(sqlite_db: Database) -> Database:
     return sqlite_db
 
 
+@pytest.fixture(scope="module")
+def cli() -> Iterator[CliLauncher]:
+    """The command, run as a new process each time in the environment it is given, from
+    one interpreter that imported it once (tests/cli_launcher.py)."""
+    launcher = CliLauncher({k: v for k, v in os.environ.items()
+                            if not k.startswith("IOM_AUDIT")},
+                           preload=["audit.exports.exporters"])
+    yield launcher
+    launcher.close()
+
+
 def _researcher_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOM_AUDIT")}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
@@ -121,19 +131,18 @@ def _researcher_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _export_as_researcher(db: Database, home: Path, env: dict[str, str]
+def _export_as_researcher(cli: CliLauncher, db: Database, home: Path, env: dict[str, str]
                           ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "--db", str(db.location.path), "export", "--out",
-                           str(home / "export"), "--format", "csv"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    return cli.run(["--db", str(db.location.path), "export", "--out", str(home / "export"),
+                    "--format", "csv"], env=env)
 
 
-def test_a_researcher_cannot_recompute_the_pseudonyms(thematic: Database,
+def test_a_researcher_cannot_recompute_the_pseudonyms(cli: CliLauncher, thematic: Database,
                                                      tmp_path: Path) -> None:
     home = tmp_path / "rita"
     (home / ".config").mkdir(parents=True)
     env = _researcher_env(home)
-    done = _export_as_researcher(thematic, home, env)
+    done = _export_as_researcher(cli, thematic, home, env)
     assert done.returncode == 0, done.stderr
     output = done.stdout + done.stderr
     assert "Pseudonymised: only a lead may export case references" in output
@@ -155,12 +164,13 @@ def test_a_researcher_cannot_recompute_the_pseudonyms(thematic: Database,
     assert brute_force(exported, [held]) == {held: 60}
 
 
-def test_a_researcher_cannot_choose_the_key(thematic: Database, tmp_path: Path) -> None:
+def test_a_researcher_cannot_choose_the_key(cli: CliLauncher, thematic: Database,
+                                           tmp_path: Path) -> None:
     """Setting IOM_AUDIT_PSEUDO_KEY (the old way to choose the key) is refused."""
     home = tmp_path / "rita"
     home.mkdir()
     for chosen in ("my-own-key-that-I-will-use-to-reverse-it!", ""):
-        done = _export_as_researcher(thematic, home, _researcher_env(
+        done = _export_as_researcher(cli, thematic, home, _researcher_env(
             home, IOM_AUDIT_PSEUDO_KEY=chosen))
         assert done.returncode == 1
         assert "IOM_AUDIT_PSEUDO_KEY is no longer used" in done.stderr
@@ -168,14 +178,15 @@ def test_a_researcher_cannot_choose_the_key(thematic: Database, tmp_path: Path) 
         assert not (home / "export").exists()
 
 
-def test_the_old_key_file_in_her_config_folder_is_not_used(thematic: Database,
+def test_the_old_key_file_in_her_config_folder_is_not_used(cli: CliLauncher,
+                                                           thematic: Database,
                                                            tmp_path: Path) -> None:
     """A key file planted where the old version looked has no effect on the pseudonyms."""
     home = tmp_path / "rita"
     planted = home / ".config" / "iom-audit" / "pseudonym.key"
     planted.parent.mkdir(parents=True)
     planted.write_text("00" * 32 + "\n")
-    done = _export_as_researcher(thematic, home, _researcher_env(home))
+    done = _export_as_researcher(cli, thematic, home, _researcher_env(home))
     assert done.returncode == 0, done.stderr
     with open(home / "export" / "cases.csv", newline="") as f:
         exported = {r["case_ref"] for r in csv.DictReader(f)}

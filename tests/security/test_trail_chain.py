@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from hashlib import sha256
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from audit.store.engine import Database, open_database
 from audit.store.models import utcnow
 from audit.trail import record_many, verify_trail
 from cli.app import run
-from tests.databases import default_demo
+from tests.databases import Prepare, default_demo
 from tests.helpers import FREE_QUESTIONS, make_inspection, set_role
 
 LEAD = "Lee Lead"
@@ -244,12 +243,19 @@ def _fill(db: Database, name: str, cases: int = 3) -> list[int]:
     return ids
 
 
-@pytest.fixture
-def filled(any_db: Database) -> Iterator[tuple[Database, list[int]]]:
-    set_role(any_db, LEAD, "lead")
-    gone = _fill(any_db, "old-inspection")
-    _fill(any_db, "current")
-    yield any_db, gone
+def _two_inspections(db: Database) -> list[int]:
+    set_role(db, LEAD, "lead")
+    gone = _fill(db, "old-inspection")
+    _fill(db, "current")
+    return gone
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def filled(request: pytest.FixtureRequest, prepare: Prepare) -> tuple[Database, list[int]]:
+    """Two inspections rated through the use cases (24 saves) and the ids of the first
+    one's cases: a private copy of what was built once per backend."""
+    db, gone = prepare(request.param, "trail-chain-filled", _two_inspections)
+    return db, gone
 
 
 def test_verify_passes_after_edits_and_the_trail_is_sealed(
