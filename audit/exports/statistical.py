@@ -170,9 +170,13 @@ class StatisticalWriter:
         """The chunk led by the row that fixes each column's type and width."""
         first = self._first_row(chunk)
         # Series without copies, so pandas does not consolidate the columns into one
-        # block (a second copy of the chunk)
-        return pd.DataFrame({c: pd.Series(np.concatenate([first[c], chunk[c]]), copy=False)
-                             for c in self.columns}, copy=False)
+        # block (a second copy of the chunk); text kept as objects, not made Arrow strings
+        # by pandas (pyreadstat's row loop would convert every value back, slowly)
+        columns = {}
+        for c in self.columns:
+            values = np.concatenate([first[c], chunk[c]])
+            columns[c] = pd.Series(values, dtype=values.dtype, copy=False)
+        return pd.DataFrame(columns, copy=False)
 
     def _first_row(self, chunk: Chunk) -> Chunk:
         row: Chunk = {}
