@@ -75,7 +75,7 @@ LONGEST = {
     "tests/tui/test_app_kills.py": 72,
     "tests/benchmarks/test_harness.py": 30,
     "tests/benchmarks/test_harness_postgresql.py": 20,
-    "tests/security/test_disclosure_kills.py": 25,
+    "tests/security/test_disclosure_kills.py": 18,
     "tests/audit/test_crash.py": 18,
     "tests/tui/test_two_sessions.py": 16,
     "tests/tui/test_rating_flow.py::test_rate_a_case_end_to_end": 16,
