@@ -138,6 +138,7 @@ _WINANSI_SUBSTITUTES = {
     "\u03c7": "chi",  # the chi of chi-squared
     "\u03b1": "alpha",
     "\u03ba": "kappa",
+    "\u221a": "sqrt ",  # Cohen's h, in the effect sizes' note
     "\u2192": "->",
     "\u2190": "<-",
     "\u00a0": " ",

@@ -36,6 +36,7 @@ def test_footnotes_add_base_sizes_and_tests_after_notes() -> None:
 def test_winansi_keeps_what_helvetica_draws_and_spells_out_the_rest() -> None:
     assert winansi("’quotes’ – dash … † · —") == "’quotes’ – dash … † · —"
     assert winansi("χ² ≥ 5 − 1") == "chi² >= 5 - 1"
+    assert winansi("2 asin √p1 − 2 asin √p2") == "2 asin sqrt p1 - 2 asin sqrt p2"
     assert winansi("Ynys Môn, Llanfairpwll ŵ") == "Ynys Môn, Llanfairpwll w"
     assert winansi("漢") == "?"
 
