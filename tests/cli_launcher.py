@@ -94,9 +94,15 @@ class CliLauncher:
         return subprocess.CompletedProcess(["iom-audit", *argv], code, *texts)
 
     def close(self) -> None:
-        self._sock.close()  # the launcher reads end-of-file and exits
-        try:
-            self._proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        stop(self._sock, self._proc)
+
+
+def stop(sock: socket.socket, proc: subprocess.Popen[bytes]) -> None:
+    """End a forking launcher: it reads end-of-file on its socket and exits (killed if
+    it has not within 10 s)."""
+    sock.close()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

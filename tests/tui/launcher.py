@@ -29,6 +29,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.cli_launcher import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Run by the launcher process; its argument is the file descriptor of its end of the socket.
@@ -108,9 +110,4 @@ class Launcher:
         return None if code is None else int(code)
 
     def close(self) -> None:
-        self._sock.close()  # the launcher reads end-of-file and exits
-        try:
-            self._proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        stop(self._sock, self._proc)
