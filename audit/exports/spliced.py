@@ -126,17 +126,20 @@ class DtaJoiner:
     def __init__(self, out: BinaryIO, strls: BinaryIO) -> None:
         self.out = out
         self.strls = strls
-        self.first: DtaChunk | None = None
+        # From the first chunk, only what the others are checked against and what
+        # `finish` writes: its whole file need not stay in memory.
+        self.layout: tuple[int, bytes, bytes] | None = None  # release, dictionary, labels
+        self.n_at = self.map_at = 0
         self.rows = 0
 
     def add(self, raw: bytes) -> None:
         """Append a chunk's rows, all but its first (the row that fixed the layout)."""
         chunk = DtaChunk.read(raw)
-        if self.first is None:
-            self.first = chunk
+        layout = (chunk.release, chunk.dictionary, chunk.value_labels)
+        if self.layout is None:
+            self.layout, self.n_at, self.map_at = layout, chunk.n_at, chunk.offsets[1]
             self.out.write(raw[:chunk.offsets[9] + len(b"<data>")])
-        elif (chunk.release, chunk.dictionary, chunk.value_labels) != (
-                self.first.release, self.first.dictionary, self.first.value_labels):
+        elif layout != self.layout:
             raise NotJoinable("a chunk of the Stata file has another layout than the first")
         if chunk.rows < 1:
             raise NotJoinable("a chunk of the Stata file lacks its first row")
@@ -172,9 +175,9 @@ class DtaJoiner:
 
     def finish(self) -> int:
         """Write the long strings and value labels, then the counts and offsets; rows."""
-        if self.first is None:
+        if self.layout is None:
             raise NotJoinable("a Stata file needs at least one chunk")
-        first, out = self.first, self.out
+        out = self.out
         out.write(b"</data>")
         strls_at = out.tell()
         out.write(b"<strls>")
@@ -182,13 +185,13 @@ class DtaJoiner:
         shutil.copyfileobj(self.strls, out)
         out.write(b"</strls>")
         labels_at = out.tell()
-        out.write(first.value_labels)
+        out.write(self.layout[2])
         end_at = out.tell()
         out.write(b"</stata_dta>")
         eof = out.tell()
-        out.seek(first.n_at)
+        out.seek(self.n_at)
         out.write(struct.pack("<Q", self.rows))
-        out.seek(first.offsets[1] + len(b"<map>") + 8 * 10)
+        out.seek(self.map_at + len(b"<map>") + 8 * 10)
         out.write(struct.pack("<4Q", strls_at, labels_at, end_at, eof))
         out.seek(eof)
         return self.rows
@@ -287,16 +290,17 @@ class SavJoiner:
 
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
-        self.first: SavChunk | None = None
+        self.dictionary: bytes | None = None  # the first chunk's, to check the others by
+        self.cases64_at: int | None = None
         self.rows = 0
 
     def add(self, raw: bytes) -> None:
         """Append a chunk's rows, all but its first (the row that fixed the layout)."""
         chunk = SavChunk.read(raw)
-        if self.first is None:
-            self.first = chunk
+        if self.dictionary is None:
+            self.dictionary, self.cases64_at = chunk.dictionary, chunk.cases64_at
             self.out.write(raw[:chunk.data_at])
-        elif chunk.dictionary != self.first.dictionary:
+        elif chunk.dictionary != self.dictionary:
             raise NotJoinable("a chunk of the SPSS file has another layout than the first")
         if chunk.rows < 1:
             raise NotJoinable("a chunk of the SPSS file lacks its first row")
@@ -305,13 +309,13 @@ class SavJoiner:
 
     def finish(self) -> int:
         """Write the row count into the header (-1, 'unknown', past 2^31 - 1); rows."""
-        if self.first is None:
+        if self.dictionary is None:
             raise NotJoinable("an SPSS file needs at least one chunk")
         eof = self.out.tell()
         self.out.seek(_SAV_CASES_AT)
         self.out.write(struct.pack("<i", self.rows if self.rows < 2**31 else -1))
-        if self.first.cases64_at is not None:
-            self.out.seek(self.first.cases64_at)
+        if self.cases64_at is not None:
+            self.out.seek(self.cases64_at)
             self.out.write(struct.pack("<q", self.rows))
         self.out.seek(eof)
         return self.rows
