@@ -320,3 +320,24 @@ def test_next_case_is_the_next_to_rate_in_list_order(db: Database) -> None:
     assert following is not None and following.case_ref == "C0006"  # complete ones skipped
     last = next_to_rate(db, ws_inspection, "C0011", actor=actor)
     assert last is not None and last.case_ref == "C0000"  # wraps to the first
+
+
+async def test_the_status_line_says_p_where_the_profile_is_hidden(db: Database) -> None:
+    """Below 110x34 the profile is behind p, which the footer has no room for: the status
+    line says so until the profile shows, and follows the terminal's size both ways."""
+    app = IomAuditApp(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_first_case(app, pilot)
+
+        def status() -> str:
+            return str(screen.query_one("#case-status", Static).render())
+
+        assert "p: profile" not in status() and "(primary)" in status()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert "p: profile" in status() and "(primary)" not in status()
+        await pilot.press("p")
+        assert screen.has_class("show-profile") and "p: profile" not in status()
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert "(primary)" in status()

@@ -228,9 +228,12 @@ class CaseScreen(CaseQueries):
     def fit(self, width: int, height: int) -> None:
         """Small terminals: profile and guidance behind keys, so rating fits."""
         compact = width < COMPACT_BELOW[0] or height < COMPACT_BELOW[1]
+        changed = compact != self.has_class("compact")
         self.set_class(compact, "compact")
         shown = self.guidance_shown if self.guidance_shown is not None else not compact
         self.set_class(not shown, "no-guidance")
+        if changed and self.view is not None:
+            self.update_status()  # its tail (site and rater, or the p hint) follows the size
 
     # -- state -----------------------------------------------------------------------------
 
